@@ -1,0 +1,72 @@
+//! What a handler gets besides its arguments.
+
+use crate::commands::Command;
+use crate::db::{KeyLocks, Value};
+use crate::protocol::Reply;
+use crate::server::clients::ClientState;
+use crate::server::{stats, Server};
+
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut ClientState,
+    /// The shards locked for this command (or for the whole transaction).
+    pub keys: KeyLocks<'a>,
+    pub cmd: &'static Command,
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database.
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// A read lookup in the selected database, counted in `keyspace_hits`/`keyspace_misses` as Redis counts.
+    pub fn lookup(&self, key: &[u8]) -> Option<&Value> {
+        let v = self.keys.get_value(self.client.db, key);
+        stats::with_local(|s| {
+            if v.is_some() {
+                s.keyspace_hits.add_local(1)
+            } else {
+                s.keyspace_misses.add_local(1)
+            }
+        });
+        v
+    }
+
+    pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let db = self.client.db;
+        self.keys.get_value_mut(db, key)
+    }
+
+    /// Stores `value` at `key` (dropping any TTL) and signals the change.
+    pub fn store(&mut self, key: &[u8], value: Value) {
+        let db = self.client.db;
+        self.keys.insert(db, key, value);
+        self.keys.signal_modified(db, key);
+    }
+
+    /// Deletes `key`; true if it existed. Signals the change.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        let existed = self.keys.remove(db, key).is_some();
+        if existed {
+            self.keys.signal_modified(db, key);
+        }
+        existed
+    }
+
+    /// The "key changed" hook for the selected database (see `KeyLocks::signal_modified`).
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.keys.signal_modified(db, key);
+    }
+
+    /// Keyspace notification hook (`notify-keyspace-events`): `class` is Redis's class letter (`g`, `$`, `l`, `s`,
+    /// `h`, `z`, `x`, `t`), `event` the event name (`set`, `del`, `lpush`, ...). Wired to pub/sub by that feature.
+    pub fn notify(&mut self, _class: char, _event: &str, _key: &[u8]) {}
+
+    /// The error reply for a command-level failure that Redis words with the command's name.
+    pub fn err_for_command(&self, text: &str) -> Reply {
+        Reply::err(&text.replace("{}", self.cmd.name))
+    }
+}

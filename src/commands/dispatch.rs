@@ -1,0 +1,141 @@
+//! From a parsed request to a reply: look the command up, check arity, lock what it touches, run it, count it.
+
+use std::time::Instant;
+
+use super::table::{self, CommandTable};
+use super::{flags, transaction, Args, Command, Ctx, Scope};
+use crate::db::{KeyLocks, Keyspace, LockPlan};
+use crate::protocol::Reply;
+use crate::server::clients::ClientState;
+use crate::server::{stats, Server};
+use crate::util::time::now_ms;
+
+/// Why a request was refused before running; also what MULTI records to abort EXEC.
+pub enum Resolved {
+    Command(usize),
+    Rejected(Reply),
+}
+
+/// Finds the command (or subcommand) a request names and checks its arity, with Redis's error texts.
+pub fn resolve(table: &CommandTable, args: Args) -> Resolved {
+    let Some(mut id) = table.lookup(args.get(0)) else {
+        return Resolved::Rejected(unknown_command(args));
+    };
+    let cmd = table.get(id);
+    if !cmd.subcommands.is_empty() && args.len() >= 2 {
+        match table.lookup_sub(id, args.get(1)) {
+            Some(sub) => id = sub,
+            None => {
+                return Resolved::Rejected(Reply::err(&format!(
+                    "unknown subcommand '{}'. Try {} HELP.",
+                    c_string(args.get(1), 128),
+                    cmd.name.to_ascii_uppercase()
+                )))
+            }
+        }
+    }
+    if !table.get(id).arity_ok(args.len()) {
+        return Resolved::Rejected(Reply::wrong_arity(table.full_name(id)));
+    }
+    Resolved::Command(id)
+}
+
+/// Runs one request from a client and returns its reply.
+pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
+    let table = table::get();
+    let id = match resolve(table, args) {
+        Resolved::Command(id) => id,
+        Resolved::Rejected(reply) => {
+            stats::with_local(|s| s.total_error_replies.add_local(1));
+            transaction::on_rejected(client);
+            return reply;
+        }
+    };
+    // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
+    if let Some(reply) = crate::pubsub::gate(client, id) {
+        return reply;
+    }
+    if let Some(reply) = transaction::queue_if_multi(client, id, args) {
+        return reply;
+    }
+    run(server, client, id, args)
+}
+
+/// Runs a resolved command under the locks it needs.
+pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> Reply {
+    let cmd = table::get().get(id);
+    let plan = lock_plan(&server.keyspace, client.db, cmd, args);
+    let locks = plan.acquire(&server.keyspace);
+    let mut ctx = Ctx {
+        server,
+        client,
+        keys: KeyLocks::new(&server.keyspace, locks, now_ms()),
+        cmd,
+    };
+    call(&mut ctx, id, args)
+}
+
+/// Calls the handler with locks already held (by `run`, or by EXEC for a whole transaction) and counts the call.
+pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
+    let cmd = table::get().get(id);
+    ctx.cmd = cmd;
+    let start = Instant::now();
+    let reply = (cmd.handler)(ctx, args);
+    let usec = start.elapsed().as_micros() as u64;
+    stats::with_local(|s| {
+        let c = &s.commands[id];
+        c.calls.add_local(1);
+        c.usec.add_local(usec);
+        s.total_commands.add_local(1);
+        if reply.is_error() {
+            c.failed.add_local(1);
+            s.total_error_replies.add_local(1);
+        }
+    });
+    ctx.client
+        .info
+        .last_cmd
+        .store(id as u32, std::sync::atomic::Ordering::Relaxed);
+    reply
+}
+
+/// The shards a command needs, from its key positions or its scope.
+pub fn lock_plan(ks: &Keyspace, db: usize, cmd: &Command, args: Args) -> LockPlan {
+    let write = cmd.has(flags::WRITE);
+    let mut plan = LockPlan::new();
+    match cmd.scope {
+        Scope::Keys => cmd.for_each_key(args, |i| plan.key(ks, db, args.get(i), write)),
+        Scope::WholeDb => plan.whole_db(db, write),
+        Scope::AllDbs => plan.all_dbs(ks, write),
+        Scope::Custom(f) => f(args, db, ks, &mut plan),
+    }
+    plan
+}
+
+/// Redis 7.0's text: `unknown command 'foo', with args beginning with: 'a' 'b' `.
+fn unknown_command(args: Args) -> Reply {
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        listed.push('\'');
+        listed.push_str(&c_string(arg, room));
+        listed.push_str("' ");
+    }
+    Reply::err(&format!(
+        "unknown command '{}', with args beginning with: {listed}",
+        c_string(args.get(0), 128)
+    ))
+}
+
+/// How C's `%.Ns` prints bytes: up to the first NUL, at most `max` bytes.
+fn c_string(bytes: &[u8], max: usize) -> String {
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(bytes.len())
+        .min(max);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}

@@ -1,0 +1,141 @@
+//! The command table: the one list of every command ferredis has.
+//!
+//! Each group of commands is declared beside its code (`types::string::COMMANDS`, ...); `GROUPS` below is where
+//! they are all named. Dispatch, arity errors, COMMAND / COMMAND INFO / COMMAND DOCS / COMMAND COUNT, INFO
+//! commandstats and the MULTI queue all read this table and nothing else.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::{connection, keys, server_cmds, transaction, Command};
+use crate::types;
+
+/// Every command group. Add a new group here and it exists everywhere.
+const GROUPS: &[&[Command]] = &[
+    connection::COMMANDS,
+    server_cmds::COMMANDS,
+    keys::COMMANDS,
+    types::string::COMMANDS,
+    types::list::COMMANDS,
+    types::hash::COMMANDS,
+    types::set::COMMANDS,
+    types::zset::COMMANDS,
+    types::stream::COMMANDS,
+    crate::pubsub::COMMANDS,
+    transaction::COMMANDS,
+];
+
+pub struct CommandTable {
+    /// Indexed by command id: top-level commands and subcommands alike.
+    commands: Vec<&'static Command>,
+    /// Redis's full names (`get`, `config|get`), by id.
+    full_names: Vec<String>,
+    parents: Vec<Option<usize>>,
+    top: HashMap<&'static [u8], usize>,
+    subs: HashMap<(usize, &'static [u8]), usize>,
+}
+
+impl CommandTable {
+    fn build() -> Self {
+        let mut t = CommandTable {
+            commands: Vec::new(),
+            full_names: Vec::new(),
+            parents: Vec::new(),
+            top: HashMap::new(),
+            subs: HashMap::new(),
+        };
+        for cmd in GROUPS.iter().flat_map(|g| g.iter()) {
+            let id = t.push(cmd, None);
+            let previous = t.top.insert(cmd.name.as_bytes(), id);
+            assert!(previous.is_none(), "command {} declared twice", cmd.name);
+            for sub in cmd.subcommands {
+                let sid = t.push(sub, Some(id));
+                t.subs.insert((id, sub.name.as_bytes()), sid);
+            }
+        }
+        t
+    }
+
+    fn push(&mut self, cmd: &'static Command, parent: Option<usize>) -> usize {
+        self.commands.push(cmd);
+        self.full_names.push(match parent {
+            Some(p) => format!("{}|{}", self.commands[p].name, cmd.name),
+            None => cmd.name.to_string(),
+        });
+        self.parents.push(parent);
+        self.commands.len() - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    /// A top-level command by name, any case.
+    pub fn lookup(&self, name: &[u8]) -> Option<usize> {
+        with_lowercase(name, |lower| self.top.get(lower).copied())
+    }
+
+    pub fn lookup_sub(&self, parent: usize, name: &[u8]) -> Option<usize> {
+        with_lowercase(name, |lower| self.subs.get(&(parent, lower)).copied())
+    }
+
+    pub fn get(&self, id: usize) -> &'static Command {
+        self.commands[id]
+    }
+
+    pub fn full_name(&self, id: usize) -> &str {
+        &self.full_names[id]
+    }
+
+    pub fn parent(&self, id: usize) -> Option<usize> {
+        self.parents[id]
+    }
+
+    /// Ids of top-level commands, in declaration order.
+    pub fn top_level(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.commands.len()).filter(|&i| self.parents[i].is_none())
+    }
+
+    pub fn subcommand_ids(&self, parent: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.commands.len()).filter(move |&i| self.parents[i] == Some(parent))
+    }
+}
+
+/// Lower-cases a command name without allocating for names of ordinary length.
+fn with_lowercase<R>(name: &[u8], f: impl FnOnce(&[u8]) -> Option<R>) -> Option<R> {
+    let mut buf = [0u8; 32];
+    if name.len() <= buf.len() {
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        f(lower)
+    } else {
+        f(&name.to_ascii_lowercase())
+    }
+}
+
+/// The table, built once.
+pub fn get() -> &'static CommandTable {
+    static TABLE: OnceLock<CommandTable> = OnceLock::new();
+    TABLE.get_or_init(CommandTable::build)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_builds_and_names_are_lowercase() {
+        let t = super::get();
+        assert!(t.len() >= 5);
+        for id in 0..t.len() {
+            let c = t.get(id);
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(c.arity != 0, "{} has arity 0", t.full_name(id));
+            assert!(!(c.has(super::super::flags::WRITE) && c.has(super::super::flags::READONLY)));
+        }
+        assert!(t.lookup(b"GeT").is_some());
+    }
+}

@@ -1,0 +1,76 @@
+//! The command line, shaped like redis-server's: `ferredis [/path/to/redis.conf] [--param value ...]`.
+//!
+//! Every parameter of the table is a `--name value` flag (so `--help` lists them all); flags override the file.
+
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, Command};
+
+use super::params::PARAMS;
+use super::{file, Config, SetError};
+
+#[derive(Debug)]
+pub struct StartupError(pub String);
+
+fn command() -> Command {
+    let mut cmd = Command::new("ferredis")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A Redis 7.0 compatible in-memory data server")
+        .after_help("Examples:\n  ferredis\n  ferredis /etc/redis/6379.conf\n  ferredis --port 7777\n  ferredis /etc/myredis.conf --loglevel verbose")
+        .arg(Arg::new("config-file").value_name("CONFIG_FILE").help("a redis.conf-style file; flags given after it override it"));
+    for p in PARAMS {
+        let mut arg = Arg::new(p.name)
+            .long(p.name)
+            .value_name("VALUE")
+            .num_args(1..)
+            .action(ArgAction::Append)
+            .help(p.help);
+        if let Some(alias) = p.alias {
+            arg = arg.alias(alias);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+/// Builds the configuration from the process arguments (file first, then flags).
+pub fn parse_command_line<I, T>(args: I) -> Result<Config, StartupError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command()
+        .try_get_matches_from(args)
+        .map_err(|e| StartupError(e.to_string()))?;
+    let config = Config::new();
+    if let Some(path) = matches.get_one::<String>("config-file") {
+        let path = PathBuf::from(path);
+        for d in file::read(&path).map_err(StartupError)? {
+            config.set(&d.name, &d.value, true).map_err(|e| {
+                let reason = match e {
+                    SetError::Unknown | SetError::Immutable => {
+                        "Bad directive or wrong number of arguments".to_string()
+                    }
+                    SetError::Invalid(msg) => msg,
+                };
+                StartupError(file::fatal(&path, d.line, &d.text, &reason))
+            })?;
+        }
+    }
+    for p in PARAMS {
+        if let Some(values) = matches.get_many::<String>(p.name) {
+            let value = values.cloned().collect::<Vec<_>>().join(" ");
+            config.set(p.name, &value, true).map_err(|e| {
+                let reason = match e {
+                    SetError::Invalid(msg) => msg,
+                    _ => "Bad directive or wrong number of arguments".into(),
+                };
+                StartupError(format!(
+                    "*** FATAL CONFIG ERROR *** --{} {value}: {reason}",
+                    p.name
+                ))
+            })?;
+        }
+    }
+    Ok(config)
+}

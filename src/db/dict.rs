@@ -1,0 +1,287 @@
+//! A chained hash table with power-of-two buckets, like Redis's `dict`.
+//!
+//! Why not `HashMap`: SCAN promises that a key present for the whole iteration is returned at least once even if
+//! the table grows or shrinks in between. Redis gets that from chaining (a key lives in bucket `hash & mask`) plus a
+//! cursor that counts in reverse-bit order, so that buckets split by a resize are visited in an order that never
+//! skips one. Open addressing (hashbrown) moves keys along probe sequences and cannot offer it.
+//! The caller supplies the hash (the keyspace computes it once to choose the shard, too).
+
+pub struct Dict<V> {
+    buckets: Vec<Option<Box<Node<V>>>>,
+    len: usize,
+}
+
+struct Node<V> {
+    hash: u64,
+    key: Box<[u8]>,
+    value: V,
+    next: Option<Box<Node<V>>>,
+}
+
+impl<V> Default for Dict<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const MIN_BUCKETS: usize = 4;
+
+impl<V> Dict<V> {
+    pub fn new() -> Self {
+        Dict {
+            buckets: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&V> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let mut node = self.buckets[hash as usize & self.mask()].as_deref();
+        while let Some(n) = node {
+            if n.hash == hash && &*n.key == key {
+                return Some(&n.value);
+            }
+            node = n.next.as_deref();
+        }
+        None
+    }
+
+    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut V> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut node = self.buckets[hash as usize & mask].as_deref_mut();
+        while let Some(n) = node {
+            if n.hash == hash && &*n.key == key {
+                return Some(&mut n.value);
+            }
+            node = n.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, hash: u64, key: &[u8], value: V) -> Option<V> {
+        if let Some(slot) = self.get_mut(hash, key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        self.insert_new(hash, key.into(), value);
+        None
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, hash: u64, key: Box<[u8]>, value: V) {
+        if self.len >= self.buckets.len() {
+            self.resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
+        }
+        let idx = hash as usize & self.mask();
+        let next = self.buckets[idx].take();
+        self.buckets[idx] = Some(Box::new(Node {
+            hash,
+            key,
+            value,
+            next,
+        }));
+        self.len += 1;
+    }
+
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let idx = hash as usize & self.mask();
+        let mut link = &mut self.buckets[idx];
+        loop {
+            match link {
+                None => return None,
+                Some(n) if n.hash == hash && &*n.key == key => {
+                    let mut node = link.take()?;
+                    *link = node.next.take();
+                    self.len -= 1;
+                    self.maybe_shrink();
+                    return Some((node.key, node.value));
+                }
+                Some(n) => link = &mut n.next,
+            }
+        }
+    }
+
+    /// Shrinks when at most 1/8 full, so memory is returned after mass deletion or expiry.
+    fn maybe_shrink(&mut self) {
+        if self.len == 0 {
+            self.buckets = Vec::new();
+        } else if self.buckets.len() > MIN_BUCKETS && self.len * 8 <= self.buckets.len() {
+            {
+                self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
+            }
+        }
+    }
+
+    fn resize(&mut self, size: usize) {
+        let mut buckets: Vec<Option<Box<Node<V>>>> = Vec::with_capacity(size);
+        buckets.resize_with(size, || None);
+        let mask = size - 1;
+        for mut chain in std::mem::take(&mut self.buckets) {
+            while let Some(mut node) = chain {
+                chain = node.next.take();
+                let idx = node.hash as usize & mask;
+                node.next = buckets[idx].take();
+                buckets[idx] = Some(node);
+            }
+        }
+        self.buckets = buckets;
+    }
+
+    pub fn clear(&mut self) {
+        // Dropped iteratively: a long chain dropped recursively could overflow a small thread stack.
+        for mut chain in std::mem::take(&mut self.buckets) {
+            while let Some(mut node) = chain {
+                chain = node.next.take();
+            }
+        }
+        self.len = 0;
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
+        self.buckets
+            .iter()
+            .flat_map(|b| ChainIter { node: b.as_deref() })
+    }
+
+    /// Visits the bucket at `cursor` and returns the next cursor (0 when the scan is complete).
+    /// Reverse-binary increment, exactly as Redis's `dictScan`.
+    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8], &V)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = self.mask() as u64;
+        for (k, v) in (ChainIter {
+            node: self.buckets[(cursor & mask) as usize].as_deref(),
+        }) {
+            visit(k, v);
+        }
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// A key-value pair chosen at random, roughly uniformly (RANDOMKEY, eviction sampling).
+    pub fn random(&self) -> Option<(&[u8], &V)> {
+        if self.len == 0 {
+            return None;
+        }
+        loop {
+            let idx = fastrand::usize(..self.buckets.len());
+            let chain: Vec<_> = (ChainIter {
+                node: self.buckets[idx].as_deref(),
+            })
+            .collect();
+            if !chain.is_empty() {
+                return Some(chain[fastrand::usize(..chain.len())]);
+            }
+        }
+    }
+}
+
+impl<V> Drop for Dict<V> {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+struct ChainIter<'a, V> {
+    node: Option<&'a Node<V>>,
+}
+
+impl<'a, V> Iterator for ChainIter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        let n = self.node?;
+        self.node = n.next.as_deref();
+        Some((&n.key, &n.value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn h(k: &[u8]) -> u64 {
+        ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(k)
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut d = Dict::new();
+        for i in 0..1000u32 {
+            let k = i.to_string();
+            assert!(d.insert(h(k.as_bytes()), k.as_bytes(), i).is_none());
+        }
+        assert_eq!(d.len(), 1000);
+        assert_eq!(d.get(h(b"42"), b"42"), Some(&42));
+        assert_eq!(d.insert(h(b"42"), b"42", 7), Some(42));
+        for i in 0..1000u32 {
+            let k = i.to_string();
+            assert!(d.remove(h(k.as_bytes()), k.as_bytes()).is_some());
+        }
+        assert!(d.is_empty());
+        assert_eq!(d.bucket_count(), 0);
+    }
+
+    #[test]
+    fn scan_survives_growth_and_shrink() {
+        let mut d = Dict::new();
+        for i in 0..500u32 {
+            let k = format!("k{i}");
+            d.insert(h(k.as_bytes()), k.as_bytes(), ());
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = d.scan(cursor, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            step += 1;
+            if step == 50 {
+                for i in 500..5000u32 {
+                    let k = format!("k{i}");
+                    d.insert(h(k.as_bytes()), k.as_bytes(), ());
+                }
+            }
+            if step == 200 {
+                for i in 1000..5000u32 {
+                    let k = format!("k{i}");
+                    d.remove(h(k.as_bytes()), k.as_bytes());
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500u32 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Active expiry: a background cycle that deletes expired keys nobody reads, as Redis's `activeExpireCycle`.
+//!
+//! Every `1000/hz` ms it walks the shards' indexes of volatile keys with a resumable cursor, 20 keys at a time,
+//! staying on a shard while more than a quarter of what it checks has expired, and stops when a quarter of the
+//! period is spent. Lazy expiry (reads treat an expired key as absent) keeps correctness; this keeps memory.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::locks::delete_expired;
+use super::{Keyspace, Shard, SHARDS};
+use crate::util::time::now_ms;
+
+const KEYS_PER_STEP: usize = 20;
+
+/// Runs one cycle with the given time budget; returns how many keys it deleted.
+pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> usize {
+    let start = Instant::now();
+    let slots = ks.db_count() * SHARDS;
+    let mut deleted = 0;
+    for _ in 0..slots {
+        let slot = next_slot.fetch_add(1, Ordering::Relaxed) % slots;
+        let lock = ks.db(slot / SHARDS).shard(slot % SHARDS);
+        if lock.read().volatile_len() == 0 {
+            continue;
+        }
+        let mut shard = lock.write();
+        loop {
+            let (checked, expired) = expire_step(ks, &mut shard, now_ms());
+            deleted += expired;
+            if checked == 0 || expired * 4 < checked || start.elapsed() >= budget {
+                break;
+            }
+        }
+        drop(shard);
+        if start.elapsed() >= budget {
+            break;
+        }
+    }
+    deleted
+}
+
+/// Checks up to [`KEYS_PER_STEP`] volatile keys from the shard's cursor; returns (checked, deleted).
+fn expire_step(ks: &Keyspace, shard: &mut Shard, now: i64) -> (usize, usize) {
+    let mut candidates: Vec<Box<[u8]>> = Vec::with_capacity(KEYS_PER_STEP);
+    let mut cursor = shard.expire_cursor;
+    loop {
+        cursor = shard
+            .volatile
+            .scan(cursor, |k, _| candidates.push(k.into()));
+        if cursor == 0 || candidates.len() >= KEYS_PER_STEP {
+            break;
+        }
+    }
+    shard.expire_cursor = cursor;
+    let mut deleted = 0;
+    for key in &candidates {
+        let hash = ks.hash(key);
+        if shard.dict.get(hash, key).is_some_and(|e| e.expired(now)) {
+            delete_expired(shard, hash, key);
+            deleted += 1;
+        }
+    }
+    (candidates.len(), deleted)
+}
+
+/// Starts the cycle on its own thread; `hz` is read each period so CONFIG SET hz takes effect.
+pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
+    let spawned = std::thread::Builder::new()
+        .name("ferredis-expiry".into())
+        .spawn(move || {
+            let next_slot = AtomicUsize::new(0);
+            loop {
+                let hz = server.config.hz().clamp(1, 500);
+                let period = Duration::from_millis(1000 / hz as u64);
+                std::thread::sleep(period);
+                run_cycle(&server.keyspace, period / 4, &next_slot);
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("could not start the active expiry thread: {e}");
+    }
+}

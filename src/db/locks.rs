@@ -1,0 +1,298 @@
+//! Taking shard locks in one global order, and the key API handlers use while holding them.
+
+use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
+use smallvec::SmallVec;
+
+use super::{Entry, Keyspace, Shard, Value, SHARDS};
+use crate::server::stats;
+
+/// The (database, shard) pairs a command needs, before any lock is taken.
+#[derive(Default, Clone)]
+pub struct LockPlan {
+    items: SmallVec<[(u32, u32, bool); 4]>,
+}
+
+impl LockPlan {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn key(&mut self, ks: &Keyspace, db: usize, key: &[u8], write: bool) {
+        self.items.push((db as u32, ks.shard_of(key) as u32, write));
+    }
+
+    pub fn whole_db(&mut self, db: usize, write: bool) {
+        self.items
+            .extend((0..SHARDS as u32).map(|s| (db as u32, s, write)));
+    }
+
+    pub fn all_dbs(&mut self, ks: &Keyspace, write: bool) {
+        for db in 0..ks.db_count() {
+            self.whole_db(db, write);
+        }
+    }
+
+    pub fn merge(&mut self, other: &LockPlan) {
+        self.items.extend_from_slice(&other.items);
+    }
+
+    /// Takes every lock in ascending (database, shard) order. All multi-lock acquisition in ferredis goes through
+    /// here, so no two threads can wait on each other in a cycle: that is why EXEC and multi-key commands cannot
+    /// deadlock. A pair asked for both ways is taken for writing.
+    pub fn acquire(mut self, ks: &Keyspace) -> LockSet<'_> {
+        if self.items.len() > 1 {
+            self.items.sort_unstable();
+            self.items.dedup_by(|later, earlier| {
+                if (later.0, later.1) == (earlier.0, earlier.1) {
+                    earlier.2 |= later.2;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        let held = self
+            .items
+            .iter()
+            .map(|&(db, shard, write)| {
+                let lock = ks.db(db as usize).shard(shard as usize);
+                let guard = if write {
+                    Guard::Write(lock.write())
+                } else {
+                    Guard::Read(lock.read())
+                };
+                Held { db, shard, guard }
+            })
+            .collect();
+        LockSet { held }
+    }
+}
+
+enum Guard<'a> {
+    Read(RwLockReadGuard<'a, Shard>),
+    Write(RwLockWriteGuard<'a, Shard>),
+}
+
+struct Held<'a> {
+    db: u32,
+    shard: u32,
+    guard: Guard<'a>,
+}
+
+/// Guards held for one command or one transaction, sorted by (database, shard).
+pub struct LockSet<'a> {
+    held: SmallVec<[Held<'a>; 4]>,
+}
+
+impl LockSet<'_> {
+    pub fn empty() -> Self {
+        LockSet {
+            held: SmallVec::new(),
+        }
+    }
+
+    fn find(&self, db: usize, shard: usize) -> usize {
+        let target = (db as u32, shard as u32);
+        self.held.binary_search_by(|h| (h.db, h.shard).cmp(&target)).unwrap_or_else(|_| {
+            panic!("shard {shard} of db {db} used without its lock: fix the command's key positions")
+        })
+    }
+}
+
+/// What a handler sees of the keyspace: only the shards locked for it, with Redis's expiry rules applied.
+pub struct KeyLocks<'a> {
+    ks: &'a Keyspace,
+    set: LockSet<'a>,
+    /// The command's clock: one timestamp per command, as Redis uses, so a key cannot expire halfway through.
+    now: i64,
+}
+
+impl<'a> KeyLocks<'a> {
+    pub fn new(ks: &'a Keyspace, set: LockSet<'a>, now: i64) -> Self {
+        KeyLocks { ks, set, now }
+    }
+
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+    }
+
+    /// The locked shard holding `key`, for registries kept per shard (blocked clients, watches).
+    pub fn shard(&self, db: usize, key: &[u8]) -> &Shard {
+        let i = self.set.find(db, self.ks.shard_of(key));
+        match &self.set.held[i].guard {
+            Guard::Read(g) => g,
+            Guard::Write(g) => g,
+        }
+    }
+
+    pub fn shard_mut(&mut self, db: usize, key: &[u8]) -> &mut Shard {
+        let i = self.set.find(db, self.ks.shard_of(key));
+        self.held_mut(i)
+    }
+
+    fn held_mut(&mut self, i: usize) -> &mut Shard {
+        match &mut self.set.held[i].guard {
+            Guard::Write(g) => g,
+            Guard::Read(_) => {
+                panic!("write through a read lock: the command must be flagged write")
+            }
+        }
+    }
+
+    /// Every locked shard of `db`, for KEYS, SCAN, DBSIZE, RANDOMKEY.
+    pub fn shards(&self, db: usize) -> impl Iterator<Item = (usize, &Shard)> {
+        self.set
+            .held
+            .iter()
+            .filter(move |h| h.db as usize == db)
+            .map(|h| {
+                let shard: &Shard = match &h.guard {
+                    Guard::Read(g) => g,
+                    Guard::Write(g) => g,
+                };
+                (h.shard as usize, shard)
+            })
+    }
+
+    pub fn shards_mut(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.set
+            .held
+            .iter_mut()
+            .filter(move |h| h.db as usize == db)
+            .map(|h| match &mut h.guard {
+                Guard::Write(g) => &mut **g,
+                Guard::Read(_) => {
+                    panic!("write through a read lock: the command must be flagged write")
+                }
+            })
+    }
+
+    /// The live entry at `key`; an expired one is invisible (it is deleted by writers or the expiry cycle).
+    pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let hash = self.ks.hash(key);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let shard: &Shard = match &self.set.held[i].guard {
+            Guard::Read(g) => g,
+            Guard::Write(g) => g,
+        };
+        shard.dict.get(hash, key).filter(|e| !e.expired(self.now))
+    }
+
+    pub fn get_value(&self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.get(db, key).map(|e| &e.value)
+    }
+
+    pub fn contains(&self, db: usize, key: &[u8]) -> bool {
+        self.get(db, key).is_some()
+    }
+
+    /// The live entry at `key` for changing in place; an expired one is deleted first.
+    pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let hash = self.ks.hash(key);
+        let now = self.now;
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let shard = self.held_mut(i);
+        if shard.dict.get(hash, key)?.expired(now) {
+            delete_expired(shard, hash, key);
+            return None;
+        }
+        shard.dict.get_mut(hash, key)
+    }
+
+    pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
+        self.get_mut(db, key).map(|e| &mut e.value)
+    }
+
+    /// Stores `value` at `key`, dropping any TTL (SET semantics). Returns the previous live entry.
+    pub fn insert(&mut self, db: usize, key: &[u8], value: Value) -> Option<Entry> {
+        self.insert_entry(db, key, Entry::new(value))
+    }
+
+    /// Stores a whole entry, TTL included (RENAME, MOVE, COPY keep the TTL).
+    pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) -> Option<Entry> {
+        let hash = self.ks.hash(key);
+        let now = self.now;
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let shard = self.held_mut(i);
+        let new_ttl = entry.expire_at != 0;
+        let old = shard.dict.insert(hash, key, entry);
+        let old_ttl = old.as_ref().is_some_and(|o| o.expire_at != 0);
+        if new_ttl && !old_ttl {
+            shard.volatile.insert(hash, key, ());
+        } else if old_ttl && !new_ttl {
+            shard.volatile.remove(hash, key);
+        }
+        old.filter(|o| !o.expired(now))
+    }
+
+    /// Deletes `key`; returns the entry if it was live.
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        let hash = self.ks.hash(key);
+        let now = self.now;
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let shard = self.held_mut(i);
+        let (_, entry) = shard.dict.remove(hash, key)?;
+        if entry.expire_at != 0 {
+            shard.volatile.remove(hash, key);
+        }
+        (!entry.expired(now)).then_some(entry)
+    }
+
+    /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at: Option<i64>) -> bool {
+        let hash = self.ks.hash(key);
+        let Some(entry) = self.get_mut(db, key) else {
+            return false;
+        };
+        let had = entry.expire_at != 0;
+        entry.expire_at = at.unwrap_or(0);
+        let shard = self.shard_mut(db, key);
+        match (had, at.is_some()) {
+            (false, true) => {
+                shard.volatile.insert(hash, key, ());
+            }
+            (true, false) => {
+                shard.volatile.remove(hash, key);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// The "key changed" hook: every write calls it once per key it changed.
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        let shard = self.shard_mut(db, key);
+        shard.watched.touch(key);
+        shard.blocked.key_changed(key);
+    }
+
+    /// Marks a key as used now, for OBJECT IDLETIME. Reads skip it (it would make every GET write shared memory).
+    pub fn touch_lru(&mut self, db: usize, key: &[u8]) {
+        if let Some(e) = self.get_mut(db, key) {
+            e.lru = super::lru_clock();
+        }
+    }
+}
+
+/// Deletes a key found expired, counting it for INFO `expired_keys`.
+pub(crate) fn delete_expired(shard: &mut Shard, hash: u64, key: &[u8]) {
+    if shard.dict.remove(hash, key).is_some() {
+        shard.volatile.remove(hash, key);
+        shard.watched.touch(key);
+        stats::global()
+            .expired_keys
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}

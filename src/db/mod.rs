@@ -1,0 +1,155 @@
+//! The keyspace: `databases` numbered databases, each split into shards behind `parking_lot::RwLock`s.
+//!
+//! Commands never lock shards themselves. The dispatcher works out, from the command table's key positions, which
+//! (database, shard) pairs a command or a whole MULTI/EXEC touches and takes those locks in ascending order into a
+//! [`KeyLocks`] before the handler runs. One global order makes deadlock impossible, and holding every lock for the
+//! whole command makes multi-key commands and transactions atomic. Reads take read locks, so GETs on one shard
+//! run in parallel.
+//!
+//! Every write ends in [`KeyLocks::signal_modified`]: the one "key changed" hook where WATCH invalidation and
+//! blocked-client wake-ups attach.
+
+mod dict;
+pub mod expiry;
+mod locks;
+mod value;
+pub mod watch;
+
+use crossbeam_utils::CachePadded;
+use parking_lot::RwLock;
+
+pub use dict::Dict;
+pub use locks::{KeyLocks, LockPlan, LockSet};
+pub use value::Value;
+
+use crate::blocking::BlockedKeys;
+use watch::WatchedKeys;
+
+/// Shards per database. A power of two: the shard is picked from the top bits of the key's hash.
+pub const SHARD_BITS: u32 = 6;
+pub const SHARDS: usize = 1 << SHARD_BITS;
+
+pub struct Entry {
+    pub value: Value,
+    /// Absolute Unix time in ms after which the key is gone; 0 = no TTL. Private so that only `KeyLocks` changes
+    /// it and the shard's index of volatile keys stays exact.
+    expire_at: i64,
+    /// Seconds clock of the last access, for OBJECT IDLETIME.
+    pub(crate) lru: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Self {
+        Entry {
+            value,
+            expire_at: 0,
+            lru: lru_clock(),
+        }
+    }
+    pub fn expire_at(&self) -> Option<i64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+    fn expired(&self, now: i64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+pub fn lru_clock() -> u32 {
+    crate::util::time::now_secs() as u32
+}
+
+#[derive(Default)]
+pub struct Shard {
+    pub(crate) dict: Dict<Entry>,
+    /// Keys that have a TTL, so the expiry cycle samples only those.
+    volatile: Dict<()>,
+    expire_cursor: u64,
+    pub(crate) watched: WatchedKeys,
+    pub(crate) blocked: BlockedKeys,
+}
+
+impl Shard {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+    /// Drops every key; watchers see the change.
+    pub fn clear(&mut self) {
+        self.dict.clear();
+        self.volatile.clear();
+        self.watched.touch_all();
+    }
+    /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
+    pub fn swap_data(&mut self, other: &mut Shard) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        self.watched.touch_all();
+        other.watched.touch_all();
+    }
+}
+
+pub struct Db {
+    shards: Box<[CachePadded<RwLock<Shard>>]>,
+}
+
+impl Db {
+    fn new() -> Self {
+        Db {
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(RwLock::new(Shard::default())))
+                .collect(),
+        }
+    }
+    pub fn shard(&self, i: usize) -> &RwLock<Shard> {
+        &self.shards[i]
+    }
+}
+
+pub struct Keyspace {
+    dbs: Box<[Db]>,
+    hasher: ahash::RandomState,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        Keyspace {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            hasher: ahash::RandomState::new(),
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    pub fn shard_of_hash(hash: u64) -> usize {
+        (hash >> (64 - SHARD_BITS)) as usize
+    }
+
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        Self::shard_of_hash(self.hash(key))
+    }
+
+    /// Keys in one database, taking each shard's read lock in turn (INFO keyspace; not atomic across shards).
+    pub fn db_sizes(&self, db: usize) -> (usize, usize) {
+        self.dbs[db].shards.iter().fold((0, 0), |(k, v), s| {
+            let s = s.read();
+            (k + s.len(), v + s.volatile_len())
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! ferredis: a Redis 7.0 compatible server on blocking I/O, one pool thread per connection.
+//!
+//! # Where things live
+//! - `protocol/`: RESP in and out. `reader` parses requests (multibulk and inline) from one buffer into argument
+//!   spans; `reply` is the protocol-neutral reply value; `encode` writes it as RESP2 or RESP3.
+//! - `server/`: the listeners and the thread pool (`listener`), the per-connection loop (`connection`), the client
+//!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`).
+//! - `commands/`: the command table (`table`, the only list of commands), the dispatcher (`dispatch`: lookup,
+//!   arity, locks, call), the argument cursor (`args`) and the commands that belong to no data type
+//!   (`connection`, `server_cmds`, `keys`).
+//! - `db/`: the keyspace: databases of shards behind `RwLock`s (`mod`), the lock plan that takes shard locks in
+//!   one global order (`locks`), the chained dict with Redis's SCAN cursor (`dict`), active expiry (`expiry`).
+//! - `types/`: one module per data type, holding the type and its commands (`string`, `list`, `hash`, `set`,
+//!   `zset`, `stream`).
+//! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
+//!   command line and the config file.
+//! - `util/`: Redis's number formats, glob matching, clocks.
+//!
+//! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
+//! command in the table, checks arity, locks the shards of its keys → the handler returns a `Reply` →
+//! `encode` appends it to the output buffer → one write per batch of pipelined requests.
+
+pub mod blocking;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod protocol;
+pub mod pubsub;
+pub mod server;
+pub mod types;
+pub mod util;

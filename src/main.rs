@@ -1,0 +1,60 @@
+use std::process::ExitCode;
+
+use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode, WriteLogger};
+
+fn main() -> ExitCode {
+    let config = match ferredis::config::parse_command_line(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.0);
+            // --help and --version are not errors.
+            let informational = e.0.starts_with("Usage")
+                || e.0.starts_with("A Redis")
+                || e.0.starts_with("ferredis ");
+            return if informational {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    init_logging(&config);
+    let server = ferredis::server::Server::new(config);
+    match ferredis::server::run(server) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &ferredis::config::Config) {
+    let level = match config.get("loglevel").as_deref() {
+        Some("debug") => LevelFilter::Debug,
+        Some("verbose") => LevelFilter::Debug,
+        Some("warning") => LevelFilter::Warn,
+        _ => LevelFilter::Info,
+    };
+    let log_config = ConfigBuilder::new().set_time_format_rfc3339().build();
+    let logfile = config.get("logfile").unwrap_or_default();
+    let result = if logfile.is_empty() {
+        TermLogger::init(level, log_config, TerminalMode::Stdout, ColorChoice::Never)
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&logfile)
+        {
+            Ok(file) => WriteLogger::init(level, log_config, file),
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                std::process::exit(1);
+            }
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("logging disabled: {e}");
+    }
+}

@@ -1,0 +1,125 @@
+//! Lowering a [`Reply`] to RESP2 or RESP3 bytes.
+
+use super::{Protocol, Reply};
+use crate::util::numbers::format_double;
+
+/// Appends the encoding of `reply` for `proto` to `out`.
+pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
+    let resp3 = proto == Protocol::Resp3;
+    match reply {
+        Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+        Reply::Status(s) => line(out, b'+', s.as_bytes()),
+        Reply::Error(e) => line(out, b'-', e.as_bytes()),
+        Reply::Int(n) => header(out, b':', *n),
+        Reply::Bulk(b) => bulk(out, b),
+        Reply::Nil if resp3 => out.extend_from_slice(b"_\r\n"),
+        Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+        Reply::NilArray if resp3 => out.extend_from_slice(b"_\r\n"),
+        Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+        Reply::Array(items) => aggregate(out, b'*', items, proto),
+        Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, proto),
+        Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, proto),
+        Reply::Map(pairs) => {
+            if resp3 {
+                header(out, b'%', pairs.len() as i64);
+            } else {
+                header(out, b'*', 2 * pairs.len() as i64);
+            }
+            for (k, v) in pairs {
+                encode(k, proto, out);
+                encode(v, proto, out);
+            }
+        }
+        Reply::Double(d) => {
+            let text = format_double(*d);
+            if resp3 {
+                line(out, b',', text.as_bytes());
+            } else {
+                bulk(out, text.as_bytes());
+            }
+        }
+        Reply::Bool(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Reply::Bool(b) => header(out, b':', *b as i64),
+        Reply::Verbatim(format, text) if resp3 => {
+            header(out, b'=', (text.len() + 4) as i64);
+            out.extend_from_slice(format.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\r\n");
+        }
+        Reply::Verbatim(_, text) => bulk(out, text),
+        Reply::BigNumber(n) if resp3 => line(out, b'(', n.as_bytes()),
+        Reply::BigNumber(n) => bulk(out, n.as_bytes()),
+        Reply::Raw(bytes) => out.extend_from_slice(bytes),
+        Reply::NoReply => {}
+    }
+}
+
+fn aggregate(out: &mut Vec<u8>, kind: u8, items: &[Reply], proto: Protocol) {
+    header(out, kind, items.len() as i64);
+    for item in items {
+        encode(item, proto, out);
+    }
+}
+
+fn header(out: &mut Vec<u8>, kind: u8, n: i64) {
+    out.push(kind);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    header(out, b'$', b.len() as i64);
+    out.extend_from_slice(b);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A status or error line; CR and LF would break the framing, so Redis turns them into spaces and so do we.
+fn line(out: &mut Vec<u8>, kind: u8, text: &[u8]) {
+    out.push(kind);
+    out.extend(
+        text.iter()
+            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+    );
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: Reply, p: Protocol) -> String {
+        let mut out = Vec::new();
+        encode(&r, p, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn resp2_lowering() {
+        use Protocol::Resp2;
+        assert_eq!(enc(Reply::Nil, Resp2), "$-1\r\n");
+        assert_eq!(enc(Reply::NilArray, Resp2), "*-1\r\n");
+        assert_eq!(enc(Reply::Bool(true), Resp2), ":1\r\n");
+        assert_eq!(enc(Reply::Double(1.5), Resp2), "$3\r\n1.5\r\n");
+        assert_eq!(
+            enc(Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]), Resp2),
+            "*2\r\n$1\r\na\r\n:1\r\n"
+        );
+        assert_eq!(enc(Reply::err("bad\r\nline"), Resp2), "-ERR bad  line\r\n");
+    }
+
+    #[test]
+    fn resp3_kinds() {
+        use Protocol::Resp3;
+        assert_eq!(enc(Reply::Nil, Resp3), "_\r\n");
+        assert_eq!(enc(Reply::Bool(false), Resp3), "#f\r\n");
+        assert_eq!(enc(Reply::Double(f64::INFINITY), Resp3), ",inf\r\n");
+        assert_eq!(enc(Reply::Set(vec![Reply::Int(1)]), Resp3), "~1\r\n:1\r\n");
+        assert_eq!(enc(Reply::Push(vec![]), Resp3), ">0\r\n");
+        assert_eq!(
+            enc(Reply::Verbatim("txt", b"hi".to_vec()), Resp3),
+            "=6\r\ntxt:hi\r\n"
+        );
+        assert_eq!(enc(Reply::Map(vec![]), Resp3), "%0\r\n");
+    }
+}

@@ -1,0 +1,30 @@
+//! RESP on the wire: requests in (`reader`, `inline`), replies out (`reply`, `encode`).
+//!
+//! Nothing here knows about commands or the keyspace: the reader turns bytes into argument spans, the encoder turns a
+//! protocol-neutral [`Reply`] into RESP2 or RESP3 bytes for whichever protocol the client chose with `HELLO`.
+
+mod encode;
+mod inline;
+mod reader;
+mod reply;
+
+pub use encode::encode;
+pub use inline::split_args;
+pub use reader::{Frame, ProtocolError, RequestReader, PROTO_INLINE_MAX_SIZE};
+pub use reply::Reply;
+
+/// Which RESP version a connection speaks; chosen by `HELLO`, RESP2 until then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Resp2,
+    Resp3,
+}
+
+impl Protocol {
+    pub fn number(self) -> i64 {
+        match self {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        }
+    }
+}

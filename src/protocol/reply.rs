@@ -1,0 +1,104 @@
+//! The reply value every handler returns.
+//!
+//! It carries the RESP3 kind of each element (map, set, double, boolean, push, ...) so that handlers never decide
+//! the wire format: `encode` lowers each kind to RESP2 exactly as Redis does (a map becomes a flat array, a double a
+//! bulk string, a boolean an integer), which keeps RESP2 and RESP3 replies in step by construction.
+
+use std::borrow::Cow;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK`
+    Ok,
+    /// A status line, e.g. `+PONG`, `+QUEUED`.
+    Status(Cow<'static, str>),
+    /// An error line without the leading `-`, including its code: `ERR syntax error`, `WRONGTYPE ...`.
+    Error(Cow<'static, str>),
+    Int(i64),
+    Bulk(Vec<u8>),
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    Nil,
+    /// A missing aggregate: `*-1` in RESP2, `_` in RESP3 (timed-out BLPOP, aborted EXEC).
+    NilArray,
+    Array(Vec<Reply>),
+    /// RESP3 map; a flat array of key, value, key, value in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 set; an array in RESP2.
+    Set(Vec<Reply>),
+    /// RESP3 double; a bulk string formatted as Redis formats doubles in RESP2.
+    Double(f64),
+    /// RESP3 boolean; `:1`/`:0` in RESP2.
+    Bool(bool),
+    /// RESP3 verbatim string (`=`) with its three-letter format; a bulk string in RESP2.
+    Verbatim(&'static str, Vec<u8>),
+    /// RESP3 big number; a bulk string in RESP2.
+    BigNumber(String),
+    /// RESP3 out-of-band push (`>`), e.g. pub/sub messages; an array in RESP2.
+    Push(Vec<Reply>),
+    /// Bytes already encoded for the client's protocol, written as they are (used by MONITOR and pub/sub
+    /// writers that encode once for many receivers).
+    Raw(Vec<u8>),
+    /// Nothing is written: the command answered some other way (QUIT closes, a blocked client answers later).
+    NoReply,
+}
+
+impl Reply {
+    pub fn error(msg: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Error(msg.into())
+    }
+
+    /// An `ERR`-coded error from its message text.
+    pub fn err(msg: &str) -> Reply {
+        Reply::Error(Cow::Owned(format!("ERR {msg}")))
+    }
+
+    pub fn status(s: &'static str) -> Reply {
+        Reply::Status(Cow::Borrowed(s))
+    }
+
+    pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Bulk(b.as_ref().to_vec())
+    }
+
+    pub fn bulk_or_nil(b: Option<impl AsRef<[u8]>>) -> Reply {
+        b.map_or(Reply::Nil, Reply::bulk)
+    }
+
+    pub fn bulks<I, B>(items: I) -> Reply
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        Reply::Array(items.into_iter().map(Reply::bulk).collect())
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    // The errors every type shares, spelled once.
+    pub fn wrong_type() -> Reply {
+        Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    }
+    pub fn syntax_error() -> Reply {
+        Reply::error("ERR syntax error")
+    }
+    pub fn not_integer() -> Reply {
+        Reply::error("ERR value is not an integer or out of range")
+    }
+    pub fn not_float() -> Reply {
+        Reply::error("ERR value is not a valid float")
+    }
+    pub fn no_such_key() -> Reply {
+        Reply::error("ERR no such key")
+    }
+    pub fn out_of_range() -> Reply {
+        Reply::error("ERR index out of range")
+    }
+    pub fn wrong_arity(name: &str) -> Reply {
+        Reply::Error(Cow::Owned(format!(
+            "ERR wrong number of arguments for '{}' command",
+            name.to_ascii_lowercase()
+        )))
+    }
+}

@@ -1,0 +1,181 @@
+//! The registry of connected clients: one table behind CLIENT LIST/INFO/KILL, INFO clients, maxclients and the
+//! idle timeout.
+//!
+//! Each connection owns its [`ClientState`] (touched on every command, no lock); what other threads need to see
+//! lives in a shared [`ClientInfo`] of atomics and small mutexes. CLIENT KILL shuts the registered clone of the
+//! socket down, so the owning thread's blocking `read` returns at once and its thread goes back to the pool.
+
+use std::collections::BTreeMap;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
+};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::protocol::Protocol;
+use crate::util::time::now_ms;
+
+/// What the rest of the server may read or change about a client.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub created_ms: i64,
+    pub name: Mutex<Vec<u8>>,
+    pub lib_name: Mutex<Vec<u8>>,
+    pub lib_ver: Mutex<Vec<u8>>,
+    pub db: AtomicUsize,
+    pub resp: AtomicU32,
+    pub last_interaction_ms: AtomicI64,
+    /// Index in the command table of the last command run, for CLIENT LIST `cmd=`.
+    pub last_cmd: AtomicU32,
+    /// Bytes buffered but not parsed yet, for CLIENT LIST `qbuf=`.
+    pub qbuf: AtomicUsize,
+    pub multi_len: AtomicI64,
+    pub subscriptions: AtomicU32,
+    pub psubscriptions: AtomicU32,
+    pub ssubscriptions: AtomicU32,
+    pub blocked: AtomicBool,
+    /// Set by CLIENT KILL; the connection loop checks it and the socket shutdown wakes it.
+    pub killed: AtomicBool,
+    pub commands: AtomicU64,
+    stream: TcpStream,
+}
+
+impl ClientInfo {
+    pub fn protocol(&self) -> Protocol {
+        if self.resp.load(Relaxed) == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    pub fn idle_secs(&self) -> i64 {
+        (now_ms() - self.last_interaction_ms.load(Relaxed)) / 1000
+    }
+
+    /// Ends the client from another thread: its `read` returns, it cleans up, its thread is freed.
+    pub fn kill(&self) {
+        self.killed.store(true, Relaxed);
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Per-connection state that only the connection's own thread touches.
+pub struct ClientState {
+    pub info: Arc<ClientInfo>,
+    pub db: usize,
+    pub protocol: Protocol,
+    /// Set by QUIT, SHUTDOWN, a protocol error: close after the pending replies are written.
+    pub close_after_reply: bool,
+    /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
+    pub ext: ClientExt,
+}
+
+/// State added by features beyond the core; each feature owns its field.
+#[derive(Default)]
+pub struct ClientExt {}
+
+impl ClientState {
+    pub fn new(info: Arc<ClientInfo>) -> Self {
+        ClientState {
+            info,
+            db: 0,
+            protocol: Protocol::Resp2,
+            close_after_reply: false,
+            ext: ClientExt::default(),
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Relaxed);
+    }
+
+    pub fn set_protocol(&mut self, p: Protocol) {
+        self.protocol = p;
+        self.info.resp.store(p.number() as u32, Relaxed);
+    }
+}
+
+#[derive(Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl ClientRegistry {
+    pub fn new() -> Self {
+        ClientRegistry {
+            next_id: AtomicU64::new(1),
+            clients: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// Registers an accepted connection; `stream` is a clone kept for CLIENT KILL and shutdown.
+    pub fn register(
+        &self,
+        stream: TcpStream,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+    ) -> Arc<ClientInfo> {
+        let now = now_ms();
+        let info = Arc::new(ClientInfo {
+            id: self.next_id.fetch_add(1, Relaxed),
+            addr,
+            laddr,
+            fd,
+            created_ms: now,
+            name: Mutex::new(Vec::new()),
+            lib_name: Mutex::new(Vec::new()),
+            lib_ver: Mutex::new(Vec::new()),
+            db: AtomicUsize::new(0),
+            resp: AtomicU32::new(2),
+            last_interaction_ms: AtomicI64::new(now),
+            last_cmd: AtomicU32::new(u32::MAX),
+            qbuf: AtomicUsize::new(0),
+            multi_len: AtomicI64::new(-1),
+            subscriptions: AtomicU32::new(0),
+            psubscriptions: AtomicU32::new(0),
+            ssubscriptions: AtomicU32::new(0),
+            blocked: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            commands: AtomicU64::new(0),
+            stream,
+        });
+        self.clients.lock().insert(info.id, info.clone());
+        info
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+
+    /// A snapshot, ordered by id, so callers never hold the registry lock while formatting.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    pub fn kill_all(&self) {
+        for c in self.all() {
+            c.kill();
+        }
+    }
+}

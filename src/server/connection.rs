@@ -1,0 +1,101 @@
+//! One connection's loop: read, run every complete request in the buffer, write all replies at once.
+//!
+//! This is the hot path: one `read` into a reused buffer, arguments as slices of it, replies appended to a reused
+//! output buffer, one `write` per batch. A panic in a handler is caught here: that client is closed, the server
+//! goes on (parking_lot locks do not poison).
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use super::clients::{ClientInfo, ClientState};
+use super::{stats, Server};
+use crate::commands::dispatch;
+use crate::protocol::{encode, Reply, RequestReader};
+use crate::util::time::now_ms;
+
+/// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
+const FLUSH_AT: usize = 64 * 1024;
+
+pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| connection_loop(&server, stream, &info)));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => log::debug!("client id={} closed: {e}", info.id),
+        Err(_) => log::warn!(
+            "panic while serving client id={} addr={}: client closed",
+            info.id,
+            info.addr
+        ),
+    }
+    server.clients.unregister(info.id);
+    log::debug!("Client closed connection id={}", info.id);
+}
+
+fn connection_loop(
+    server: &Server,
+    mut stream: TcpStream,
+    info: &Arc<ClientInfo>,
+) -> io::Result<()> {
+    let mut reader = RequestReader::new();
+    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let mut client = ClientState::new(info.clone());
+    loop {
+        let n = reader.read_from(&mut stream)?;
+        if n == 0 || info.killed.load(Relaxed) {
+            return Ok(());
+        }
+        info.last_interaction_ms.store(now_ms(), Relaxed);
+        stats::with_local(|s| s.net_input_bytes.add_local(n as u64));
+        loop {
+            let max_bulk = server.config.proto_max_bulk_len();
+            match reader.next_frame(max_bulk) {
+                Ok(Some(frame)) => {
+                    let mut reply = dispatch::execute(server, &mut client, frame);
+                    if crate::blocking::pending(&client) {
+                        // Earlier pipelined replies go out before this client sleeps.
+                        flush(&mut stream, &mut out)?;
+                        reply = crate::blocking::wait(server, &mut client, &stream);
+                    }
+                    encode(&reply, client.protocol, &mut out);
+                    if client.close_after_reply {
+                        flush(&mut stream, &mut out)?;
+                        return Ok(());
+                    }
+                    if out.len() >= FLUSH_AT {
+                        flush(&mut stream, &mut out)?;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log::debug!(
+                        "Protocol error ({}) from client id={} addr={}",
+                        e.0,
+                        info.id,
+                        info.addr
+                    );
+                    encode(&Reply::Error(e.0.into()), client.protocol, &mut out);
+                    flush(&mut stream, &mut out)?;
+                    return Ok(());
+                }
+            }
+        }
+        info.qbuf.store(reader.pending(), Relaxed);
+        flush(&mut stream, &mut out)?;
+    }
+}
+
+fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(out)?;
+    stats::with_local(|s| s.net_output_bytes.add_local(out.len() as u64));
+    out.clear();
+    if out.capacity() > 4 * FLUSH_AT {
+        out.shrink_to(16 * 1024);
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Accepting connections and handing each to a thread of a bounded, growing pool.
+//!
+//! The pool starts small and doubles when every thread is busy, up to maxclients; a housekeeping thread shrinks
+//! it again when clients leave, and closes clients idle longer than `timeout`.
+
+use std::io::{self, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use threadpool::ThreadPool;
+
+use super::{connection, stats, Server};
+
+const MIN_THREADS: usize = 8;
+/// Connection threads only parse, run handlers and encode: a small stack lets thousands of clients fit.
+const THREAD_STACK: usize = 256 * 1024;
+
+/// Binds every `bind` address, then serves until the process is shut down.
+pub fn run(server: Arc<Server>) -> io::Result<()> {
+    let port = server.config.port();
+    let mut listeners = Vec::new();
+    for addr in server.config.bind() {
+        let addr = addr.trim_start_matches('-');
+        let listener = TcpListener::bind((addr, port)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("Could not create server TCP listening socket {addr}:{port}: {e}"),
+            )
+        })?;
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::other("no address to listen on"));
+    }
+    let pool = Arc::new(Mutex::new(
+        threadpool::Builder::new()
+            .num_threads(MIN_THREADS)
+            .thread_name("ferredis-conn".into())
+            .thread_stack_size(THREAD_STACK)
+            .build(),
+    ));
+    crate::db::expiry::spawn(server.clone());
+    spawn_housekeeping(server.clone(), pool.clone());
+    install_signal_handlers(server.clone());
+    log::info!(
+        "ferredis {} ready to accept connections on {} port {port} (pid {}, maxclients {})",
+        env!("CARGO_PKG_VERSION"),
+        server.config.bind().join(" "),
+        std::process::id(),
+        server.config.maxclients()
+    );
+    let mut handles = Vec::new();
+    let last = listeners.pop();
+    for listener in listeners {
+        let (server, pool) = (server.clone(), pool.clone());
+        handles.push(std::thread::spawn(move || {
+            accept_loop(listener, server, pool)
+        }));
+    }
+    if let Some(listener) = last {
+        accept_loop(listener, server, pool);
+    }
+    Ok(())
+}
+
+fn accept_loop(listener: TcpListener, server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => accept(stream, &server, &pool),
+            Err(e) => {
+                log::warn!("Accepting client connection: {e}");
+                // Out of descriptors and the like: do not spin.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>) {
+    stats::global().total_connections.fetch_add(1, Relaxed);
+    let _ = stream.set_nodelay(true);
+    if server.clients.count() >= server.config.maxclients() {
+        stats::global().rejected_connections.fetch_add(1, Relaxed);
+        log::warn!("Error registering fd event for the new client: max number of clients reached");
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    let (Ok(addr), Ok(laddr), Ok(clone)) =
+        (stream.peer_addr(), stream.local_addr(), stream.try_clone())
+    else {
+        return;
+    };
+    let info = server
+        .clients
+        .register(clone, addr, laddr, stream.as_raw_fd());
+    log::debug!("Accepted {addr} (id={})", info.id);
+    let mut pool = pool.lock();
+    if pool.active_count() + pool.queued_count() >= pool.max_count() {
+        let current = pool.max_count();
+        let grown = (current * 2)
+            .min(server.config.maxclients() + MIN_THREADS)
+            .max(current);
+        pool.set_num_threads(grown);
+    }
+    let server = server.clone();
+    pool.execute(move || connection::serve(server, stream, info));
+}
+
+/// Once a second: close idle clients (`timeout`) and give back threads nobody needs.
+fn spawn_housekeeping(server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
+    let spawned = std::thread::Builder::new()
+        .name("ferredis-cron".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let timeout = server.config.timeout_secs() as i64;
+            if timeout > 0 {
+                for c in server.clients.all() {
+                    let exempt = c.blocked.load(Relaxed)
+                        || c.subscriptions.load(Relaxed) + c.psubscriptions.load(Relaxed) > 0;
+                    if !exempt && c.idle_secs() > timeout {
+                        log::debug!("Closing idle client id={}", c.id);
+                        c.kill();
+                    }
+                }
+            }
+            let mut pool = pool.lock();
+            let busy = pool.active_count() + pool.queued_count();
+            let target = (busy * 2).max(MIN_THREADS);
+            if pool.max_count() > target * 2 {
+                let surplus = pool.max_count() - target;
+                pool.set_num_threads(target);
+                // Idle workers only notice the smaller size after their next job.
+                for _ in 0..surplus {
+                    pool.execute(|| {});
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("could not start the housekeeping thread: {e}");
+    }
+}
+
+fn install_signal_handlers(server: Arc<Server>) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                    log::warn!("Received {name} scheduling shutdown...");
+                    server.shutdown(name);
+                }
+            });
+        }
+        Err(e) => log::warn!("could not install signal handlers: {e}"),
+    }
+}

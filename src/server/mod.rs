@@ -1,0 +1,55 @@
+//! The server: shared state, the listeners and their thread pool, the per-connection loop.
+
+pub mod clients;
+mod connection;
+mod listener;
+pub mod stats;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::db::Keyspace;
+use clients::ClientRegistry;
+
+pub use listener::run;
+
+/// Everything the connection threads share.
+pub struct Server {
+    pub keyspace: Keyspace,
+    pub config: Config,
+    pub clients: ClientRegistry,
+    pub started: Instant,
+    /// 40 hex characters, new each start, as Redis's `run_id`.
+    pub run_id: String,
+    pub shutting_down: AtomicBool,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Arc<Self> {
+        crate::server::stats::init(crate::commands::table::get().len());
+        let run_id = (0..40)
+            .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
+            .collect();
+        Arc::new(Server {
+            keyspace: Keyspace::new(config.databases()),
+            config,
+            clients: ClientRegistry::new(),
+            started: Instant::now(),
+            run_id,
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    /// Stops the process cleanly: refuse new work, close every client, log, exit 0.
+    pub fn shutdown(&self, reason: &str) -> ! {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        log::warn!("{reason}: user requested shutdown...");
+        self.clients.kill_all();
+        log::warn!("ferredis is now ready to exit, bye bye...");
+        log::logger().flush();
+        std::process::exit(0)
+    }
+}

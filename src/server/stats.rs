@@ -1,0 +1,171 @@
+//! Server statistics for INFO, without a counter that every request writes from every thread.
+//!
+//! Per-request counters live in a per-thread block that only its own thread writes (plain load + store, no
+//! contended cache line); INFO sums the blocks of all threads. Rare events (connections, expiries) use one global
+//! block of atomics.
+
+use std::cell::OnceCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds from the owning thread only: a load and a store, no locked instruction.
+    #[inline]
+    pub fn add_local(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+    pub fn reset(&self) {
+        self.0.store(0, Relaxed);
+    }
+}
+
+#[derive(Default)]
+pub struct CommandCounters {
+    pub calls: Counter,
+    pub usec: Counter,
+    pub rejected: Counter,
+    pub failed: Counter,
+}
+
+/// The counters one pool thread keeps.
+pub struct ThreadStats {
+    pub commands: Box<[CommandCounters]>,
+    pub total_commands: Counter,
+    pub net_input_bytes: Counter,
+    pub net_output_bytes: Counter,
+    pub keyspace_hits: Counter,
+    pub keyspace_misses: Counter,
+    pub total_error_replies: Counter,
+}
+
+impl ThreadStats {
+    fn new(commands: usize) -> Self {
+        ThreadStats {
+            commands: (0..commands).map(|_| CommandCounters::default()).collect(),
+            total_commands: Counter::default(),
+            net_input_bytes: Counter::default(),
+            net_output_bytes: Counter::default(),
+            keyspace_hits: Counter::default(),
+            keyspace_misses: Counter::default(),
+            total_error_replies: Counter::default(),
+        }
+    }
+
+    fn reset(&self) {
+        for c in self.commands.iter() {
+            c.calls.reset();
+            c.usec.reset();
+            c.rejected.reset();
+            c.failed.reset();
+        }
+        for c in [
+            &self.total_commands,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.total_error_replies,
+        ] {
+            c.reset();
+        }
+    }
+}
+
+/// Counters for rare, server-wide events; atomics are fine here.
+#[derive(Default)]
+pub struct GlobalStats {
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    pub pubsub_messages: AtomicU64,
+}
+
+struct Registry {
+    threads: Mutex<Vec<Arc<ThreadStats>>>,
+    command_count: OnceLock<usize>,
+    global: GlobalStats,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry {
+        threads: Mutex::new(Vec::new()),
+        command_count: OnceLock::new(),
+        global: GlobalStats::default(),
+    })
+}
+
+/// Sizes the per-command arrays; called once the command table exists.
+pub fn init(command_count: usize) {
+    let _ = registry().command_count.set(command_count);
+}
+
+pub fn global() -> &'static GlobalStats {
+    &registry().global
+}
+
+thread_local! {
+    static LOCAL: OnceCell<Arc<ThreadStats>> = const { OnceCell::new() };
+}
+
+/// Runs `f` with this thread's counters, registering them on first use.
+#[inline]
+pub fn with_local<R>(f: impl FnOnce(&ThreadStats) -> R) -> R {
+    LOCAL.with(|cell| {
+        let stats = cell.get_or_init(|| {
+            let n = registry().command_count.get().copied().unwrap_or(0);
+            let stats = Arc::new(ThreadStats::new(n));
+            registry().threads.lock().push(stats.clone());
+            stats
+        });
+        f(stats)
+    })
+}
+
+/// Sums one counter over every thread.
+pub fn sum(f: impl Fn(&ThreadStats) -> u64) -> u64 {
+    registry().threads.lock().iter().map(|t| f(t)).sum()
+}
+
+/// (calls, usec, rejected, failed) of one command, summed over threads.
+pub fn command_totals(id: usize) -> (u64, u64, u64, u64) {
+    registry()
+        .threads
+        .lock()
+        .iter()
+        .fold((0, 0, 0, 0), |acc, t| match t.commands.get(id) {
+            Some(c) => (
+                acc.0 + c.calls.get(),
+                acc.1 + c.usec.get(),
+                acc.2 + c.rejected.get(),
+                acc.3 + c.failed.get(),
+            ),
+            None => acc,
+        })
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset() {
+    for t in registry().threads.lock().iter() {
+        t.reset();
+    }
+    let g = global();
+    for c in [
+        &g.total_connections,
+        &g.rejected_connections,
+        &g.expired_keys,
+        &g.evicted_keys,
+        &g.pubsub_messages,
+    ] {
+        c.store(0, Relaxed);
+    }
+}

@@ -1,0 +1,15 @@
+//! The hash type and its commands.
+
+use crate::commands::Command;
+
+#[derive(Default)]
+pub struct Hash {}
+
+impl Hash {
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        "hash"
+    }
+}
+
+pub const COMMANDS: &[Command] = &[];

@@ -1,0 +1,9 @@
+//! The data types, one module each: the type's own structure and operations first, its commands after, as in
+//! Redis's `t_<type>.c` files.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod stream;
+pub mod string;
+pub mod zset;

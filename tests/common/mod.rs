@@ -1,0 +1,243 @@
+//! Shared test helpers: start the real ferredis binary (or the real redis-server, to compare against) on a free
+//! port, and talk RESP to it over a plain `TcpStream`, reading replies back as exact text.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// A server process that is killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// ferredis with default settings.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// ferredis with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ferredis");
+        Self::wait_ready(child, port)
+    }
+
+    /// The official redis-server, if installed. With `CI` set it must be there: a missing reference server
+    /// fails the test instead of skipping it.
+    pub fn start_redis() -> Option<Server> {
+        let port = free_port();
+        let spawned = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(child) => Some(Self::wait_ready(child, port)),
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "redis-server is required in CI: {e}"
+                );
+                eprintln!("redis-server not installed; skipping the comparison");
+                None
+            }
+        }
+    }
+
+    fn wait_ready(mut child: Child, port: u16) -> Server {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server { child, port };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("server exited at start-up: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not start listening on {port}");
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// Waits for the process to exit by itself (after SHUTDOWN or a signal).
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal RESP client: commands out as multibulk, replies back as their exact wire text.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    pub fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Client {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    pub fn send(&mut self, args: &[&str]) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_bytes(&args);
+    }
+
+    pub fn send_bytes(&mut self, args: &[&[u8]]) {
+        self.writer.write_all(&Self::encode(args)).unwrap();
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Sends one command and returns its reply as exact text, e.g. `"+OK\r\n"`.
+    pub fn cmd(&mut self, args: &[&str]) -> String {
+        self.send(args);
+        self.read_reply()
+    }
+
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_bytes(args);
+        self.read_reply_bytes()
+    }
+
+    pub fn read_reply(&mut self) -> String {
+        String::from_utf8_lossy(&self.read_reply_bytes()).into_owned()
+    }
+
+    /// Reads exactly one complete reply (aggregates included).
+    pub fn read_reply_bytes(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_into(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.reader
+            .read_until(b'\n', &mut line)
+            .expect("read reply");
+        assert!(
+            line.ends_with(b"\r\n"),
+            "connection closed or bad line: {:?}",
+            String::from_utf8_lossy(&line)
+        );
+        out.extend_from_slice(&line);
+        line
+    }
+
+    fn read_into(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line(out);
+        let body = std::str::from_utf8(&line[1..line.len() - 2]).unwrap_or("0");
+        match line[0] {
+            b'$' | b'=' | b'!' => {
+                let len: i64 = body.parse().unwrap();
+                if len >= 0 {
+                    let mut data = vec![0; len as usize + 2];
+                    self.reader.read_exact(&mut data).unwrap();
+                    out.extend_from_slice(&data);
+                }
+            }
+            b'*' | b'~' | b'>' => {
+                let n: i64 = body.parse().unwrap();
+                for _ in 0..n.max(0) {
+                    self.read_into(out);
+                }
+            }
+            b'%' | b'|' => {
+                let n: i64 = body.parse().unwrap();
+                for _ in 0..2 * n.max(0) {
+                    self.read_into(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// True if the server closed the connection (EOF) within the read timeout.
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.reader.read(&mut b), Ok(0) | Err(_))
+    }
+
+    pub fn set_timeout(&mut self, d: Duration) {
+        self.writer.set_read_timeout(Some(d)).unwrap();
+    }
+}
+
+/// Runs each command on ferredis and on redis-server and asserts identical replies, byte for byte.
+/// Both start empty; commands run in order on one connection each.
+pub fn assert_same_as_redis(commands: &[&[&str]]) {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for cmd in commands {
+        let (got, want) = (a.cmd(cmd), b.cmd(cmd));
+        assert_eq!(got, want, "reply to {cmd:?} differs from redis-server");
+    }
+}

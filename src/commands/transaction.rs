@@ -13,3 +13,8 @@ pub fn queue_if_multi(_client: &mut ClientState, _id: usize, _args: super::Args)
 
 /// Called when a command is rejected (unknown, wrong arity): inside MULTI this dooms the EXEC.
 pub fn on_rejected(_client: &mut ClientState) {}
+
+/// True while a transaction's queued commands run: blocking commands then act as their non-blocking forms.
+pub fn in_exec(_client: &ClientState) -> bool {
+    false
+}

@@ -81,14 +81,9 @@ fn parse_read<'a>(ctx: &Ctx, args: Args<'a>) -> Result<ReadRequest<'a>, Reply> {
         } else if o.eq_ignore_ascii_case(b"STREAMS") && more > 0 {
             streams_arg = i + 1;
             if !(args.len() - streams_arg).is_multiple_of(2) {
-                let (name, symbol) = if xreadgroup {
-                    ("xreadgroup", '>')
-                } else {
-                    ("xread", '$')
-                };
-                return Err(Reply::err(&format!(
-                    "Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
-                )));
+                return Err(Reply::err(
+                    "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
             }
             break;
         } else if o.eq_ignore_ascii_case(b"GROUP") && more >= 2 {
@@ -176,10 +171,11 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
     let db = ctx.db();
     let mut out = Vec::new();
     for (k, key) in req.keys.iter().enumerate() {
-        let Some(Value::Stream(s)) = ctx.keys.get_value_mut(db, key) else {
-            continue;
-        };
         let Some((group, consumer)) = req.group else {
+            // XREAD holds read locks only.
+            let Some(Value::Stream(s)) = ctx.keys.get_value(db, key) else {
+                continue;
+            };
             let after = req.ids[k].unwrap_or(StreamId::MAX);
             let Some(start) = after.incr() else { continue };
             if s.is_empty() || s.last_valid_id() < start {
@@ -195,6 +191,9 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
             out.push((key.to_vec(), reply));
             continue;
         };
+        let Some(Value::Stream(s)) = ctx.keys.get_value_mut(db, key) else {
+            continue;
+        };
         let valid_last = s.last_valid_id();
         let has_entries = !s.is_empty();
         let Some(g) = s.groups.get_mut(group) else {
@@ -205,15 +204,14 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
             Some(id) => Some(ReadFrom::History(id)),
             None => (has_entries && valid_last > g.last_id).then_some(ReadFrom::New),
         };
+        // Redis 7.0 creates (or refreshes) the consumer only when the stream is served.
+        let Some(from) = from else { continue };
         let created = g.touch_consumer(consumer, now);
-        let reply =
-            from.map(|from| read_group(s, group, consumer, from, req.count, req.noack, now));
+        let reply = read_group(s, group, consumer, from, req.count, req.noack, now);
         if created {
             ctx.notify('t', "xgroup-createconsumer", key);
         }
-        if let Some(reply) = reply {
-            out.push((key.to_vec(), reply));
-        }
+        out.push((key.to_vec(), reply));
     }
     out
 }

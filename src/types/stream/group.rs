@@ -129,7 +129,7 @@ impl Group {
     }
 }
 
-/// Where XREADGROUP reads: new entries (`>`) or the consumer's own pending history from an id.
+/// Where XREADGROUP reads: new entries (`>`) or the consumer's own pending history after an id.
 #[derive(Clone, Copy)]
 pub enum ReadFrom {
     New,
@@ -149,8 +149,8 @@ pub fn read_group(
 ) -> Reply {
     let limit = if count == 0 { usize::MAX } else { count };
     match from {
-        ReadFrom::History(start) => {
-            let Some(group) = s.groups.get_mut(group_name) else {
+        ReadFrom::History(after) => {
+            let (Some(group), Some(start)) = (s.groups.get_mut(group_name), after.incr()) else {
                 return Reply::Array(Vec::new());
             };
             let ids: Vec<StreamId> = group

@@ -340,11 +340,6 @@ pub fn xsetid(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => return Reply::no_such_key(),
         Ok(Some(s)) => s,
     };
-    if id < s.max_deleted_id {
-        return Reply::err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        );
-    }
     if !s.is_empty() {
         if id < s.last_valid_id() {
             return Reply::err(

@@ -24,6 +24,8 @@ pub struct Server {
     /// 40 hex characters, new each start, as Redis's `run_id`.
     pub run_id: String,
     pub shutting_down: AtomicBool,
+    /// Channels, patterns and monitors.
+    pub pubsub: crate::pubsub::Hub,
 }
 
 impl Server {
@@ -39,6 +41,7 @@ impl Server {
             started: Instant::now(),
             run_id,
             shutting_down: AtomicBool::new(false),
+            pubsub: crate::pubsub::Hub::new(),
         })
     }
 

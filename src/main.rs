@@ -58,8 +58,3 @@ fn init_logging(config: &ferredis::config::Config) {
         eprintln!("logging disabled: {e}");
     }
 }
-
-/// mimalloc: small size classes without per-chunk headers (a key's node is one 80-byte block, not 96), and
-/// per-thread heaps, so connection threads allocate without contending.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

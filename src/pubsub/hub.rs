@@ -195,12 +195,18 @@ impl Hub {
     }
 
     /// Sends one already formatted MONITOR line to every monitor.
-    pub(crate) fn feed_monitors(&self, config: &Config, line: Vec<u8>) {
+    /// Sends one formatted MONITOR line to every monitor but `except` (the client that ran the command).
+    pub(crate) fn feed_monitors(
+        &self,
+        config: &Config,
+        line: Arc<[u8]>,
+        except: Option<&Arc<Outbox>>,
+    ) {
         let limits = self.limits(config);
-        let len = line.len();
-        let shared: Arc<[u8]> = line.into();
         for m in self.monitors.read().iter() {
-            m.push(Chunk::Shared(shared.clone()), len, limits);
+            if !except.is_some_and(|e| Arc::ptr_eq(e, m)) {
+                m.push(Chunk::Shared(line.clone()), line.len(), limits);
+            }
         }
     }
 }

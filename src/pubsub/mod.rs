@@ -52,6 +52,8 @@ pub struct ClientPubSub {
     /// The receiving end of a fresh outbox, until the connection loop starts its writer.
     pending: Option<Receiver<Chunk>>,
     writer: Option<Writer>,
+    /// A monitor's view of its own last command, queued after that command's reply.
+    own_line: Option<Arc<[u8]>>,
 }
 
 impl ClientPubSub {
@@ -206,6 +208,10 @@ pub fn after_command(
         let limits = server.pubsub.limits(&server.config);
         outbox.push(Chunk::Owned(std::mem::take(out)), len, limits);
     }
+    if let Some(line) = ps.own_line.take() {
+        let limits = server.pubsub.limits(&server.config);
+        outbox.push(Chunk::Shared(line.clone()), line.len(), limits);
+    }
     if !ps.subscribed() && !ps.monitor {
         // Back to normal mode: everything queued is written before the connection writes again itself.
         if let Some(writer) = ps.writer.take() {
@@ -259,3 +265,6 @@ pub fn disconnect(server: &Server, client: &mut ClientState, stream: &TcpStream,
         writer.finish(&outbox, stream, Some(QUIT_PATIENCE));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,7 @@
 //! MONITOR, and keyspace notifications: the two ways the server publishes what commands do.
 
+use std::sync::Arc;
+
 use super::hub::Kind;
 use super::outbox::Chunk;
 use crate::commands::{flags, transaction, Args, Command, Ctx};
@@ -31,7 +33,7 @@ pub(super) fn monitor(ctx: &mut Ctx, _args: Args) -> Reply {
 
 /// Called by `dispatch::call` after a command ran, only while someone monitors. Admin commands and those flagged
 /// skip_monitor are not shown, as in Redis.
-pub fn feed_monitors(ctx: &Ctx, cmd: &Command, args: Args) {
+pub fn feed_monitors(ctx: &mut Ctx, cmd: &Command, args: Args) {
     if cmd.has(flags::ADMIN | flags::SKIP_MONITOR) {
         return;
     }
@@ -52,7 +54,16 @@ pub fn feed_monitors(ctx: &Ctx, cmd: &Command, args: Args) {
         repr(arg, &mut line);
     }
     line.extend_from_slice(b"\r\n");
-    ctx.server.pubsub.feed_monitors(&ctx.server.config, line);
+    let line: Arc<[u8]> = line.into();
+    let ps = &mut ctx.client.ext.pubsub;
+    // A monitor sees its own command after its reply, as in Redis: the line waits for the reply to be queued.
+    let own = ps.monitor.then(|| ps.outbox.clone()).flatten();
+    if own.is_some() {
+        ps.own_line = Some(line.clone());
+    }
+    ctx.server
+        .pubsub
+        .feed_monitors(&ctx.server.config, line, own.as_ref());
 }
 
 /// Redis's `sdscatrepr`: a double-quoted string with `\n`, `\r`, `\t`, `\a`, `\b`, `\\`, `\"` escaped and other

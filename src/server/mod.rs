@@ -34,7 +34,7 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        Arc::new(Server {
+        let server = Arc::new(Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
@@ -42,7 +42,9 @@ impl Server {
             run_id,
             shutting_down: AtomicBool::new(false),
             pubsub: crate::pubsub::Hub::new(),
-        })
+        });
+        crate::pubsub::install_expired_events(&server);
+        server
     }
 
     /// Stops the process cleanly: refuse new work, close every client, log, exit 0.

@@ -227,8 +227,9 @@ pub fn after_command(
     Ok(())
 }
 
-/// Leaves every channel, pattern and shard channel and stops monitoring, without confirmations (RESET, a closed
-/// connection). The writer keeps running: the caller decides when it stops.
+/// Leaves every channel, pattern and shard channel and stops monitoring, without confirmations: for RESET (whose
+/// handler calls this; its reply then goes out through the writer, which the connection loop stops right after)
+/// and for a closed connection.
 pub fn leave_all(server: &Server, client: &mut ClientState) {
     let ps = &mut client.ext.pubsub;
     let Some(outbox) = ps.outbox.clone() else {

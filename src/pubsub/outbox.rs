@@ -166,7 +166,7 @@ impl Outbox {
         let now = now_ms();
         match self.soft_since.compare_exchange(0, now, Relaxed, Relaxed) {
             Ok(_) => false,
-            Err(since) => (now - since) as u64 >= limits.soft_secs * 1000,
+            Err(since) => (now - since) as u64 > limits.soft_secs * 1000,
         }
     }
 

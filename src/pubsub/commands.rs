@@ -1,11 +1,14 @@
 //! The pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB <subcommand>, and MONITOR's
 //! table row.
 
+use std::sync::Arc;
+
 use super::hub::Kind;
+use super::outbox::{Chunk, Limits, Outbox};
 use super::{frame, ClientPubSub};
 use crate::commands::flags::*;
 use crate::commands::{transaction, Args, Command, Ctx};
-use crate::protocol::{encode, Reply};
+use crate::protocol::{encode, Protocol, Reply};
 
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
@@ -98,107 +101,104 @@ fn confirmation(verb: &'static str, kind: Kind, name: Option<&[u8]>, count: usiz
     ])
 }
 
-/// Where confirmations go: through the outbox, queued under the hub lock so they keep their place among the
-/// channel's messages; or, inside EXEC, into the reply itself (as Redis, whose EXEC array then holds them).
-struct Confirmations {
-    inline: Option<Vec<u8>>,
+/// Where confirmations go: through the outbox, each queued under the hub lock that (un)registers its channel so
+/// it keeps its place among that channel's messages; or, inside EXEC or for a client with no outbox, into the
+/// command's reply (as Redis, whose EXEC array then holds the frames).
+enum Sink {
+    Outbox(Arc<Outbox>, Limits, Protocol),
+    Inline(Vec<u8>, Protocol),
 }
 
-impl Confirmations {
+type Queued = Option<(Chunk, usize, Limits)>;
+
+impl Sink {
     fn new(ctx: &Ctx) -> Self {
-        Confirmations {
-            inline: transaction::in_exec(ctx.client).then(Vec::new),
+        let proto = ctx.client.protocol;
+        match &ctx.client.ext.pubsub.outbox {
+            Some(o) if !transaction::in_exec(ctx.client) => {
+                let limits = ctx.server.pubsub.limits(&ctx.server.config);
+                Sink::Outbox(o.clone(), limits, proto)
+            }
+            _ => Sink::Inline(Vec::new(), proto),
+        }
+    }
+
+    /// Encodes a confirmation: appended to the reply now, or returned for the hub to queue under its lock.
+    fn confirm(&mut self, reply: &Reply) -> Queued {
+        match self {
+            Sink::Inline(buf, proto) => {
+                encode(reply, *proto, buf);
+                None
+            }
+            Sink::Outbox(_, limits, proto) => {
+                let (chunk, len) = frame(reply, *proto);
+                Some((chunk, len, *limits))
+            }
+        }
+    }
+
+    /// Queues a confirmation that no hub change goes with.
+    fn push(&self, queued: Queued) {
+        if let (Sink::Outbox(o, ..), Some((chunk, len, limits))) = (self, queued) {
+            o.push(chunk, len, limits);
         }
     }
 
     fn reply(self) -> Reply {
-        self.inline.map_or(Reply::NoReply, Reply::Raw)
+        match self {
+            Sink::Inline(buf, _) => Reply::Raw(buf),
+            Sink::Outbox(..) => Reply::NoReply,
+        }
     }
 }
 
 fn subscribe_generic(ctx: &mut Ctx, args: Args, kind: Kind) -> Reply {
-    let server = ctx.server;
-    let limits = server.pubsub.limits(&server.config);
-    let proto = ctx.client.protocol;
-    let mut confirmations = Confirmations::new(ctx);
     let info = ctx.client.info.clone();
+    let outbox = ctx.client.ext.pubsub.outbox(&info);
+    let mut sink = Sink::new(ctx);
+    let hub = &ctx.server.pubsub;
     let ps: &mut ClientPubSub = &mut ctx.client.ext.pubsub;
-    let outbox = ps.outbox(&info);
     for name in args.iter().skip(1) {
         let new = ps.add(kind, name);
-        let reply = confirmation("subscribe", kind, Some(name), ps.count(kind));
-        let confirm = match &mut confirmations.inline {
-            Some(buf) => {
-                encode(&reply, proto, buf);
-                None
-            }
-            None => {
-                let (chunk, len) = frame(&reply, proto);
-                Some((chunk, len, limits))
-            }
-        };
+        let queued = sink.confirm(&confirmation("subscribe", kind, Some(name), ps.count(kind)));
         if new {
-            server.pubsub.subscribe(kind, name, &outbox, confirm);
-        } else if let Some((chunk, len, limits)) = confirm {
-            outbox.push(chunk, len, limits);
+            hub.subscribe(kind, name, &outbox, queued);
+        } else {
+            sink.push(queued);
         }
     }
     ps.publish_counts(&info);
-    confirmations.reply()
+    sink.reply()
 }
 
 fn unsubscribe_generic(ctx: &mut Ctx, args: Args, kind: Kind) -> Reply {
-    let server = ctx.server;
-    let limits = server.pubsub.limits(&server.config);
-    let proto = ctx.client.protocol;
-    let in_exec = transaction::in_exec(ctx.client);
-    let info = ctx.client.info.clone();
+    let mut sink = Sink::new(ctx);
+    let hub = &ctx.server.pubsub;
     let ps: &mut ClientPubSub = &mut ctx.client.ext.pubsub;
-    // A client with no outbox (never subscribed) gets its confirmations as the reply.
-    let outbox = ps.outbox.clone().filter(|_| !in_exec);
-    let mut inline = Vec::new();
     let names: Vec<Box<[u8]>> = if args.len() > 1 {
         args.iter().skip(1).map(Box::from).collect()
     } else {
         ps.names(kind)
     };
     if names.is_empty() {
-        let reply = confirmation("unsubscribe", kind, None, ps.count(kind));
-        match &outbox {
-            Some(o) => {
-                let (chunk, len) = frame(&reply, proto);
-                o.push(chunk, len, limits);
-            }
-            None => encode(&reply, proto, &mut inline),
-        }
+        let queued = sink.confirm(&confirmation("unsubscribe", kind, None, ps.count(kind)));
+        sink.push(queued);
     }
     for name in &names {
         let removed = ps.remove(kind, name);
-        let reply = confirmation("unsubscribe", kind, Some(name), ps.count(kind));
-        let Some(o) = &outbox else {
-            encode(&reply, proto, &mut inline);
-            if removed {
-                if let Some(o) = &ps.outbox {
-                    server.pubsub.unsubscribe(kind, name, o, None);
-                }
-            }
-            continue;
-        };
-        let (chunk, len) = frame(&reply, proto);
-        if removed {
-            server
-                .pubsub
-                .unsubscribe(kind, name, o, Some((chunk, len, limits)));
-        } else {
-            o.push(chunk, len, limits);
+        let queued = sink.confirm(&confirmation(
+            "unsubscribe",
+            kind,
+            Some(name),
+            ps.count(kind),
+        ));
+        match &ps.outbox {
+            Some(o) if removed => hub.unsubscribe(kind, name, o, queued),
+            _ => sink.push(queued),
         }
     }
-    ps.publish_counts(&info);
-    if outbox.is_some() {
-        Reply::NoReply
-    } else {
-        Reply::Raw(inline)
-    }
+    ps.publish_counts(&ctx.client.info);
+    sink.reply()
 }
 
 fn publish(ctx: &mut Ctx, args: Args) -> Reply {

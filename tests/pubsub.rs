@@ -312,6 +312,49 @@ fn one_publisher_to_one_subscriber_keeps_order() {
 }
 
 #[test]
+fn concurrent_publishers_each_keep_their_order() {
+    let server = Server::start();
+    let mut s = server.client();
+    cmd_frames(&mut s, &["subscribe", "mix"], 1);
+    cmd_frames(&mut s, &["psubscribe", "m*"], 1);
+    const PUBLISHERS: usize = 4;
+    const N: usize = 1000;
+    let port = server.port;
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(port);
+                // Another client churns its subscriptions meanwhile: no effect on the stable subscriber.
+                let mut churn = Client::connect(port);
+                for i in 0..N {
+                    let msg = format!("{p}:{i}");
+                    assert_eq!(c.cmd(&["publish", "mix", &msg]), ":2\r\n");
+                    if i % 100 == 0 {
+                        cmd_frames(&mut churn, &["subscribe", "other"], 1);
+                        cmd_frames(&mut churn, &["unsubscribe", "other"], 1);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut next = [[0usize; PUBLISHERS]; 2];
+    for _ in 0..2 * PUBLISHERS * N {
+        let frame = s.read_reply();
+        let via_pattern = frame.starts_with("*4\r\n");
+        let payload = frame.trim_end().rsplit("\r\n").next().unwrap().to_string();
+        let (p, i) = payload.split_once(':').unwrap();
+        let (p, i): (usize, usize) = (p.parse().unwrap(), i.parse().unwrap());
+        let slot = &mut next[via_pattern as usize][p];
+        assert_eq!(i, *slot, "publisher {p} out of order ({frame:?})");
+        *slot += 1;
+    }
+    for t in publishers {
+        t.join().unwrap();
+    }
+    assert_eq!(next, [[N; PUBLISHERS]; 2]);
+}
+
+#[test]
 fn a_disconnected_subscriber_is_no_longer_counted() {
     let server = Server::start();
     let mut stay = server.client();

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -98,8 +98,6 @@ pub struct Outbox {
     /// When the queue first went over the soft limit (ms), 0 while under it.
     soft_since: AtomicI64,
     closed: AtomicBool,
-    /// Bytes written by the writer, for tests and INFO-like introspection.
-    written: AtomicU64,
 }
 
 impl Outbox {
@@ -112,7 +110,6 @@ impl Outbox {
             queued: AtomicUsize::new(0),
             soft_since: AtomicI64::new(0),
             closed: AtomicBool::new(false),
-            written: AtomicU64::new(0),
         });
         (outbox, rx)
     }
@@ -236,7 +233,6 @@ fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: TcpStream) -> i
         if !buf.is_empty() {
             stream.write_all(&buf)?;
             outbox.queued.fetch_sub(buf.len(), Relaxed);
-            outbox.written.fetch_add(buf.len() as u64, Relaxed);
             stats::with_local(|s| s.net_output_bytes.add_local(buf.len() as u64));
             buf.clear();
             if buf.capacity() > 4 * WRITE_BATCH {

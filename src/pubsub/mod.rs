@@ -146,11 +146,17 @@ fn frame(reply: &Reply, proto: Protocol) -> (Chunk, usize) {
 
 /// The RESP2 pub/sub context: a subscribed client may only run (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET (RESP3
 /// clients may run anything). A MONITOR client is a replica to Redis: it may not touch the keyspace.
+#[inline]
 pub fn gate(client: &ClientState, id: usize) -> Option<Reply> {
-    let ps = &client.ext.pubsub;
-    if !ps.has_outbox() {
+    if !client.ext.pubsub.has_outbox() {
         return None;
     }
+    gate_outbox_mode(client, id)
+}
+
+#[cold]
+fn gate_outbox_mode(client: &ClientState, id: usize) -> Option<Reply> {
+    let ps = &client.ext.pubsub;
     let table = table::get();
     let cmd = table.get(id);
     if ps.monitor && cmd.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {

@@ -874,3 +874,66 @@ fn range_queries_stay_fast_on_a_big_stream() {
         start.elapsed()
     );
 }
+
+#[test]
+#[ignore = "needs the notify-keyspace-events parameter, which the server-core branch adds"]
+fn keyspace_events_as_redis_sends_them() {
+    let s = Server::start_with(&["--notify-keyspace-events", "Kt"]);
+    let mut sub = s.client();
+    sub.cmd(&["SUBSCRIBE", "__keyspace@0__:s"]);
+    let mut c = s.client();
+    for cmd in [
+        "xadd s 1-1 a b",
+        "xadd s maxlen 1 1-2 a b",
+        "xadd s maxlen 5 1-3 a b",
+        "xtrim s maxlen 1",
+        "xtrim s maxlen 1",
+        "xdel s 1-3",
+        "xdel s 9-9",
+        "xgroup create s g 0",
+        "xgroup createconsumer s g c",
+        "xgroup createconsumer s g c",
+        "xreadgroup group g c2 streams s 0",
+        "xgroup setid s g 0",
+        "xclaim s g c3 0 1-3 force",
+        "xautoclaim s g c4 0 0",
+        "xgroup delconsumer s g c",
+        "xgroup destroy s g",
+        "xsetid s 5-5",
+        "xack s g 1-1",
+        "xgroup create s g 0",
+        "xadd s 6-1 a b",
+        "xreadgroup group g c5 streams s >",
+        "xclaim s g c6 0 6-1",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        c.cmd(&args);
+    }
+    let expected = [
+        "xadd",
+        "xadd",
+        "xtrim",
+        "xadd",
+        "xtrim",
+        "xdel",
+        "xgroup-create",
+        "xgroup-createconsumer",
+        "xgroup-createconsumer",
+        "xgroup-setid",
+        "xgroup-delconsumer",
+        "xgroup-destroy",
+        "xsetid",
+        "xgroup-create",
+        "xadd",
+        "xgroup-createconsumer",
+        "xgroup-createconsumer",
+    ];
+    for event in expected {
+        let want = format!(
+            "*3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:s\r\n${}\r\n{event}\r\n",
+            event.len()
+        );
+        assert_eq!(sub.read_reply(), want);
+    }
+    assert_eq!(sub.cmd(&["PING"]), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}

@@ -650,6 +650,58 @@ fn xinfo_matches_redis() {
 }
 
 #[test]
+fn group_edge_cases_match_redis() {
+    same(
+        "xgroup create e g $ mkstream
+         xreadgroup group g c streams e >
+         xreadgroup group g c streams e 0
+         xreadgroup group g c count 0 streams e 0
+         xinfo consumers e g
+         xadd e 1-1 a b
+         xadd e 1-2 a b
+         xreadgroup group g c count 0 streams e >
+         xreadgroup group g c count 0 streams e 0
+         xclaim e g d 0 1-1 1-1 justid
+         xclaim e g d 0 1-1 1-2 retrycount -3
+         xpending e g - + 10 d
+         xclaim e g d 0 1-1 idle -5 justid
+         xclaim e g d 0
+         xclaim e g d 0 1-1 force force justid justid
+         xgroup create e g2 0 entriesread 1
+         xinfo groups e
+         xreadgroup group g2 c streams e >
+         xinfo groups e
+         xgroup setid e g2 1-1 entriesread 1
+         xinfo groups e
+         xgroup setid e g2 1-1 entriesread -1
+         xinfo groups e
+         xadd e 1-3 a b
+         xreadgroup group g2 c streams e e > >
+         xreadgroup group g c noack streams e 0
+         xread streams e e 0 1-2
+         xinfo stream e
+         xdel e 1-1 1-2 1-3
+         xinfo stream e
+         xinfo groups e
+         xreadgroup group g c streams e 0
+         xautoclaim e g z 0 0
+         xautoclaim e g z 0 0
+         xpending e g
+         xadd e 2-1 a b
+         xinfo groups e
+         xtrim e maxlen 0
+         xinfo stream e
+         xinfo groups e
+         xadd big 1-1 a b
+         xgroup create big g 0
+         xreadgroup group g c count 1 streams big >
+         xsetid big 5-5 entriesadded 1
+         xinfo groups big
+         xsetid big 5-5 entriesadded 0",
+    );
+}
+
+#[test]
 fn delivery_counts_and_pending_lists_across_commands() {
     let s = Server::start();
     let mut c = s.client();

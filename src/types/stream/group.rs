@@ -115,17 +115,18 @@ impl Group {
     }
 
     /// Redis's lag (`streamReplyWithCGLag`): entries in the stream the group has not read yet, when knowable.
-    pub fn lag(&self, s: &Stream) -> Option<u64> {
+    /// Signed, as in Redis: ENTRIESREAD may claim more reads than entries were added.
+    pub fn lag(&self, s: &Stream) -> Option<i64> {
         if s.entries_added == 0 {
             return Some(0);
         }
+        let lag = |read: u64| (s.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = self.entries_read {
             if !s.range_has_tombstones(self.last_id) {
-                return Some(s.entries_added.saturating_sub(read));
+                return Some(lag(read));
             }
         }
-        s.estimate_entries_read(self.last_id)
-            .map(|read| s.entries_added.saturating_sub(read))
+        s.estimate_entries_read(self.last_id).map(lag)
     }
 }
 

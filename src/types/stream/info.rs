@@ -93,7 +93,7 @@ pub fn xinfo(ctx: &mut Ctx, args: Args) -> Reply {
                         field("pending", Reply::Int(g.pel.len() as i64)),
                         field("last-delivered-id", g.last_id.reply()),
                         field("entries-read", opt_int(g.entries_read)),
-                        field("lag", opt_int(g.lag(s))),
+                        field("lag", g.lag(s).map_or(Reply::Nil, Reply::Int)),
                     ])
                 })
                 .collect(),
@@ -183,7 +183,7 @@ fn group_full(s: &Stream, name: &[u8], g: &Group, count: usize) -> Reply {
         field("name", Reply::bulk(name)),
         field("last-delivered-id", g.last_id.reply()),
         field("entries-read", opt_int(g.entries_read)),
-        field("lag", opt_int(g.lag(s))),
+        field("lag", g.lag(s).map_or(Reply::Nil, Reply::Int)),
         field("pel-count", Reply::Int(g.pel.len() as i64)),
         field("pending", Reply::Array(pending)),
         field("consumers", Reply::Array(consumers)),

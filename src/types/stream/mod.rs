@@ -14,6 +14,9 @@ mod group;
 mod info;
 mod store;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -185,7 +185,7 @@ fn group_mut<'c>(ctx: &'c mut Ctx, key: &[u8], group: &[u8]) -> Option<&'c mut G
     }
 }
 
-/// The stream and the group for commands that need both; `missing` builds the error when either is absent.
+/// The stream, if it exists and has `group`: Ok(None) when either is missing, Err(WRONGTYPE) for another type.
 fn stream_and_group<'c>(
     ctx: &'c mut Ctx,
     key: &[u8],
@@ -216,6 +216,9 @@ pub fn xack(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     let acked = ids.into_iter().filter(|id| g.ack(*id)).count();
+    if acked > 0 {
+        ctx.modified(key);
+    }
     Reply::Int(acked as i64)
 }
 

@@ -208,6 +208,7 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
         let Some(from) = from else { continue };
         let created = g.touch_consumer(consumer, now);
         let reply = read_group(s, group, consumer, from, req.count, req.noack, now);
+        ctx.modified(key);
         if created {
             ctx.notify('t', "xgroup-createconsumer", key);
         }

@@ -310,6 +310,56 @@ fn trimming_matches_redis_node_boundaries() {
 }
 
 #[test]
+fn node_sizes_by_bytes_match_redis() {
+    let mut script = String::new();
+    for (key, vlen, n) in [
+        ("p1", 40, 300),
+        ("p2", 100, 200),
+        ("p4", 300, 50),
+        ("p6", 5000, 5),
+    ] {
+        let v = "x".repeat(vlen);
+        for i in 1..=n {
+            script += &format!("xadd {key} {i}-{} name {v} n {i} m {}\n", i % 3, i * 1000);
+        }
+        script += &format!("xinfo stream {key}\n");
+    }
+    for i in 1..200u64 {
+        script += &match i % 3 {
+            0 => format!(
+                "xadd q {i}-0 a {} b {i}\n",
+                "y".repeat((i % 50 + 1) as usize)
+            ),
+            1 => format!("xadd q {i}-0 a 1 b 2\n"),
+            _ => format!(
+                "xadd q {i}-0 z -{} c {}\n",
+                i * 100000,
+                "w".repeat(i as usize)
+            ),
+        };
+    }
+    script += "xinfo stream q\n";
+    for i in 1..200u64 {
+        script += &format!(
+            "xadd r {}-{} f {}\n",
+            i * 1_000_000_000,
+            i * i,
+            "v".repeat((i % 70) as usize)
+        );
+        if i % 3 == 2 && i < 60 {
+            script += &format!("xdel r {}-{}\n", i * 1_000_000_000, i * i);
+        }
+    }
+    script += "xinfo stream r
+               xtrim r maxlen ~ 100
+               xinfo stream r
+               xtrim p2 maxlen ~ 150
+               xtrim p2 minid ~ 100
+               xinfo stream p2";
+    same(&script);
+}
+
+#[test]
 fn auto_ids_are_monotonic_when_the_clock_is_behind() {
     let s = Server::start();
     let mut c = s.client();

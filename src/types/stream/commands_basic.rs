@@ -1,6 +1,6 @@
 //! XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM and XSETID.
 
-use super::store::{Strategy, Trim};
+use super::store::{NodeLimits, Strategy, Trim};
 use super::{
     entry_reply, parse_id_generic, parse_range_bound, parse_strict_id, ParsedId, Stream, StreamId,
 };
@@ -9,13 +9,15 @@ use crate::commands::{Args, Ctx};
 use crate::db::Value;
 use crate::protocol::Reply;
 
-/// `stream-node-max-entries`, Redis's default when the parameter is not configured.
-pub fn node_max_entries(ctx: &Ctx) -> u64 {
-    ctx.server
-        .config
-        .get("stream-node-max-entries")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
+/// `stream-node-max-entries` and `stream-node-max-bytes`, Redis's defaults where the parameters are not set.
+pub fn node_limits(ctx: &Ctx) -> NodeLimits {
+    let config = &ctx.server.config;
+    let get = |name: &str| config.get(name).and_then(|v| v.parse().ok());
+    let default = NodeLimits::default();
+    NodeLimits {
+        entries: get("stream-node-max-entries").unwrap_or(default.entries),
+        bytes: get("stream-node-max-bytes").unwrap_or(default.bytes),
+    }
 }
 
 /// The stream at `key` for reading: Ok(None) if missing, Err(WRONGTYPE) if another type.
@@ -137,8 +139,8 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
-    let node_max = node_max_entries(ctx);
-    let parsed = match parse_add_trim(args, true, node_max) {
+    let limits = node_limits(ctx);
+    let parsed = match parse_add_trim(args, true, limits.entries) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -179,7 +181,7 @@ pub fn xadd(ctx: &mut Ctx, args: Args) -> Reply {
     let fields: Vec<Vec<u8>> = (field_pos..args.len())
         .map(|i| args.get(i).to_vec())
         .collect();
-    s.append(id, fields.into_boxed_slice(), node_max);
+    s.append(id, fields.into_boxed_slice(), limits);
     let trimmed = parsed.trim.map_or(0, |t| s.trim(t));
     ctx.modified(key);
     ctx.notify('t', "xadd", key);
@@ -283,7 +285,7 @@ pub fn xdel(ctx: &mut Ctx, args: Args) -> Reply {
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
-    let parsed = match parse_add_trim(args, false, node_max_entries(ctx)) {
+    let parsed = match parse_add_trim(args, false, node_limits(ctx).entries) {
         Ok(p) => p,
         Err(e) => return e,
     };

@@ -1,8 +1,8 @@
 //! The stream type: entries ordered by id, consumer groups, and the stream commands.
 //!
 //! Entries live in a `BTreeMap` keyed by [`StreamId`], so range queries cost O(log n + k). Redis keeps entries in
-//! listpack nodes of `stream-node-max-entries` entries; the node boundaries are visible through XTRIM `~`, XINFO
-//! `radix-tree-keys` and `radix-tree-nodes`, so [`store::Nodes`] models them (by entry count; see there).
+//! listpack nodes of `stream-node-max-entries` entries or `stream-node-max-bytes` bytes; the node boundaries are visible through XTRIM `~`, XINFO
+//! `radix-tree-keys` and `radix-tree-nodes`, so [`store::Nodes`] models them.
 //!
 //! Files: `store` (node model, trimming), `group` (consumer groups, PEL, delivery), `commands_basic` (XADD, XRANGE,
 //! XDEL, XTRIM, XSETID), `commands_read` (XREAD, XREADGROUP), `commands_group` (XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM), `info` (XINFO).
@@ -271,8 +271,8 @@ impl Stream {
     }
 
     /// Appends an entry whose id the caller checked with `next_id`.
-    pub fn append(&mut self, id: StreamId, fields: Fields, node_max_entries: u64) {
-        self.nodes.append(id, node_max_entries);
+    pub fn append(&mut self, id: StreamId, fields: Fields, limits: store::NodeLimits) {
+        self.nodes.append(id, &fields, limits);
         self.entries.insert(id, fields);
         self.last_id = id;
         self.entries_added += 1;

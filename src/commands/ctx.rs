@@ -65,6 +65,9 @@ impl<'a> Ctx<'a> {
     /// `h`, `z`, `x`, `t`), `event` the event name (`set`, `del`, `lpush`, ...). Wired to pub/sub by that feature.
     pub fn notify(&mut self, _class: char, _event: &str, _key: &[u8]) {}
 
+    /// `notify` for a key in another database than the selected one (MOVE's `move_to`, COPY ... DB's `copy_to`).
+    pub fn notify_db(&mut self, _db: usize, _class: char, _event: &str, _key: &[u8]) {}
+
     /// The error reply for a command-level failure that Redis words with the command's name.
     pub fn err_for_command(&self, text: &str) -> Reply {
         Reply::err(&text.replace("{}", self.cmd.name))

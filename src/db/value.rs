@@ -4,6 +4,7 @@
 use crate::protocol::Reply;
 use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
+#[derive(Clone)]
 pub enum Value {
     Str(Vec<u8>),
     List(Box<List>),

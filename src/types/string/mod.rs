@@ -1,0 +1,189 @@
+//! The string type and its commands, as Redis's `t_string.c`.
+//!
+//! A string is a `Value::Str(Vec<u8>)`; integers are kept as their decimal text (Redis's `int` encoding is a
+//! memory optimisation that no reply can observe, except OBJECT ENCODING, which [`encoding_of`] answers).
+//! - `setget`: GET, SET and every command that is a SET with fixed switches (SETNX, SETEX, PSETEX, GETSET, MSET,
+//!   MSETNX), GETEX, GETDEL, MGET.
+//! - `numeric`: INCR/DECR/INCRBY/DECRBY (one routine) and INCRBYFLOAT.
+//! - `range`: APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, LCS.
+
+mod numeric;
+mod range;
+mod setget;
+
+use crate::commands::flags::*;
+use crate::commands::Command;
+use crate::db::Value;
+use crate::protocol::Reply;
+use crate::util::numbers::parse_i64;
+
+/// The encoding Redis would give a string with these contents: `int` for a 64-bit integer in canonical form,
+/// `embstr` up to 44 bytes, `raw` beyond.
+pub fn encoding_of(s: &[u8]) -> &'static str {
+    if s.len() <= 20 && parse_i64(s).is_some() {
+        "int"
+    } else if s.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// The string at `value`, WRONGTYPE for any other type.
+fn as_string(value: &Value) -> Result<&Vec<u8>, Reply> {
+    value.as_str()
+}
+
+/// Redis's `checkStringLength`: a string may not grow beyond `proto-max-bulk-len`.
+fn check_length(max: usize, size: u64, append: u64) -> Result<(), Reply> {
+    match size.checked_add(append) {
+        Some(total) if total <= max as u64 => Ok(()),
+        _ => Err(Reply::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+const WRITE_OOM: u32 = WRITE | DENYOOM;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("get", 2, READONLY | FAST, setget::get)
+        .keys(1, 1, 1)
+        .doc("string", "1.0.0", "Get the value of a key"),
+    Command::new("set", -3, WRITE_OOM, setget::set)
+        .keys(1, 1, 1)
+        .doc("string", "1.0.0", "Set the string value of a key"),
+    Command::new("setnx", 3, WRITE_OOM | FAST, setget::setnx)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Set the value of a key, only if the key does not exist",
+        ),
+    Command::new("setex", 4, WRITE_OOM, setget::setex)
+        .keys(1, 1, 1)
+        .doc("string", "2.0.0", "Set the value and expiration of a key"),
+    Command::new("psetex", 4, WRITE_OOM, setget::psetex)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.6.0",
+            "Set the value and expiration in milliseconds of a key",
+        ),
+    Command::new("getset", 3, WRITE_OOM | FAST, setget::getset)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Set the string value of a key and return its old value",
+        ),
+    Command::new("getdel", 2, WRITE | FAST, setget::getdel)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "6.2.0",
+            "Get the value of a key and delete the key",
+        ),
+    Command::new("getex", -2, WRITE | FAST, setget::getex)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "6.2.0",
+            "Get the value of a key and optionally set its expiration",
+        ),
+    Command::new("mget", -2, READONLY | FAST, setget::mget)
+        .keys(1, -1, 1)
+        .doc("string", "1.0.0", "Get the values of all the given keys"),
+    Command::new("mset", -3, WRITE_OOM, setget::mset)
+        .keys(1, -1, 2)
+        .doc("string", "1.0.1", "Set multiple keys to multiple values"),
+    Command::new("msetnx", -3, WRITE_OOM, setget::msetnx)
+        .keys(1, -1, 2)
+        .doc(
+            "string",
+            "1.0.1",
+            "Set multiple keys to multiple values, only if none of the keys exist",
+        ),
+    Command::new("incr", 2, WRITE_OOM | FAST, numeric::incr)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by one",
+        ),
+    Command::new("decr", 2, WRITE_OOM | FAST, numeric::decr)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by one",
+        ),
+    Command::new("incrby", 3, WRITE_OOM | FAST, numeric::incrby)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by the given amount",
+        ),
+    Command::new("decrby", 3, WRITE_OOM | FAST, numeric::decrby)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by the given number",
+        ),
+    Command::new("incrbyfloat", 3, WRITE_OOM | FAST, numeric::incrbyfloat)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.6.0",
+            "Increment the float value of a key by the given amount",
+        ),
+    Command::new("append", 3, WRITE_OOM | FAST, range::append)
+        .keys(1, 1, 1)
+        .doc("string", "2.0.0", "Append a value to a key"),
+    Command::new("strlen", 2, READONLY | FAST, range::strlen)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.2.0",
+            "Get the length of the value stored in a key",
+        ),
+    Command::new("getrange", 4, READONLY, range::getrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.4.0",
+            "Get a substring of the string stored at a key",
+        ),
+    Command::new("substr", 4, READONLY, range::getrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Get a substring of the string stored at a key",
+        ),
+    Command::new("setrange", 4, WRITE_OOM, range::setrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.2.0",
+            "Overwrite part of a string at key starting at the specified offset",
+        ),
+    Command::new("lcs", -3, READONLY, range::lcs)
+        .keys(1, 2, 1)
+        .doc("string", "7.0.0", "Find longest common substring"),
+];
+
+/// Replaces the string at `key` in place, keeping its TTL (INCR and friends change a value, not the key), or
+/// creates the key; signals the change.
+fn put_string(ctx: &mut crate::commands::Ctx, key: &[u8], bytes: Vec<u8>) {
+    match ctx.lookup_mut(key) {
+        Some(v) => *v = Value::Str(bytes),
+        None => {
+            let db = ctx.db();
+            ctx.keys.insert(db, key, Value::Str(bytes));
+        }
+    }
+    ctx.modified(key);
+}

@@ -137,12 +137,14 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     done
 }
 
-/// A database number argument: `ERR value is not an integer or out of range` unless it fits an int, `ERR DB
-/// index is out of range` unless it names a database.
+/// A database number argument, with the errors of Redis's `getIntFromObjectOrReply` and then `ERR DB index is
+/// out of range` unless it names a database.
 fn db_index(arg: &[u8], dbs: usize) -> Result<usize, Reply> {
     let n = int_arg(arg)?;
     if i32::try_from(n).is_err() {
-        return Err(Reply::not_integer());
+        return Err(Reply::err(
+            "value is out of range, value must between -2147483648 and 2147483647",
+        ));
     }
     usize::try_from(n)
         .ok()

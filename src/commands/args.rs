@@ -238,3 +238,55 @@ impl<'a> ScanOptions<'a> {
         Ok(opts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_cursors_read_like_strtoul() {
+        assert_eq!(scan_cursor(b"0"), Ok(0));
+        assert_eq!(scan_cursor(b""), Ok(0));
+        assert_eq!(scan_cursor(b"+7"), Ok(7));
+        assert_eq!(scan_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(scan_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(scan_cursor(b"12\0junk"), Ok(12));
+        for bad in [
+            &b" 1"[..],
+            b"1 ",
+            b"x",
+            b"-",
+            b"+",
+            b"18446744073709551616",
+            b"0x10",
+        ] {
+            assert!(
+                scan_cursor(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn expire_deadlines_like_redis() {
+        let now = 1_000_000;
+        assert_eq!(ExpireUnit::Ex.deadline(b"10", now, "set"), Ok(now + 10_000));
+        assert_eq!(ExpireUnit::Px.deadline(b"10", now, "set"), Ok(now + 10));
+        assert_eq!(ExpireUnit::ExAt.deadline(b"10", now, "set"), Ok(10_000));
+        assert_eq!(ExpireUnit::PxAt.deadline(b"10", now, "set"), Ok(10));
+        let invalid = Err(Reply::err("invalid expire time in 'getex' command"));
+        for (unit, raw) in [
+            (ExpireUnit::Ex, &b"0"[..]),
+            (ExpireUnit::Px, b"-1"),
+            (ExpireUnit::Ex, b"9223372036854776"),
+            (ExpireUnit::Px, b"9223372036854775807"),
+        ] {
+            assert_eq!(unit.deadline(raw, now, "getex"), invalid);
+        }
+        assert_eq!(
+            ExpireUnit::Ex.deadline(b"x", now, "set"),
+            Err(Reply::not_integer())
+        );
+    }
+}

@@ -175,15 +175,23 @@ pub const COMMANDS: &[Command] = &[
         .doc("string", "7.0.0", "Find longest common substring"),
 ];
 
-/// Replaces the string at `key` in place, keeping its TTL (INCR and friends change a value, not the key), or
-/// creates the key; signals the change.
-fn put_string(ctx: &mut crate::commands::Ctx, key: &[u8], bytes: Vec<u8>) {
-    match ctx.lookup_mut(key) {
-        Some(v) => *v = Value::Str(bytes),
+/// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the
+/// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key). One lookup for an
+/// existing key, the common case. Signals the change.
+fn update_string(
+    ctx: &mut crate::commands::Ctx,
+    key: &[u8],
+    f: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, Reply>,
+) -> Result<(), Reply> {
+    let db = ctx.db();
+    match ctx.keys.get_value_mut(db, key) {
+        Some(Value::Str(s)) => *s = f(Some(s))?,
+        Some(_) => return Err(Reply::wrong_type()),
         None => {
-            let db = ctx.db();
-            ctx.keys.insert(db, key, Value::Str(bytes));
+            let new = f(None)?;
+            ctx.keys.insert(db, key, Value::Str(new));
         }
     }
     ctx.modified(key);
+    Ok(())
 }

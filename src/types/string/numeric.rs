@@ -1,6 +1,6 @@
 //! INCR, DECR, INCRBY, DECRBY (one routine, Redis's `incrDecrCommand`) and INCRBYFLOAT.
 
-use super::{as_string, put_string};
+use super::update_string;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::protocol::Reply;
@@ -33,22 +33,20 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> Reply {
 /// Adds `delta` to the integer at `key` (0 if missing). The value must be a canonical 64-bit integer and the sum
 /// must fit; the key keeps its TTL.
 fn incr_decr(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
-    let current = match ctx.lookup_mut(key) {
-        None => 0,
-        Some(v) => match as_string(v).map(|s| parse_i64(s)) {
-            Ok(Some(n)) => n,
-            Ok(None) => return Reply::not_integer(),
-            Err(e) => return e,
-        },
-    };
-    let Some(next) = current.checked_add(delta) else {
-        return Reply::err("increment or decrement would overflow");
-    };
-    put_string(
-        ctx,
-        key,
-        itoa::Buffer::new().format(next).as_bytes().to_vec(),
-    );
+    let mut next = 0;
+    let updated = update_string(ctx, key, |current| {
+        let current = match current {
+            None => 0,
+            Some(s) => parse_i64(s).ok_or_else(Reply::not_integer)?,
+        };
+        next = current
+            .checked_add(delta)
+            .ok_or_else(|| Reply::err("increment or decrement would overflow"))?;
+        Ok(itoa::Buffer::new().format(next).as_bytes().to_vec())
+    });
+    if let Err(e) = updated {
+        return e;
+    }
     ctx.notify('$', "incrby", key);
     Reply::Int(next)
 }
@@ -56,21 +54,17 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
 /// INCRBYFLOAT: the sum is done in C long double and printed as Redis prints it, so the text matches.
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
     let (key, incr) = (args.get(1), args.get(2));
-    let sum = match ctx.lookup_mut(key) {
-        None => long_double_add(b"0", incr),
-        Some(v) => match as_string(v) {
-            Ok(s) => long_double_add(s, incr),
-            Err(e) => return e,
-        },
-    };
-    let text = match sum {
-        Ok(text) => text,
-        Err(LongDoubleError::Base | LongDoubleError::Increment) => return Reply::not_float(),
-        Err(LongDoubleError::NotFinite) => {
-            return Reply::err("increment would produce NaN or Infinity")
-        }
-    };
-    put_string(ctx, key, text.clone());
+    let mut text = Vec::new();
+    let updated = update_string(ctx, key, |current| {
+        text = long_double_add(current.unwrap_or(b"0"), incr).map_err(|e| match e {
+            LongDoubleError::Base | LongDoubleError::Increment => Reply::not_float(),
+            LongDoubleError::NotFinite => Reply::err("increment would produce NaN or Infinity"),
+        })?;
+        Ok(text.clone())
+    });
+    if let Err(e) = updated {
+        return e;
+    }
     ctx.notify('$', "incrbyfloat", key);
     Reply::Bulk(text)
 }

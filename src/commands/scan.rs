@@ -24,9 +24,15 @@ pub const COMMANDS: &[Command] = &[
         .doc("generic", "1.0.0", "Return a random key from the keyspace"),
 ];
 
-/// The locked shards of the client's database, indexed by shard number.
+/// The locked shards of the client's database, indexed by shard number (the commands here lock them all; the
+/// SCAN cursor names a shard by its number, so a gap would silently skip keys).
 fn db_shards<'c>(ctx: &'c Ctx) -> Vec<&'c Shard> {
-    ctx.keys.shards(ctx.db()).map(|(_, s)| s).collect()
+    let shards: Vec<_> = ctx.keys.shards(ctx.db()).collect();
+    assert!(
+        shards.len() == SHARDS && shards.iter().enumerate().all(|(i, &(n, _))| i == n),
+        "a whole-database command ran without every shard of its database locked"
+    );
+    shards.into_iter().map(|(_, s)| s).collect()
 }
 
 fn keys(ctx: &mut Ctx, args: Args) -> Reply {

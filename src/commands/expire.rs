@@ -202,7 +202,12 @@ fn ttl_generic(ctx: &mut Ctx, args: Args, ms: bool, absolute: bool) -> Reply {
         return Reply::Int(-1);
     };
     let t = if absolute { at } else { at - ctx.keys.now() }.max(0);
-    Reply::Int(if ms { t } else { (t + 500) / 1000 })
+    // Rounded in unsigned arithmetic, as Redis's compiled code does: a deadline near i64::MAX must not overflow.
+    Reply::Int(if ms {
+        t
+    } else {
+        ((t as u64 + 500) / 1000) as i64
+    })
 }
 
 fn persist(ctx: &mut Ctx, args: Args) -> Reply {

@@ -73,11 +73,10 @@ fn del(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// A key named twice counts twice, as in Redis.
 fn exists(ctx: &mut Ctx, args: Args) -> Reply {
-    let db = ctx.db();
     Reply::Int(
         args.iter()
             .skip(1)
-            .filter(|k| ctx.keys.contains(db, k))
+            .filter(|k| ctx.lookup(k).is_some())
             .count() as i64,
     )
 }
@@ -96,7 +95,7 @@ fn touch(ctx: &mut Ctx, args: Args) -> Reply {
     let db = ctx.db();
     let mut n = 0;
     for key in args.iter().skip(1) {
-        if ctx.keys.contains(db, key) {
+        if ctx.lookup(key).is_some() {
             ctx.keys.touch_lru(db, key);
             n += 1;
         }
@@ -189,7 +188,7 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
     if target == db && src == dst {
         return Reply::err("source and destination objects are the same");
     }
-    let Some(entry) = ctx.keys.get(db, src) else {
+    let Some(entry) = ctx.lookup_entry(src) else {
         return Reply::Int(0);
     };
     let copied = Entry::with_expire(entry.value.clone(), entry.expire_at());

@@ -86,7 +86,12 @@ fn set_generic(
         Err(e) => return e,
     };
     let db = ctx.db();
-    let old = ctx.keys.get(db, key);
+    // With GET this is a read, counted in keyspace_hits/misses as Redis counts it.
+    let old = if flags.get {
+        ctx.lookup_entry(key)
+    } else {
+        ctx.keys.get(db, key)
+    };
     let old_reply = match (flags.get, old) {
         (false, _) => None,
         (true, None) => Some(Reply::Nil),

@@ -473,3 +473,40 @@ fn wrong_type_errors_match_redis() {
         &["GET", "l2"],
     ]);
 }
+
+#[test]
+fn strings_cannot_grow_beyond_proto_max_bulk_len() {
+    let s = Server::start_with(&["--proto-max-bulk-len", "1mb"]);
+    let mut c = s.client();
+    let too_big = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+    let almost = "x".repeat((1 << 20) - 1);
+    assert_eq!(c.cmd(&["SET", "k", &almost]), "+OK\r\n");
+    assert_eq!(c.cmd(&["APPEND", "k", "y"]), ":1048576\r\n");
+    assert_eq!(c.cmd(&["APPEND", "k", "z"]), too_big);
+    assert_eq!(c.cmd(&["SETRANGE", "k", "1048575", "z"]), ":1048576\r\n");
+    assert_eq!(c.cmd(&["SETRANGE", "k", "1048576", "z"]), too_big);
+    assert_eq!(c.cmd(&["SETRANGE", "new", "1048575", "zz"]), too_big);
+    assert_eq!(c.cmd(&["EXISTS", "new"]), ":0\r\n");
+    assert_eq!(c.cmd(&["STRLEN", "k"]), ":1048576\r\n");
+}
+
+/// MSET takes all its keys' locks at once: a concurrent MGET never sees half of it.
+#[test]
+fn mset_is_atomic_for_mget() {
+    let s = Server::start();
+    let mut writer = s.client();
+    let mut reader = s.client();
+    writer.cmd(&["MSET", "x", "0", "y", "0"]);
+    let w = std::thread::spawn(move || {
+        for i in 1..=2000 {
+            let v = i.to_string();
+            assert_eq!(writer.cmd(&["MSET", "x", &v, "y", &v]), "+OK\r\n");
+        }
+    });
+    for _ in 0..2000 {
+        let reply = reader.cmd(&["MGET", "x", "y"]);
+        let parts: Vec<&str> = reply.split("\r\n").collect();
+        assert_eq!(parts[2], parts[4], "torn MSET seen: {reply:?}");
+    }
+    w.join().unwrap();
+}

@@ -9,59 +9,68 @@ use crate::util::numbers::parse_i64;
 pub const COMMANDS: &[Command] = &[
     Command::new("expire", -3, WRITE | FAST, expire)
         .keys(1, 1, 1)
-        .doc("generic", "1.0.0", "Set a key's time to live in seconds"),
+        .doc("generic", "1.0.0", "Set a key's time to live in seconds")
+        .complexity("O(1)"),
     Command::new("pexpire", -3, WRITE | FAST, pexpire)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "2.6.0",
             "Set a key's time to live in milliseconds",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("expireat", -3, WRITE | FAST, expireat)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "1.2.0",
             "Set the expiration for a key as a UNIX timestamp",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("pexpireat", -3, WRITE | FAST, pexpireat)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "2.6.0",
             "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("ttl", 2, READONLY | FAST, ttl)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "1.0.0",
             "Get the time to live for a key in seconds",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("pttl", 2, READONLY | FAST, pttl)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "2.6.0",
             "Get the time to live for a key in milliseconds",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("expiretime", 2, READONLY | FAST, expiretime)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "7.0.0",
             "Get the expiration Unix timestamp for a key",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("pexpiretime", 2, READONLY | FAST, pexpiretime)
         .keys(1, 1, 1)
         .doc(
             "generic",
             "7.0.0",
             "Get the expiration Unix timestamp for a key in milliseconds",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("persist", 2, WRITE | FAST, persist)
         .keys(1, 1, 1)
-        .doc("generic", "2.2.0", "Remove the expiration from a key"),
+        .doc("generic", "2.2.0", "Remove the expiration from a key")
+        .complexity("O(1)"),
 ];
 
 fn expire(ctx: &mut Ctx, args: Args) -> Reply {

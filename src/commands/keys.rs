@@ -11,20 +11,30 @@ use crate::protocol::Reply;
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, del)
         .keys(1, -1, 1)
-        .doc("generic", "1.0.0", "Delete a key"),
+        .doc("generic", "1.0.0", "Delete a key")
+.complexity("O(N) where N is the number of keys that will be removed. When a key to \
+remove holds a value other than a string, the individual complexity \
+for this key is O(M) where M is the number of elements in the list, \
+set, sorted set or hash. Removing a single key that holds a string \
+value is O(1)."),
     Command::new("unlink", -2, WRITE | FAST, del)
         .keys(1, -1, 1)
         .doc(
             "generic",
             "4.0.0",
             "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
-        ),
+        )
+.complexity("O(1) for each key removed regardless of its size. Then the command \
+does O(N) work in a different thread in order to reclaim memory, where \
+N is the number of allocations the deleted objects where composed of."),
     Command::new("exists", -2, READONLY | FAST, exists)
         .keys(1, -1, 1)
-        .doc("generic", "1.0.0", "Determine if a key exists"),
+        .doc("generic", "1.0.0", "Determine if a key exists")
+.complexity("O(N) where N is the number of keys to check."),
     Command::new("type", 2, READONLY | FAST, type_cmd)
         .keys(1, 1, 1)
-        .doc("generic", "1.0.0", "Determine the type stored at key"),
+        .doc("generic", "1.0.0", "Determine the type stored at key")
+.complexity("O(1)"),
     // Read-only for the client, but it updates the keys' access time, so it takes write locks.
     Command::new("touch", -2, READONLY | FAST, touch)
         .keys(1, -1, 1)
@@ -33,30 +43,40 @@ pub const COMMANDS: &[Command] = &[
             "generic",
             "3.2.1",
             "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-        ),
+        )
+.complexity("O(N) where N is the number of keys that will be touched."),
     Command::new("rename", 3, WRITE, rename)
         .keys(1, 2, 1)
-        .doc("generic", "1.0.0", "Rename a key"),
+        .doc("generic", "1.0.0", "Rename a key")
+.complexity("O(1)"),
     Command::new("renamenx", 3, WRITE | FAST, renamenx)
         .keys(1, 2, 1)
-        .doc("generic", "1.0.0", "Rename a key, only if the new key does not exist"),
+        .doc("generic", "1.0.0", "Rename a key, only if the new key does not exist")
+.complexity("O(1)"),
     Command::new("copy", -3, WRITE | DENYOOM, copy)
         .keys(1, 2, 1)
         .scope(Scope::Custom(copy_locks))
-        .doc("generic", "6.2.0", "Copy a key"),
+        .doc("generic", "6.2.0", "Copy a key")
+.complexity("O(N) worst case for collections, where N is the number of nested \
+items. O(1) for string values."),
     Command::new("move", 3, WRITE | FAST, move_cmd)
         .keys(1, 1, 1)
         .scope(Scope::Custom(move_locks))
-        .doc("generic", "1.0.0", "Move a key to another database"),
+        .doc("generic", "1.0.0", "Move a key to another database")
+.complexity("O(1)"),
     Command::new("swapdb", 3, WRITE | FAST, swapdb)
         .scope(Scope::AllDbs)
-        .doc("server", "4.0.0", "Swaps two Redis databases"),
+        .doc("server", "4.0.0", "Swaps two Redis databases")
+.complexity("O(N) where N is the count of clients watching or blocking on keys from \
+both databases."),
     Command::new("flushdb", -1, WRITE, flushdb)
         .scope(Scope::WholeDb)
-        .doc("server", "1.0.0", "Remove all keys from the current database"),
+        .doc("server", "1.0.0", "Remove all keys from the current database")
+.complexity("O(N) where N is the number of keys in the selected database"),
     Command::new("flushall", -1, WRITE, flushall)
         .scope(Scope::AllDbs)
-        .doc("server", "1.0.0", "Remove all keys from all databases"),
+        .doc("server", "1.0.0", "Remove all keys from all databases")
+.complexity("O(N) where N is the total number of keys in all databases"),
 ];
 
 /// DEL and UNLINK: freeing is cheap enough here that UNLINK needs no thread of its own.

@@ -14,31 +14,39 @@ const SUBCOMMANDS: &[Command] = &[
             "generic",
             "2.2.3",
             "Inspect the internal encoding of a Redis object",
-        ),
-    Command::new("freq", 3, READONLY, freq).keys(2, 2, 1).doc(
-        "generic",
-        "4.0.0",
-        "Get the logarithmic access frequency counter of a Redis object",
-    ),
-    Command::new("help", 2, LOADING | STALE, help).doc(
-        "generic",
-        "6.2.0",
-        "Show helpful text about the different subcommands",
-    ),
+        )
+        .complexity("O(1)"),
+    Command::new("freq", 3, READONLY, freq)
+        .keys(2, 2, 1)
+        .doc(
+            "generic",
+            "4.0.0",
+            "Get the logarithmic access frequency counter of a Redis object",
+        )
+        .complexity("O(1)"),
+    Command::new("help", 2, LOADING | STALE, help)
+        .doc(
+            "generic",
+            "6.2.0",
+            "Show helpful text about the different subcommands",
+        )
+        .complexity("O(1)"),
     Command::new("idletime", 3, READONLY, idletime)
         .keys(2, 2, 1)
         .doc(
             "generic",
             "2.2.3",
             "Get the time since a Redis object was last accessed",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("refcount", 3, READONLY, refcount)
         .keys(2, 2, 1)
         .doc(
             "generic",
             "2.2.3",
             "Get the number of references to the value of the key",
-        ),
+        )
+        .complexity("O(1)"),
 ];
 
 pub const COMMANDS: &[Command] = &[Command::new("object", -2, 0, container)
@@ -47,7 +55,8 @@ pub const COMMANDS: &[Command] = &[Command::new("object", -2, 0, container)
         "generic",
         "2.2.3",
         "A container for object introspection commands",
-    )];
+    )
+    .complexity("Depends on subcommand.")];
 
 /// Never reached: the dispatcher resolves every OBJECT call to a subcommand or refuses it.
 fn container(_ctx: &mut Ctx, _args: Args) -> Reply {

@@ -15,13 +15,24 @@ pub const COMMANDS: &[Command] = &[
             "generic",
             "1.0.0",
             "Find all keys matching the given pattern",
+        )
+        .complexity(
+            "O(N) with N being the number of keys in the database, under the \
+             assumption that the key names in the database and the given pattern \
+             have limited length.",
         ),
     Command::new("scan", -2, READONLY, scan)
         .scope(Scope::WholeDb)
-        .doc("generic", "2.8.0", "Incrementally iterate the keys space"),
+        .doc("generic", "2.8.0", "Incrementally iterate the keys space")
+        .complexity(
+            "O(1) for every call. O(N) for a complete iteration, including enough \
+             command calls for the cursor to return back to 0. N is the number of \
+             elements inside the collection.",
+        ),
     Command::new("randomkey", 1, READONLY, randomkey)
         .scope(Scope::WholeDb)
-        .doc("generic", "1.0.0", "Return a random key from the keyspace"),
+        .doc("generic", "1.0.0", "Return a random key from the keyspace")
+        .complexity("O(1)"),
 ];
 
 /// The locked shards of the client's database, indexed by shard number (the commands here lock them all; the

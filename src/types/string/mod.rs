@@ -49,112 +49,141 @@ const WRITE_OOM: u32 = WRITE | DENYOOM;
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, setget::get)
         .keys(1, 1, 1)
-        .doc("string", "1.0.0", "Get the value of a key"),
+        .doc("string", "1.0.0", "Get the value of a key")
+        .complexity("O(1)"),
     Command::new("set", -3, WRITE_OOM, setget::set)
         .keys(1, 1, 1)
-        .doc("string", "1.0.0", "Set the string value of a key"),
+        .doc("string", "1.0.0", "Set the string value of a key")
+        .complexity("O(1)"),
     Command::new("setnx", 3, WRITE_OOM | FAST, setget::setnx)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Set the value of a key, only if the key does not exist",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("setex", 4, WRITE_OOM, setget::setex)
         .keys(1, 1, 1)
-        .doc("string", "2.0.0", "Set the value and expiration of a key"),
+        .doc("string", "2.0.0", "Set the value and expiration of a key")
+        .complexity("O(1)"),
     Command::new("psetex", 4, WRITE_OOM, setget::psetex)
         .keys(1, 1, 1)
         .doc(
             "string",
             "2.6.0",
             "Set the value and expiration in milliseconds of a key",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("getset", 3, WRITE_OOM | FAST, setget::getset)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Set the string value of a key and return its old value",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("getdel", 2, WRITE | FAST, setget::getdel)
         .keys(1, 1, 1)
         .doc(
             "string",
             "6.2.0",
             "Get the value of a key and delete the key",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("getex", -2, WRITE | FAST, setget::getex)
         .keys(1, 1, 1)
         .doc(
             "string",
             "6.2.0",
             "Get the value of a key and optionally set its expiration",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("mget", -2, READONLY | FAST, setget::mget)
         .keys(1, -1, 1)
-        .doc("string", "1.0.0", "Get the values of all the given keys"),
+        .doc("string", "1.0.0", "Get the values of all the given keys")
+        .complexity("O(N) where N is the number of keys to retrieve."),
     Command::new("mset", -3, WRITE_OOM, setget::mset)
         .keys(1, -1, 2)
-        .doc("string", "1.0.1", "Set multiple keys to multiple values"),
+        .doc("string", "1.0.1", "Set multiple keys to multiple values")
+        .complexity("O(N) where N is the number of keys to set."),
     Command::new("msetnx", -3, WRITE_OOM, setget::msetnx)
         .keys(1, -1, 2)
         .doc(
             "string",
             "1.0.1",
             "Set multiple keys to multiple values, only if none of the keys exist",
-        ),
+        )
+        .complexity("O(N) where N is the number of keys to set."),
     Command::new("incr", 2, WRITE_OOM | FAST, numeric::incr)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Increment the integer value of a key by one",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("decr", 2, WRITE_OOM | FAST, numeric::decr)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Decrement the integer value of a key by one",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("incrby", 3, WRITE_OOM | FAST, numeric::incrby)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Increment the integer value of a key by the given amount",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("decrby", 3, WRITE_OOM | FAST, numeric::decrby)
         .keys(1, 1, 1)
         .doc(
             "string",
             "1.0.0",
             "Decrement the integer value of a key by the given number",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("incrbyfloat", 3, WRITE_OOM | FAST, numeric::incrbyfloat)
         .keys(1, 1, 1)
         .doc(
             "string",
             "2.6.0",
             "Increment the float value of a key by the given amount",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("append", 3, WRITE_OOM | FAST, range::append)
         .keys(1, 1, 1)
-        .doc("string", "2.0.0", "Append a value to a key"),
+        .doc("string", "2.0.0", "Append a value to a key")
+        .complexity(
+            "O(1). The amortized time complexity is O(1) assuming the appended \
+             value is small and the already present value is of any size, since the \
+             dynamic string library used by Redis will double the free space \
+             available on every reallocation.",
+        ),
     Command::new("strlen", 2, READONLY | FAST, range::strlen)
         .keys(1, 1, 1)
         .doc(
             "string",
             "2.2.0",
             "Get the length of the value stored in a key",
-        ),
+        )
+        .complexity("O(1)"),
     Command::new("getrange", 4, READONLY, range::getrange)
         .keys(1, 1, 1)
         .doc(
             "string",
             "2.4.0",
             "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is \
+             ultimately determined by the returned length, but because creating a \
+             substring from an existing string is very cheap, it can be considered \
+             O(1) for small strings.",
         ),
     Command::new("substr", 4, READONLY, range::getrange)
         .keys(1, 1, 1)
@@ -162,6 +191,12 @@ pub const COMMANDS: &[Command] = &[
             "string",
             "1.0.0",
             "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is \
+             ultimately determined by the returned length, but because creating a \
+             substring from an existing string is very cheap, it can be considered \
+             O(1) for small strings.",
         ),
     Command::new("setrange", 4, WRITE_OOM, range::setrange)
         .keys(1, 1, 1)
@@ -169,10 +204,17 @@ pub const COMMANDS: &[Command] = &[
             "string",
             "2.2.0",
             "Overwrite part of a string at key starting at the specified offset",
+        )
+        .complexity(
+            "O(1), not counting the time taken to copy the new string in place. \
+             Usually, this string is very small so the amortized complexity is \
+             O(1). Otherwise, complexity is O(M) with M being the length of the \
+             value argument.",
         ),
     Command::new("lcs", -3, READONLY, range::lcs)
         .keys(1, 2, 1)
-        .doc("string", "7.0.0", "Find longest common substring"),
+        .doc("string", "7.0.0", "Find longest common substring")
+        .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
 ];
 
 /// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the

@@ -284,7 +284,6 @@ fn object_subcommands_match_redis() {
         &["OBJECT", "REFCOUNT", "emb"],
         &["OBJECT", "REFCOUNT", "nope"],
         &["OBJECT", "IDLETIME", "nope"],
-        &["OBJECT", "IDLETIME", "emb"],
         &["OBJECT", "FREQ", "emb"],
         &["OBJECT", "FREQ", "nope"],
         &["OBJECT", "HELP"],
@@ -354,7 +353,7 @@ fn scan_errors_match_redis() {
         &["SCAN", "0", "TYPE", "nosuchtype"],
         &["SCAN", "0", "COUNT", "5", "COUNT", "0"],
         &["SCAN", "0", "TYPE", "string", "TYPE"],
-        &["SCAN", "-1"],
+        &["SCAN", "-1", "MATCH", "nomatch"],
         &["SCAN", ""],
         &["SCAN"],
     ]);

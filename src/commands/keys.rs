@@ -4,7 +4,7 @@
 
 use super::args::int_arg;
 use super::flags::*;
-use super::{Args, Command, Ctx, Scope};
+use super::{Args, Command, Ctx, Cursor, Scope};
 use crate::db::{Dict, Entry, Keyspace, LockPlan};
 use crate::protocol::Reply;
 
@@ -138,9 +138,8 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     if ctx.keys.get_mut(db, src).is_none() {
         return Reply::no_such_key();
     }
-    let done = if nx { Reply::Int(1) } else { Reply::Ok };
     if src == dst {
-        return if nx { Reply::Int(0) } else { done };
+        return if nx { Reply::Int(0) } else { Reply::Ok };
     }
     if nx && ctx.keys.get_mut(db, dst).is_some() {
         return Reply::Int(0);
@@ -153,7 +152,11 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     ctx.modified(dst);
     ctx.notify('g', "rename_from", src);
     ctx.notify('g', "rename_to", dst);
-    done
+    if nx {
+        Reply::Int(1)
+    } else {
+        Reply::Ok
+    }
 }
 
 /// A database number argument, with the errors of Redis's `getIntFromObjectOrReply` and then `ERR DB index is
@@ -174,18 +177,15 @@ fn db_index(arg: &[u8], dbs: usize) -> Result<usize, Reply> {
 /// COPY's options: the target database (the current one by default) and REPLACE.
 fn copy_options(args: Args, db: usize, dbs: usize) -> Result<(usize, bool), Reply> {
     let (mut target, mut replace) = (db, false);
-    let mut i = 3;
-    while i < args.len() {
-        let opt = args.get(i);
-        if opt.eq_ignore_ascii_case(b"REPLACE") {
+    let mut cur = Cursor::new(args, 3);
+    while !cur.is_done() {
+        if cur.eat("REPLACE") {
             replace = true;
-        } else if opt.eq_ignore_ascii_case(b"DB") && i + 1 < args.len() {
-            target = db_index(args.get(i + 1), dbs)?;
-            i += 1;
+        } else if cur.remaining() >= 2 && cur.eat("DB") {
+            target = db_index(cur.value()?, dbs)?;
         } else {
             return Err(Reply::syntax_error());
         }
-        i += 1;
     }
     Ok((target, replace))
 }

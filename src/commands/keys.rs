@@ -208,13 +208,17 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
     if target == db && src == dst {
         return Reply::err("source and destination objects are the same");
     }
-    let Some(entry) = ctx.lookup_entry(src) else {
-        return Reply::Int(0);
-    };
-    let copied = Entry::with_expire(entry.value.clone(), entry.expire_at());
-    if ctx.keys.get_mut(target, dst).is_some() && !replace {
+    if ctx.lookup_entry(src).is_none() || (!replace && ctx.keys.get_mut(target, dst).is_some()) {
         return Reply::Int(0);
     }
+    // Cloned only once the copy is sure to happen: the value may be large.
+    let Some(copied) = ctx
+        .keys
+        .get(db, src)
+        .map(|e| Entry::with_expire(e.value.clone(), e.expire_at()))
+    else {
+        return Reply::Int(0);
+    };
     ctx.keys.insert_entry(target, dst, copied);
     ctx.keys.signal_modified(target, dst);
     ctx.notify_db(target, 'g', "copy_to", dst);

@@ -29,11 +29,6 @@ pub fn encoding_of(s: &[u8]) -> &'static str {
     }
 }
 
-/// The string at `value`, WRONGTYPE for any other type.
-fn as_string(value: &Value) -> Result<&Vec<u8>, Reply> {
-    value.as_str()
-}
-
 /// Redis's `checkStringLength`: a string may not grow beyond `proto-max-bulk-len`.
 fn check_length(max: usize, size: u64, append: u64) -> Result<(), Reply> {
     match size.checked_add(append) {

@@ -1,6 +1,6 @@
 //! Commands on parts of a string: APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, LCS.
 
-use super::{as_string, check_length};
+use super::check_length;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
 use crate::db::Value;
@@ -30,7 +30,7 @@ pub fn append(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 pub fn strlen(ctx: &mut Ctx, args: Args) -> Reply {
-    match ctx.lookup(args.get(1)).map(as_string) {
+    match ctx.lookup(args.get(1)).map(Value::as_str) {
         None => Reply::Int(0),
         Some(Ok(s)) => Reply::Int(s.len() as i64),
         Some(Err(e)) => e,
@@ -43,7 +43,7 @@ pub fn getrange(ctx: &mut Ctx, args: Args) -> Reply {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => return e,
     };
-    let s = match ctx.lookup(args.get(1)).map(as_string) {
+    let s = match ctx.lookup(args.get(1)).map(Value::as_str) {
         None => return Reply::bulk(""),
         Some(Ok(s)) => s,
         Some(Err(e)) => return e,
@@ -71,7 +71,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> Reply {
     let max = ctx.server.config.proto_max_bulk_len();
     let current_len = match ctx.lookup_mut(key) {
         None => None,
-        Some(v) => match as_string(v) {
+        Some(v) => match v.as_str() {
             Ok(s) => Some(s.len()),
             Err(e) => return e,
         },

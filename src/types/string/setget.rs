@@ -1,7 +1,6 @@
 //! GET and SET, and the commands that are SET with some switches fixed (Redis's `setGenericCommand`): SETNX,
 //! SETEX, PSETEX, GETSET; MSET and MSETNX; GETEX, GETDEL, MGET.
 
-use super::as_string;
 use crate::commands::args::{Cursor, ExpireUnit};
 use crate::commands::{Args, Ctx};
 use crate::db::{Entry, Value};
@@ -95,7 +94,7 @@ fn set_generic(
     let old_reply = match (flags.get, old) {
         (false, _) => None,
         (true, None) => Some(Reply::Nil),
-        (true, Some(e)) => match as_string(&e.value) {
+        (true, Some(e)) => match e.value.as_str() {
             Ok(s) => Some(Reply::bulk(s)),
             Err(e) => return e,
         },
@@ -122,7 +121,7 @@ fn set_generic(
 pub fn get(ctx: &mut Ctx, args: Args) -> Reply {
     match ctx.lookup(args.get(1)) {
         None => Reply::Nil,
-        Some(v) => as_string(v).map_or_else(|e| e, Reply::bulk),
+        Some(v) => v.as_str().map_or_else(|e| e, Reply::bulk),
     }
 }
 
@@ -177,7 +176,7 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let value = match ctx.lookup(key) {
         None => return Reply::Nil,
-        Some(v) => match as_string(v) {
+        Some(v) => match v.as_str() {
             Ok(s) => Reply::bulk(s),
             Err(e) => return e,
         },
@@ -208,7 +207,7 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
     let value = match ctx.lookup(key) {
         None => return Reply::Nil,
-        Some(v) => match as_string(v) {
+        Some(v) => match v.as_str() {
             Ok(s) => Reply::bulk(s),
             Err(e) => return e,
         },

@@ -649,3 +649,89 @@ fn key_commands_on_other_types_match_redis() {
         &["DEL", "l"],
     ]);
 }
+
+/// Runs `commands` on a server with every keyspace event on (`KEA`) and returns the event messages a
+/// PSUBSCRIBE client received, in order; None if the server cannot turn notifications on (CONFIG SET or the
+/// parameter not there yet).
+fn keyspace_events(port: u16, commands: &[&[&str]]) -> Option<Vec<String>> {
+    let mut c = Client::connect(port);
+    let reply = c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    if reply != "+OK\r\n" {
+        eprintln!("notify-keyspace-events cannot be set yet ({reply:?}): event checks skipped");
+        return None;
+    }
+    let mut sub = Client::connect(port);
+    sub.cmd(&["PSUBSCRIBE", "__key*__:*"]);
+    for cmd in commands {
+        c.cmd(cmd);
+    }
+    c.cmd(&["SET", "end-marker", "x"]);
+    let mut events = Vec::new();
+    loop {
+        let msg = sub.read_reply();
+        let done = msg.contains("__keyevent@0__:set") && msg.contains("end-marker");
+        events.push(msg);
+        if done {
+            return Some(events);
+        }
+    }
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    let commands: &[&[&str]] = &[
+        &["SET", "k", "v"],
+        &["SET", "k", "v", "EX", "100"],
+        &["SET", "k", "v", "NX"],
+        &["SETEX", "k", "100", "v"],
+        &["GETSET", "k", "w"],
+        &["MSET", "a", "1", "b", "2"],
+        &["MSETNX", "c", "1"],
+        &["SETNX", "c", "2"],
+        &["APPEND", "k", "x"],
+        &["SETRANGE", "k", "1", "yy"],
+        &["SETRANGE", "k", "1", ""],
+        &["INCR", "a"],
+        &["DECR", "a"],
+        &["INCRBY", "a", "5"],
+        &["DECRBY", "a", "5"],
+        &["INCRBYFLOAT", "a", "1.5"],
+        &["INCR", "k"],
+        &["EXPIRE", "a", "100"],
+        &["PEXPIRE", "a", "100000", "NX"],
+        &["PERSIST", "a"],
+        &["PERSIST", "a"],
+        &["GETEX", "a", "EX", "100"],
+        &["GETEX", "a", "PERSIST"],
+        &["GETEX", "a"],
+        &["EXPIRE", "a", "-1"],
+        &["GETDEL", "b"],
+        &["GETDEL", "b"],
+        &["SET", "d", "1"],
+        &["DEL", "d", "nope"],
+        &["SET", "d", "1"],
+        &["UNLINK", "d"],
+        &["RENAME", "k", "k2"],
+        &["RENAMENX", "k2", "c"],
+        &["RENAMENX", "k2", "k3"],
+        &["COPY", "k3", "k4"],
+        &["COPY", "k3", "k4", "DB", "1"],
+        &["MOVE", "k4", "2"],
+        &["SET", "e", "1"],
+        &["GETEX", "e", "PXAT", "1"],
+        &["SET", "e", "1"],
+        &["EXPIREAT", "e", "1"],
+        &["SWAPDB", "0", "1"],
+        &["SWAPDB", "0", "1"],
+        &["FLUSHDB"],
+    ];
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let Some(got) = keyspace_events(ours.port, commands) else {
+        return;
+    };
+    let want = keyspace_events(redis.port, commands).expect("redis-server takes CONFIG SET");
+    assert_eq!(got, want);
+}

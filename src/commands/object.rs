@@ -90,8 +90,7 @@ fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 fn idletime(ctx: &mut Ctx, args: Args) -> Reply {
-    let db = ctx.db();
-    let Some(entry) = ctx.keys.get(db, args.get(2)) else {
+    let Some(entry) = ctx.lookup_entry(args.get(2)) else {
         return Reply::Nil;
     };
     let lru = entry.lru;

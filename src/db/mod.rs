@@ -20,7 +20,7 @@ use parking_lot::RwLock;
 
 pub use dict::{Dict, Key};
 pub use locks::{KeyLocks, LockPlan, LockSet};
-pub use value::Value;
+pub use value::{StrValue, Value};
 
 use crate::blocking::BlockedKeys;
 use watch::WatchedKeys;

@@ -1,6 +1,6 @@
 //! The string type and its commands, as Redis's `t_string.c`.
 //!
-//! A string is a `Value::Str(Vec<u8>)`; integers are kept as their decimal text (Redis's `int` encoding is a
+//! A string is a `Value::Str(StrValue)` (inline up to 16 bytes); integers are kept as their decimal text (Redis's `int` encoding is a
 //! memory optimisation that no reply can observe, except OBJECT ENCODING, which [`encoding_of`] answers).
 //! - `setget`: GET, SET and every command that is a SET with fixed switches (SETNX, SETEX, PSETEX, GETSET, MSET,
 //!   MSETNX), GETEX, GETDEL, MGET.
@@ -13,6 +13,7 @@ mod setget;
 
 use crate::commands::flags::*;
 use crate::commands::Command;
+use crate::db::StrValue;
 use crate::db::Value;
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
@@ -222,11 +223,12 @@ fn update_string(
 ) -> Result<(), Reply> {
     let db = ctx.db();
     match ctx.keys.get_value_mut(db, key) {
-        Some(Value::Str(s)) => *s = f(Some(s))?,
+        Some(Value::Str(s)) => *s = StrValue::from_vec(f(Some(s))?),
         Some(_) => return Err(Reply::wrong_type()),
         None => {
             let new = f(None)?;
-            ctx.keys.insert(db, key, Value::Str(new));
+            ctx.keys
+                .insert(db, key, Value::Str(StrValue::from_vec(new)));
         }
     }
     ctx.modified(key);

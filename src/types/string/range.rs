@@ -3,6 +3,7 @@
 use super::check_length;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
+use crate::db::StrValue;
 use crate::db::Value;
 use crate::protocol::Reply;
 
@@ -20,7 +21,8 @@ pub fn append(ctx: &mut Ctx, args: Args) -> Reply {
         Some(_) => return Reply::wrong_type(),
         None => {
             let db = ctx.db();
-            ctx.keys.insert(db, key, Value::Str(tail.to_vec()));
+            ctx.keys
+                .insert(db, key, Value::Str(StrValue::from_slice(tail)));
             tail.len()
         }
     };
@@ -86,7 +88,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> Reply {
     let (offset, end) = (offset as usize, offset as usize + value.len());
     if current_len.is_none() {
         let db = ctx.db();
-        ctx.keys.insert(db, key, Value::Str(Vec::new()));
+        ctx.keys.insert(db, key, Value::Str(StrValue::new()));
     }
     let Some(Value::Str(s)) = ctx.lookup_mut(key) else {
         return Reply::wrong_type();

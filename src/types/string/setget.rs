@@ -3,7 +3,7 @@
 
 use crate::commands::args::{Cursor, ExpireUnit};
 use crate::commands::{Args, Ctx};
-use crate::db::{Entry, Value};
+use crate::db::{Entry, StrValue, Value};
 use crate::protocol::Reply;
 
 /// SET's switches (Redis's `OBJ_SET_*` / `OBJ_EX...` flags). The expire time stays raw until every option has
@@ -108,7 +108,7 @@ fn set_generic(
     } else {
         deadline
     };
-    let entry = Entry::with_expire(Value::Str(value.to_vec()), ttl);
+    let entry = Entry::with_expire(Value::Str(StrValue::from_slice(value)), ttl);
     ctx.keys.insert_entry(db, key, entry);
     ctx.modified(key);
     ctx.notify('$', "set", key);
@@ -254,7 +254,7 @@ fn mset_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     for i in (1..args.len()).step_by(2) {
         let key = args.get(i);
         ctx.keys
-            .insert(db, key, Value::Str(args.get(i + 1).to_vec()));
+            .insert(db, key, Value::Str(StrValue::from_slice(args.get(i + 1))));
         ctx.modified(key);
         ctx.notify('$', "set", key);
     }

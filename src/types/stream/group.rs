@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{entry_reply, Stream, StreamId};
 use crate::protocol::Reply;
 
+#[derive(Clone)]
 pub struct Nack {
     pub consumer: Vec<u8>,
     /// Unix ms of the last delivery.
@@ -15,6 +16,7 @@ pub struct Nack {
     pub delivery_count: u64,
 }
 
+#[derive(Clone)]
 pub struct Consumer {
     /// Unix ms of the last time the consumer read or claimed (XINFO CONSUMERS `idle`).
     pub seen_time: i64,
@@ -30,6 +32,7 @@ impl Consumer {
     }
 }
 
+#[derive(Clone)]
 pub struct Group {
     pub last_id: StreamId,
     /// Logical count of entries delivered so far; None when it cannot be known (Redis's -1).

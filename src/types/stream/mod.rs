@@ -188,7 +188,7 @@ pub fn parse_range_bound(arg: &[u8], is_start: bool) -> Result<StreamId, Reply> 
 /// One entry's fields and values, flattened in the order sent (duplicates kept).
 pub type Fields = Box<[Vec<u8>]>;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Stream {
     entries: BTreeMap<StreamId, Fields>,
     nodes: store::Nodes,

@@ -34,6 +34,7 @@ impl Default for NodeLimits {
 /// Redis caps a listpack at 1 GB whatever `stream-node-max-bytes` says.
 const LISTPACK_MAX_SIZE: u64 = 1 << 30;
 
+#[derive(Clone)]
 struct Node {
     /// Entries not deleted.
     live: u64,
@@ -114,7 +115,7 @@ fn elem_size(s: &[u8]) -> u64 {
     body + backlen
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Nodes {
     by_master: BTreeMap<StreamId, Node>,
 }

@@ -694,7 +694,17 @@ fn xinfo_matches_redis() {
          xgroup create i g 0
          xgroup create i a $
          xinfo groups i
-         xinfo stream i",
+         xinfo stream i
+         xreadgroup group g c streams i >
+         type i
+         object encoding i
+         copy i i2
+         xinfo stream i2
+         xinfo groups i2
+         xpending i2 g
+         xadd i2 3-3 c d
+         xlen i
+         xlen i2",
     );
 }
 

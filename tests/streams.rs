@@ -759,6 +759,32 @@ fn group_edge_cases_match_redis() {
 }
 
 #[test]
+fn duplicate_keys_and_trim_limits_match_redis() {
+    same(
+        "xadd s 1-1 a b
+         xread streams s s 0 0
+         xgroup create s g 0
+         xreadgroup group g c streams s s > >
+         xreadgroup group g c streams s s 0 0
+         xadd s 1-2 a b
+         xreadgroup group g c count 1 streams s s > >
+         xinfo groups s
+         xtrim s minid ~ 5 limit 1
+         xtrim s minid ~ 5 limit 0
+         xinfo stream s
+         xadd s maxlen ~ 0 limit 0 5-5 c d
+         xinfo stream s
+         xadd s minid ~ 6 limit 10 6-6 c d
+         xlen s
+         xgroup create s g2 0 entriesread 0 entriesread 1
+         xinfo groups s
+         xclaim s g c 0 1-1 1-1 retrycount 5 justid
+         xdel s 1-1 1-1
+         xreadgroup group g c2 streams s 0",
+    );
+}
+
+#[test]
 fn delivery_counts_and_pending_lists_across_commands() {
     let s = Server::start();
     let mut c = s.client();

@@ -72,7 +72,11 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
         keys: KeyLocks::new(&server.keyspace, locks, now_ms()),
         cmd,
     };
-    call(&mut ctx, id, args)
+    let reply = call(&mut ctx, id, args);
+    drop(ctx);
+    // Clients blocked on keys this command made ready are served now, once its locks are released.
+    crate::blocking::serve_ready(server, client);
+    reply
 }
 
 /// Calls the handler with locks already held (by `run`, or by EXEC for a whole transaction) and counts the call.

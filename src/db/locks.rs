@@ -275,7 +275,7 @@ impl<'a> KeyLocks<'a> {
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         let shard = self.shard_mut(db, key);
         shard.watched.touch(key);
-        shard.blocked.key_changed(key);
+        shard.blocked.key_changed(db, key);
     }
 
     /// Marks a key as used now, for OBJECT IDLETIME. Reads skip it (it would make every GET write shared memory).

@@ -78,7 +78,10 @@ pub struct ClientState {
 
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
-pub struct ClientExt {}
+pub struct ClientExt {
+    /// Set by a blocking command that found nothing, until the connection loop waits (`crate::blocking`).
+    pub blocked: Option<crate::blocking::Blocked>,
+}
 
 impl ClientState {
     pub fn new(info: Arc<ClientInfo>) -> Self {

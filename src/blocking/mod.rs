@@ -137,11 +137,14 @@ pub fn parse_timeout(arg: &[u8], unit: Unit) -> Result<Option<Duration>, Reply> 
 /// loop then calls [`wait`]. Call it with the keys' shard locks held (read locks suffice), after finding no data.
 pub fn block(
     ctx: &mut Ctx,
-    keys: Vec<Vec<u8>>,
+    mut keys: Vec<Vec<u8>>,
     timeout: Option<Duration>,
     request: impl Request,
 ) -> Reply {
     let db = ctx.db();
+    // A key named twice is waited on once, as in Redis.
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
     let waiter = Arc::new(Waiter {
         client_id: ctx.client.id(),
         db,

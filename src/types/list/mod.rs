@@ -196,7 +196,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
 /// handler then answers the error before touching any key).
 fn mpop_keys(args: Args, numkeys_at: usize) -> Vec<usize> {
     let n = crate::util::numbers::parse_i64(args.get(numkeys_at)).unwrap_or(0);
-    if n <= 0 || numkeys_at as i64 + n + 1 >= args.len() as i64 {
+    if n <= 0 || n.saturating_add(numkeys_at as i64 + 1) >= args.len() as i64 {
         return Vec::new();
     }
     (numkeys_at + 1..=numkeys_at + n as usize).collect()

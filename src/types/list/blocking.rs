@@ -30,14 +30,8 @@ impl Request for ListWaiter {
             _ => return Serve::Stop,
         }
         Serve::Served(match &self.kind {
-            Kind::Pop => {
-                let item = pop_from(ctx, key, self.from, 1).pop().unwrap_or_default();
-                Reply::Array(vec![Reply::bulk(key), Reply::Bulk(item)])
-            }
-            Kind::MultiPop(count) => {
-                let items = pop_from(ctx, key, self.from, *count);
-                Reply::Array(vec![Reply::bulk(key), Reply::bulks(items)])
-            }
+            Kind::Pop => pop_reply(ctx, key, self.from, None),
+            Kind::MultiPop(count) => pop_reply(ctx, key, self.from, Some(*count)),
             // A destination of another type answers WRONGTYPE and moves nothing, as Redis does.
             Kind::Move { dst, to } => move_one(ctx, key, dst, self.from, *to),
         })
@@ -49,6 +43,19 @@ impl Request for ListWaiter {
             _ => &[],
         }
     }
+}
+
+/// Pops from a list known to exist: `[key, element]`, or with a count (BLMPOP) `[key, [element...]]`.
+fn pop_reply(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usize>) -> Reply {
+    let items = match pop_from(ctx, key, end, count.unwrap_or(1)) {
+        Ok(items) => items.unwrap_or_default(),
+        Err(e) => return e,
+    };
+    let popped = match count {
+        Some(_) => Reply::bulks(items),
+        None => Reply::bulk_or_nil(items.into_iter().next()),
+    };
+    Reply::Array(vec![Reply::bulk(key), popped])
 }
 
 pub fn blpop(ctx: &mut Ctx, args: Args) -> Reply {
@@ -70,10 +77,7 @@ fn bpop_generic(ctx: &mut Ctx, args: Args, end: End) -> Reply {
         match list_mut(ctx, key) {
             Err(e) => return e,
             Ok(None) => continue,
-            Ok(Some(_)) => {
-                let item = pop_from(ctx, key, end, 1).pop().unwrap_or_default();
-                return Reply::Array(vec![Reply::bulk(key), Reply::Bulk(item)]);
-            }
+            Ok(Some(_)) => return pop_reply(ctx, key, end, None),
         }
     }
     if in_exec(ctx.client) {

@@ -24,14 +24,11 @@ pub fn rpushx(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// [L|R]PUSH[X] key element [element ...]; the X forms do nothing to a missing key.
 fn push_generic(ctx: &mut Ctx, args: Args, end: End, only_existing: bool) -> Reply {
-    let key = args.get(1);
-    match list_mut(ctx, key) {
-        Err(e) => return e,
-        Ok(None) if only_existing => return Reply::Int(0),
-        Ok(_) => {}
-    }
     let items: Vec<&[u8]> = args.iter().skip(2).collect();
-    Reply::Int(push_to(ctx, key, end, &items) as i64)
+    match push_to(ctx, args.get(1), end, &items, only_existing) {
+        Ok(len) => Reply::Int(len as i64),
+        Err(e) => e,
+    }
 }
 
 pub fn lpop(ctx: &mut Ctx, args: Args) -> Reply {
@@ -54,17 +51,12 @@ fn pop_generic(ctx: &mut Ctx, args: Args, end: End) -> Reply {
         },
         _ => None,
     };
-    let key = args.get(1);
-    match list_mut(ctx, key) {
-        Err(e) => return e,
-        Ok(None) if count.is_some() => return Reply::NilArray,
-        Ok(None) => return Reply::Nil,
-        Ok(Some(_)) => {}
-    }
-    let items = pop_from(ctx, key, end, count.unwrap_or(1));
-    match count {
-        Some(_) => Reply::bulks(items),
-        None => Reply::bulk_or_nil(items.into_iter().next()),
+    match (pop_from(ctx, args.get(1), end, count.unwrap_or(1)), count) {
+        (Err(e), _) => e,
+        (Ok(None), Some(_)) => Reply::NilArray,
+        (Ok(None), None) => Reply::Nil,
+        (Ok(Some(items)), Some(_)) => Reply::bulks(items),
+        (Ok(Some(items)), None) => Reply::bulk_or_nil(items.into_iter().next()),
     }
 }
 
@@ -373,14 +365,12 @@ pub(super) fn mpop_first(
     count: usize,
 ) -> Result<Option<Reply>, Reply> {
     for key in keys {
-        if list_mut(ctx, key)?.is_none() {
-            continue;
+        if let Some(items) = pop_from(ctx, key, end, count)? {
+            return Ok(Some(Reply::Array(vec![
+                Reply::bulk(key),
+                Reply::bulks(items),
+            ])));
         }
-        let items = pop_from(ctx, key, end, count);
-        return Ok(Some(Reply::Array(vec![
-            Reply::bulk(key),
-            Reply::bulks(items),
-        ])));
     }
     Ok(None)
 }

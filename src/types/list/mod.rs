@@ -130,23 +130,23 @@ fn check_list(ctx: &mut Ctx, key: &[u8]) -> Result<(), Reply> {
     list_mut(ctx, key).map(|_| ())
 }
 
-/// Pops up to `count` elements from the list at `key` (which must exist and be a list), firing Redis's events
-/// and deleting the key once empty, as every pop path does.
-fn pop_from(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut now_empty = false;
-    if let Ok(Some(list)) = list_mut(ctx, key) {
-        let n = count.min(list.len());
-        out.reserve(n);
-        for _ in 0..n {
-            if let Some(item) = list.pop(end) {
-                out.push(item);
-            }
-        }
-        now_empty = list.is_empty();
-    }
+/// Pops up to `count` elements from the list at `key`, firing Redis's events and deleting the key once empty, as
+/// every pop path does. `Ok(None)` if there is no such key (an existing list is never empty), WRONGTYPE if the
+/// key holds another type.
+fn pop_from(
+    ctx: &mut Ctx,
+    key: &[u8],
+    end: End,
+    count: usize,
+) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+    let Some(list) = list_mut(ctx, key)? else {
+        return Ok(None);
+    };
+    let n = count.min(list.len());
+    let out: Vec<Vec<u8>> = (0..n).filter_map(|_| list.pop(end)).collect();
+    let now_empty = list.is_empty();
     if out.is_empty() {
-        return out;
+        return Ok(Some(out));
     }
     ctx.notify('l', end.pop_event(), key);
     if now_empty {
@@ -155,28 +155,37 @@ fn pop_from(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
     } else {
         ctx.modified(key);
     }
-    out
+    Ok(Some(out))
 }
 
-/// Pushes `items` in order at `end` of the list at `key`, creating it (the caller checked the type). Returns the
-/// new length.
-fn push_to(ctx: &mut Ctx, key: &[u8], end: End, items: &[&[u8]]) -> usize {
-    let len = match list_mut(ctx, key) {
-        Ok(Some(list)) => {
+/// Pushes `items` in order at `end` of the list at `key`, creating it unless `only_existing` (LPUSHX). Returns the
+/// new length (0 if nothing was pushed), or WRONGTYPE. One lookup on the hot path.
+fn push_to(
+    ctx: &mut Ctx,
+    key: &[u8],
+    end: End,
+    items: &[&[u8]],
+    only_existing: bool,
+) -> Result<usize, Reply> {
+    let len = match list_mut(ctx, key)? {
+        Some(list) => {
             items.iter().for_each(|i| list.push(end, i.to_vec()));
-            list.len()
+            let len = list.len();
+            ctx.modified(key);
+            len
         }
-        _ => {
+        None if only_existing => return Ok(0),
+        None => {
             let mut list = List::default();
             items.iter().for_each(|i| list.push(end, i.to_vec()));
             let len = list.len();
+            // `store` signals the change itself.
             ctx.store(key, Value::List(Box::new(list)));
             len
         }
     };
-    ctx.modified(key);
     ctx.notify('l', end.push_event(), key);
-    len
+    Ok(len)
 }
 
 /// LMOVE's core, shared by RPOPLPUSH and served BLMOVE/BRPOPLPUSH: moves one element from a non-empty `src` to
@@ -185,10 +194,13 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
     if let Err(e) = check_list(ctx, dst) {
         return e;
     }
-    let Some(item) = pop_from(ctx, src, from, 1).pop() else {
-        return Reply::Nil;
+    let item = match pop_from(ctx, src, from, 1) {
+        Ok(Some(mut items)) if !items.is_empty() => items.swap_remove(0),
+        Ok(_) => return Reply::Nil,
+        Err(e) => return e,
     };
-    push_to(ctx, dst, to, &[&item]);
+    // The destination's type was checked above, under the same locks.
+    let _ = push_to(ctx, dst, to, &[&item], false);
     Reply::Bulk(item)
 }
 

@@ -71,6 +71,19 @@ fn a_push_serves_no_more_waiters_than_elements() {
 }
 
 #[test]
+fn waiter_is_served_before_the_pushers_next_command() {
+    let srv = Server::start();
+    let mut w = blocked(&srv, &["blpop", "k", "0"]);
+    let mut p = srv.client();
+    let mut raw = Client::encode(&[b"rpush", b"k", b"v"]);
+    raw.extend(Client::encode(&[b"llen", b"k"]));
+    p.send_raw(&raw);
+    assert_eq!(p.read_reply(), ":1\r\n");
+    assert_eq!(p.read_reply(), ":0\r\n");
+    assert_eq!(w.read_reply(), pair("k", "v"));
+}
+
+#[test]
 fn multi_key_waiter_is_served_from_the_key_that_gets_data() {
     let srv = Server::start();
     let mut w = blocked(&srv, &["blpop", "k1", "k2", "k3", "0"]);

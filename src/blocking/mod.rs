@@ -8,16 +8,17 @@
 //! [`wait`], which sleeps on the waiter's own `Condvar` with no lock held.
 //!
 //! Every write ends in the "key changed" hook (`KeyLocks::signal_modified` → [`BlockedKeys::key_changed`]).
-//! When the key has waiters, the hook records it in a per-thread "ready" list. After the command (or the whole
-//! EXEC), the thread that made the key ready calls [`serve_ready`]: it takes the key's shard lock again (plus the
-//! shards of any other key a waiter's serve writes, e.g. a BLMOVE destination, in the global lock order) and
-//! offers the key to its waiters in FIFO order through [`Request::serve`]. A served waiter gets its reply in
-//! its slot and only its thread wakes. Pushes done by a serve (BLMOVE) make their keys ready in turn, and the same
-//! loop serves them.
+//! When the key has waiters, the hook records it in a per-thread "ready" list. After the handler returns,
+//! `dispatch::run` calls [`serve_ready`] while the command's locks are still held: the ready keys are offered to
+//! their waiters in FIFO order through [`Request::serve`], so waiters get the data before any other client sees
+//! the key, as Redis serves after each command (and once after EXEC, which therefore hands out pushes made inside
+//! the transaction only when it ends). A served waiter gets its reply in its own slot and only its thread wakes.
+//! Pushes done by a serve (BLMOVE's destination) make their keys ready in turn and the same loop serves them.
 //!
-//! Why serve after the locks are released rather than inside the command: a served BLMOVE writes a destination
-//! the pushing command never locked, and taking one more shard lock out of order could deadlock. Redis too serves
-//! blocked clients after the command, from `handleClientsBlockedOnKeys`.
+//! A serve may write a key the command did not lock (a served BLMOVE's destination); taking one more shard lock
+//! while holding others could deadlock. Such a key is left ready, and after the locks are released `dispatch::run`
+//! calls [`serve_deferred`], which locks the key again together with every key its waiters write, in the global
+//! order. Code that runs commands outside `dispatch::run` must call both, the same way.
 //!
 //! A waiter's slot (`Mutex<State>`) is the single point of decision: the serving thread fills it only while it is
 //! `Waiting`, and a waiter that times out, is unblocked or disconnects marks it `Left` under the same mutex, so an
@@ -67,7 +68,7 @@ use crate::commands::{Command, Ctx};
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 
-pub use serve::serve_ready;
+pub use serve::{serve_deferred, serve_ready};
 pub use wait::{unblock, wait};
 
 /// What a blocked command does when one of its keys changes.

@@ -73,9 +73,11 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
         cmd,
     };
     let reply = call(&mut ctx, id, args);
+    // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
+    // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
+    crate::blocking::serve_ready(&mut ctx);
     drop(ctx);
-    // Clients blocked on keys this command made ready are served now, once its locks are released.
-    crate::blocking::serve_ready(server, client);
+    crate::blocking::serve_deferred(server, client);
     reply
 }
 

@@ -137,6 +137,16 @@ impl<'a> KeyLocks<'a> {
         }
     }
 
+    /// Whether `key`'s shard is locked for writing here: blocked clients are served under a command's locks only
+    /// when every key the serve writes is.
+    pub fn holds_for_write(&self, db: usize, key: &[u8]) -> bool {
+        let target = (db as u32, self.ks.shard_of(key) as u32);
+        self.set
+            .held
+            .binary_search_by(|h| (h.db, h.shard).cmp(&target))
+            .is_ok_and(|i| matches!(self.set.held[i].guard, Guard::Write(_)))
+    }
+
     pub fn shard_mut(&mut self, db: usize, key: &[u8]) -> &mut Shard {
         let i = self.set.find(db, self.ks.shard_of(key));
         self.held_mut(i)

@@ -139,6 +139,15 @@ fn timeouts_within_fifty_ms() {
 }
 
 #[test]
+fn huge_timeout_blocks_until_served() {
+    let srv = Server::start();
+    let mut w = blocked(&srv, &["blpop", "k", "9223372036854770"]);
+    let mut p = srv.client();
+    assert_eq!(p.cmd(&["rpush", "k", "v"]), ":1\r\n");
+    assert_eq!(w.read_reply(), pair("k", "v"));
+}
+
+#[test]
 fn pipelined_replies_before_the_block_are_sent_first() {
     let srv = Server::start();
     let mut c = srv.client();

@@ -77,7 +77,7 @@ pub fn lrange(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => Reply::Array(Vec::new()),
         Ok(Some(l)) => match l.window(start, stop) {
             None => Reply::Array(Vec::new()),
-            Some((a, b)) => Reply::bulks(l.iter().skip(a).take(b - a + 1)),
+            Some((a, b)) => Reply::bulks(l.items.range(a..=b)),
         },
     }
 }

@@ -236,36 +236,190 @@ const fn list_cmd(
 }
 
 pub const COMMANDS: &[Command] = &[
-    list_cmd("lpush", -3, WRITE | DENYOOM | FAST, commands::lpush, "1.0.0", "Prepend one or multiple elements to a list"),
-    list_cmd("rpush", -3, WRITE | DENYOOM | FAST, commands::rpush, "1.0.0", "Append one or multiple elements to a list"),
-    list_cmd("lpushx", -3, WRITE | DENYOOM | FAST, commands::lpushx, "2.2.0", "Prepend an element to a list, only if the list exists"),
-    list_cmd("rpushx", -3, WRITE | DENYOOM | FAST, commands::rpushx, "2.2.0", "Append an element to a list, only if the list exists"),
-    list_cmd("lpop", -2, WRITE | FAST, commands::lpop, "1.0.0", "Remove and get the first elements in a list"),
-    list_cmd("rpop", -2, WRITE | FAST, commands::rpop, "1.0.0", "Remove and get the last elements in a list"),
-    list_cmd("llen", 2, READONLY | FAST, commands::llen, "1.0.0", "Get the length of a list"),
-    list_cmd("lrange", 4, READONLY, commands::lrange, "1.0.0", "Get a range of elements from a list"),
-    list_cmd("lindex", 3, READONLY, commands::lindex, "1.0.0", "Get an element from a list by its index"),
-    list_cmd("lset", 4, WRITE | DENYOOM, commands::lset, "1.0.0", "Set the value of an element in a list by its index"),
-    list_cmd("linsert", 5, WRITE | DENYOOM, commands::linsert, "2.2.0", "Insert an element before or after another element in a list"),
-    list_cmd("lrem", 4, WRITE, commands::lrem, "1.0.0", "Remove elements from a list"),
-    list_cmd("ltrim", 4, WRITE, commands::ltrim, "1.0.0", "Trim a list to the specified range"),
-    list_cmd("lpos", -3, READONLY, commands::lpos, "6.0.6", "Return the index of matching elements on a list"),
-    list_cmd("lmove", 5, WRITE | DENYOOM, commands::lmove, "6.2.0", "Pop an element from a list, push it to another list and return it")
-        .keys(1, 2, 1),
-    list_cmd("rpoplpush", 3, WRITE | DENYOOM, commands::rpoplpush, "1.2.0", "Remove the last element in a list, prepend it to another list and return it")
-        .keys(1, 2, 1),
-    list_cmd("lmpop", -4, WRITE, commands::lmpop, "7.0.0", "Pop elements from a list")
-        .keys(0, 0, 0)
-        .movable(lmpop_keys),
-    list_cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, blocking::blpop, "2.0.0", "Remove and get the first element in a list, or block until one is available")
-        .keys(1, -2, 1),
-    list_cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, blocking::brpop, "2.0.0", "Remove and get the last element in a list, or block until one is available")
-        .keys(1, -2, 1),
-    list_cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, blocking::blmove, "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available")
-        .keys(1, 2, 1),
-    list_cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, blocking::brpoplpush, "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available")
-        .keys(1, 2, 1),
-    list_cmd("blmpop", -5, WRITE | BLOCKING, blocking::blmpop, "7.0.0", "Pop elements from a list, or block until one is available")
-        .keys(0, 0, 0)
-        .movable(blmpop_keys),
+    list_cmd(
+        "lpush",
+        -3,
+        WRITE | DENYOOM | FAST,
+        commands::lpush,
+        "1.0.0",
+        "Prepend one or multiple elements to a list",
+    ),
+    list_cmd(
+        "rpush",
+        -3,
+        WRITE | DENYOOM | FAST,
+        commands::rpush,
+        "1.0.0",
+        "Append one or multiple elements to a list",
+    ),
+    list_cmd(
+        "lpushx",
+        -3,
+        WRITE | DENYOOM | FAST,
+        commands::lpushx,
+        "2.2.0",
+        "Prepend an element to a list, only if the list exists",
+    ),
+    list_cmd(
+        "rpushx",
+        -3,
+        WRITE | DENYOOM | FAST,
+        commands::rpushx,
+        "2.2.0",
+        "Append an element to a list, only if the list exists",
+    ),
+    list_cmd(
+        "lpop",
+        -2,
+        WRITE | FAST,
+        commands::lpop,
+        "1.0.0",
+        "Remove and get the first elements in a list",
+    ),
+    list_cmd(
+        "rpop",
+        -2,
+        WRITE | FAST,
+        commands::rpop,
+        "1.0.0",
+        "Remove and get the last elements in a list",
+    ),
+    list_cmd(
+        "llen",
+        2,
+        READONLY | FAST,
+        commands::llen,
+        "1.0.0",
+        "Get the length of a list",
+    ),
+    list_cmd(
+        "lrange",
+        4,
+        READONLY,
+        commands::lrange,
+        "1.0.0",
+        "Get a range of elements from a list",
+    ),
+    list_cmd(
+        "lindex",
+        3,
+        READONLY,
+        commands::lindex,
+        "1.0.0",
+        "Get an element from a list by its index",
+    ),
+    list_cmd(
+        "lset",
+        4,
+        WRITE | DENYOOM,
+        commands::lset,
+        "1.0.0",
+        "Set the value of an element in a list by its index",
+    ),
+    list_cmd(
+        "linsert",
+        5,
+        WRITE | DENYOOM,
+        commands::linsert,
+        "2.2.0",
+        "Insert an element before or after another element in a list",
+    ),
+    list_cmd(
+        "lrem",
+        4,
+        WRITE,
+        commands::lrem,
+        "1.0.0",
+        "Remove elements from a list",
+    ),
+    list_cmd(
+        "ltrim",
+        4,
+        WRITE,
+        commands::ltrim,
+        "1.0.0",
+        "Trim a list to the specified range",
+    ),
+    list_cmd(
+        "lpos",
+        -3,
+        READONLY,
+        commands::lpos,
+        "6.0.6",
+        "Return the index of matching elements on a list",
+    ),
+    list_cmd(
+        "lmove",
+        5,
+        WRITE | DENYOOM,
+        commands::lmove,
+        "6.2.0",
+        "Pop an element from a list, push it to another list and return it",
+    )
+    .keys(1, 2, 1),
+    list_cmd(
+        "rpoplpush",
+        3,
+        WRITE | DENYOOM,
+        commands::rpoplpush,
+        "1.2.0",
+        "Remove the last element in a list, prepend it to another list and return it",
+    )
+    .keys(1, 2, 1),
+    list_cmd(
+        "lmpop",
+        -4,
+        WRITE,
+        commands::lmpop,
+        "7.0.0",
+        "Pop elements from a list",
+    )
+    .keys(0, 0, 0)
+    .movable(lmpop_keys),
+    list_cmd(
+        "blpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        blocking::blpop,
+        "2.0.0",
+        "Remove and get the first element in a list, or block until one is available",
+    )
+    .keys(1, -2, 1),
+    list_cmd(
+        "brpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        blocking::brpop,
+        "2.0.0",
+        "Remove and get the last element in a list, or block until one is available",
+    )
+    .keys(1, -2, 1),
+    list_cmd(
+        "blmove",
+        6,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        blocking::blmove,
+        "6.2.0",
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+    )
+    .keys(1, 2, 1),
+    list_cmd(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        blocking::brpoplpush,
+        "2.2.0",
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+    )
+    .keys(1, 2, 1),
+    list_cmd(
+        "blmpop",
+        -5,
+        WRITE | BLOCKING,
+        blocking::blmpop,
+        "7.0.0",
+        "Pop elements from a list, or block until one is available",
+    )
+    .keys(0, 0, 0)
+    .movable(blmpop_keys),
 ];

@@ -1,6 +1,6 @@
 //! The non-blocking list commands, each validating all of its arguments before it changes anything.
 
-use super::{list_mut, list_ref, move_one, pop_from, push_to, End, List};
+use super::{list_mut, list_ref, move_one, pop_from, push_to, shrunk, End, List};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
 use crate::protocol::Reply;
@@ -163,38 +163,32 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> Reply {
     let limit = if count == 0 {
         usize::MAX
     } else {
-        count.unsigned_abs() as usize
+        count.unsigned_abs().try_into().unwrap_or(usize::MAX)
     };
-    let len = list.len();
-    let mut removed = 0;
-    let mut keep = vec![true; len];
-    let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
-        Box::new((0..len).rev())
+    let matching = list
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.as_slice() == element)
+        .map(|(i, _)| i);
+    let mut doomed: Vec<usize> = if count < 0 {
+        matching.rev().take(limit).collect()
     } else {
-        Box::new(0..len)
+        matching.take(limit).collect()
     };
-    for i in order {
-        if removed == limit {
-            break;
-        }
-        if list.items[i] == element {
-            keep[i] = false;
-            removed += 1;
-        }
-    }
-    if removed == 0 {
+    if doomed.is_empty() {
         return Reply::Int(0);
     }
-    let mut flags = keep.into_iter();
-    list.items.retain(|_| flags.next().unwrap_or(true));
+    doomed.sort_unstable();
+    let removed = doomed.len();
+    let (mut index, mut next) = (0, doomed.into_iter().peekable());
+    list.items.retain(|_| {
+        let drop_it = next.next_if_eq(&index).is_some();
+        index += 1;
+        !drop_it
+    });
     let now_empty = list.is_empty();
-    ctx.notify('l', "lrem", key);
-    if now_empty {
-        ctx.delete(key);
-        ctx.notify('g', "del", key);
-    } else {
-        ctx.modified(key);
-    }
+    shrunk(ctx, key, "lrem", now_empty);
     Reply::Int(removed as i64)
 }
 
@@ -217,13 +211,7 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> Reply {
         }
     }
     let now_empty = list.is_empty();
-    ctx.notify('l', "ltrim", key);
-    if now_empty {
-        ctx.delete(key);
-        ctx.notify('g', "del", key);
-    } else {
-        ctx.modified(key);
-    }
+    shrunk(ctx, key, "ltrim", now_empty);
     Reply::Ok
 }
 

@@ -145,17 +145,22 @@ fn pop_from(
     let n = count.min(list.len());
     let out: Vec<Vec<u8>> = (0..n).filter_map(|_| list.pop(end)).collect();
     let now_empty = list.is_empty();
-    if out.is_empty() {
-        return Ok(Some(out));
+    if !out.is_empty() {
+        shrunk(ctx, key, end.pop_event(), now_empty);
     }
-    ctx.notify('l', end.pop_event(), key);
+    Ok(Some(out))
+}
+
+/// What follows taking elements out of the list at `key`: its event, and deleting the key once the list is
+/// empty (a list never exists empty).
+fn shrunk(ctx: &mut Ctx, key: &[u8], event: &str, now_empty: bool) {
+    ctx.notify('l', event, key);
     if now_empty {
         ctx.delete(key);
         ctx.notify('g', "del", key);
     } else {
         ctx.modified(key);
     }
-    Ok(Some(out))
 }
 
 /// Pushes `items` in order at `end` of the list at `key`, creating it unless `only_existing` (LPUSHX). Returns the
@@ -188,19 +193,25 @@ fn push_to(
     Ok(len)
 }
 
-/// LMOVE's core, shared by RPOPLPUSH and served BLMOVE/BRPOPLPUSH: moves one element from a non-empty `src` to
-/// `dst`. WRONGTYPE (and nothing moved) if `dst` holds another type.
+/// LMOVE's core, shared by RPOPLPUSH and served BLMOVE/BRPOPLPUSH: moves one element from `src` to `dst`
+/// (nil if `src` is missing). WRONGTYPE (and nothing moved) if either holds another type. In Redis's order: the
+/// push (and its event) first, then the pop's event, so rotating a one-element list (`src` = `dst`) never deletes
+/// the key.
 fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply {
     if let Err(e) = check_list(ctx, dst) {
         return e;
     }
-    let item = match pop_from(ctx, src, from, 1) {
-        Ok(Some(mut items)) if !items.is_empty() => items.swap_remove(0),
-        Ok(_) => return Reply::Nil,
+    let item = match list_mut(ctx, src) {
+        Ok(list) => list.and_then(|l| l.pop(from)),
         Err(e) => return e,
+    };
+    let Some(item) = item else {
+        return Reply::Nil;
     };
     // The destination's type was checked above, under the same locks.
     let _ = push_to(ctx, dst, to, &[&item], false);
+    let now_empty = matches!(list_mut(ctx, src), Ok(Some(l)) if l.is_empty());
+    shrunk(ctx, src, from.pop_event(), now_empty);
     Reply::Bulk(item)
 }
 

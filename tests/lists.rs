@@ -286,3 +286,44 @@ fn large_list_window() {
     assert_eq!(c.cmd(&["lindex", "big", "-1"]), "$4\r\n9999\r\n");
     assert_eq!(c.cmd(&["lpos", "big", "9999"]), ":9999\r\n");
 }
+
+#[test]
+fn arity_errors() {
+    assert_same_as_redis(&[
+        &["lpush", "k"],
+        &["rpush", "k"],
+        &["lpushx", "k"],
+        &["rpushx", "k"],
+        &["lpop"],
+        &["rpop", "k", "1", "x"],
+        &["llen"],
+        &["llen", "k", "x"],
+        &["lrange", "k", "0"],
+        &["lindex", "k"],
+        &["lset", "k", "0"],
+        &["linsert", "k", "before", "x"],
+        &["lrem", "k", "0"],
+        &["ltrim", "k", "0"],
+        &["lpos", "k"],
+        &["lmove", "a", "b", "left"],
+        &["rpoplpush", "a"],
+        &["lmpop", "1", "k"],
+        &["blpop", "k"],
+        &["brpop", "k"],
+        &["blmove", "a", "b", "left", "left"],
+        &["brpoplpush", "a", "b"],
+        &["blmpop", "0", "1", "k"],
+    ]);
+}
+
+#[test]
+fn binary_elements_and_empty_strings() {
+    assert_same_as_redis(&[
+        &["rpush", "l", "", "a\0b", "\r\n"],
+        &["lrange", "l", "0", "-1"],
+        &["lpos", "l", ""],
+        &["lrem", "l", "0", ""],
+        &["linsert", "l", "before", "a\0b", ""],
+        &["lrange", "l", "0", "-1"],
+    ]);
+}

@@ -327,3 +327,78 @@ fn binary_elements_and_empty_strings() {
         &["lrange", "l", "0", "-1"],
     ]);
 }
+
+/// Runs `commands` on ferredis and on redis-server with every keyspace event on, and asserts that a
+/// `PSUBSCRIBE __key*__:*` client of each receives the same events in the same order.
+fn assert_same_events(commands: &[&[&str]]) {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let conf =
+        std::env::temp_dir().join(format!("ferredis-lists-events-{}.conf", std::process::id()));
+    std::fs::write(&conf, "notify-keyspace-events KEA\n").unwrap();
+    let ours = Server::start_with(&["--", conf.to_str().unwrap()]);
+    assert_eq!(
+        redis
+            .client()
+            .cmd(&["config", "set", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
+    let events = |srv: &Server| {
+        let mut sub = srv.client();
+        sub.cmd(&["psubscribe", "__key*__:*"]);
+        let mut c = srv.client();
+        for cmd in commands {
+            c.cmd(cmd);
+        }
+        c.cmd(&["del", "end-of-test"]);
+        c.cmd(&["rpush", "end-of-test", "x"]);
+        let mut got = Vec::new();
+        loop {
+            let msg = sub.read_reply();
+            if msg.contains("end-of-test") {
+                return got;
+            }
+            got.push(msg);
+        }
+    };
+    let want = events(&redis);
+    assert!(
+        want.len() > commands.len(),
+        "redis-server sent too few events"
+    );
+    assert_eq!(events(&ours), want);
+}
+
+#[test]
+#[ignore = "needs the notify-keyspace-events config parameter (config work); passes with it"]
+fn keyspace_events_as_redis() {
+    assert_same_events(&[
+        &["rpush", "l", "a", "b", "c", "d"],
+        &["lpush", "l", "z"],
+        &["lpushx", "l", "y"],
+        &["rpushx", "nokey", "y"],
+        &["lpop", "l"],
+        &["rpop", "l", "2"],
+        &["lpop", "l", "0"],
+        &["lset", "l", "0", "Y"],
+        &["linsert", "l", "after", "Y", "w"],
+        &["linsert", "l", "after", "nothing", "w"],
+        &["lrem", "l", "1", "w"],
+        &["lrem", "l", "1", "nothing"],
+        &["ltrim", "l", "0", "-1"],
+        &["lmove", "l", "m", "left", "right"],
+        &["rpoplpush", "l", "m"],
+        &["lmove", "m", "m", "left", "left"],
+        &["lmpop", "2", "x", "m", "left", "count", "5"],
+        &["rpush", "one", "v"],
+        &["lmove", "one", "one", "left", "right"],
+        &["blpop", "one", "0"],
+        &["rpush", "t", "1", "2"],
+        &["ltrim", "t", "5", "6"],
+        &["rpush", "r", "1"],
+        &["lrem", "r", "0", "1"],
+        &["rpush", "s", "1"],
+        &["blmove", "s", "d", "right", "left", "0"],
+    ]);
+}

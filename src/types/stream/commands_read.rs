@@ -1,10 +1,14 @@
 //! XREAD and XREADGROUP: option parsing, their movable keys, and serving the streams that have data.
 
+use std::time::Duration;
+
 use super::commands_basic::read_stream;
 use super::group::{read_group, ReadFrom};
+use super::waiting::StreamWait;
 use super::{entry_reply, parse_strict_id, StreamId};
+use crate::blocking;
 use crate::commands::args::int_arg;
-use crate::commands::{Args, Ctx};
+use crate::commands::{transaction, Args, Ctx};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 
@@ -160,9 +164,28 @@ pub fn xread(ctx: &mut Ctx, args: Args) -> Reply {
     if !served.is_empty() {
         return read_reply(ctx.client.protocol, served);
     }
-    // With nothing to serve, a BLOCK read waits; until the shared blocking machinery (src/blocking.rs) exists it
-    // answers as a timeout would.
-    Reply::NilArray
+    // Nothing to serve: without BLOCK, or where blocking is not allowed (inside EXEC), answer as a timeout.
+    let Some(ms) = req.block else {
+        return Reply::NilArray;
+    };
+    if transaction::in_exec(ctx.client) {
+        return Reply::NilArray;
+    }
+    let wait = StreamWait {
+        after: req
+            .keys
+            .iter()
+            .zip(&req.ids)
+            .filter_map(|(k, id)| id.map(|id| (k.to_vec(), id)))
+            .collect(),
+        group: req.group.map(|(g, c)| (g.to_vec(), c.to_vec())),
+        count: req.count,
+        noack: req.noack,
+        protocol: ctx.client.protocol,
+    };
+    let keys = req.keys.iter().map(|k| k.to_vec()).collect();
+    let timeout = (ms > 0).then(|| Duration::from_millis(ms));
+    blocking::block(ctx, keys, timeout, wait)
 }
 
 /// Serves every stream of the request that has something for it; returns (key, entries) in request order.

@@ -5,7 +5,7 @@
 //! `radix-tree-keys` and `radix-tree-nodes`, so [`store::Nodes`] models them.
 //!
 //! Files: `store` (node model, trimming), `group` (consumer groups, PEL, delivery), `commands_basic` (XADD, XRANGE,
-//! XDEL, XTRIM, XSETID), `commands_read` (XREAD, XREADGROUP), `commands_group` (XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM), `info` (XINFO).
+//! XDEL, XTRIM, XSETID), `commands_read` (XREAD, XREADGROUP), `waiting` (their BLOCK), `commands_group` (XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM), `info` (XINFO).
 
 mod commands_basic;
 mod commands_group;
@@ -13,6 +13,7 @@ mod commands_read;
 mod group;
 mod info;
 mod store;
+mod waiting;
 
 #[cfg(test)]
 mod tests;

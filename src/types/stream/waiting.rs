@@ -1,0 +1,82 @@
+//! XREAD / XREADGROUP BLOCK on the shared blocking machinery (`crate::blocking`).
+//!
+//! Unlike a list pop, a stream read consumes nothing: every waiter whose id the stream has moved past is served
+//! the new entries, and the others are passed over. A waiter answers with the one stream that woke it, as Redis
+//! does. XREADGROUP waiters always wait for entries after the group's last delivered id at the time of serving
+//! (another consumer of the group may have taken the entries first), and are answered with an error when the
+//! key or the group goes away.
+
+use super::commands_read::read_reply;
+use super::group::{read_group, ReadFrom};
+use super::{entry_reply, StreamId};
+use crate::blocking::{Request, Serve};
+use crate::commands::Ctx;
+use crate::db::Value;
+use crate::protocol::{Protocol, Reply};
+
+pub struct StreamWait {
+    /// Per key, the id new entries must be above (XREAD, `$` resolved when blocking).
+    pub after: Vec<(Vec<u8>, StreamId)>,
+    /// (group, consumer) for XREADGROUP.
+    pub group: Option<(Vec<u8>, Vec<u8>)>,
+    pub count: usize,
+    pub noack: bool,
+    /// The waiting client's protocol: the serve runs on the writer's connection.
+    pub protocol: Protocol,
+}
+
+impl Request for StreamWait {
+    fn serve(&self, ctx: &mut Ctx, key: &[u8]) -> Serve {
+        let db = ctx.db();
+        let now = ctx.keys.now();
+        let stream = match ctx.keys.get_value_mut(db, key) {
+            Some(Value::Stream(s)) => Some(s),
+            _ => None,
+        };
+        let Some((group, consumer)) = &self.group else {
+            let Some(s) = stream else { return Serve::Pass };
+            let after = self
+                .after
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(StreamId::MAX, |(_, id)| *id);
+            let Some(start) = after.incr().filter(|_| s.last_id > after) else {
+                return Serve::Pass;
+            };
+            let entries = s.range(start, StreamId::MAX, false, self.count);
+            let entries = Reply::Array(
+                entries
+                    .into_iter()
+                    .map(|(id, f)| entry_reply(id, f))
+                    .collect(),
+            );
+            return Serve::Served(read_reply(self.protocol, vec![(key.to_vec(), entries)]));
+        };
+        let Some(s) = stream else {
+            return Serve::Served(Reply::error("UNBLOCKED the stream key no longer exists"));
+        };
+        let Some(g) = s.groups.get_mut(group.as_slice()) else {
+            return Serve::Served(Reply::error(
+                "NOGROUP the consumer group this client was blocked on no longer exists",
+            ));
+        };
+        if s.last_id <= g.last_id {
+            return Serve::Pass;
+        }
+        let created = g.touch_consumer(consumer, now);
+        let entries = read_group(
+            s,
+            group,
+            consumer,
+            ReadFrom::New,
+            self.count,
+            self.noack,
+            now,
+        );
+        ctx.modified(key);
+        if created {
+            ctx.notify('t', "xgroup-createconsumer", key);
+        }
+        Serve::Served(read_reply(self.protocol, vec![(key.to_vec(), entries)]))
+    }
+}

@@ -1254,3 +1254,48 @@ fn blocked_group_consumers_share_new_entries() {
         "*1\r\n*2\r\n$1\r\nq\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$4\r\nlate\r\n$1\r\n1\r\n"
     );
 }
+
+fn wake_scenario(port: u16) -> Vec<String> {
+    let mut w = Client::connect(port);
+    let mut out = Vec::new();
+    let cmd = |w: &mut Client, c: &str| {
+        let args: Vec<&str> = c.split(' ').collect();
+        w.cmd(&args)
+    };
+    for c in ["xadd s 1-1 a 1", "xadd s 1-2 a 2", "xgroup create s g $"] {
+        out.push(cmd(&mut w, c));
+    }
+    let mut r = Client::connect(port);
+    let mut r2 = Client::connect(port);
+    send(&mut r, "xreadgroup group g c block 0 streams s >");
+    send(&mut r2, "xread block 0 streams s $");
+    settle();
+    // None of these wakes anyone in Redis: only an XADD does.
+    for c in [
+        "xgroup setid s g 0",
+        "xsetid s 5-5",
+        "xgroup setid s g $",
+        "xack s g 1-1",
+    ] {
+        out.push(cmd(&mut w, c));
+    }
+    out.push(cmd(&mut w, "xadd s 6-1 b 1"));
+    out.push(r.read_reply());
+    out.push(r2.read_reply());
+    // A group moved back while its reader waits: the next XADD serves from the group's last id.
+    send(&mut r, "xreadgroup group g c block 0 count 1 streams s >");
+    settle();
+    out.push(cmd(&mut w, "xgroup setid s g 0"));
+    out.push(cmd(&mut w, "xadd s 7-1 b 2"));
+    out.push(r.read_reply());
+    out
+}
+
+#[test]
+fn only_xadd_wakes_stream_readers_as_in_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    assert_eq!(wake_scenario(ours.port), wake_scenario(redis.port));
+}

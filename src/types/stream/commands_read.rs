@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::commands_basic::read_stream;
 use super::group::{read_group, ReadFrom};
-use super::waiting::StreamWait;
+use super::waiting::{StreamWait, WaitKey};
 use super::{entry_reply, parse_strict_id, StreamId};
 use crate::blocking;
 use crate::commands::args::int_arg;
@@ -171,20 +171,27 @@ pub fn xread(ctx: &mut Ctx, args: Args) -> Reply {
     if transaction::in_exec(ctx.client) {
         return Reply::NilArray;
     }
+    let db = ctx.db();
+    let keys = req.keys.iter().zip(&req.ids).map(|(k, id)| {
+        let added = match ctx.keys.get_value(db, k) {
+            Some(Value::Stream(s)) => s.entries_added,
+            _ => 0,
+        };
+        WaitKey {
+            key: k.to_vec(),
+            after: id.unwrap_or(StreamId::MAX),
+            added,
+        }
+    });
     let wait = StreamWait {
-        after: req
-            .keys
-            .iter()
-            .zip(&req.ids)
-            .filter_map(|(k, id)| id.map(|id| (k.to_vec(), id)))
-            .collect(),
+        keys: keys.collect(),
         group: req.group.map(|(g, c)| (g.to_vec(), c.to_vec())),
         count: req.count,
         noack: req.noack,
         protocol: ctx.client.protocol,
     };
-    let keys = req.keys.iter().map(|k| k.to_vec()).collect();
     let timeout = (ms > 0).then(|| Duration::from_millis(ms));
+    let keys = wait.keys.iter().map(|w| w.key.clone()).collect();
     blocking::block(ctx, keys, timeout, wait)
 }
 

@@ -15,14 +15,23 @@ use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 
 pub struct StreamWait {
-    /// Per key, the id new entries must be above (XREAD, `$` resolved when blocking).
-    pub after: Vec<(Vec<u8>, StreamId)>,
+    /// The streams waited on, in request order.
+    pub keys: Vec<WaitKey>,
     /// (group, consumer) for XREADGROUP.
     pub group: Option<(Vec<u8>, Vec<u8>)>,
     pub count: usize,
     pub noack: bool,
     /// The waiting client's protocol: the serve runs on the writer's connection.
     pub protocol: Protocol,
+}
+
+pub struct WaitKey {
+    pub key: Vec<u8>,
+    /// XREAD: the id new entries must be above (`$` resolved when blocking).
+    pub after: StreamId,
+    /// XREADGROUP: the stream's entries-added counter when blocking. Only an XADD wakes a group reader: Redis
+    /// does not wake it when XGROUP SETID moves the group back or XSETID moves the stream's last id.
+    pub added: u64,
 }
 
 impl Request for StreamWait {
@@ -33,14 +42,13 @@ impl Request for StreamWait {
             Some(Value::Stream(s)) => Some(s),
             _ => None,
         };
+        let Some(wait) = self.keys.iter().find(|w| w.key == key) else {
+            return Serve::Pass;
+        };
+        let after = wait.after;
         let Some((group, consumer)) = &self.group else {
             let Some(s) = stream else { return Serve::Pass };
-            let after = self
-                .after
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or(StreamId::MAX, |(_, id)| *id);
-            let Some(start) = after.incr().filter(|_| s.last_id > after) else {
+            let Some(start) = after.incr().filter(|_| s.last_valid_id() > after) else {
                 return Serve::Pass;
             };
             let entries = s.range(start, StreamId::MAX, false, self.count);
@@ -55,12 +63,13 @@ impl Request for StreamWait {
         let Some(s) = stream else {
             return Serve::Served(Reply::error("UNBLOCKED the stream key no longer exists"));
         };
+        let (added, last_valid) = (s.entries_added, s.last_valid_id());
         let Some(g) = s.groups.get_mut(group.as_slice()) else {
             return Serve::Served(Reply::error(
                 "NOGROUP the consumer group this client was blocked on no longer exists",
             ));
         };
-        if s.last_id <= g.last_id {
+        if added <= wait.added || last_valid <= g.last_id {
             return Serve::Pass;
         }
         let created = g.touch_consumer(consumer, now);

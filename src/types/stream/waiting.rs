@@ -1,10 +1,10 @@
 //! XREAD / XREADGROUP BLOCK on the shared blocking machinery (`crate::blocking`).
 //!
-//! Unlike a list pop, a stream read consumes nothing: every waiter whose id the stream has moved past is served
-//! the new entries, and the others are passed over. A waiter answers with the one stream that woke it, as Redis
-//! does. XREADGROUP waiters always wait for entries after the group's last delivered id at the time of serving
-//! (another consumer of the group may have taken the entries first), and are answered with an error when the
-//! key or the group goes away.
+//! Unlike a list pop, a stream read consumes nothing: every XREAD waiter with entries after its id is served them,
+//! and the others are passed over. A waiter answers with the one stream that woke it, as Redis does. XREADGROUP
+//! waiters wake only when entries were added since they blocked, read after the group's last delivered id at the
+//! time of serving (another consumer of the group may have taken the entries first), and are answered with an
+//! error when the key or the group goes away. Other writes (XSETID, XGROUP SETID, XACK) wake nobody, as in Redis.
 
 use super::commands_read::read_reply;
 use super::group::{read_group, ReadFrom};

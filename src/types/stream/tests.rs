@@ -162,3 +162,18 @@ fn ranges_on_a_million_entries_cost_log_n() {
         start.elapsed()
     );
 }
+
+#[test]
+fn xread_replies_are_maps_in_resp3_and_pairs_in_resp2() {
+    use super::commands_read::read_reply;
+    use crate::protocol::{encode, Protocol, Reply};
+    let served = || vec![(b"s".to_vec(), Reply::Array(Vec::new()))];
+    let wire = |p| {
+        let mut out = Vec::new();
+        encode(&read_reply(p, served()), p, &mut out);
+        String::from_utf8(out).unwrap()
+    };
+    // What redis-server 7.0 sends for one stream with no entries, in each protocol.
+    assert_eq!(wire(Protocol::Resp2), "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n");
+    assert_eq!(wire(Protocol::Resp3), "%1\r\n$1\r\ns\r\n*0\r\n");
+}

@@ -1180,6 +1180,9 @@ fn many_readers_blocked_on_several_streams() {
     // Every window of three streams holds s2 or s4, so every reader has now been answered exactly once.
     let rest: Vec<usize> = (0..20).filter(|k| !woken.contains(k)).collect();
     assert_eq!(rest, Vec::<usize>::new());
+    for r in &mut readers {
+        assert_eq!(r.cmd(&["PING"]), "+PONG\r\n");
+    }
 }
 
 #[test]

@@ -173,16 +173,16 @@ pub fn xadd(ctx: &mut Ctx, args: Args) -> Reply {
             "The stream has exhausted the last possible ID, unable to add more items",
         );
     }
-    // A listpack holds at most 1 GB (Redis creates the key before refusing, and so do we).
-    let payload: usize = (field_pos..args.len()).map(|i| args.get(i).len()).sum();
-    if payload > 1 << 30 {
-        return Reply::err("Elements are too large to be stored");
-    }
     let Some(id) = s.next_id(parsed.id, now) else {
         return Reply::err(
             "The ID specified in XADD is equal or smaller than the target stream top item",
         );
     };
+    // A listpack holds at most 1 GB (checked after the id; Redis creates the key before refusing, and so do we).
+    let payload: usize = (field_pos..args.len()).map(|i| args.get(i).len()).sum();
+    if payload > 1 << 30 {
+        return Reply::err("Elements are too large to be stored");
+    }
     let fields: Vec<Vec<u8>> = (field_pos..args.len())
         .map(|i| args.get(i).to_vec())
         .collect();

@@ -40,6 +40,10 @@ fn timeouts_parse_as_redis() {
     );
 }
 
+/// The registry CLIENT UNBLOCK reads is per process, keyed by client id, and every test server numbers its
+/// clients from 1: the tests that block clients run one at a time.
+static SERIAL: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
 /// A server with one registered client whose peer end stays open, and that client blocked in BLPOP.
 fn blocked_client(server: &Arc<Server>) -> (ClientState, TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -59,6 +63,7 @@ fn blocked_client(server: &Arc<Server>) -> (ClientState, TcpStream, TcpStream) {
 
 #[test]
 fn client_unblock_error_and_timeout() {
+    let _serial = SERIAL.lock();
     let server = Server::new(Config::new());
     for (error, want) in [
         (
@@ -81,4 +86,47 @@ fn client_unblock_error_and_timeout() {
             .blocked
             .load(std::sync::atomic::Ordering::Relaxed));
     }
+}
+
+#[test]
+fn client_unblock_command_replies() {
+    let _serial = SERIAL.lock();
+    let server = Server::new(Config::new());
+    let (mut client, ours, _peer) = blocked_client(&server);
+    let id = client.id().to_string();
+    let mut other = blocked_client(&server).0;
+    other.ext.blocked = None;
+    let run = |other: &mut ClientState, args: &[&str]| {
+        let mut data = Vec::new();
+        let mut spans = Vec::new();
+        for a in ["client", "unblock"].iter().chain(args) {
+            spans.push((data.len(), data.len() + a.len()));
+            data.extend_from_slice(a.as_bytes());
+        }
+        let mut ctx = crate::commands::Ctx {
+            server: &server,
+            client: other,
+            keys: crate::db::KeyLocks::new(&server.keyspace, crate::db::LockSet::empty(), 0),
+            cmd: &super::CLIENT_UNBLOCK,
+        };
+        super::client_unblock(&mut ctx, Frame::new(&data, &spans))
+    };
+    assert_eq!(
+        run(&mut other, &[&id, "timeout", "x"]),
+        Reply::err(
+            "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
+        )
+    );
+    assert_eq!(run(&mut other, &["abc"]), Reply::not_integer());
+    assert_eq!(
+        run(&mut other, &["abc", "foo"]),
+        Reply::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    );
+    assert_eq!(run(&mut other, &["-5"]), Reply::Int(0));
+    assert_eq!(run(&mut other, &[&id, "ERROR"]), Reply::Int(1));
+    assert_eq!(
+        wait(&server, &mut client, &ours),
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    );
+    assert_eq!(run(&mut other, &[&id]), Reply::Int(0));
 }

@@ -10,15 +10,17 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::{Blocked, State, Waiter};
+use crate::commands::{flags, Args, Command, Ctx};
 use crate::db::LockPlan;
 use crate::protocol::Reply;
 use crate::server::clients::{ClientInfo, ClientState};
 use crate::server::Server;
+use crate::util::numbers::parse_i64;
 
 /// How often a sleeping waiter checks that its client is still there (CLIENT KILL, a closed socket).
 const SLICE: Duration = Duration::from_millis(100);
 
-/// Blocked clients by id, for CLIENT UNBLOCK.
+/// Blocked clients by id, for CLIENT UNBLOCK: one server per process, as client ids are per server.
 static WAITERS: Mutex<BTreeMap<u64, Arc<Waiter>>> = parking_lot::const_mutex(BTreeMap::new());
 
 pub(super) fn register(waiter: &Arc<Waiter>) {
@@ -132,6 +134,39 @@ fn leave_queues(server: &Server, waiter: &Arc<Waiter>) {
     let locks = crate::db::KeyLocks::new(ks, plan.acquire(ks), 0);
     for key in &waiter.keys {
         locks.shard(waiter.db, key).blocked.remove(key, waiter);
+    }
+}
+
+/// The `CLIENT UNBLOCK` row, for the CLIENT container's subcommand table.
+pub const CLIENT_UNBLOCK: Command = Command::new(
+    "unblock",
+    -3,
+    flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE,
+    client_unblock,
+)
+.doc(
+    "connection",
+    "5.0.0",
+    "Unblock a client blocked in a blocking command from a different connection",
+);
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: `:1` if that client was blocked (it is answered now), `:0` if not.
+pub fn client_unblock(_ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() > 4 {
+        return Reply::err(&format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(args.get(1))
+        ));
+    }
+    let error = match (args.len() == 4).then(|| args.get(3)) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return Reply::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    match parse_i64(args.get(2)) {
+        None => Reply::not_integer(),
+        Some(id) => Reply::Int(u64::try_from(id).is_ok_and(|id| unblock(id, error)) as i64),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::commands::{Args, Command, Ctx};
 use crate::db::Value;
 use crate::protocol::Reply;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct List {
     items: VecDeque<Vec<u8>>,
 }

@@ -402,3 +402,15 @@ fn keyspace_events_as_redis() {
         &["blmove", "s", "d", "right", "left", "0"],
     ]);
 }
+
+#[test]
+fn type_and_encoding() {
+    let long = "x".repeat(10_000);
+    assert_same_as_redis(&[
+        &["rpush", "small", "a"],
+        &["type", "small"],
+        &["object", "encoding", "small"],
+        &["rpush", "big", &long, &long],
+        &["object", "encoding", "big"],
+    ]);
+}

@@ -253,6 +253,27 @@ fn a_key_of_another_type_does_not_serve_waiters() {
 }
 
 #[test]
+fn rename_move_and_copy_into_a_waited_key_serve_it() {
+    let srv = Server::start();
+    let mut p = srv.client();
+    let mut w = blocked(&srv, &["blpop", "k", "0"]);
+    assert_eq!(p.cmd(&["rpush", "tmp", "renamed"]), ":1\r\n");
+    assert_eq!(p.cmd(&["rename", "tmp", "k"]), "+OK\r\n");
+    assert_eq!(w.read_reply(), pair("k", "renamed"));
+    let mut w = blocked(&srv, &["brpop", "k", "0"]);
+    assert_eq!(p.cmd(&["select", "3"]), "+OK\r\n");
+    assert_eq!(p.cmd(&["rpush", "k", "moved"]), ":1\r\n");
+    assert_eq!(p.cmd(&["move", "k", "0"]), ":1\r\n");
+    assert_eq!(w.read_reply(), pair("k", "moved"));
+    assert_eq!(p.cmd(&["select", "0"]), "+OK\r\n");
+    let mut w = blocked(&srv, &["blpop", "k", "0"]);
+    assert_eq!(p.cmd(&["rpush", "src", "copied"]), ":1\r\n");
+    assert_eq!(p.cmd(&["copy", "src", "k"]), ":1\r\n");
+    assert_eq!(w.read_reply(), pair("k", "copied"));
+    assert_eq!(p.cmd(&["exists", "k"]), ":0\r\n");
+}
+
+#[test]
 fn waiters_in_other_databases_are_separate() {
     let srv = Server::start();
     let mut w = srv.client();

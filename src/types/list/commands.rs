@@ -278,7 +278,8 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> Reply {
             found.push(Reply::Int(index as i64));
             match count {
                 None => break,
-                Some(c) if c != 0 && matches - rank + 1 >= c => break,
+                // Wrapping as C's long arithmetic does for that same LONG_MIN rank.
+                Some(c) if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c => break,
                 _ => {}
             }
         }

@@ -343,3 +343,50 @@ fn twenty_producers_twenty_consumers_no_loss_no_duplicate() {
     assert_eq!(seen.len(), PRODUCERS * PER_PRODUCER, "elements lost");
     assert_eq!(c.cmd(&["exists", "q"]), ":0\r\n");
 }
+
+#[test]
+fn concurrent_blmove_ring_conserves_elements() {
+    const ELEMENTS: usize = 3;
+    const MOVERS: usize = 8;
+    const MOVES: usize = 300;
+    let srv = Server::start();
+    let port = srv.port;
+    let mut c = srv.client();
+    let items: Vec<String> = (0..ELEMENTS).map(|i| i.to_string()).collect();
+    let mut args = vec!["rpush", "a"];
+    args.extend(items.iter().map(String::as_str));
+    assert_eq!(c.cmd(&args), format!(":{ELEMENTS}\r\n"));
+    let movers: Vec<_> = (0..MOVERS)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = Client::connect(port);
+                let (src, dst) = if i % 2 == 0 { ("a", "b") } else { ("b", "a") };
+                let mut moved = 0;
+                for _ in 0..MOVES {
+                    let reply = c.cmd(&["blmove", src, dst, "left", "right", "0.05"]);
+                    if reply.starts_with('$') {
+                        moved += 1;
+                    } else {
+                        assert_eq!(reply, "*-1\r\n");
+                    }
+                }
+                moved
+            })
+        })
+        .collect();
+    let moved: usize = movers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(moved > 0);
+    let mut all: Vec<String> = Vec::new();
+    for key in ["a", "b"] {
+        let reply = c.cmd(&["lrange", key, "0", "-1"]);
+        all.extend(
+            reply
+                .split("\r\n")
+                .skip(1)
+                .filter(|l| !l.starts_with('$') && !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    all.sort_by_key(|s| s.parse::<usize>().unwrap_or(usize::MAX));
+    assert_eq!(all, items, "elements lost or duplicated");
+}

@@ -71,7 +71,7 @@ fn sleep(blocked: &Blocked, info: &ClientInfo, stream: &TcpStream) -> Option<Rep
         {
             let mut state = w.state.lock();
             loop {
-                if let State::Answered(_) = &*state {
+                if matches!(*state, State::Answered(_)) {
                     if let State::Answered(reply) = std::mem::replace(&mut *state, State::Left) {
                         return Some(reply);
                     }

@@ -274,6 +274,22 @@ fn rename_move_and_copy_into_a_waited_key_serve_it() {
 }
 
 #[test]
+fn swapdb_serves_waiters_of_both_databases() {
+    let srv = Server::start();
+    let mut w1 = srv.client();
+    assert_eq!(w1.cmd(&["select", "1"]), "+OK\r\n");
+    w1.send(&["blpop", "k", "0"]);
+    let mut w0 = blocked(&srv, &["blpop", "j", "0"]);
+    let mut p = srv.client();
+    assert_eq!(p.cmd(&["rpush", "k", "from0"]), ":1\r\n");
+    assert_eq!(p.cmd(&["select", "1"]), "+OK\r\n");
+    assert_eq!(p.cmd(&["rpush", "j", "from1"]), ":1\r\n");
+    assert_eq!(p.cmd(&["swapdb", "0", "1"]), "+OK\r\n");
+    assert_eq!(w1.read_reply(), pair("k", "from0"));
+    assert_eq!(w0.read_reply(), pair("j", "from1"));
+}
+
+#[test]
 fn waiters_in_other_databases_are_separate() {
     let srv = Server::start();
     let mut w = srv.client();

@@ -213,6 +213,13 @@ impl BlockedKeys {
         }
     }
 
+    /// Every key with waiters may have new contents (SWAPDB): all of them are offered to their waiters.
+    pub fn mark_all_ready(&mut self, db: usize) {
+        for key in self.queues.get_mut().keys() {
+            serve::mark_ready(db, key);
+        }
+    }
+
     fn add(&self, key: &[u8], waiter: &Arc<Waiter>) {
         self.queues
             .lock()

@@ -44,21 +44,64 @@ fn timeouts_parse_as_redis() {
 /// clients from 1: the tests that block clients run one at a time.
 static SERIAL: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
-/// A server with one registered client whose peer end stays open, and that client blocked in BLPOP.
-fn blocked_client(server: &Arc<Server>) -> (ClientState, TcpStream, TcpStream) {
+/// Runs one command for `client` through the dispatcher, as the connection loop does.
+fn execute(server: &Server, client: &mut ClientState, args: &[&str]) -> Reply {
+    let mut data = Vec::new();
+    let mut spans = Vec::new();
+    for a in args {
+        spans.push((data.len(), data.len() + a.len()));
+        data.extend_from_slice(a.as_bytes());
+    }
+    dispatch::execute(server, client, Frame::new(&data, &spans))
+}
+
+/// A registered client whose peer end stays open (returned with it).
+fn new_client(server: &Arc<Server>) -> (ClientState, TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (ours, addr) = listener.accept().unwrap();
     let info = server
         .clients
         .register(ours.try_clone().unwrap(), addr, addr, 0);
-    let mut client = ClientState::new(info);
-    let data = b"blpopk0";
-    let spans = [(0, 5), (5, 6), (6, 7)];
-    let reply = dispatch::execute(server, &mut client, Frame::new(data, &spans));
-    assert_eq!(reply, Reply::NoReply);
+    (ClientState::new(info), ours, peer)
+}
+
+/// A client blocked in `BLPOP key 0`.
+fn blocked_on(server: &Arc<Server>, key: &str) -> (ClientState, TcpStream, TcpStream) {
+    let (mut client, ours, peer) = new_client(server);
+    assert_eq!(
+        execute(server, &mut client, &["blpop", key, "0"]),
+        Reply::NoReply
+    );
     assert!(pending(&client));
     (client, ours, peer)
+}
+
+fn blocked_client(server: &Arc<Server>) -> (ClientState, TcpStream, TcpStream) {
+    blocked_on(server, "k")
+}
+
+fn answered(client: &ClientState) -> bool {
+    let blocked = client.ext.blocked.as_ref().unwrap();
+    let state = blocked.waiter.state.lock();
+    matches!(*state, super::State::Answered(_))
+}
+
+#[test]
+fn a_push_answers_only_the_waiters_of_its_key() {
+    let _serial = SERIAL.lock();
+    let server = Server::new(Config::new());
+    let waiters: Vec<_> = (0..20)
+        .map(|i| blocked_on(&server, &format!("key{i}")))
+        .collect();
+    let (mut pusher, _ours, _peer) = new_client(&server);
+    assert_eq!(
+        execute(&server, &mut pusher, &["rpush", "key7", "v"]),
+        Reply::Int(1)
+    );
+    for (i, (client, _, _)) in waiters.iter().enumerate() {
+        assert_eq!(answered(client), i == 7, "waiter {i}");
+    }
 }
 
 #[test]

@@ -173,3 +173,31 @@ fn client_unblock_command_replies() {
     );
     assert_eq!(run(&mut other, &[&id]), Reply::Int(0));
 }
+
+#[test]
+fn client_kill_ends_the_wait_at_once() {
+    let _serial = SERIAL.lock();
+    let server = Server::new(Config::new());
+    let (mut client, ours, _peer) = blocked_client(&server);
+    let info = client.info.clone();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        info.kill();
+    });
+    let start = std::time::Instant::now();
+    assert_eq!(wait(&server, &mut client, &ours), Reply::NoReply);
+    assert!(client.close_after_reply);
+    // Well under the 100 ms socket check: the kill itself woke the waiter.
+    assert!(
+        start.elapsed() < Duration::from_millis(70),
+        "{:?}",
+        start.elapsed()
+    );
+    killer.join().unwrap();
+    let (mut pusher, _o, _p) = new_client(&server);
+    assert_eq!(
+        execute(&server, &mut pusher, &["rpush", "k", "v"]),
+        Reply::Int(1)
+    );
+    assert_eq!(execute(&server, &mut pusher, &["llen", "k"]), Reply::Int(1));
+}

@@ -71,6 +71,10 @@ fn sleep(blocked: &Blocked, info: &ClientInfo, stream: &TcpStream) -> Option<Rep
         {
             let mut state = w.state.lock();
             loop {
+                if matches!(*state, State::Left) {
+                    // Killed (see `client_killed`).
+                    return None;
+                }
                 if matches!(*state, State::Answered(_)) {
                     if let State::Answered(reply) = std::mem::replace(&mut *state, State::Left) {
                         return Some(reply);
@@ -167,6 +171,19 @@ pub fn client_unblock(_ctx: &mut Ctx, args: Args) -> Reply {
     match parse_i64(args.get(2)) {
         None => Reply::not_integer(),
         Some(id) => Reply::Int(u64::try_from(id).is_ok_and(|id| unblock(id, error)) as i64),
+    }
+}
+
+/// Called by CLIENT KILL: a blocked client stops waiting at once, taking nothing, instead of at its next check
+/// of the socket.
+pub fn client_killed(client_id: u64) {
+    let Some(w) = WAITERS.lock().get(&client_id).cloned() else {
+        return;
+    };
+    let mut state = w.state.lock();
+    if matches!(*state, State::Waiting) {
+        *state = State::Left;
+        w.cond.notify_one();
     }
 }
 

@@ -62,6 +62,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
+        crate::blocking::client_killed(self.id);
     }
 }
 

@@ -51,6 +51,14 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
             return reply;
         }
     };
+    if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
+        stats::with_local(|s| {
+            s.commands[id].rejected.add_local(1);
+            s.total_error_replies.add_local(1);
+        });
+        transaction::on_rejected(client);
+        return Reply::error("NOAUTH Authentication required.");
+    }
     // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
     if let Some(reply) = crate::pubsub::gate(client, id) {
         return reply;

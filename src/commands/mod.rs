@@ -5,9 +5,13 @@
 //! Handlers for a data type live with that type in `crate::types`; the ones here are not about one type.
 
 pub mod args;
+pub mod client;
+pub mod config_cmd;
 pub mod connection;
 mod ctx;
 pub mod dispatch;
+pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod server_cmds;
 pub mod table;

@@ -23,8 +23,9 @@ fn command() -> Command {
             .long(p.name)
             .value_name("VALUE")
             .num_args(1..)
+            .allow_hyphen_values(true)
             .action(ArgAction::Append)
-            .help(p.help);
+            .help(p.help());
         if let Some(alias) = p.alias {
             arg = arg.alias(alias);
         }
@@ -45,6 +46,7 @@ where
     let config = Config::new();
     if let Some(path) = matches.get_one::<String>("config-file") {
         let path = PathBuf::from(path);
+        config.set_file(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
         for d in file::read(&path).map_err(StartupError)? {
             config.set(&d.name, &d.value, true).map_err(|e| {
                 let reason = match e {

@@ -39,6 +39,9 @@ pub struct ClientInfo {
     pub psubscriptions: AtomicU32,
     pub ssubscriptions: AtomicU32,
     pub blocked: AtomicBool,
+    /// CLIENT NO-EVICT and CLIENT NO-TOUCH (flags `e` and `T` in CLIENT LIST).
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
     /// Set by CLIENT KILL; the connection loop checks it and the socket shutdown wakes it.
     pub killed: AtomicBool,
     pub commands: AtomicU64,
@@ -72,6 +75,8 @@ pub struct ClientState {
     pub protocol: Protocol,
     /// Set by QUIT, SHUTDOWN, a protocol error: close after the pending replies are written.
     pub close_after_reply: bool,
+    /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
+    pub authenticated: bool,
     /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
     pub ext: ClientExt,
 }
@@ -81,12 +86,14 @@ pub struct ClientState {
 pub struct ClientExt {}
 
 impl ClientState {
-    pub fn new(info: Arc<ClientInfo>) -> Self {
+    /// `authenticated`: whether the default user needs no password right now (empty `requirepass`).
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
         ClientState {
             info,
             db: 0,
             protocol: Protocol::Resp2,
             close_after_reply: false,
+            authenticated,
             ext: ClientExt::default(),
         }
     }
@@ -152,6 +159,8 @@ impl ClientRegistry {
             psubscriptions: AtomicU32::new(0),
             ssubscriptions: AtomicU32::new(0),
             blocked: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             commands: AtomicU64::new(0),
             stream,

@@ -41,7 +41,7 @@ fn connection_loop(
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut client = ClientState::new(info.clone());
+    let mut client = ClientState::new(info.clone(), server.config.requirepass().is_empty());
     loop {
         let n = reader.read_from(&mut stream)?;
         if n == 0 || info.killed.load(Relaxed) {

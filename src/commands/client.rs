@@ -332,7 +332,8 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
                 .laddr
                 .is_none_or(|a| a == c.laddr.to_string().as_bytes())
             && filter.kind.is_none_or(|k| k == client_type(&c));
-        if !matches || (filter.skipme && c.id == me) {
+        // A client already killed is gone for Redis, even if its thread has not noticed yet.
+        if !matches || (filter.skipme && c.id == me) || c.killed.load(Relaxed) {
             continue;
         }
         if c.id == me {

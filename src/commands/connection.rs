@@ -10,7 +10,11 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, FAST, ping).doc("connection", "1.0.0", "Ping the server"),
-    Command::new("echo", 2, FAST, echo).doc("connection", "1.0.0", "Echo the given string"),
+    Command::new("echo", 2, LOADING | STALE | FAST, echo).doc(
+        "connection",
+        "1.0.0",
+        "Echo the given string",
+    ),
     Command::new(
         "quit",
         -1,

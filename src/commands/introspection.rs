@@ -32,14 +32,14 @@ const SUBCOMMANDS: &[Command] = &[
     ),
     sub(
         "getkeys",
-        -3,
+        -4,
         getkeys,
         "2.8.13",
         "Extract keys given a full Redis command",
     ),
     sub(
         "getkeysandflags",
-        -3,
+        -4,
         getkeys,
         "7.0.0",
         "Extract keys and access flags given a full Redis command",
@@ -255,7 +255,7 @@ fn info(_ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Array(
         args.iter()
             .skip(2)
-            .map(|name| lookup_full(t, name).map_or(Reply::NilArray, |id| info_entry(t, id)))
+            .map(|name| lookup_full(t, name).map_or(Reply::Nil, |id| info_entry(t, id)))
             .collect(),
     )
 }

@@ -79,5 +79,5 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> Reply {
             return Reply::err("Errors trying to SHUTDOWN. Check logs.");
         }
     }
-    ctx.server.shutdown("User requested shutdown")
+    ctx.server.shutdown("SHUTDOWN command")
 }

@@ -23,7 +23,7 @@ fn command() -> Command {
             .long(p.name)
             .value_name("VALUE")
             .num_args(1..)
-            .allow_hyphen_values(true)
+            .allow_negative_numbers(true)
             .action(ArgAction::Append)
             .help(p.help());
         if let Some(alias) = p.alias {

@@ -95,10 +95,56 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
         names.push(name);
     }
     let borrowed: Vec<(usize, &str)> = changes.iter().map(|(i, v)| (*i, v.as_str())).collect();
-    match ctx.server.config.set_all(&borrowed) {
-        Ok(()) => Reply::Ok,
-        Err((pos, reason)) => failed(names[pos], &reason),
+    let config = &ctx.server.config;
+    let _guard = config.set_guard();
+    let validated = match config.validate_all(&borrowed) {
+        Ok(v) => v,
+        Err((pos, reason)) => return failed(names[pos], &reason),
+    };
+    if let Err(reply) = apply_listen_change(ctx, &validated, &names) {
+        return reply;
     }
+    ctx.server.config.commit(validated);
+    Reply::Ok
+}
+
+/// A new port or bind list takes effect before the values are stored: the new sockets are opened first, and if
+/// that fails nothing changes, with Redis's error.
+fn apply_listen_change(
+    ctx: &Ctx,
+    validated: &[(usize, String)],
+    names: &[&[u8]],
+) -> Result<(), Reply> {
+    let config = &ctx.server.config;
+    let mut port = config.port();
+    let mut binds = config.bind();
+    let mut blame = None;
+    for (pos, (i, value)) in validated.iter().enumerate() {
+        match Config::param(*i).name {
+            "port" => {
+                let new = value.parse().unwrap_or(port);
+                if new != port {
+                    port = new;
+                    blame.get_or_insert((pos, "Unable to listen on this port"));
+                }
+            }
+            "bind" => {
+                let new: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+                if new != binds {
+                    binds = new;
+                    blame = Some((pos, "Failed to bind to specified addresses."));
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some((pos, reason)) = blame else {
+        return Ok(());
+    };
+    crate::server::listener::rebind(ctx.server, &binds, port).map_err(|e| {
+        log::warn!("CONFIG SET port/bind: {e}");
+        failed(names[pos], reason)
+    })
 }
 
 fn resetstat(_ctx: &mut Ctx, _args: Args) -> Reply {

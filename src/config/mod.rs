@@ -25,6 +25,7 @@ pub struct Config {
     values: RwLock<Vec<String>>,
     /// The file given on the command line, for CONFIG REWRITE.
     file: Mutex<Option<PathBuf>>,
+    set_lock: Mutex<()>,
     hz: AtomicU32,
     maxclients: AtomicUsize,
     timeout_secs: AtomicU64,
@@ -86,6 +87,7 @@ impl Config {
         let config = Config {
             values: RwLock::new(PARAMS.iter().map(|p| p.default.to_string()).collect()),
             file: Mutex::new(None),
+            set_lock: Mutex::new(()),
             hz: AtomicU32::new(10),
             maxclients: AtomicUsize::new(10000),
             timeout_secs: AtomicU64::new(0),
@@ -132,24 +134,39 @@ impl Config {
         Ok(())
     }
 
-    /// CONFIG SET of several parameters at once: all are validated first, then all are stored under one lock, so
-    /// either every value changes or none does. `changes` holds (param index, new text); the error names the
-    /// argument (by its position in `changes`) Redis's message should blame.
-    pub fn set_all(&self, changes: &[(usize, &str)]) -> Result<(), (usize, String)> {
+    /// CONFIG SET of several parameters at once, step one: every value checked against the current ones; nothing
+    /// changes. `changes` holds (param index, new text); the error carries the position in `changes` Redis's
+    /// message should blame. Hold [`Config::set_guard`] until [`Config::commit`].
+    pub fn validate_all(
+        &self,
+        changes: &[(usize, &str)],
+    ) -> Result<Vec<(usize, String)>, (usize, String)> {
+        let values = self.values.read();
+        changes
+            .iter()
+            .enumerate()
+            .map(|(pos, &(i, v))| {
+                PARAMS[i]
+                    .kind
+                    .validate(v, &values[i])
+                    .map(|c| (i, c))
+                    .map_err(|e| (pos, e))
+            })
+            .collect()
+    }
+
+    /// Step two: stores validated values, all under one lock, so readers see all or none of them.
+    pub fn commit(&self, validated: Vec<(usize, String)>) {
         let mut values = self.values.write();
-        let mut validated = Vec::with_capacity(changes.len());
-        for (pos, &(i, v)) in changes.iter().enumerate() {
-            let canonical = PARAMS[i]
-                .kind
-                .validate(v, &values[i])
-                .map_err(|e| (pos, e))?;
-            validated.push((i, canonical));
-        }
         for (i, v) in validated {
             self.apply(i, &v);
             values[i] = v;
         }
-        Ok(())
+    }
+
+    /// Serialises CONFIG SETs, so nothing changes between one's validation and its commit.
+    pub fn set_guard(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.set_lock.lock()
     }
 
     /// The current text of parameter `i`.

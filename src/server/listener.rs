@@ -6,10 +6,10 @@
 //! sized for the last burst is cheap to keep. A housekeeping thread closes clients idle longer than `timeout`.
 
 use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -21,23 +21,81 @@ const MIN_THREADS: usize = 8;
 /// Connection threads only parse, run handlers and encode: a small stack lets thousands of clients fit.
 const THREAD_STACK: usize = 256 * 1024;
 
+/// The listening sockets of the moment. CONFIG SET port / bind open the new sockets first, then retire the old
+/// accept loops: each loop serves one generation and leaves when it sees a newer one (a connection of our own
+/// wakes it from `accept`).
+#[derive(Default)]
+pub struct Listeners {
+    generation: AtomicU64,
+    addrs: Mutex<Vec<SocketAddr>>,
+    pool: OnceLock<Arc<Mutex<ThreadPool>>>,
+}
+
+/// Binds `port` on each of `binds` (a leading `-` marks an optional address, as in Redis).
+fn bind_all(binds: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
+    if binds.is_empty() {
+        return Err(io::Error::other("no address to listen on"));
+    }
+    binds
+        .iter()
+        .map(|addr| {
+            let addr = addr.trim_start_matches('-');
+            TcpListener::bind((addr, port)).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {addr}:{port}: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Starts one accept thread per listener for a new generation and retires the previous one.
+fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
+    let l = &server.listeners;
+    let generation = l.generation.fetch_add(1, Relaxed) + 1;
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|x| x.local_addr().ok())
+        .collect();
+    let old = std::mem::replace(&mut *l.addrs.lock(), addrs);
+    for listener in listeners {
+        let server = server.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ferredis-accept".into())
+            .spawn(move || accept_loop(listener, server, generation));
+        if let Err(e) = spawned {
+            log::warn!("could not start an accept thread: {e}");
+        }
+    }
+    for mut addr in old {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+    }
+}
+
+/// CONFIG SET port / bind: listen on the new addresses, and only then stop listening on the old ones. On error
+/// nothing changes.
+pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
+    let server = server
+        .arc()
+        .ok_or_else(|| io::Error::other("server is shutting down"))?;
+    let listeners = bind_all(binds, port)?;
+    serve_listeners(&server, listeners);
+    log::info!("Listening on {} port {port}", binds.join(" "));
+    Ok(())
+}
+
 /// Binds every `bind` address, then serves until the process is shut down.
 pub fn run(server: Arc<Server>) -> io::Result<()> {
     let port = server.config.port();
-    let mut listeners = Vec::new();
-    for addr in server.config.bind() {
-        let addr = addr.trim_start_matches('-');
-        let listener = TcpListener::bind((addr, port)).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("Could not create server TCP listening socket {addr}:{port}: {e}"),
-            )
-        })?;
-        listeners.push(listener);
-    }
-    if listeners.is_empty() {
-        return Err(io::Error::other("no address to listen on"));
-    }
+    let listeners = bind_all(&server.config.bind(), port)?;
     let pool = Arc::new(Mutex::new(
         threadpool::Builder::new()
             .num_threads(MIN_THREADS)
@@ -45,6 +103,7 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
             .thread_stack_size(THREAD_STACK)
             .build(),
     ));
+    let _ = server.listeners.pool.set(pool);
     crate::db::expiry::spawn(server.clone());
     spawn_housekeeping(server.clone());
     install_signal_handlers(server.clone());
@@ -55,22 +114,21 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
         std::process::id(),
         server.config.maxclients()
     );
-    let mut handles = Vec::new();
-    let last = listeners.pop();
-    for listener in listeners {
-        let (server, pool) = (server.clone(), pool.clone());
-        handles.push(std::thread::spawn(move || {
-            accept_loop(listener, server, pool)
-        }));
+    serve_listeners(&server, listeners);
+    // The accept threads, signals and SHUTDOWN do the rest; this thread only keeps the process alive.
+    loop {
+        std::thread::park();
     }
-    if let Some(listener) = last {
-        accept_loop(listener, server, pool);
-    }
-    Ok(())
 }
 
-fn accept_loop(listener: TcpListener, server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
+fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
+    let Some(pool) = server.listeners.pool.get().cloned() else {
+        return;
+    };
     for stream in listener.incoming() {
+        if server.listeners.generation.load(Relaxed) != generation {
+            return;
+        }
         match stream {
             Ok(stream) => accept(stream, &server, &pool),
             Err(e) => {

@@ -2,7 +2,7 @@
 
 pub mod clients;
 mod connection;
-mod listener;
+pub mod listener;
 pub mod stats;
 
 use std::sync::atomic::AtomicBool;
@@ -24,6 +24,9 @@ pub struct Server {
     /// 40 hex characters, new each start, as Redis's `run_id`.
     pub run_id: String,
     pub shutting_down: AtomicBool,
+    pub listeners: listener::Listeners,
+    /// Itself, for work started from a handler that must own the server (new accept threads).
+    me: std::sync::Weak<Server>,
 }
 
 impl Server {
@@ -32,14 +35,20 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        Arc::new(Server {
+        Arc::new_cyclic(|me| Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
             started: Instant::now(),
             run_id,
             shutting_down: AtomicBool::new(false),
+            listeners: listener::Listeners::default(),
+            me: me.clone(),
         })
+    }
+
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.me.upgrade()
     }
 
     /// Stops the process cleanly: refuse new work, close every client, log, exit 0.

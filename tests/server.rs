@@ -307,7 +307,9 @@ fn client_kill_forms() {
     );
 
     // SKIPME: the caller survives by default; with SKIPME no it gets its reply, then is closed.
-    let _other = s.client();
+    let mut other = s.client();
+    // Registered once it has been served.
+    assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
     let laddr = format!("127.0.0.1:{}", s.port);
     assert_eq!(killer.cmd(&["CLIENT", "KILL", "LADDR", &laddr]), ":1\r\n");
     assert_eq!(killer.cmd(&["PING"]), "+PONG\r\n");

@@ -88,7 +88,12 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
         if param.flags & params::PROTECTED != 0 && !allow_protected {
             return failed(name, "can't set protected config");
         }
-        if changes.iter().any(|(j, _)| *j == i) {
+        // As in Redis, a name and its alias are different entries: only the same spelling twice is refused.
+        let same_entry = |n: &&[u8]| {
+            Config::find(&String::from_utf8_lossy(n)) == Some(i)
+                && alias_of(n, i) == alias_of(name, i)
+        };
+        if names.iter().any(same_entry) {
             return failed(name, "duplicate parameter");
         }
         changes.push((i, String::from_utf8_lossy(value).into_owned()));
@@ -145,6 +150,13 @@ fn apply_listen_change(
         log::warn!("CONFIG SET port/bind: {e}");
         failed(names[pos], reason)
     })
+}
+
+/// Whether `name` is parameter `i`'s alias rather than its main name.
+fn alias_of(name: &[u8], i: usize) -> bool {
+    Config::param(i)
+        .alias
+        .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
 }
 
 fn resetstat(_ctx: &mut Ctx, _args: Args) -> Reply {

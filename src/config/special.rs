@@ -265,7 +265,9 @@ pub fn latency_percentiles(v: &str, _: &str) -> Result<String, String> {
                     .into(),
             );
         }
-        out.push(crate::util::numbers::format_double(p));
+        // C's "%f" with the trailing zeros trimmed, as Redis prints them.
+        let text = format!("{p:.6}");
+        out.push(text.trim_end_matches('0').trim_end_matches('.').to_string());
     }
     Ok(out.join(" "))
 }

@@ -122,7 +122,8 @@ pub struct ClientRegistry {
 impl ClientRegistry {
     pub fn new() -> Self {
         ClientRegistry {
-            next_id: AtomicU64::new(1),
+            // Redis 7.0 gives ids 1 and 2 to internal clients at start-up; the first connection is id 3.
+            next_id: AtomicU64::new(3),
             clients: Mutex::new(BTreeMap::new()),
         }
     }

@@ -391,6 +391,7 @@ fn info_sections_and_true_values() {
             "# Replication",
             "# CPU",
             "# Modules",
+            "# Errorstats",
             "# Cluster",
             "# Keyspace"
         ]
@@ -434,12 +435,21 @@ fn info_sections_and_true_values() {
         "# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n"
     );
 
+    c.cmd(&["NOSUCH"]);
+    c.cmd(&["SELECT", "x"]);
+    c.cmd(&["SET", "a", "1", "PX", "0"]);
+    let errors = c.cmd(&["INFO", "errorstats"]);
+    assert_eq!(
+        bulk_body(&errors),
+        "# Errorstats\r\nerrorstat_ERR:count=3\r\n"
+    );
+
     let all = c.cmd(&["INFO", "all"]);
     assert!(all.contains("# Commandstats\r\ncmdstat_"));
     let cmdstats = info_map(&mut c, "commandstats");
     let set = info_field(&cmdstats, "cmdstat_set");
-    assert!(set.starts_with("calls=2,usec="), "{set}");
-    assert!(set.ends_with(",rejected_calls=0,failed_calls=0"), "{set}");
+    assert!(set.starts_with("calls=3,usec="), "{set}");
+    assert!(set.ends_with(",rejected_calls=0,failed_calls=1"), "{set}");
     assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
     let stats = info_map(&mut c, "stats");
     assert_eq!(info_field(&stats, "keyspace_hits"), "0");

@@ -30,6 +30,7 @@ const DEFAULT: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
@@ -43,6 +44,7 @@ const ALL: &[&str] = &[
     "cpu",
     "modules",
     "commandstats",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
@@ -96,6 +98,12 @@ fn write_section(server: &Server, section: &str, out: &mut String) {
         "cpu" => cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),
         "commandstats" => commandstats_section(out),
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, count) in stats::error_totals() {
+                let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+            }
+        }
         "cluster" => {
             out.push_str("# Cluster\r\n");
             field!(out, "cluster_enabled", 0);

@@ -44,9 +44,26 @@ pub struct ThreadStats {
     pub keyspace_hits: Counter,
     pub keyspace_misses: Counter,
     pub total_error_replies: Counter,
+    /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats. Only this thread writes it, so the
+    /// lock is never contended; errors are rare enough that a small map is fine.
+    errors: Mutex<Vec<(Box<str>, u64)>>,
 }
 
 impl ThreadStats {
+    /// Counts an error reply in `total_error_replies` and under its code (the text up to the first space).
+    pub fn count_error(&self, reply: &crate::protocol::Reply) {
+        self.total_error_replies.add_local(1);
+        let crate::protocol::Reply::Error(text) = reply else {
+            return;
+        };
+        let code = text.split(' ').next().unwrap_or("");
+        let mut errors = self.errors.lock();
+        match errors.iter_mut().find(|(c, _)| &**c == code) {
+            Some((_, n)) => *n += 1,
+            None => errors.push((code.into(), 1)),
+        }
+    }
+
     fn new(commands: usize) -> Self {
         ThreadStats {
             commands: (0..commands).map(|_| CommandCounters::default()).collect(),
@@ -56,6 +73,7 @@ impl ThreadStats {
             keyspace_hits: Counter::default(),
             keyspace_misses: Counter::default(),
             total_error_replies: Counter::default(),
+            errors: Mutex::new(Vec::new()),
         }
     }
 
@@ -76,6 +94,7 @@ impl ThreadStats {
         ] {
             c.reset();
         }
+        self.errors.lock().clear();
     }
 }
 
@@ -134,6 +153,21 @@ pub fn with_local<R>(f: impl FnOnce(&ThreadStats) -> R) -> R {
 /// Sums one counter over every thread.
 pub fn sum(f: impl Fn(&ThreadStats) -> u64) -> u64 {
     registry().threads.lock().iter().map(|t| f(t)).sum()
+}
+
+/// Error replies by code, summed over threads, sorted by code.
+pub fn error_totals() -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for t in registry().threads.lock().iter() {
+        for (code, n) in t.errors.lock().iter() {
+            match out.iter_mut().find(|(c, _)| c.as_str() == &**code) {
+                Some((_, total)) => *total += n,
+                None => out.push((code.to_string(), *n)),
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// (calls, usec, rejected, failed) of one command, summed over threads.

@@ -164,9 +164,28 @@ fn subscribed(c: &ClientInfo) -> bool {
         > 0
 }
 
+/// The client running CLIENT LIST / INFO: its id, the command's full name and its arguments' size, which Redis
+/// reports for that client only (the others are between commands).
+pub struct Running<'a> {
+    pub id: u64,
+    pub cmd: &'a str,
+    pub argv_mem: usize,
+}
+
+impl<'a> Running<'a> {
+    fn new(ctx: &Ctx, cmd: &'a str, args: Args) -> Self {
+        Running {
+            id: ctx.client.id(),
+            cmd,
+            argv_mem: args.iter().map(<[u8]>::len).sum(),
+        }
+    }
+}
+
 /// One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields in Redis's order (7.2's lib-name and lib-ver at
-/// the end, since ferredis has CLIENT SETINFO). Memory fields ferredis does not track per client are 0.
-pub fn describe(c: &ClientInfo, running: Option<(u64, &str)>) -> String {
+/// the end, since ferredis has CLIENT SETINFO). Replies are written out after every batch, so the output
+/// buffer fields are 0; `tot-mem` counts the read buffer and the arguments.
+pub fn describe(c: &ClientInfo, running: &Running) -> String {
     let now = now_ms();
     let mut flags = String::new();
     if subscribed(c) {
@@ -188,17 +207,21 @@ pub fn describe(c: &ClientInfo, running: Option<(u64, &str)>) -> String {
         flags.push('N');
     }
     // The client asking sees the command it is running, as in Redis.
-    let cmd = match (running, c.last_cmd.load(Relaxed)) {
-        (Some((id, name)), _) if id == c.id => name.to_string(),
-        (_, u32::MAX) => "NULL".to_string(),
-        (_, id) => table::get().full_name(id as usize).to_string(),
+    let me = running.id == c.id;
+    let cmd = match c.last_cmd.load(Relaxed) {
+        _ if me => running.cmd.to_string(),
+        u32::MAX => "NULL".to_string(),
+        id => table::get().full_name(id as usize).to_string(),
     };
     let qbuf = c.qbuf.load(Relaxed);
+    let rbs = c.rbs.load(Relaxed);
+    let argv_mem = if me { running.argv_mem } else { 0 };
     let mut out = String::with_capacity(300);
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem={qbuf} \
+         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={rbs} rbp={rbs} obl=0 oll=0 omem=0 \
+         tot-mem={} \
          events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
@@ -212,6 +235,8 @@ pub fn describe(c: &ClientInfo, running: Option<(u64, &str)>) -> String {
         c.psubscriptions.load(Relaxed),
         c.ssubscriptions.load(Relaxed),
         c.multi_len.load(Relaxed),
+        rbs.saturating_sub(qbuf),
+        rbs + argv_mem,
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),
@@ -219,8 +244,9 @@ pub fn describe(c: &ClientInfo, running: Option<(u64, &str)>) -> String {
     out
 }
 
-fn info(ctx: &mut Ctx, _args: Args) -> Reply {
-    let mut line = describe(&ctx.client.info, Some((ctx.client.id(), "client|info")));
+fn info(ctx: &mut Ctx, args: Args) -> Reply {
+    let running = Running::new(ctx, "client|info", args);
+    let mut line = describe(&ctx.client.info, &running);
     line.push('\n');
     Reply::Verbatim("txt", line.into_bytes())
 }
@@ -251,9 +277,10 @@ fn list(ctx: &mut Ctx, args: Args) -> Reply {
     } else {
         chosen = ctx.server.clients.all();
     }
+    let running = Running::new(ctx, "client|list", args);
     let mut out = String::new();
     for c in &chosen {
-        out.push_str(&describe(c, Some((ctx.client.id(), "client|list"))));
+        out.push_str(&describe(c, &running));
         out.push('\n');
     }
     Reply::Verbatim("txt", out.into_bytes())

@@ -34,6 +34,8 @@ pub struct ClientInfo {
     pub last_cmd: AtomicU32,
     /// Bytes buffered but not parsed yet, for CLIENT LIST `qbuf=`.
     pub qbuf: AtomicUsize,
+    /// The read buffer's size, for CLIENT LIST `rbs=` and `qbuf-free=`.
+    pub rbs: AtomicUsize,
     pub multi_len: AtomicI64,
     pub subscriptions: AtomicU32,
     pub psubscriptions: AtomicU32,
@@ -155,6 +157,7 @@ impl ClientRegistry {
             last_interaction_ms: AtomicI64::new(now),
             last_cmd: AtomicU32::new(u32::MAX),
             qbuf: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
             subscriptions: AtomicU32::new(0),
             psubscriptions: AtomicU32::new(0),

@@ -40,6 +40,7 @@ fn connection_loop(
     info: &Arc<ClientInfo>,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
+    info.rbs.store(reader.capacity(), Relaxed);
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut client = ClientState::new(info.clone(), server.config.requirepass().is_empty());
     loop {
@@ -83,6 +84,7 @@ fn connection_loop(
             }
         }
         info.qbuf.store(reader.pending(), Relaxed);
+        info.rbs.store(reader.capacity(), Relaxed);
         flush(&mut stream, &mut out)?;
     }
 }

@@ -158,6 +158,16 @@ fn reset_restores_a_fresh_connection() {
     assert!(info.contains(" resp=2 "), "{info}");
 }
 
+/// Waits until the server counts `n` clients: the start-up probe's connection may still be closing.
+fn settle(c: &mut Client, n: usize) {
+    let want = format!("connected_clients:{n}\r\n");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !c.cmd(&["INFO", "clients"]).contains(&want) {
+        assert!(std::time::Instant::now() < deadline, "never {n} clients");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// The `key=value` fields of a CLIENT LIST / INFO line.
 fn fields(line: &str) -> Vec<(String, String)> {
     line.trim_end()
@@ -185,6 +195,7 @@ fn client_list_has_redis_fields_in_order_with_true_values() {
     a.cmd(&["CLIENT", "SETINFO", "lib-name", "redis-py"]);
     a.cmd(&["CLIENT", "SETINFO", "lib-ver", "8.1.0"]);
     b.cmd(&["PING"]);
+    settle(&mut b, 2);
     let a_id = a.cmd(&["CLIENT", "ID"]);
     let a_id = a_id.trim_start_matches(':').trim_end().to_string();
     let list = bulk_body(&b.cmd(&["CLIENT", "LIST"]));
@@ -310,6 +321,7 @@ fn client_kill_forms() {
     let mut other = s.client();
     // Registered once it has been served.
     assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
+    settle(&mut killer, 2);
     let laddr = format!("127.0.0.1:{}", s.port);
     assert_eq!(killer.cmd(&["CLIENT", "KILL", "LADDR", &laddr]), ":1\r\n");
     assert_eq!(killer.cmd(&["PING"]), "+PONG\r\n");
@@ -373,6 +385,7 @@ fn info_sections_and_true_values() {
     let mut c = s.client();
     let mut other = s.client();
     other.cmd(&["PING"]);
+    settle(&mut c, 2);
     c.cmd(&["SET", "a", "1"]);
     c.cmd(&["SET", "b", "2", "EX", "100"]);
     c.cmd(&["GET", "a"]);

@@ -50,7 +50,14 @@ pub const COMMANDS: &[Command] = &[
     .doc("connection", "1.0.0", "Authenticate to the server"),
 ];
 
-fn ping(_ctx: &mut Ctx, args: Args) -> Reply {
+fn ping(ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() <= 2 {
+        if let Some(reply) =
+            crate::pubsub::ping_reply(ctx.client, (args.len() == 2).then(|| args.get(1)))
+        {
+            return reply;
+        }
+    }
     match args.len() {
         1 => Reply::status("PONG"),
         2 => Reply::bulk(args.get(1)),
@@ -78,9 +85,11 @@ fn select(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Ok
 }
 
-/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`: RESP2, db 0, no name, no
-/// NO-EVICT/NO-TOUCH, and authenticated only if the default user needs no password.
+/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`: no subscriptions, RESP2, db 0,
+/// no name, no NO-EVICT/NO-TOUCH, and authenticated only if the default user needs no password. (The MULTI
+/// state is the transactions feature's to clear here once it lands.)
 fn reset(ctx: &mut Ctx, _args: Args) -> Reply {
+    crate::pubsub::leave_all(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.set_protocol(Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.requirepass().is_empty();

@@ -85,7 +85,10 @@ pub struct ClientState {
 
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
-pub struct ClientExt {}
+pub struct ClientExt {
+    /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
+    pub pubsub: crate::pubsub::ClientPubSub,
+}
 
 impl ClientState {
     /// `authenticated`: whether the default user needs no password right now (empty `requirepass`).

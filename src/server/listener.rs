@@ -94,6 +94,8 @@ pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
 
 /// Binds every `bind` address, then serves until the process is shut down.
 pub fn run(server: Arc<Server>) -> io::Result<()> {
+    // Handlers first: a client may connect (and a supervisor signal) as soon as the sockets listen.
+    install_signal_handlers(server.clone());
     let port = server.config.port();
     let listeners = bind_all(&server.config.bind(), port)?;
     let pool = Arc::new(Mutex::new(
@@ -106,7 +108,6 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
     let _ = server.listeners.pool.set(pool);
     crate::db::expiry::spawn(server.clone());
     spawn_housekeeping(server.clone());
-    install_signal_handlers(server.clone());
     log::info!(
         "ferredis {} ready to accept connections on {} port {port} (pid {}, maxclients {})",
         env!("CARGO_PKG_VERSION"),
@@ -179,8 +180,12 @@ fn spawn_housekeeping(server: Arc<Server>) {
             let timeout = server.config.timeout_secs() as i64;
             if timeout > 0 {
                 for c in server.clients.all() {
-                    let exempt = c.blocked.load(Relaxed)
-                        || c.subscriptions.load(Relaxed) + c.psubscriptions.load(Relaxed) > 0;
+                    // Redis never times out blocked clients here (their own timeout applies) nor subscribers.
+                    let subscribed = c.subscriptions.load(Relaxed)
+                        + c.psubscriptions.load(Relaxed)
+                        + c.ssubscriptions.load(Relaxed)
+                        > 0;
+                    let exempt = c.blocked.load(Relaxed) || subscribed;
                     if !exempt && c.idle_secs() > timeout {
                         log::debug!("Closing idle client id={}", c.id);
                         c.kill();

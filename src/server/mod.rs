@@ -24,6 +24,8 @@ pub struct Server {
     /// 40 hex characters, new each start, as Redis's `run_id`.
     pub run_id: String,
     pub shutting_down: AtomicBool,
+    /// Channels, patterns and monitors.
+    pub pubsub: crate::pubsub::Hub,
     pub listeners: listener::Listeners,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
@@ -35,16 +37,19 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        Arc::new_cyclic(|me| Server {
+        let server = Arc::new_cyclic(|me| Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
             started: Instant::now(),
             run_id,
             shutting_down: AtomicBool::new(false),
+            pubsub: crate::pubsub::Hub::new(),
             listeners: listener::Listeners::default(),
             me: me.clone(),
-        })
+        });
+        crate::pubsub::install_expired_events(&server);
+        server
     }
 
     pub fn arc(&self) -> Option<Arc<Server>> {

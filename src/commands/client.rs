@@ -15,16 +15,16 @@ const ADMIN_SUB: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const PLAIN_SUB: u32 = NOSCRIPT | LOADING | STALE;
 
 const SUBCOMMANDS: &[Command] = &[
-    sub("id", 2, PLAIN_SUB, id, "5.0.0", "Returns the client ID for the current connection"),
-    sub("setname", 3, PLAIN_SUB, setname, "2.6.9", "Set the current connection name"),
-    sub("getname", 2, PLAIN_SUB, getname, "2.6.9", "Get the current connection name"),
-    sub("list", -2, ADMIN_SUB, list, "2.4.0", "Get the list of client connections"),
-    sub("info", 2, PLAIN_SUB, info, "6.2.0", "Returns information about the current client connection."),
-    sub("kill", -3, ADMIN_SUB, kill, "2.4.0", "Kill the connection of a client"),
-    sub("setinfo", 4, PLAIN_SUB, setinfo, "7.2.0", "Set client or connection specific info"),
-    sub("no-evict", 3, ADMIN_SUB, no_evict, "7.0.0", "Set client eviction mode for the current connection"),
-    sub("no-touch", 3, PLAIN_SUB, no_touch, "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
-    sub("help", 2, LOADING | STALE, help, "5.0.0", "Show helpful text about the different subcommands"),
+    sub("id", 2, PLAIN_SUB, id, "5.0.0", "Returns the client ID for the current connection").complexity("O(1)"),
+    sub("setname", 3, PLAIN_SUB, setname, "2.6.9", "Set the current connection name").complexity("O(1)"),
+    sub("getname", 2, PLAIN_SUB, getname, "2.6.9", "Get the current connection name").complexity("O(1)"),
+    sub("list", -2, ADMIN_SUB, list, "2.4.0", "Get the list of client connections").complexity("O(N) where N is the number of client connections"),
+    sub("info", 2, PLAIN_SUB, info, "6.2.0", "Returns information about the current client connection.").complexity("O(1)"),
+    sub("kill", -3, ADMIN_SUB, kill, "2.4.0", "Kill the connection of a client").complexity("O(N) where N is the number of client connections"),
+    sub("setinfo", 4, PLAIN_SUB, setinfo, "7.2.0", "Set client or connection specific info").complexity("O(1)"),
+    sub("no-evict", 3, ADMIN_SUB, no_evict, "7.0.0", "Set client eviction mode for the current connection").complexity("O(1)"),
+    sub("no-touch", 3, PLAIN_SUB, no_touch, "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.").complexity("O(1)"),
+    sub("help", 2, LOADING | STALE, help, "5.0.0", "Show helpful text about the different subcommands").complexity("O(1)"),
 ];
 
 const fn sub(
@@ -44,6 +44,7 @@ pub const COMMANDS: &[Command] = &[Command::new("client", -2, 0, help)
         "2.4.0",
         "A container for client connection commands",
     )
+    .complexity("Depends on subcommand.")
     .subcommands(SUBCOMMANDS)];
 
 fn id(ctx: &mut Ctx, _args: Args) -> Reply {

@@ -9,31 +9,37 @@ use crate::protocol::Reply;
 const ADMIN_SUB: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 const SUBCOMMANDS: &[Command] = &[
-    Command::new("get", -3, ADMIN_SUB, get).doc(
-        "server",
-        "2.0.0",
-        "Get the values of configuration parameters",
-    ),
-    Command::new("set", -4, ADMIN_SUB, set).doc(
-        "server",
-        "2.0.0",
-        "Set configuration parameters to the given values",
-    ),
-    Command::new("resetstat", 2, ADMIN_SUB, resetstat).doc(
-        "server",
-        "2.0.0",
-        "Reset the stats returned by INFO",
-    ),
-    Command::new("rewrite", 2, ADMIN_SUB, rewrite).doc(
-        "server",
-        "2.8.0",
-        "Rewrite the configuration file with the in memory configuration",
-    ),
-    Command::new("help", 2, LOADING | STALE, help).doc(
-        "server",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-    ),
+    Command::new("get", -3, ADMIN_SUB, get)
+        .doc(
+            "server",
+            "2.0.0",
+            "Get the values of configuration parameters",
+        )
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    Command::new("set", -4, ADMIN_SUB, set)
+        .doc(
+            "server",
+            "2.0.0",
+            "Set configuration parameters to the given values",
+        )
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    Command::new("resetstat", 2, ADMIN_SUB, resetstat)
+        .doc("server", "2.0.0", "Reset the stats returned by INFO")
+        .complexity("O(1)"),
+    Command::new("rewrite", 2, ADMIN_SUB, rewrite)
+        .doc(
+            "server",
+            "2.8.0",
+            "Rewrite the configuration file with the in memory configuration",
+        )
+        .complexity("O(1)"),
+    Command::new("help", 2, LOADING | STALE, help)
+        .doc(
+            "server",
+            "5.0.0",
+            "Show helpful text about the different subcommands",
+        )
+        .complexity("O(1)"),
 ];
 
 pub const COMMANDS: &[Command] = &[Command::new("config", -2, 0, help)
@@ -42,6 +48,7 @@ pub const COMMANDS: &[Command] = &[Command::new("config", -2, 0, help)
         "2.0.0",
         "A container for server configuration commands",
     )
+    .complexity("Depends on subcommand.")
     .subcommands(SUBCOMMANDS)];
 
 fn get(ctx: &mut Ctx, args: Args) -> Reply {

@@ -9,45 +9,51 @@ use crate::util::numbers::parse_i64;
 pub const REDIS_VERSION: &str = "7.0.15";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("ping", -1, FAST, ping).doc("connection", "1.0.0", "Ping the server"),
-    Command::new("echo", 2, LOADING | STALE | FAST, echo).doc(
-        "connection",
-        "1.0.0",
-        "Echo the given string",
-    ),
+    Command::new("ping", -1, FAST, ping)
+        .doc("connection", "1.0.0", "Ping the server")
+        .complexity("O(1)"),
+    Command::new("echo", 2, LOADING | STALE | FAST, echo)
+        .doc("connection", "1.0.0", "Echo the given string")
+        .complexity("O(1)"),
     Command::new(
         "quit",
         -1,
         ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
         quit,
     )
-    .doc("connection", "1.0.0", "Close the connection"),
-    Command::new("select", 2, LOADING | STALE | FAST, select).doc(
-        "connection",
-        "1.0.0",
-        "Change the selected database for the current connection",
-    ),
+    .doc("connection", "1.0.0", "Close the connection")
+    .complexity("O(1)"),
+    Command::new("select", 2, LOADING | STALE | FAST, select)
+        .doc(
+            "connection",
+            "1.0.0",
+            "Change the selected database for the current connection",
+        )
+        .complexity("O(1)"),
     Command::new(
         "reset",
         1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         reset,
     )
-    .doc("connection", "6.2.0", "Reset the connection"),
+    .doc("connection", "6.2.0", "Reset the connection")
+    .complexity("O(1)"),
     Command::new(
         "hello",
         -1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         hello,
     )
-    .doc("connection", "6.0.0", "Handshake with Redis"),
+    .doc("connection", "6.0.0", "Handshake with Redis")
+    .complexity("O(1)"),
     Command::new(
         "auth",
         -2,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         auth,
     )
-    .doc("connection", "1.0.0", "Authenticate to the server"),
+    .doc("connection", "1.0.0", "Authenticate to the server")
+    .complexity("O(N) where N is the number of passwords defined for the user"),
 ];
 
 fn ping(ctx: &mut Ctx, args: Args) -> Reply {

@@ -15,49 +15,56 @@ const SUBCOMMANDS: &[Command] = &[
         count,
         "2.8.13",
         "Get total number of Redis commands",
-    ),
+    )
+    .complexity("O(1)"),
     sub(
         "info",
         -2,
         info,
         "2.8.13",
         "Get array of specific Redis command details, or all when no argument is given.",
-    ),
+    )
+    .complexity("O(N) where N is the number of commands to look up"),
     sub(
         "docs",
         -2,
         docs,
         "7.0.0",
         "Get array of specific Redis command documentation",
-    ),
+    )
+    .complexity("O(N) where N is the number of commands to look up"),
     sub(
         "getkeys",
         -4,
         getkeys,
         "2.8.13",
         "Extract keys given a full Redis command",
-    ),
+    )
+    .complexity("O(N) where N is the number of arguments to the command"),
     sub(
         "getkeysandflags",
         -4,
         getkeys,
         "7.0.0",
         "Extract keys and access flags given a full Redis command",
-    ),
+    )
+    .complexity("O(N) where N is the number of arguments to the command"),
     sub(
         "list",
         -2,
         list,
         "7.0.0",
         "Get an array of Redis command names",
-    ),
+    )
+    .complexity("O(N) where N is the total number of Redis commands"),
     sub(
         "help",
         2,
         help,
         "5.0.0",
         "Show helpful text about the different subcommands",
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 const fn sub(

@@ -13,12 +13,14 @@ pub const COMMANDS: &[Command] = &[
             "server",
             "1.0.0",
             "Return the number of keys in the selected database",
-        ),
+        )
+    .complexity("O(1)"),
     Command::new("time", 1, LOADING | STALE | FAST, time).doc(
         "server",
         "2.6.0",
         "Return the current server time",
-    ),
+    )
+    .complexity("O(1)"),
     Command::new(
         "shutdown",
         -1,
@@ -29,7 +31,8 @@ pub const COMMANDS: &[Command] = &[
         "server",
         "1.0.0",
         "Synchronously save the dataset to disk and then shut down the server",
-    ),
+    )
+    .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
 ];
 
 fn dbsize(ctx: &mut Ctx, _args: Args) -> Reply {

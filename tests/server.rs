@@ -534,8 +534,10 @@ fn command_introspection() {
         "*0\r\n"
     );
     let docs = c.cmd(&["COMMAND", "DOCS", "ping"]);
-    assert!(
-        docs.starts_with("*2\r\n$4\r\nping\r\n*6\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n")
+    assert_eq!(
+        docs,
+        "*2\r\n$4\r\nping\r\n*8\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n$5\r\nsince\r\n\
+         $5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
     );
     assert_same_as_redis(&[
         &["COMMAND", "GETKEYS", "GET", "k"],

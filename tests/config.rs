@@ -447,3 +447,50 @@ fn flags_override_the_file_and_rewrite_keeps_it() {
     assert!(text.contains("\nmaxmemory 2097152\n"), "{text}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn redis_conf_conventions() {
+    let included = write_conf("hz 25\n");
+    let main = write_conf(&format!(
+        "bind 127.0.0.1 -203.0.113.77\nsave 900 1\nsave 300 10\n  # indented comment\n\
+         list-max-ziplist-entries 512\ninclude {}\nnotify-keyspace-events \"\"\n\
+         client-output-buffer-limit normal 1 2 3\nclient-output-buffer-limit pubsub 64mb 16mb 30\n",
+        included.display()
+    ));
+    let s = FileServer::start(main.to_str().unwrap(), &[]);
+    let mut c = Client::connect(s.port);
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "save"]),
+        "*2\r\n$4\r\nsave\r\n$12\r\n900 1 300 10\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "hz"]),
+        "*2\r\n$2\r\nhz\r\n$2\r\n25\r\n"
+    );
+    // The optional address that cannot be bound is skipped, and still shown.
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$23\r\n127.0.0.1 -203.0.113.77\r\n"
+    );
+    // Each line changes only its class.
+    let limits = "normal 1 2 3 slave 268435456 67108864 60 pubsub 67108864 16777216 30";
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "client-output-buffer-limit"]),
+        format!(
+            "*2\r\n$26\r\nclient-output-buffer-limit\r\n${}\r\n{limits}\r\n",
+            limits.len()
+        )
+    );
+    drop(s);
+
+    // A single-valued parameter with two values is refused, naming the line.
+    std::fs::write(&main, "port 1 2\n").unwrap();
+    let (ok, out) = run_failing(&[main.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("at line 1") && out.contains("wrong number of arguments"),
+        "{out}"
+    );
+    let _ = std::fs::remove_file(&main);
+    let _ = std::fs::remove_file(&included);
+}

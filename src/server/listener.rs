@@ -31,23 +31,32 @@ pub struct Listeners {
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
 }
 
-/// Binds `port` on each of `binds` (a leading `-` marks an optional address, as in Redis).
+/// Binds `port` on each of `binds`. An address written with a leading `-` is optional, as in Redis: if it
+/// cannot be bound (no IPv6, say) it is skipped.
 fn bind_all(binds: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
-    if binds.is_empty() {
-        return Err(io::Error::other("no address to listen on"));
-    }
-    binds
-        .iter()
-        .map(|addr| {
-            let addr = addr.trim_start_matches('-');
-            TcpListener::bind((addr, port)).map_err(|e| {
-                io::Error::new(
+    let mut out = Vec::new();
+    for addr in binds {
+        let (optional, host) = match addr.strip_prefix('-') {
+            Some(host) => (true, host),
+            None => (false, addr.as_str()),
+        };
+        match TcpListener::bind((host, port)) {
+            Ok(listener) => out.push(listener),
+            Err(e) if optional => log::warn!("Skipping optional address {host}:{port}: {e}"),
+            Err(e) => {
+                return Err(io::Error::new(
                     e.kind(),
-                    format!("Could not create server TCP listening socket {addr}:{port}: {e}"),
-                )
-            })
-        })
-        .collect()
+                    format!("Could not create server TCP listening socket {host}:{port}: {e}"),
+                ))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(io::Error::other(format!(
+            "Failed listening on port {port}: no address to listen on"
+        )));
+    }
+    Ok(out)
 }
 
 /// Starts one accept thread per listener for a new generation and retires the previous one.

@@ -556,3 +556,20 @@ fn command_introspection() {
         &["COMMAND", "INFO", "get", "echo", "nosuch"],
     ]);
 }
+
+#[test]
+fn sigterm_with_save_points_behaves_as_a_failed_save() {
+    let mut s = Server::start_with(&["--save", "60 1"]);
+    let mut c = s.client();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    assert!(s.wait_exit(Duration::from_millis(500)).is_none());
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "shutdown-on-sigterm", "force"]),
+        "+OK\r\n"
+    );
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
+    assert!(status.success(), "{status}");
+}

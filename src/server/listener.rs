@@ -207,14 +207,31 @@ fn spawn_housekeeping(server: Arc<Server>) {
     }
 }
 
+/// SIGINT/SIGTERM shut down as `shutdown-on-sigint` / `shutdown-on-sigterm` say. Where Redis would save first
+/// (save points configured, or the `save` flag) the save cannot happen in ferredis, and like Redis after a failed
+/// save the server logs it and keeps running, unless the flags say `nosave` or `force`.
 fn install_signal_handlers(server: Arc<Server>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                for sig in signals.forever() {
+                    let (name, param) = if sig == SIGINT {
+                        ("SIGINT", "shutdown-on-sigint")
+                    } else {
+                        ("SIGTERM", "shutdown-on-sigterm")
+                    };
                     log::warn!("Received {name} scheduling shutdown...");
+                    let flags = server.config.get(param).unwrap_or_default();
+                    let has = |f: &str| flags.split(' ').any(|x| x == f);
+                    let save_points = !server.config.get("save").unwrap_or_default().is_empty();
+                    if (has("save") || (save_points && !has("nosave"))) && !has("force") {
+                        log::warn!(
+                            "Error trying to save the DB: ferredis has no persistence, can't exit."
+                        );
+                        log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                        continue;
+                    }
                     server.shutdown(name);
                 }
             });

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    client, config_cmd, connection, info, introspection, keys, server_cmds, transaction, Command,
+    client, config_cmd, connection, expire, info, introspection, keys, object, scan, server_cmds,
+    transaction, Command,
 };
 use crate::types;
 
@@ -21,6 +22,9 @@ const GROUPS: &[&[Command]] = &[
     config_cmd::COMMANDS,
     introspection::COMMANDS,
     keys::COMMANDS,
+    expire::COMMANDS,
+    scan::COMMANDS,
+    object::COMMANDS,
     types::string::COMMANDS,
     types::list::COMMANDS,
     types::hash::COMMANDS,

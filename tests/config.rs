@@ -1,5 +1,6 @@
-//! Configuration: CONFIG GET/SET/REWRITE against Redis's replies, the config file and command line, and the
-//! parameters that take effect (maxclients, timeout, port, requirepass, loglevel, hz).
+//! Configuration and lifecycle: CONFIG GET/SET/REWRITE against Redis's replies, the config file and command
+//! line, the parameters that take effect (maxclients, timeout, port, requirepass, loglevel, hz), SHUTDOWN and
+//! signals.
 
 mod common;
 
@@ -493,4 +494,59 @@ fn redis_conf_conventions() {
     );
     let _ = std::fs::remove_file(&main);
     let _ = std::fs::remove_file(&included);
+}
+
+#[test]
+fn shutdown_nosave_exits_zero() {
+    let mut s = Server::start();
+    let mut c = s.client();
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn shutdown_that_would_save_fails_as_a_failed_save_does() {
+    let mut s = Server::start_with(&["--save", "60 1"]);
+    let mut c = s.client();
+    // Redis would save first; ferredis cannot, so it answers as Redis does when the save fails.
+    assert_eq!(
+        c.cmd(&["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "SAVE"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    c.send(&["SHUTDOWN", "SAVE", "FORCE"]);
+    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_exits_zero() {
+    let mut s = Server::start();
+    let _c = s.client();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn sigterm_with_save_points_behaves_as_a_failed_save() {
+    let mut s = Server::start_with(&["--save", "60 1"]);
+    let mut c = s.client();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    assert!(s.wait_exit(Duration::from_millis(500)).is_none());
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "shutdown-on-sigterm", "force"]),
+        "+OK\r\n"
+    );
+    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
+    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
+    assert!(status.success(), "{status}");
 }

@@ -338,7 +338,7 @@ fn client_help_and_command_help_are_status_lines() {
     let mut c = s.client();
     let help = c.cmd(&["CLIENT", "HELP"]);
     assert!(help.starts_with(
-        "*37\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
+        "*39\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
     ));
     assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
     assert_same_as_redis(&[&["COMMAND", "HELP"], &["CONFIG", "HELP"]]);
@@ -469,44 +469,6 @@ fn info_sections_and_true_values() {
 }
 
 #[test]
-fn shutdown_nosave_exits_zero() {
-    let mut s = Server::start();
-    let mut c = s.client();
-    c.send(&["SHUTDOWN", "NOSAVE"]);
-    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
-    assert!(status.success(), "{status}");
-}
-
-#[test]
-fn shutdown_that_would_save_fails_as_a_failed_save_does() {
-    let mut s = Server::start_with(&["--save", "60 1"]);
-    let mut c = s.client();
-    // Redis would save first; ferredis cannot, so it answers as Redis does when the save fails.
-    assert_eq!(
-        c.cmd(&["SHUTDOWN"]),
-        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
-    );
-    assert_eq!(
-        c.cmd(&["SHUTDOWN", "SAVE"]),
-        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
-    );
-    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
-    c.send(&["SHUTDOWN", "SAVE", "FORCE"]);
-    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
-    assert!(status.success());
-}
-
-#[test]
-fn sigterm_exits_zero() {
-    let mut s = Server::start();
-    let _c = s.client();
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
-    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
-    assert!(status.success(), "{status}");
-}
-
-#[test]
 fn command_introspection() {
     let s = Server::start();
     let mut c = s.client();
@@ -558,18 +520,30 @@ fn command_introspection() {
 }
 
 #[test]
-fn sigterm_with_save_points_behaves_as_a_failed_save() {
-    let mut s = Server::start_with(&["--save", "60 1"]);
+fn client_reply_off_and_skip() {
+    let s = Server::start();
     let mut c = s.client();
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
-    assert!(s.wait_exit(Duration::from_millis(500)).is_none());
-    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // OFF silences its own reply and everything after it until ON.
+    for cmd in [
+        &["CLIENT", "REPLY", "OFF"][..],
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["NOSUCH"],
+    ] {
+        c.send(cmd);
+    }
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "a"]), "$1\r\n1\r\n");
+    // SKIP silences itself and the next command.
+    c.send(&["CLIENT", "REPLY", "SKIP"]);
+    c.send(&["PING"]);
+    assert_eq!(c.cmd(&["ECHO", "x"]), "$1\r\nx\r\n");
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "shutdown-on-sigterm", "force"]),
-        "+OK\r\n"
+        c.cmd(&["CLIENT", "REPLY", "maybe"]),
+        "-ERR syntax error\r\n"
     );
-    unsafe { libc::kill(s.pid() as i32, libc::SIGTERM) };
-    let status = s.wait_exit(Duration::from_secs(5)).expect("server exited");
-    assert!(status.success(), "{status}");
+    // RESET turns replies back on.
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
 }

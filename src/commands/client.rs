@@ -24,6 +24,7 @@ const SUBCOMMANDS: &[Command] = &[
     sub("setinfo", 4, PLAIN_SUB, setinfo, "7.2.0", "Set client or connection specific info").complexity("O(1)"),
     sub("no-evict", 3, ADMIN_SUB, no_evict, "7.0.0", "Set client eviction mode for the current connection").complexity("O(1)"),
     sub("no-touch", 3, PLAIN_SUB, no_touch, "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.").complexity("O(1)"),
+    sub("reply", 3, PLAIN_SUB, reply, "3.2.0", "Instruct the server whether to reply to commands").complexity("O(1)"),
     sub("help", 2, LOADING | STALE, help, "5.0.0", "Show helpful text about the different subcommands").complexity("O(1)"),
 ];
 
@@ -116,6 +117,26 @@ fn on_off(ctx: &mut Ctx, args: Args, set: fn(&ClientInfo, bool)) -> Reply {
         return Reply::syntax_error();
     };
     set(&ctx.client.info, on);
+    Reply::Ok
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF silences this very reply; SKIP silences this one and the next; the connection
+/// loop applies it (`ClientState::reply_wanted`).
+fn reply(ctx: &mut Ctx, args: Args) -> Reply {
+    let mode = args.get(2);
+    let c = &mut *ctx.client;
+    if mode.eq_ignore_ascii_case(b"on") {
+        c.reply_off = false;
+        c.skip_replies = 0;
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        c.reply_off = true;
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        if !c.reply_off {
+            c.skip_replies = 2;
+        }
+    } else {
+        return Reply::syntax_error();
+    }
     Reply::Ok
 }
 
@@ -413,6 +434,8 @@ fn help(_ctx: &mut Ctx, _args: Args) -> Reply {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",

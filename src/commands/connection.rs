@@ -99,6 +99,8 @@ fn reset(ctx: &mut Ctx, _args: Args) -> Reply {
     ctx.client.select(0);
     ctx.client.set_protocol(Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.requirepass().is_empty();
+    ctx.client.reply_off = false;
+    ctx.client.skip_replies = 0;
     let info = &ctx.client.info;
     info.name.lock().clear();
     info.no_evict

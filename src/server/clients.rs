@@ -77,6 +77,10 @@ pub struct ClientState {
     pub protocol: Protocol,
     /// Set by QUIT, SHUTDOWN, a protocol error: close after the pending replies are written.
     pub close_after_reply: bool,
+    /// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: how many more replies to drop (that command's and the next one's).
+    pub skip_replies: u8,
     /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
     pub authenticated: bool,
     /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
@@ -98,9 +102,21 @@ impl ClientState {
             db: 0,
             protocol: Protocol::Resp2,
             close_after_reply: false,
+            reply_off: false,
+            skip_replies: 0,
             authenticated,
             ext: ClientExt::default(),
         }
+    }
+
+    /// Whether the reply of the command just run goes out (CLIENT REPLY), consuming one SKIP.
+    #[inline]
+    pub fn reply_wanted(&mut self) -> bool {
+        if self.skip_replies > 0 {
+            self.skip_replies -= 1;
+            return false;
+        }
+        !self.reply_off
     }
 
     pub fn id(&self) -> u64 {

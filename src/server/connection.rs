@@ -66,7 +66,9 @@ fn connection_loop(
                         flush(stream, &mut out)?;
                         reply = crate::blocking::wait(server, client, stream);
                     }
-                    encode(&reply, client.protocol, &mut out);
+                    if client.reply_wanted() {
+                        encode(&reply, client.protocol, &mut out);
+                    }
                     if client.ext.pubsub.has_outbox() {
                         // Subscribed or monitoring: the writer thread owns the output.
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;

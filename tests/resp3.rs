@@ -122,6 +122,16 @@ fn each_reply_kind_in_resp3_matches_redis() {
         &["COMMAND", "HELP"],
         &["CLIENT", "NO-EVICT", "on"],
         &["SELECT", "99"],
+        // nulls inside an array; a map from a data type
+        &["MGET", "k", "nokey", "k"],
+        &["SET", "k1", "ohmytext"],
+        &["SET", "k2", "mynewtext"],
+        &["LCS", "k1", "k2", "IDX", "MINMATCHLEN", "2", "WITHMATCHLEN"],
+        // push frames; in RESP3 a subscribed client may still run anything
+        &["SUBSCRIBE", "news"],
+        &["GET", "k"],
+        &["PING"],
+        &["UNSUBSCRIBE", "news"],
     ]);
 }
 

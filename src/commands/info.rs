@@ -175,13 +175,6 @@ fn human(n: u64) -> String {
     format!("{n}B")
 }
 
-/// Bytes the allocator has handed out (glibc's count over all arenas, mmapped chunks included).
-fn allocated_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads the allocator's counters.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
-}
-
 /// Resident set size: the second field of /proc/self/statm, in pages.
 fn rss_bytes() -> u64 {
     let pages = std::fs::read_to_string("/proc/self/statm")
@@ -213,7 +206,8 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(server: &Server, out: &mut String) {
-    let used = allocated_bytes();
+    let used = stats::allocated_bytes();
+    let peak = stats::peak_memory(used);
     let rss = rss_bytes();
     let total = total_system_memory();
     let maxmemory: u64 = server
@@ -226,6 +220,14 @@ fn memory_section(server: &Server, out: &mut String) {
     field!(out, "used_memory_human", human(used));
     field!(out, "used_memory_rss", rss);
     field!(out, "used_memory_rss_human", human(rss));
+    field!(out, "used_memory_peak", peak);
+    field!(out, "used_memory_peak_human", human(peak));
+    let peak_perc = if peak > 0 {
+        used as f64 * 100.0 / peak as f64
+    } else {
+        0.0
+    };
+    field!(out, "used_memory_peak_perc", format!("{peak_perc:.2}%"));
     field!(out, "total_system_memory", total);
     field!(out, "total_system_memory_human", human(total));
     field!(out, "maxmemory", maxmemory);
@@ -290,6 +292,14 @@ fn stats_section(out: &mut String) {
         out,
         "total_net_output_bytes",
         stats::sum(|t| t.net_output_bytes.get())
+    );
+    let (ops, input_kbps, output_kbps) = stats::instantaneous();
+    field!(out, "instantaneous_ops_per_sec", ops);
+    field!(out, "instantaneous_input_kbps", format!("{input_kbps:.2}"));
+    field!(
+        out,
+        "instantaneous_output_kbps",
+        format!("{output_kbps:.2}")
     );
     field!(
         out,

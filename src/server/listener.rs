@@ -180,12 +180,13 @@ fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>)
     pool.execute(move || connection::serve(server, stream, info));
 }
 
-/// Once a second: close clients idle longer than `timeout`.
+/// Once a second: sample the statistics INFO shows as rates and peaks, close clients idle longer than `timeout`.
 fn spawn_housekeeping(server: Arc<Server>) {
     let spawned = std::thread::Builder::new()
         .name("ferredis-cron".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
+            stats::sample();
             let timeout = server.config.timeout_secs() as i64;
             if timeout > 0 {
                 for c in server.clients.all() {

@@ -203,3 +203,70 @@ pub fn reset() {
         c.store(0, Relaxed);
     }
 }
+
+/// What the once-a-second housekeeping samples, as Redis's `serverCron` does: the memory peak and the rates
+/// behind `instantaneous_*`.
+#[derive(Default)]
+struct Sampler {
+    peak_memory: u64,
+    /// (ms, commands, input bytes, output bytes), newest last, at most `SAMPLES`.
+    samples: std::collections::VecDeque<(i64, u64, u64, u64)>,
+}
+
+/// About two seconds of samples: close to Redis's 1.6 s window for `instantaneous_*`.
+const SAMPLES: usize = 3;
+
+fn sampler() -> &'static Mutex<Sampler> {
+    static SAMPLER: OnceLock<Mutex<Sampler>> = OnceLock::new();
+    SAMPLER.get_or_init(Mutex::default)
+}
+
+/// Bytes the allocator has handed out (glibc's count over all arenas, mmapped chunks included).
+pub fn allocated_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's counters.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd) as u64
+}
+
+/// Records one sample; called once a second.
+pub fn sample() {
+    let used = allocated_bytes();
+    let now = crate::util::time::now_ms();
+    let row = (
+        now,
+        sum(|t| t.total_commands.get()),
+        sum(|t| t.net_input_bytes.get()),
+        sum(|t| t.net_output_bytes.get()),
+    );
+    let mut s = sampler().lock();
+    s.peak_memory = s.peak_memory.max(used);
+    if s.samples.len() == SAMPLES {
+        s.samples.pop_front();
+    }
+    s.samples.push_back(row);
+}
+
+/// The highest allocation seen by the samples (or now, if higher).
+pub fn peak_memory(now_used: u64) -> u64 {
+    let mut s = sampler().lock();
+    s.peak_memory = s.peak_memory.max(now_used);
+    s.peak_memory
+}
+
+/// Per-second rates over the sampled window: (ops/sec, input KB/s, output KB/s).
+pub fn instantaneous() -> (u64, f64, f64) {
+    let s = sampler().lock();
+    let (Some(first), Some(last)) = (s.samples.front(), s.samples.back()) else {
+        return (0, 0.0, 0.0);
+    };
+    let secs = (last.0 - first.0) as f64 / 1000.0;
+    if secs <= 0.0 {
+        return (0, 0.0, 0.0);
+    }
+    let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
+    (
+        rate(first.1, last.1).round() as u64,
+        rate(first.2, last.2) / 1024.0,
+        rate(first.3, last.3) / 1024.0,
+    )
+}

@@ -424,10 +424,16 @@ fn info_sections_and_true_values() {
     let rss: u64 = info_field(&memory, "used_memory_rss").parse().unwrap();
     assert!(rss > 100_000, "rss {rss}");
     assert!(info_field(&memory, "used_memory_human").ends_with(['K', 'M']));
+    let used: u64 = info_field(&memory, "used_memory").parse().unwrap();
+    let peak: u64 = info_field(&memory, "used_memory_peak").parse().unwrap();
+    assert!(peak >= used, "peak {peak} < used {used}");
 
     let stats = info_map(&mut c, "stats");
     assert_eq!(info_field(&stats, "keyspace_hits"), "1");
     assert_eq!(info_field(&stats, "keyspace_misses"), "1");
+    let _: u64 = info_field(&stats, "instantaneous_ops_per_sec")
+        .parse()
+        .unwrap();
     let processed: u64 = info_field(&stats, "total_commands_processed")
         .parse()
         .unwrap();

@@ -9,7 +9,7 @@ use std::process::Command;
 use common::Server;
 
 /// The scripts whose server features exist; the others wait for their commands to land (then add them here).
-const ENABLED: &[&str] = &["basic", "pipeline", "pubsub", "scan_iter"];
+const ENABLED: &[&str] = &["basic", "auth", "pipeline", "pubsub", "scan_iter"];
 /// Written and ready (they pass against redis-server), waiting for: MULTI/EXEC/WATCH (transactions), lists
 /// with BLPOP (blocking).
 const PENDING: &[&str] = &["transactions", "blocking"];

@@ -93,7 +93,7 @@ fn write_section(server: &Server, section: &str, out: &mut String) {
         "clients" => clients_section(server, out),
         "memory" => memory_section(server, out),
         "persistence" => persistence_section(server, out),
-        "stats" => stats_section(out),
+        "stats" => stats_section(server, out),
         "replication" => replication_section(server, out),
         "cpu" => cpu_section(out),
         "modules" => out.push_str("# Modules\r\n"),
@@ -270,7 +270,7 @@ fn persistence_section(server: &Server, out: &mut String) {
     field!(out, "aof_last_write_status", "ok");
 }
 
-fn stats_section(out: &mut String) {
+fn stats_section(server: &Server, out: &mut String) {
     let g = stats::global();
     out.push_str("# Stats\r\n");
     field!(
@@ -314,6 +314,10 @@ fn stats_section(out: &mut String) {
         "keyspace_misses",
         stats::sum(|t| t.keyspace_misses.get())
     );
+    let (channels, patterns, shard_channels) = server.pubsub.counts();
+    field!(out, "pubsub_channels", channels);
+    field!(out, "pubsub_patterns", patterns);
+    field!(out, "pubsubshard_channels", shard_channels);
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);
     field!(

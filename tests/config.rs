@@ -276,6 +276,28 @@ fn config_set_port_moves_the_listener() {
     );
 }
 
+#[test]
+fn config_set_bind_keeps_addresses_it_already_listens_on() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "127.0.0.1 -::1"]),
+        "+OK\r\n"
+    );
+    // The socket on 127.0.0.1 is the same one: no connection is refused or dropped across the change.
+    for _ in 0..10 {
+        assert_eq!(Client::connect(s.port).cmd(&["PING"]), "+PONG\r\n");
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "198.51.100.7"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$14\r\n127.0.0.1 -::1\r\n"
+    );
+}
+
 /// ferredis started as `ferredis <file> --port P <flags>`: the file must come first on the command line.
 struct FileServer {
     child: std::process::Child,

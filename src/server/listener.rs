@@ -6,7 +6,7 @@
 //! sized for the last burst is cheap to keep. A housekeeping thread closes clients idle longer than `timeout`.
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
@@ -21,25 +21,38 @@ const MIN_THREADS: usize = 8;
 /// Connection threads only parse, run handlers and encode: a small stack lets thousands of clients fit.
 const THREAD_STACK: usize = 256 * 1024;
 
-/// The listening sockets of the moment. CONFIG SET port / bind open the new sockets first, then retire the old
-/// accept loops: each loop serves one generation and leaves when it sees a newer one (a connection of our own
-/// wakes it from `accept`).
+/// The listening sockets of the moment. CONFIG SET port / bind open the new sockets first (an address already
+/// listened on keeps its socket), then retire the old accept loops: each loop serves one generation and leaves
+/// after the first connection it accepts under a newer one (a connection of our own wakes it from `accept`).
 #[derive(Default)]
 pub struct Listeners {
     generation: AtomicU64,
-    addrs: Mutex<Vec<SocketAddr>>,
+    /// Clones of the current sockets, to reuse on a rebind.
+    sockets: Mutex<Vec<TcpListener>>,
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
 }
 
 /// Binds `port` on each of `binds`. An address written with a leading `-` is optional, as in Redis: if it
 /// cannot be bound (no IPv6, say) it is skipped.
-fn bind_all(binds: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
+fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<Vec<TcpListener>> {
     let mut out = Vec::new();
     for addr in binds {
         let (optional, host) = match addr.strip_prefix('-') {
             Some(host) => (true, host),
             None => (false, addr.as_str()),
         };
+        let reused = (host, port).to_socket_addrs().ok().and_then(|mut wanted| {
+            wanted.find_map(|w| {
+                current
+                    .iter()
+                    .find(|l| l.local_addr().is_ok_and(|a| a == w))
+                    .and_then(|l| l.try_clone().ok())
+            })
+        });
+        if let Some(listener) = reused {
+            out.push(listener);
+            continue;
+        }
         match TcpListener::bind((host, port)) {
             Ok(listener) => out.push(listener),
             Err(e) if optional => log::warn!("Skipping optional address {host}:{port}: {e}"),
@@ -63,11 +76,14 @@ fn bind_all(binds: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
 fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
     let l = &server.listeners;
     let generation = l.generation.fetch_add(1, Relaxed) + 1;
-    let addrs: Vec<SocketAddr> = listeners
+    let clones: Vec<TcpListener> = listeners
+        .iter()
+        .filter_map(|x| x.try_clone().ok())
+        .collect();
+    let old: Vec<SocketAddr> = std::mem::replace(&mut *l.sockets.lock(), clones)
         .iter()
         .filter_map(|x| x.local_addr().ok())
         .collect();
-    let old = std::mem::replace(&mut *l.addrs.lock(), addrs);
     for listener in listeners {
         let server = server.clone();
         let spawned = std::thread::Builder::new()
@@ -95,7 +111,15 @@ pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
     let server = server
         .arc()
         .ok_or_else(|| io::Error::other("server is shutting down"))?;
-    let listeners = bind_all(binds, port)?;
+    let current: Vec<TcpListener> = server
+        .listeners
+        .sockets
+        .lock()
+        .iter()
+        .filter_map(|x| x.try_clone().ok())
+        .collect();
+    let listeners = bind_all(binds, port, &current)?;
+    drop(current);
     serve_listeners(&server, listeners);
     log::info!("Listening on {} port {port}", binds.join(" "));
     Ok(())
@@ -106,7 +130,7 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
     // Handlers first: a client may connect (and a supervisor signal) as soon as the sockets listen.
     install_signal_handlers(server.clone());
     let port = server.config.port();
-    let listeners = bind_all(&server.config.bind(), port)?;
+    let listeners = bind_all(&server.config.bind(), port, &[])?;
     let pool = Arc::new(Mutex::new(
         threadpool::Builder::new()
             .num_threads(MIN_THREADS)
@@ -136,9 +160,9 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
         return;
     };
     for stream in listener.incoming() {
-        if server.listeners.generation.load(Relaxed) != generation {
-            return;
-        }
+        // A socket kept across a rebind is shared with the new generation's loop, so what this loop accepts
+        // after being retired is still a real client: serve it, then leave.
+        let retired = server.listeners.generation.load(Relaxed) != generation;
         match stream {
             Ok(stream) => accept(stream, &server, &pool),
             Err(e) => {
@@ -146,6 +170,9 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
                 // Out of descriptors and the like: do not spin.
                 std::thread::sleep(Duration::from_millis(10));
             }
+        }
+        if retired {
+            return;
         }
     }
 }

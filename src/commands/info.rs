@@ -390,8 +390,43 @@ fn keyspace_section(server: &Server, out: &mut String) {
     for db in 0..server.keyspace.db_count() {
         let (keys, expires) = server.keyspace.db_sizes(db);
         if keys > 0 {
-            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            let avg_ttl = if expires > 0 {
+                sample_avg_ttl(server, db)
+            } else {
+                0
+            };
+            let _ = write!(
+                out,
+                "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+            );
         }
+    }
+}
+
+/// Random draws per shard for `avg_ttl`.
+const TTL_SAMPLES_PER_SHARD: usize = 8;
+
+/// The average remaining TTL in ms of the keys that have one, estimated from random keys of each shard that has
+/// volatile keys, as Redis estimates it from samples (0 when no sampled key had a TTL).
+fn sample_avg_ttl(server: &Server, db: usize) -> i64 {
+    let now = now_ms();
+    let (mut sum, mut count) = (0i64, 0i64);
+    for i in 0..crate::db::SHARDS {
+        let shard = server.keyspace.db(db).shard(i).read();
+        if shard.volatile_len() == 0 {
+            continue;
+        }
+        for _ in 0..TTL_SAMPLES_PER_SHARD {
+            if let Some(at) = shard.dict.random().and_then(|(_, e)| e.expire_at()) {
+                sum += (at - now).max(0);
+                count += 1;
+            }
+        }
+    }
+    if count == 0 {
+        0
+    } else {
+        sum / count
     }
 }
 

@@ -98,8 +98,8 @@ pub struct ClientExt {
 }
 
 impl ClientState {
-    /// `authenticated`: whether the default user needs no password right now (empty `requirepass`).
-    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+    /// A client that needs no password; the connection loop clears `authenticated` when `requirepass` is set.
+    pub fn new(info: Arc<ClientInfo>) -> Self {
         ClientState {
             info,
             db: 0,
@@ -107,7 +107,7 @@ impl ClientState {
             close_after_reply: false,
             reply_off: false,
             skip_replies: 0,
-            authenticated,
+            authenticated: true,
             ext: ClientExt::default(),
         }
     }

@@ -20,7 +20,8 @@ use crate::util::time::now_ms;
 const FLUSH_AT: usize = 64 * 1024;
 
 pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
-    let mut client = ClientState::new(info.clone(), server.config.requirepass().is_empty());
+    let mut client = ClientState::new(info.clone());
+    client.authenticated = server.config.requirepass().is_empty();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         connection_loop(&server, &mut stream, &mut client)
     }));

@@ -9,7 +9,14 @@ use std::process::Command;
 use common::Server;
 
 /// The scripts whose server features exist; the others wait for their commands to land (then add them here).
-const ENABLED: &[&str] = &["basic", "auth", "pipeline", "pubsub", "scan_iter", "blocking"];
+const ENABLED: &[&str] = &[
+    "basic",
+    "auth",
+    "pipeline",
+    "pubsub",
+    "scan_iter",
+    "blocking",
+];
 /// Written and ready (it passes against redis-server), waiting for MULTI/EXEC/WATCH.
 const PENDING: &[&str] = &["transactions"];
 

@@ -67,6 +67,10 @@ fn connection_commands_match_redis() {
         &["CLIENT", "LIST", "ID"],
         &["CLIENT", "LIST", "TYPE", "pubsub"],
         &["CLIENT", "INFO", "x"],
+        &["CLIENT", "UNBLOCK", "999"],
+        &["CLIENT", "UNBLOCK", "abc"],
+        &["CLIENT", "UNBLOCK", "1", "maybe"],
+        &["CLIENT", "UNBLOCK"],
         &["TIME", "x"],
         &["SHUTDOWN", "foo"],
         &["SHUTDOWN", "NOSAVE", "SAVE"],
@@ -338,7 +342,7 @@ fn client_help_and_command_help_are_status_lines() {
     let mut c = s.client();
     let help = c.cmd(&["CLIENT", "HELP"]);
     assert!(help.starts_with(
-        "*39\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
+        "*41\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
     ));
     assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
     assert_same_as_redis(&[&["COMMAND", "HELP"], &["CONFIG", "HELP"]]);

@@ -25,6 +25,8 @@ const SUBCOMMANDS: &[Command] = &[
     sub("no-evict", 3, ADMIN_SUB, no_evict, "7.0.0", "Set client eviction mode for the current connection").complexity("O(1)"),
     sub("no-touch", 3, PLAIN_SUB, no_touch, "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.").complexity("O(1)"),
     sub("reply", 3, PLAIN_SUB, reply, "3.2.0", "Instruct the server whether to reply to commands").complexity("O(1)"),
+    // Owned by the blocking feature, which knows its waiters.
+    crate::blocking::CLIENT_UNBLOCK.complexity("O(log N) where N is the number of client connections"),
     sub("help", 2, LOADING | STALE, help, "5.0.0", "Show helpful text about the different subcommands").complexity("O(1)"),
 ];
 
@@ -428,6 +430,8 @@ fn help(_ctx: &mut Ctx, _args: Args) -> Reply {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
             "SETINFO <option> <value>",

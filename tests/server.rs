@@ -561,3 +561,27 @@ fn client_reply_off_and_skip() {
     assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn monitor_never_shows_credentials() {
+    let s = Server::start();
+    let mut monitor = s.client();
+    assert_eq!(monitor.cmd(&["MONITOR"]), "+OK\r\n");
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["AUTH", "default", "secret1"]), "+OK\r\n");
+    c.cmd(&["HELLO", "2", "AUTH", "default", "secret2", "SETNAME", "n"]);
+    let auth = monitor.read_reply();
+    assert!(
+        auth.ends_with("] \"AUTH\" \"(redacted)\" \"(redacted)\"\r\n"),
+        "{auth}"
+    );
+    let hello = monitor.read_reply();
+    assert!(
+        hello.ends_with(
+            "] \"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"n\"\r\n"
+        ),
+        "{hello}"
+    );
+    c.cmd(&["ECHO", "secret3"]);
+    assert!(monitor.read_reply().ends_with("] \"ECHO\" \"secret3\"\r\n"));
+}

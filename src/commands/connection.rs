@@ -132,6 +132,8 @@ fn auth(ctx: &mut Ctx, args: Args) -> Reply {
     if args.len() > 3 {
         return Reply::syntax_error();
     }
+    // MONITOR never sees credentials, as in Redis.
+    ctx.client.redacted = if args.len() == 2 { 0b10 } else { 0b110 };
     let (user, pass) = if args.len() == 2 {
         if ctx.server.config.requirepass().is_empty() {
             return Reply::err(
@@ -168,6 +170,9 @@ fn hello(ctx: &mut Ctx, args: Args) -> Reply {
         let opt = args.get(j);
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             credentials = Some((args.get(j + 1), args.get(j + 2)));
+            if j + 2 < 64 {
+                ctx.client.redacted |= 0b11 << (j + 1);
+            }
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             name = Some(args.get(j + 1));

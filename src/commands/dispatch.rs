@@ -95,6 +95,7 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
     ctx.cmd = cmd;
     let start = Instant::now();
+    ctx.client.redacted = 0;
     let reply = (cmd.handler)(ctx, args);
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);

@@ -82,6 +82,9 @@ pub struct ClientState {
     pub reply_off: bool,
     /// CLIENT REPLY SKIP: how many more replies to drop (that command's and the next one's).
     pub skip_replies: u8,
+    /// Arguments of the command being run that MONITOR must show as `(redacted)` (bit i: argument i): set by
+    /// AUTH and HELLO for credentials, cleared by the dispatcher before every command.
+    pub redacted: u64,
     /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
     pub authenticated: bool,
     /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
@@ -107,6 +110,7 @@ impl ClientState {
             close_after_reply: false,
             reply_off: false,
             skip_replies: 0,
+            redacted: 0,
             authenticated: true,
             ext: ClientExt::default(),
         }

@@ -117,13 +117,14 @@ fn client_unblock_error_and_timeout() {
     ] {
         let (mut client, ours, _peer) = blocked_client(&server);
         let id = client.id();
+        let unblocking_server = server.clone();
         let unblocker = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(30));
-            unblock(id, error)
+            unblock(&unblocking_server, id, error)
         });
         assert_eq!(wait(&server, &mut client, &ours), want);
         assert!(unblocker.join().unwrap());
-        assert!(!unblock(id, error), "no longer blocked");
+        assert!(!unblock(&server, id, error), "no longer blocked");
         assert!(!client
             .info
             .blocked

@@ -46,6 +46,8 @@ pub struct ClientInfo {
     pub no_touch: AtomicBool,
     /// Set by CLIENT KILL; the connection loop checks it and the socket shutdown wakes it.
     pub killed: AtomicBool,
+    /// The client's waiter while it is blocked on keys, for CLIENT UNBLOCK and CLIENT KILL.
+    pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
     pub commands: AtomicU64,
     stream: TcpStream,
 }
@@ -67,7 +69,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
-        crate::blocking::client_killed(self.id);
+        crate::blocking::client_killed(self);
     }
 }
 
@@ -192,6 +194,7 @@ impl ClientRegistry {
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            waiter: Mutex::new(None),
             commands: AtomicU64::new(0),
             stream,
         });

@@ -18,6 +18,36 @@ fn same(script: &str) {
     assert_same_as_redis(&cmds);
 }
 
+/// Like `same`, after running `setup` on both servers without comparing its replies (HELLO 3 carries the
+/// client id and server version).
+fn same_after(setup: &str, script: &str) {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    let lines = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    for cmd in lines(setup) {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        a.cmd(&args);
+        b.cmd(&args);
+    }
+    for cmd in lines(script) {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        assert_eq!(
+            a.cmd(&args),
+            b.cmd(&args),
+            "reply to {args:?} differs from redis-server"
+        );
+    }
+}
+
 fn run(c: &mut Client, script: &str) {
     for l in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let args: Vec<&str> = l.split_whitespace().collect();
@@ -357,6 +387,66 @@ fn node_sizes_by_bytes_match_redis() {
                xtrim p2 minid ~ 100
                xinfo stream p2";
     same(&script);
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    same_after(
+        "hello 3",
+        "xadd s 1-1 a 1
+         xadd s 1-2 a 2 b 3
+         xrange s - +
+         xrange s - + count 0
+         xread streams s 0
+         xread streams s 1-2
+         xread streams s nokey 1-1 0
+         xgroup create s g 0
+         xgroup create s e $
+         xinfo groups s
+         xinfo stream s
+         xinfo stream s full
+         xpending s g
+         xreadgroup group g c count 1 streams s >
+         xpending s g
+         xdel s 1-1
+         xreadgroup group g c streams s 0
+         xautoclaim s g d 0 0 justid
+         xclaim s g d 0 1-2 justid
+         xinfo stream nokey
+         xgroup help
+         xinfo stream e",
+    );
+}
+
+#[test]
+fn node_size_parameters_are_honoured_as_in_redis() {
+    let mut script = String::new();
+    for i in 1..=60 {
+        script += &format!("xadd a {i}-0 f {}\n", "v".repeat(i));
+    }
+    script += "xinfo stream a
+               xtrim a maxlen ~ 30
+               xinfo stream a
+               config set stream-node-max-entries 0
+               config set stream-node-max-bytes 0\n";
+    for i in 61..=200 {
+        script += &format!("xadd a {i}-0 f v\n");
+    }
+    script += "xinfo stream a
+               xtrim a maxlen ~ 10
+               xlen a
+               config set stream-node-max-bytes 100\n";
+    for i in 1..=10_500 {
+        script += &format!("xadd b {i}-0 f v\n");
+    }
+    script += "xinfo stream b
+               xtrim b maxlen ~ 0
+               xlen b";
+    same_after(
+        "config set stream-node-max-entries 7
+         config set stream-node-max-bytes 500",
+        &script,
+    );
 }
 
 #[test]
@@ -1011,7 +1101,6 @@ fn range_queries_stay_fast_on_a_big_stream() {
 }
 
 #[test]
-#[ignore = "needs the notify-keyspace-events parameter, which the server-core branch adds"]
 fn keyspace_events_as_redis_sends_them() {
     let s = Server::start_with(&["--notify-keyspace-events", "Kt"]);
     let mut sub = s.client();

@@ -125,7 +125,11 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
             ))
         }
         Some(l) => l as u64,
-        None if approx => node_max.saturating_mul(100),
+        // Without LIMIT, `~` trims at most 100 nodes' worth (10000 when nodes have no entry limit).
+        None if approx => match node_max.saturating_mul(100) {
+            0 => 10_000,
+            n => n,
+        },
         None => 0,
     };
     out.trim = strategy.map(|strategy| Trim {

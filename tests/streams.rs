@@ -1390,3 +1390,43 @@ fn only_xadd_wakes_stream_readers_as_in_redis() {
     let ours = Server::start();
     assert_eq!(wake_scenario(ours.port), wake_scenario(redis.port));
 }
+
+#[test]
+fn keyspace_hits_and_misses_count_as_in_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let script = "config resetstat
+                  xadd s 1-1 a b
+                  xlen s
+                  xlen nokey
+                  xrange s - +
+                  xread streams s nokey 0 0
+                  xgroup create s g 0
+                  xreadgroup group g c streams s >
+                  xreadgroup group g c streams s 0
+                  xpending s g
+                  xinfo stream s
+                  xack s g 1-1
+                  xclaim s g c 0 1-1
+                  xautoclaim s g c 0 0
+                  xtrim s maxlen 5
+                  xdel s 5-5
+                  xsetid s 9-9";
+    let counters = |port: u16| {
+        let mut c = Client::connect(port);
+        for l in script.lines() {
+            let args: Vec<&str> = l.split_whitespace().collect();
+            c.cmd(&args);
+        }
+        let info = c.cmd(&["INFO", "stats"]);
+        info.lines()
+            .filter(|l| l.starts_with("keyspace_hits:") || l.starts_with("keyspace_misses:"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let want = counters(redis.port);
+    assert_eq!(want.len(), 2);
+    assert_eq!(counters(ours.port), want);
+}

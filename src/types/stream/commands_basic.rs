@@ -262,7 +262,7 @@ fn range_generic(ctx: &mut Ctx, args: Args, rev: bool) -> Reply {
 /// XDEL key id [id ...]: all ids are parsed before anything is deleted.
 pub fn xdel(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
-    match read_stream(ctx, key) {
+    match write_stream(ctx, key) {
         Err(e) => return e,
         Ok(None) => return Reply::Int(0),
         Ok(Some(_)) => {}

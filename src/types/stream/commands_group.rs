@@ -85,7 +85,7 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             return subcommand_syntax_error(args);
         }
     }
-    let (exists, has_group, last_id) = match read_stream(ctx, key) {
+    let (exists, has_group, last_id) = match write_stream(ctx, key) {
         Err(e) => return e,
         Ok(None) => (false, false, StreamId::MIN),
         Ok(Some(s)) => (true, s.groups.contains_key(group), s.last_id),
@@ -485,6 +485,10 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
         j += 1;
     }
     let now = ctx.keys.now();
+    // Redis reads the key here (a counted lookup) although the command writes.
+    if let Err(e) = read_stream(ctx, key) {
+        return e;
+    }
     let s = match stream_and_group(ctx, key, group) {
         Err(e) => return e,
         Ok(None) => return nogroup_key_or_group(key, group),

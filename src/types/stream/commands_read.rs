@@ -201,6 +201,8 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
     let db = ctx.db();
     let mut out = Vec::new();
     for (k, key) in req.keys.iter().enumerate() {
+        // Redis looks every key up again here, so keyspace_hits/misses count each key twice; so do we.
+        ctx.lookup(key);
         let Some((group, consumer)) = req.group else {
             // XREAD holds read locks only.
             let Some(Value::Stream(s)) = ctx.keys.get_value(db, key) else {

@@ -1,0 +1,373 @@
+//! The hash commands: HSET, HSETNX, HMSET, HGET, HMGET, HDEL, HEXISTS, HLEN, HSTRLEN, HKEYS, HVALS, HGETALL,
+//! HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN.
+
+use std::collections::HashSet;
+
+use super::Hash;
+use crate::commands::flags::*;
+use crate::commands::{Args, Command, Ctx, Handler};
+use crate::db::Value;
+use crate::protocol::{Protocol, Reply};
+use crate::types::collection::{parse_cursor, push_pair, random_count, scan_reply, ScanOptions};
+use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
+
+const fn h(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
+    Command::new(name, arity, flags, handler).keys(1, 1, 1)
+}
+
+pub const COMMANDS: &[Command] = &[
+    h("hset", -4, WRITE | DENYOOM | FAST, hset).doc(
+        "hash",
+        "2.0.0",
+        "Set the values of fields in a hash",
+    ),
+    h("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx).doc(
+        "hash",
+        "2.0.0",
+        "Set a field only if it does not exist",
+    ),
+    h("hmset", -4, WRITE | DENYOOM | FAST, hset).doc(
+        "hash",
+        "2.0.0",
+        "Set the values of fields in a hash",
+    ),
+    h("hget", 3, READONLY | FAST, hget).doc("hash", "2.0.0", "Get the value of a field"),
+    h("hmget", -3, READONLY | FAST, hmget).doc("hash", "2.0.0", "Get the values of fields"),
+    h("hdel", -3, WRITE | FAST, hdel).doc("hash", "2.0.0", "Delete fields"),
+    h("hexists", 3, READONLY | FAST, hexists).doc("hash", "2.0.0", "Whether a field exists"),
+    h("hlen", 2, READONLY | FAST, hlen).doc("hash", "2.0.0", "Get the number of fields"),
+    h("hstrlen", 3, READONLY | FAST, hstrlen).doc(
+        "hash",
+        "3.2.0",
+        "Get the length of a field's value",
+    ),
+    h("hkeys", 2, READONLY, hkeys).doc("hash", "2.0.0", "Get all the fields"),
+    h("hvals", 2, READONLY, hvals).doc("hash", "2.0.0", "Get all the values"),
+    h("hgetall", 2, READONLY, hgetall).doc("hash", "2.0.0", "Get all the fields and values"),
+    h("hincrby", 4, WRITE | DENYOOM | FAST, hincrby).doc(
+        "hash",
+        "2.0.0",
+        "Increment the integer value of a field",
+    ),
+    h("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat).doc(
+        "hash",
+        "2.6.0",
+        "Increment the float value of a field",
+    ),
+    h("hrandfield", -2, READONLY, hrandfield).doc("hash", "6.2.0", "Get random fields"),
+    h("hscan", -3, READONLY, hscan).doc("hash", "2.8.0", "Incrementally iterate fields and values"),
+];
+
+fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {
+    match ctx.lookup(key) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply> {
+    match ctx.lookup_mut(key) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+/// Sets fields on the hash at `key` (created if missing); returns how many were new.
+fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], Vec<u8>)]) -> Result<usize, Reply> {
+    let mut fresh: Option<Box<_>> = None;
+    let hash: &mut Hash = match write(ctx, key)? {
+        Some(h) => h,
+        None => fresh.insert(Box::default()),
+    };
+    let mut added = 0;
+    for (f, v) in pairs {
+        added += hash.set(f, v.clone()) as usize;
+    }
+    if let Some(h) = fresh {
+        let db = ctx.db();
+        ctx.keys.insert(db, key, Value::Hash(h));
+    }
+    ctx.modified(key);
+    Ok(added)
+}
+
+/// HSET and HMSET: field-value pairs, answered with the count of new fields (HSET) or OK (HMSET).
+fn hset(ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() % 2 == 1 {
+        return Reply::wrong_arity(ctx.cmd.name);
+    }
+    let key = args.get(1);
+    let pairs: Vec<(&[u8], Vec<u8>)> = (2..args.len())
+        .step_by(2)
+        .map(|i| (args.get(i), args.get(i + 1).to_vec()))
+        .collect();
+    match set_fields(ctx, key, &pairs) {
+        Ok(added) => {
+            ctx.notify('h', "hset", key);
+            if ctx.cmd.name == "hmset" {
+                Reply::Ok
+            } else {
+                Reply::Int(added as i64)
+            }
+        }
+        Err(e) => e,
+    }
+}
+
+fn hsetnx(ctx: &mut Ctx, args: Args) -> Reply {
+    let (key, field) = (args.get(1), args.get(2));
+    match read(ctx, key) {
+        Err(e) => return e,
+        Ok(Some(h)) if h.get(field).is_some() => return Reply::Int(0),
+        Ok(_) => {}
+    }
+    match set_fields(ctx, key, &[(field, args.get(3).to_vec())]) {
+        Ok(_) => {
+            ctx.notify('h', "hset", key);
+            Reply::Int(1)
+        }
+        Err(e) => e,
+    }
+}
+
+fn hget(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(h) => Reply::bulk_or_nil(h.and_then(|h| h.get(args.get(2)))),
+        Err(e) => e,
+    }
+}
+
+fn hmget(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(h) => Reply::Array(
+            args.iter()
+                .skip(2)
+                .map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f))))
+                .collect(),
+        ),
+        Err(e) => e,
+    }
+}
+
+fn hdel(ctx: &mut Ctx, args: Args) -> Reply {
+    let key = args.get(1);
+    let hash = match write(ctx, key) {
+        Ok(Some(h)) => h,
+        Ok(None) => return Reply::Int(0),
+        Err(e) => return e,
+    };
+    let removed = args.iter().skip(2).filter(|f| hash.remove(f)).count();
+    let empty = hash.is_empty();
+    if removed > 0 {
+        ctx.modified(key);
+        ctx.notify('h', "hdel", key);
+        if empty {
+            ctx.delete(key);
+            ctx.notify('g', "del", key);
+        }
+    }
+    Reply::Int(removed as i64)
+}
+
+fn hexists(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(h) => Reply::Int(h.is_some_and(|h| h.get(args.get(2)).is_some()) as i64),
+        Err(e) => e,
+    }
+}
+
+fn hlen(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(h) => Reply::Int(h.map_or(0, |h| h.len() as i64)),
+        Err(e) => e,
+    }
+}
+
+fn hstrlen(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(h) => Reply::Int(
+            h.and_then(|h| h.get(args.get(2)))
+                .map_or(0, |v| v.len() as i64),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// What HKEYS, HVALS and HGETALL return.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Keys,
+    Values,
+    Both,
+}
+
+fn get_all(ctx: &mut Ctx, args: Args, part: Part) -> Reply {
+    let hash = match read(ctx, args.get(1)) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    let pairs = hash.into_iter().flat_map(|h| h.iter());
+    match part {
+        Part::Keys => Reply::Array(pairs.map(|(f, _)| Reply::bulk(f)).collect()),
+        Part::Values => Reply::Array(pairs.map(|(_, v)| Reply::bulk(v)).collect()),
+        Part::Both => Reply::Map(
+            pairs
+                .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn hkeys(ctx: &mut Ctx, args: Args) -> Reply {
+    get_all(ctx, args, Part::Keys)
+}
+
+fn hvals(ctx: &mut Ctx, args: Args) -> Reply {
+    get_all(ctx, args, Part::Values)
+}
+
+fn hgetall(ctx: &mut Ctx, args: Args) -> Reply {
+    get_all(ctx, args, Part::Both)
+}
+
+fn hincrby(ctx: &mut Ctx, args: Args) -> Reply {
+    let (key, field) = (args.get(1), args.get(2));
+    let Some(incr) = parse_i64(args.get(3)) else {
+        return Reply::not_integer();
+    };
+    let current = match read(ctx, key) {
+        Err(e) => return e,
+        Ok(h) => match h.and_then(|h| h.get(field)) {
+            None => 0,
+            Some(v) => match parse_i64(v) {
+                Some(n) => n,
+                None => return Reply::err("hash value is not an integer"),
+            },
+        },
+    };
+    let Some(next) = current.checked_add(incr) else {
+        return Reply::err("increment or decrement would overflow");
+    };
+    if let Err(e) = set_fields(ctx, key, &[(field, next.to_string().into_bytes())]) {
+        return e;
+    }
+    ctx.notify('h', "hincrby", key);
+    Reply::Int(next)
+}
+
+/// HINCRBYFLOAT adds in long double, as Redis does, with its three errors in its order.
+fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
+    let (key, field, incr) = (args.get(1), args.get(2), args.get(3));
+    match long_double_check(incr) {
+        None => return Reply::not_float(),
+        Some(true) => return Reply::err("value is NaN or Infinity"),
+        Some(false) => {}
+    }
+    let base = match read(ctx, key) {
+        Err(e) => return e,
+        Ok(h) => h
+            .and_then(|h| h.get(field))
+            .map_or_else(|| b"0".to_vec(), <[u8]>::to_vec),
+    };
+    let sum = match long_double_add(&base, incr) {
+        Ok(s) => s,
+        Err(LongDoubleError::Base) => return Reply::err("hash value is not a float"),
+        Err(LongDoubleError::Increment) => return Reply::not_float(),
+        Err(LongDoubleError::NotFinite) => {
+            return Reply::err("increment would produce NaN or Infinity")
+        }
+    };
+    if let Err(e) = set_fields(ctx, key, &[(field, sum.clone())]) {
+        return e;
+    }
+    ctx.notify('h', "hincrbyfloat", key);
+    Reply::Bulk(sum)
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]
+fn hrandfield(ctx: &mut Ctx, args: Args) -> Reply {
+    let resp3 = ctx.client.protocol == Protocol::Resp3;
+    let count = if args.len() >= 3 {
+        let withvalues = args.len() == 4;
+        if args.len() > 4 || (withvalues && !args.get(3).eq_ignore_ascii_case(b"WITHVALUES")) {
+            return random_count(args.get(2), false).map_or_else(|e| e, |_| Reply::syntax_error());
+        }
+        match random_count(args.get(2), withvalues) {
+            Ok((n, distinct)) => Some((n, distinct, withvalues)),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    let hash = match read(ctx, args.get(1)) {
+        Err(e) => return e,
+        Ok(None) => {
+            return if count.is_some() {
+                Reply::Array(vec![])
+            } else {
+                Reply::Nil
+            }
+        }
+        Ok(Some(h)) => h,
+    };
+    let Some((n, distinct, withvalues)) = count else {
+        return Reply::bulk_or_nil(hash.random().map(|(f, _)| f));
+    };
+    let picked: Vec<(&[u8], &[u8])> = if !distinct {
+        (0..n).filter_map(|_| hash.random()).collect()
+    } else if n >= hash.len() {
+        hash.iter().collect()
+    } else if n.saturating_mul(3) > hash.len() {
+        let mut all: Vec<_> = hash.iter().collect();
+        fastrand::shuffle(&mut all);
+        all.truncate(n);
+        all
+    } else {
+        let mut seen = HashSet::with_capacity(n);
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            if let Some((f, v)) = hash.random() {
+                if seen.insert(f) {
+                    out.push((f, v));
+                }
+            }
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for (f, v) in picked {
+        if withvalues {
+            push_pair(&mut out, resp3, Reply::bulk(f), Reply::bulk(v));
+        } else {
+            out.push(Reply::bulk(f));
+        }
+    }
+    Reply::Array(out)
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]
+fn hscan(ctx: &mut Ctx, args: Args) -> Reply {
+    let cursor = match parse_cursor(args.get(2)) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let hash = match read(ctx, args.get(1)) {
+        Ok(Some(h)) => h,
+        Ok(None) => return scan_reply(0, vec![]),
+        Err(e) => return e,
+    };
+    let opts = match ScanOptions::parse(args, 3) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    let next = hash.scan(cursor, opts.count, |f, v| {
+        if opts.matches(f) {
+            out.push(Reply::bulk(f));
+            out.push(Reply::bulk(v));
+        }
+    });
+    scan_reply(next, out)
+}

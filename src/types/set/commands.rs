@@ -1,0 +1,323 @@
+//! The set command table and the single-key commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP,
+//! SRANDMEMBER, SMOVE, SSCAN.
+
+use std::collections::HashSet;
+
+use super::{algebra, Set};
+use crate::commands::flags::*;
+use crate::commands::{Args, Command, Ctx, Handler};
+use crate::db::Value;
+use crate::protocol::Reply;
+use crate::types::collection::{parse_cursor, random_count, scan_reply, ScanOptions};
+use crate::util::numbers::parse_i64;
+
+const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
+    Command::new(name, arity, flags, handler).keys(1, 1, 1)
+}
+
+pub const COMMANDS: &[Command] = &[
+    s("sadd", -3, WRITE | DENYOOM | FAST, sadd).doc("set", "1.0.0", "Add members to a set"),
+    s("srem", -3, WRITE | FAST, srem).doc("set", "1.0.0", "Remove members from a set"),
+    s("smembers", 2, READONLY, smembers).doc("set", "1.0.0", "Get all the members of a set"),
+    s("sismember", 3, READONLY | FAST, sismember).doc(
+        "set",
+        "1.0.0",
+        "Whether a value is a member of a set",
+    ),
+    s("smismember", -3, READONLY | FAST, smismember).doc(
+        "set",
+        "6.2.0",
+        "Whether each value is a member of a set",
+    ),
+    s("scard", 2, READONLY | FAST, scard).doc("set", "1.0.0", "Get the number of members in a set"),
+    s("spop", -2, WRITE | FAST, spop).doc("set", "1.0.0", "Remove and return random members"),
+    s("srandmember", -2, READONLY, srandmember).doc("set", "1.0.0", "Get random members"),
+    Command::new("smove", 4, WRITE | FAST, smove)
+        .keys(1, 2, 1)
+        .doc("set", "1.0.0", "Move a member from one set to another"),
+    s("sscan", -3, READONLY, sscan).doc("set", "2.8.0", "Incrementally iterate set members"),
+    Command::new("sinter", -2, READONLY, algebra::sinter)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Intersect sets"),
+    Command::new("sintercard", -3, READONLY, algebra::sintercard)
+        .movable(algebra::sintercard_keys)
+        .doc("set", "7.0.0", "Cardinality of the intersection of sets"),
+    Command::new("sinterstore", -3, WRITE | DENYOOM, algebra::sinterstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Intersect sets and store the result"),
+    Command::new("sunion", -2, READONLY, algebra::sunion)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Add sets"),
+    Command::new("sunionstore", -3, WRITE | DENYOOM, algebra::sunionstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Add sets and store the result"),
+    Command::new("sdiff", -2, READONLY, algebra::sdiff)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Subtract sets"),
+    Command::new("sdiffstore", -3, WRITE | DENYOOM, algebra::sdiffstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Subtract sets and store the result"),
+];
+
+/// The set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.
+pub(crate) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Set>, Reply> {
+    match ctx.lookup(key) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, Reply> {
+    match ctx.lookup_mut(key) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+/// Deletes `key` if its set is now empty (Redis never keeps empty collections).
+fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    if matches!(ctx.lookup_mut(key), Some(Value::Set(s)) if s.is_empty()) {
+        ctx.delete(key);
+        ctx.notify('g', "del", key);
+    }
+}
+
+pub(super) fn members_reply(set: Option<&Set>) -> Reply {
+    Reply::Set(set.map_or_else(Vec::new, |s| s.iter().map(Reply::bulk).collect()))
+}
+
+fn sadd(ctx: &mut Ctx, args: Args) -> Reply {
+    let key = args.get(1);
+    let mut fresh: Option<Box<_>> = None;
+    let set: &mut Set = match write(ctx, key) {
+        Ok(Some(s)) => s,
+        Ok(None) => fresh.insert(Box::new(Set::for_member(args.get(2)))),
+        Err(e) => return e,
+    };
+    let added = args.iter().skip(2).filter(|m| set.add(m)).count();
+    if let Some(set) = fresh {
+        let db = ctx.db();
+        ctx.keys.insert(db, key, Value::Set(set));
+    }
+    if added > 0 {
+        ctx.modified(key);
+        ctx.notify('s', "sadd", key);
+    }
+    Reply::Int(added as i64)
+}
+
+fn srem(ctx: &mut Ctx, args: Args) -> Reply {
+    let key = args.get(1);
+    let set = match write(ctx, key) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Reply::Int(0),
+        Err(e) => return e,
+    };
+    let removed = args.iter().skip(2).filter(|m| set.remove(m)).count();
+    if removed > 0 {
+        ctx.modified(key);
+        ctx.notify('s', "srem", key);
+        delete_if_empty(ctx, key);
+    }
+    Reply::Int(removed as i64)
+}
+
+fn smembers(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(s) => members_reply(s),
+        Err(e) => e,
+    }
+}
+
+fn sismember(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(s) => Reply::Int(s.is_some_and(|s| s.contains(args.get(2))) as i64),
+        Err(e) => e,
+    }
+}
+
+fn smismember(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(s) => Reply::Array(
+            args.iter()
+                .skip(2)
+                .map(|m| Reply::Int(s.is_some_and(|s| s.contains(m)) as i64))
+                .collect(),
+        ),
+        Err(e) => e,
+    }
+}
+
+fn scard(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(s) => Reply::Int(s.map_or(0, |s| s.len() as i64)),
+        Err(e) => e,
+    }
+}
+
+/// `n` distinct members at random; all of them (in iteration order) if `n` covers the set.
+fn sample(set: &Set, n: usize) -> Vec<Vec<u8>> {
+    if n >= set.len() {
+        return set.iter().map(|m| m.into_owned()).collect();
+    }
+    if n.saturating_mul(3) > set.len() {
+        let mut all: Vec<Vec<u8>> = set.iter().map(|m| m.into_owned()).collect();
+        fastrand::shuffle(&mut all);
+        all.truncate(n);
+        return all;
+    }
+    let mut picked = HashSet::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        if let Some(m) = set.random() {
+            if picked.insert(m.clone()) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// SPOP key [count]
+fn spop(ctx: &mut Ctx, args: Args) -> Reply {
+    let key = args.get(1);
+    if args.len() > 3 {
+        return Reply::syntax_error();
+    }
+    let count = if args.len() == 3 {
+        match parse_i64(args.get(2)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Reply::err("value is out of range, must be positive"),
+        }
+    } else {
+        None
+    };
+    let set = match write(ctx, key) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return if count.is_some() {
+                Reply::Set(vec![])
+            } else {
+                Reply::Nil
+            }
+        }
+        Err(e) => return e,
+    };
+    if count == Some(0) {
+        return Reply::Set(vec![]);
+    }
+    let popped = sample(set, count.unwrap_or(1));
+    for m in &popped {
+        set.remove(m);
+    }
+    ctx.modified(key);
+    ctx.notify('s', "spop", key);
+    delete_if_empty(ctx, key);
+    match count {
+        None => Reply::bulk_or_nil(popped.into_iter().next()),
+        Some(_) => Reply::Set(popped.into_iter().map(Reply::Bulk).collect()),
+    }
+}
+
+/// SRANDMEMBER key [count]: a negative count may repeat members.
+fn srandmember(ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() > 3 {
+        return Reply::syntax_error();
+    }
+    let count = if args.len() == 3 {
+        match random_count(args.get(2), false) {
+            Ok(c) => Some(c),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    let set = match read(ctx, args.get(1)) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return if count.is_some() {
+                Reply::Array(vec![])
+            } else {
+                Reply::Nil
+            }
+        }
+        Err(e) => return e,
+    };
+    match count {
+        None => Reply::bulk_or_nil(set.random()),
+        Some((n, true)) => Reply::Array(sample(set, n).into_iter().map(Reply::Bulk).collect()),
+        Some((n, false)) => Reply::Array(
+            (0..n)
+                .filter_map(|_| set.random())
+                .map(Reply::Bulk)
+                .collect(),
+        ),
+    }
+}
+
+/// SMOVE source destination member
+fn smove(ctx: &mut Ctx, args: Args) -> Reply {
+    let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
+    let src_set = match read(ctx, src) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Reply::Int(0),
+        Err(e) => return e,
+    };
+    let in_src = src_set.contains(member);
+    if let Err(e) = read(ctx, dst) {
+        return e;
+    }
+    if src == dst {
+        return Reply::Int(in_src as i64);
+    }
+    if !in_src {
+        return Reply::Int(0);
+    }
+    if let Ok(Some(s)) = write(ctx, src) {
+        s.remove(member);
+    }
+    ctx.notify('s', "srem", src);
+    delete_if_empty(ctx, src);
+    ctx.modified(src);
+    let added = match write(ctx, dst) {
+        Ok(Some(s)) => s.add(member),
+        _ => {
+            let mut set = Set::for_member(member);
+            set.add(member);
+            let db = ctx.db();
+            ctx.keys.insert(db, dst, Value::Set(Box::new(set)));
+            true
+        }
+    };
+    if added {
+        ctx.modified(dst);
+        ctx.notify('s', "sadd", dst);
+    }
+    Reply::Int(1)
+}
+
+/// SSCAN key cursor [MATCH pattern] [COUNT count]
+fn sscan(ctx: &mut Ctx, args: Args) -> Reply {
+    let cursor = match parse_cursor(args.get(2)) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let set = match read(ctx, args.get(1)) {
+        Ok(Some(s)) => s,
+        Ok(None) => return scan_reply(0, vec![]),
+        Err(e) => return e,
+    };
+    let opts = match ScanOptions::parse(args, 3) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    let next = set.scan(cursor, opts.count, |m| {
+        if opts.matches(m) {
+            out.push(Reply::bulk(m));
+        }
+    });
+    scan_reply(next, out)
+}

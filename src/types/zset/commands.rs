@@ -1,0 +1,508 @@
+//! The sorted-set command table and the single-key commands: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE,
+//! ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT, ZRANDMEMBER, ZSCAN.
+
+use super::range::{Bounds, LexRange, ScoreRange};
+use super::{popping, rangecmds, store, ZSet};
+use crate::commands::flags::*;
+use crate::commands::{Args, Command, Ctx, Cursor};
+use crate::db::Value;
+use crate::protocol::{Protocol, Reply};
+use crate::types::collection::{
+    parse_cursor, push_pair, random_count, scan_dict, scan_reply, ScanOptions,
+};
+use crate::util::numbers::{format_double, parse_f64};
+
+const fn z(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: crate::commands::Handler,
+) -> Command {
+    Command::new(name, arity, flags, handler).keys(1, 1, 1)
+}
+
+pub const COMMANDS: &[Command] = &[
+    z("zadd", -4, WRITE | DENYOOM | FAST, zadd).doc(
+        "sorted_set",
+        "1.2.0",
+        "Add members to a sorted set, or update their scores",
+    ),
+    z("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).doc(
+        "sorted_set",
+        "1.2.0",
+        "Increment the score of a member",
+    ),
+    z("zrem", -3, WRITE | FAST, zrem).doc(
+        "sorted_set",
+        "1.2.0",
+        "Remove members from a sorted set",
+    ),
+    z("zcard", 2, READONLY | FAST, zcard).doc("sorted_set", "1.2.0", "Get the number of members"),
+    z("zscore", 3, READONLY | FAST, zscore).doc("sorted_set", "1.2.0", "Get the score of a member"),
+    z("zmscore", -3, READONLY | FAST, zmscore).doc(
+        "sorted_set",
+        "6.2.0",
+        "Get the scores of members",
+    ),
+    z("zrank", 3, READONLY | FAST, zrank).doc(
+        "sorted_set",
+        "2.0.0",
+        "Rank of a member, lowest score first",
+    ),
+    z("zrevrank", 3, READONLY | FAST, zrevrank).doc(
+        "sorted_set",
+        "2.0.0",
+        "Rank of a member, highest score first",
+    ),
+    z("zcount", 4, READONLY | FAST, zcount).doc(
+        "sorted_set",
+        "2.0.0",
+        "Count members within a score range",
+    ),
+    z("zlexcount", 4, READONLY | FAST, zlexcount).doc(
+        "sorted_set",
+        "2.8.9",
+        "Count members within a lex range",
+    ),
+    z("zrandmember", -2, READONLY, zrandmember).doc("sorted_set", "6.2.0", "Get random members"),
+    z("zscan", -3, READONLY, zscan).doc(
+        "sorted_set",
+        "2.8.0",
+        "Incrementally iterate members and scores",
+    ),
+    z("zrange", -4, READONLY, rangecmds::zrange).doc(
+        "sorted_set",
+        "1.2.0",
+        "Return a range of members",
+    ),
+    z("zrangebyscore", -4, READONLY, rangecmds::zrangebyscore).doc(
+        "sorted_set",
+        "1.0.5",
+        "Return members within a score range",
+    ),
+    z(
+        "zrevrangebyscore",
+        -4,
+        READONLY,
+        rangecmds::zrevrangebyscore,
+    )
+    .doc(
+        "sorted_set",
+        "2.2.0",
+        "Return members within a score range, high to low",
+    ),
+    z("zrangebylex", -4, READONLY, rangecmds::zrangebylex).doc(
+        "sorted_set",
+        "2.8.9",
+        "Return members within a lex range",
+    ),
+    z("zrevrangebylex", -4, READONLY, rangecmds::zrevrangebylex).doc(
+        "sorted_set",
+        "2.8.9",
+        "Return members within a lex range, high to low",
+    ),
+    z("zrevrange", -4, READONLY, rangecmds::zrevrange).doc(
+        "sorted_set",
+        "1.2.0",
+        "Return a range of members by rank, high to low",
+    ),
+    Command::new("zrangestore", -5, WRITE | DENYOOM, rangecmds::zrangestore)
+        .keys(1, 2, 1)
+        .doc("sorted_set", "6.2.0", "Store a range of members in a key"),
+    z("zremrangebyrank", 4, WRITE, rangecmds::zremrangebyrank).doc(
+        "sorted_set",
+        "2.0.0",
+        "Remove members within a rank range",
+    ),
+    z("zremrangebyscore", 4, WRITE, rangecmds::zremrangebyscore).doc(
+        "sorted_set",
+        "1.2.0",
+        "Remove members within a score range",
+    ),
+    z("zremrangebylex", 4, WRITE, rangecmds::zremrangebylex).doc(
+        "sorted_set",
+        "2.8.9",
+        "Remove members within a lex range",
+    ),
+    z("zpopmin", -2, WRITE | FAST, popping::zpopmin).doc(
+        "sorted_set",
+        "5.0.0",
+        "Remove and return the lowest-scored members",
+    ),
+    z("zpopmax", -2, WRITE | FAST, popping::zpopmax).doc(
+        "sorted_set",
+        "5.0.0",
+        "Remove and return the highest-scored members",
+    ),
+    Command::new("zmpop", -4, WRITE, popping::zmpop)
+        .movable(popping::zmpop_keys)
+        .doc(
+            "sorted_set",
+            "7.0.0",
+            "Pop members from the first non-empty sorted set",
+        ),
+    Command::new("zunion", -3, READONLY, store::zunion)
+        .movable(store::numkeys_at_1)
+        .doc("sorted_set", "6.2.0", "Union of sorted sets"),
+    Command::new("zinter", -3, READONLY, store::zinter)
+        .movable(store::numkeys_at_1)
+        .doc("sorted_set", "6.2.0", "Intersection of sorted sets"),
+    Command::new("zdiff", -3, READONLY, store::zdiff)
+        .movable(store::numkeys_at_1)
+        .doc("sorted_set", "6.2.0", "Difference of sorted sets"),
+    Command::new("zintercard", -3, READONLY, store::zintercard)
+        .movable(store::numkeys_at_1)
+        .doc("sorted_set", "7.0.0", "Cardinality of the intersection"),
+    Command::new("zunionstore", -4, WRITE | DENYOOM, store::zunionstore)
+        .movable(store::numkeys_at_2)
+        .doc("sorted_set", "2.0.0", "Store the union of sorted sets"),
+    Command::new("zinterstore", -4, WRITE | DENYOOM, store::zinterstore)
+        .movable(store::numkeys_at_2)
+        .doc(
+            "sorted_set",
+            "2.0.0",
+            "Store the intersection of sorted sets",
+        ),
+    Command::new("zdiffstore", -4, WRITE | DENYOOM, store::zdiffstore)
+        .movable(store::numkeys_at_2)
+        .doc("sorted_set", "6.2.0", "Store the difference of sorted sets"),
+];
+
+/// The sorted set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.
+pub(super) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, Reply> {
+    match ctx.lookup(key) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+pub(super) fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, Reply> {
+    match ctx.lookup_mut(key) {
+        None => Ok(None),
+        Some(Value::ZSet(z)) => Ok(Some(z)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
+pub(super) fn resp3(ctx: &Ctx) -> bool {
+    ctx.client.protocol == Protocol::Resp3
+}
+
+/// Deletes `key` if the last command left its sorted set empty, as Redis never keeps empty collections.
+pub(super) fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    if matches!(ctx.lookup_mut(key), Some(Value::ZSet(z)) if z.is_empty()) {
+        ctx.delete(key);
+        ctx.notify('g', "del", key);
+    }
+}
+
+/// ZADD's flags, shared with ZINCRBY.
+#[derive(Default, Clone, Copy)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+fn zadd(ctx: &mut Ctx, args: Args) -> Reply {
+    let mut cur = Cursor::new(args, 2);
+    let mut f = AddFlags::default();
+    loop {
+        match cur.eat_any(&["NX", "XX", "GT", "LT", "CH", "INCR"]) {
+            Some(0) => f.nx = true,
+            Some(1) => f.xx = true,
+            Some(2) => f.gt = true,
+            Some(3) => f.lt = true,
+            Some(4) => f.ch = true,
+            Some(_) => f.incr = true,
+            None => break,
+        }
+    }
+    add_generic(ctx, args, cur.position(), f)
+}
+
+/// ZINCRBY key increment member: ZADD INCR with one pair.
+fn zincrby(ctx: &mut Ctx, args: Args) -> Reply {
+    let f = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
+    add_generic(ctx, args, 2, f)
+}
+
+/// Redis's zaddGenericCommand: validate flags and every score, then apply pair by pair.
+fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
+    let key = args.get(1);
+    let elements = args.len() - first;
+    if elements == 0 || !elements.is_multiple_of(2) {
+        return Reply::syntax_error();
+    }
+    if f.nx && f.xx {
+        return Reply::err("XX and NX options at the same time are not compatible");
+    }
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
+        return Reply::err("GT, LT, and/or NX options at the same time are not compatible");
+    }
+    if f.incr && elements > 2 {
+        return Reply::err("INCR option supports a single increment-element pair");
+    }
+    let mut pairs = Vec::with_capacity(elements / 2);
+    for i in (first..args.len()).step_by(2) {
+        match parse_f64(args.get(i)) {
+            Some(score) => pairs.push((score, args.get(i + 1))),
+            None => return Reply::not_float(),
+        }
+    }
+    let mut fresh: Option<Box<ZSet>> = None;
+    let zset: &mut ZSet = match write(ctx, key) {
+        Err(e) => return e,
+        Ok(Some(z)) => z,
+        Ok(None) if f.xx => return if f.incr { Reply::Nil } else { Reply::Int(0) },
+        Ok(None) => fresh.insert(Box::default()),
+    };
+    let (mut added, mut updated, mut processed) = (0, 0, 0);
+    let mut result = 0.0;
+    let mut nan = false;
+    for (score, member) in pairs {
+        let current = zset.score(member);
+        let mut score = score;
+        match current {
+            Some(_) if f.nx => continue,
+            None if f.xx => continue,
+            Some(cur) => {
+                if f.incr {
+                    score += cur;
+                    if score.is_nan() {
+                        nan = true;
+                        break;
+                    }
+                }
+                if (f.lt && score >= cur) || (f.gt && score <= cur) {
+                    continue;
+                }
+                if score != cur {
+                    zset.insert(member, score);
+                    updated += 1;
+                }
+            }
+            None => {
+                zset.insert(member, score);
+                added += 1;
+            }
+        }
+        result = score;
+        processed += 1;
+    }
+    if let Some(z) = fresh.filter(|z| !z.is_empty()) {
+        let db = ctx.db();
+        ctx.keys.insert(db, key, Value::ZSet(z));
+    }
+    if added + updated > 0 {
+        ctx.modified(key);
+        ctx.notify('z', if f.incr { "zincr" } else { "zadd" }, key);
+    }
+    if nan {
+        return Reply::err("resulting score is not a number (NaN)");
+    }
+    match (f.incr, processed) {
+        (true, 0) => Reply::Nil,
+        (true, _) => Reply::Double(result),
+        _ => Reply::Int(if f.ch { added + updated } else { added }),
+    }
+}
+
+fn zrem(ctx: &mut Ctx, args: Args) -> Reply {
+    let key = args.get(1);
+    let zset = match write(ctx, key) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Reply::Int(0),
+        Err(e) => return e,
+    };
+    let removed = args
+        .iter()
+        .skip(2)
+        .filter(|m| zset.remove(m).is_some())
+        .count();
+    if removed > 0 {
+        ctx.modified(key);
+        ctx.notify('z', "zrem", key);
+        delete_if_empty(ctx, key);
+    }
+    Reply::Int(removed as i64)
+}
+
+fn zcard(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(z) => Reply::Int(z.map_or(0, |z| z.len() as i64)),
+        Err(e) => e,
+    }
+}
+
+fn zscore(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(z) => z
+            .and_then(|z| z.score(args.get(2)))
+            .map_or(Reply::Nil, Reply::Double),
+        Err(e) => e,
+    }
+}
+
+fn zmscore(ctx: &mut Ctx, args: Args) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(z) => Reply::Array(
+            args.iter()
+                .skip(2)
+                .map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double))
+                .collect(),
+        ),
+        Err(e) => e,
+    }
+}
+
+fn zrank(ctx: &mut Ctx, args: Args) -> Reply {
+    rank_generic(ctx, args, false)
+}
+
+fn zrevrank(ctx: &mut Ctx, args: Args) -> Reply {
+    rank_generic(ctx, args, true)
+}
+
+fn rank_generic(ctx: &mut Ctx, args: Args, rev: bool) -> Reply {
+    match read(ctx, args.get(1)) {
+        Ok(z) => z
+            .and_then(|z| z.rank(args.get(2), rev))
+            .map_or(Reply::Nil, |r| Reply::Int(r as i64)),
+        Err(e) => e,
+    }
+}
+
+fn zcount(ctx: &mut Ctx, args: Args) -> Reply {
+    match ScoreRange::parse(args.get(2), args.get(3)) {
+        Ok(range) => count_in(ctx, args.get(1), &range),
+        Err(e) => e,
+    }
+}
+
+fn zlexcount(ctx: &mut Ctx, args: Args) -> Reply {
+    match LexRange::parse(args.get(2), args.get(3)) {
+        Ok(range) => count_in(ctx, args.get(1), &range),
+        Err(e) => e,
+    }
+}
+
+/// Elements inside a range, from the ranks of its first and last element: O(log n).
+fn count_in(ctx: &mut Ctx, key: &[u8], range: &impl Bounds) -> Reply {
+    let zset = match read(ctx, key) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Reply::Int(0),
+        Err(e) => return e,
+    };
+    let list = zset.list();
+    if range.is_empty() {
+        return Reply::Int(0);
+    }
+    match (list.first_in(range), list.last_in(range)) {
+        (Some(a), Some(b)) => {
+            Reply::Int((list.rank_of(b) + 1).saturating_sub(list.rank_of(a)) as i64)
+        }
+        _ => Reply::Int(0),
+    }
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]]
+fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
+    let resp3 = resp3(ctx);
+    let count = if args.len() >= 3 {
+        let withscores = args.len() == 4;
+        if args.len() > 4 || (withscores && !args.get(3).eq_ignore_ascii_case(b"WITHSCORES")) {
+            if let Err(e) = random_count(args.get(2), false) {
+                return e;
+            }
+            return Reply::syntax_error();
+        }
+        match random_count(args.get(2), withscores) {
+            Ok((n, distinct)) => Some((n, distinct, withscores)),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    let zset = match read(ctx, args.get(1)) {
+        Err(e) => return e,
+        Ok(None) => {
+            return if count.is_some() {
+                Reply::Array(vec![])
+            } else {
+                Reply::Nil
+            }
+        }
+        Ok(Some(z)) => z,
+    };
+    let list = zset.list();
+    let Some((n, distinct, withscores)) = count else {
+        let id = list.by_rank(fastrand::usize(1..=zset.len()));
+        return Reply::bulk_or_nil(id.map(|id| list.member(id)));
+    };
+    let ranks: Vec<usize> = if !distinct {
+        (0..n).map(|_| fastrand::usize(1..=zset.len())).collect()
+    } else if n >= zset.len() {
+        (1..=zset.len()).collect()
+    } else {
+        let mut all: Vec<usize> = (1..=zset.len()).collect();
+        fastrand::shuffle(&mut all);
+        all.truncate(n);
+        all
+    };
+    let mut out = Vec::new();
+    for rank in ranks {
+        let Some(id) = list.by_rank(rank) else {
+            continue;
+        };
+        if withscores {
+            push_pair(
+                &mut out,
+                resp3,
+                Reply::bulk(list.member(id)),
+                Reply::Double(list.score(id)),
+            );
+        } else {
+            out.push(Reply::bulk(list.member(id)));
+        }
+    }
+    Reply::Array(out)
+}
+
+/// ZSCAN key cursor [MATCH pattern] [COUNT count]: a small set answers whole with cursor 0, as a listpack does.
+fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
+    let cursor = match parse_cursor(args.get(2)) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let zset = match read(ctx, args.get(1)) {
+        Ok(Some(z)) => z,
+        Ok(None) => return scan_reply(0, vec![]),
+        Err(e) => return e,
+    };
+    let opts = match ScanOptions::parse(args, 3) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    let mut emit = |m: &[u8], s: f64| {
+        if opts.matches(m) {
+            out.push(Reply::bulk(m));
+            out.push(Reply::bulk(format_double(s)));
+        }
+    };
+    let next = if zset.is_listpack() {
+        zset.list().iter().for_each(|(m, s)| emit(m, s));
+        0
+    } else {
+        scan_dict(zset.scores(), cursor, opts.count, |m, s| emit(m, *s))
+    };
+    scan_reply(next, out)
+}

@@ -1,0 +1,105 @@
+//! The sorted set type: a skip list with spans for order and rank, plus a member → score `Dict` for O(1) lookups
+//! and SCAN. Redis keeps small sets in a listpack; here the structure is always the same and `small` only records
+//! what encoding Redis would report (and how ZSCAN and ZRANDMEMBER answer, which depends on it).
+
+mod commands;
+mod popping;
+pub mod range;
+mod rangecmds;
+pub mod skiplist;
+mod store;
+
+use crate::commands::Command;
+use crate::db::Dict;
+use crate::types::collection::{member_hash, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
+use skiplist::SkipList;
+
+pub struct ZSet {
+    list: SkipList,
+    scores: Dict<f64>,
+    /// Whether Redis would have converted this set to a skiplist (a one-way change, as in Redis).
+    big: bool,
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ZSet {
+    pub fn new() -> Self {
+        ZSet {
+            list: SkipList::new(),
+            scores: Dict::new(),
+            big: false,
+        }
+    }
+
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        if self.big {
+            "skiplist"
+        } else {
+            "listpack"
+        }
+    }
+
+    pub fn is_listpack(&self) -> bool {
+        !self.big
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn list(&self) -> &SkipList {
+        &self.list
+    }
+
+    pub fn scores(&self) -> &Dict<f64> {
+        &self.scores
+    }
+
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member_hash(member), member).copied()
+    }
+
+    /// Sets `member`'s score; returns the previous one.
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        let hash = member_hash(member);
+        let old = self.scores.get(hash, member).copied();
+        match old {
+            Some(o) if o == score => return old,
+            Some(o) => {
+                self.list.remove(o, member);
+            }
+            None => {}
+        }
+        self.list.insert(score, member);
+        self.scores.insert(hash, member, score);
+        if member.len() > ZSET_MAX_LISTPACK_VALUE || self.len() > ZSET_MAX_LISTPACK_ENTRIES {
+            self.big = true;
+        }
+        old
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let (_, score) = self.scores.remove(member_hash(member), member)?;
+        self.list.remove(score, member);
+        Some(score)
+    }
+
+    /// The 0-based rank counting from the lowest (or, `rev`, from the highest).
+    pub fn rank(&self, member: &[u8], rev: bool) -> Option<usize> {
+        let score = self.score(member)?;
+        let rank = self.list.rank(score, member)?;
+        Some(if rev { self.len() - rank } else { rank - 1 })
+    }
+}
+
+pub const COMMANDS: &[Command] = commands::COMMANDS;

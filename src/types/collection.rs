@@ -119,7 +119,7 @@ pub fn random_count(arg: &[u8], with_pairs: bool) -> Result<(usize, bool), Reply
         }
         None => return Err(Reply::not_integer()),
     };
-    if n < 0 && with_pairs && n < -(i64::MAX / 2) {
+    if with_pairs && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
         return Err(Reply::err("value is out of range"));
     }
     Ok((n.unsigned_abs() as usize, n >= 0))

@@ -58,8 +58,7 @@ pub fn sintercard(ctx: &mut Ctx, args: Args) -> Reply {
         if j + 1 < args.len() && args.get(j).eq_ignore_ascii_case(b"LIMIT") {
             match parse_i64(args.get(j + 1)) {
                 Some(l) if l >= 0 => limit = l as usize,
-                Some(_) => return Reply::err("LIMIT can't be negative"),
-                None => return Reply::not_integer(),
+                _ => return Reply::err("LIMIT can't be negative"),
             }
             j += 2;
         } else {

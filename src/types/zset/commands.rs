@@ -450,7 +450,8 @@ fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
     let ranks: Vec<usize> = if !distinct {
         (0..n).map(|_| fastrand::usize(1..=zset.len())).collect()
     } else if n >= zset.len() {
-        (1..=zset.len()).collect()
+        // Redis answers the whole set from the highest score down.
+        (1..=zset.len()).rev().collect()
     } else {
         let mut all: Vec<usize> = (1..=zset.len()).collect();
         fastrand::shuffle(&mut all);

@@ -18,7 +18,7 @@ pub mod watch;
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
-pub use dict::Dict;
+pub use dict::{Dict, Key};
 pub use locks::{KeyLocks, LockPlan, LockSet};
 pub use value::Value;
 
@@ -58,7 +58,6 @@ pub fn lru_clock() -> u32 {
     crate::util::time::now_secs() as u32
 }
 
-#[derive(Default)]
 pub struct Shard {
     pub(crate) dict: Dict<Entry>,
     /// Keys that have a TTL, so the expiry cycle samples only those.
@@ -69,6 +68,16 @@ pub struct Shard {
 }
 
 impl Shard {
+    fn new(hasher: &ahash::RandomState) -> Self {
+        Shard {
+            dict: Dict::new(hasher.clone()),
+            volatile: Dict::new(hasher.clone()),
+            expire_cursor: 0,
+            watched: WatchedKeys::default(),
+            blocked: BlockedKeys::default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.dict.len()
     }
@@ -98,10 +107,10 @@ pub struct Db {
 }
 
 impl Db {
-    fn new() -> Self {
+    fn new(hasher: &ahash::RandomState) -> Self {
         Db {
             shards: (0..SHARDS)
-                .map(|_| CachePadded::new(RwLock::new(Shard::default())))
+                .map(|_| CachePadded::new(RwLock::new(Shard::new(hasher))))
                 .collect(),
         }
     }
@@ -110,16 +119,34 @@ impl Db {
     }
 }
 
+/// Told about every key the active or lazy expiry deletes, with the shard's write lock held (keyspace
+/// notifications' `expired` event).
+pub type ExpiredHook = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
+
 pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
+    expired_hook: std::sync::OnceLock<ExpiredHook>,
 }
 
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
+        let hasher = ahash::RandomState::new();
         Keyspace {
-            dbs: (0..databases).map(|_| Db::new()).collect(),
-            hasher: ahash::RandomState::new(),
+            dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
+            hasher,
+            expired_hook: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Installs the expired-key hook (once, at start-up).
+    pub fn on_expired(&self, hook: ExpiredHook) {
+        let _ = self.expired_hook.set(hook);
+    }
+
+    fn key_expired(&self, db: usize, key: &[u8]) {
+        if let Some(hook) = self.expired_hook.get() {
+            hook(db, key);
         }
     }
 

@@ -78,7 +78,10 @@ pub struct ClientState {
 
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
-pub struct ClientExt {}
+pub struct ClientExt {
+    /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
+    pub pubsub: crate::pubsub::ClientPubSub,
+}
 
 impl ClientState {
     pub fn new(info: Arc<ClientInfo>) -> Self {

@@ -17,10 +17,20 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 
-/// The hash of a member inside a collection's `Dict` (keyed once per process, like the keyspace's).
-pub fn member_hash(member: &[u8]) -> u64 {
+/// The hasher of every collection's `Dict`, keyed once per process like the keyspace's.
+fn member_hasher() -> &'static ahash::RandomState {
     static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
-    STATE.get_or_init(ahash::RandomState::new).hash_one(member)
+    STATE.get_or_init(ahash::RandomState::new)
+}
+
+/// The hash of a member inside a collection's `Dict`.
+pub fn member_hash(member: &[u8]) -> u64 {
+    member_hasher().hash_one(member)
+}
+
+/// An empty `Dict` for members, hashing as `member_hash` does.
+pub fn new_dict<V>() -> Dict<V> {
+    Dict::new(member_hasher().clone())
 }
 
 /// A SCAN-family cursor as Redis reads it (`strtoull`: an optional sign, a leading `-` wraps around).

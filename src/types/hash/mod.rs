@@ -6,7 +6,7 @@ mod commands;
 
 use crate::db::Dict;
 use crate::types::collection::{
-    member_hash, scan_dict, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE,
+    member_hash, new_dict, scan_dict, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE,
 };
 
 pub enum Hash {
@@ -75,9 +75,9 @@ impl Hash {
 
     fn convert(&mut self) {
         if let Hash::Pack(v) = self {
-            let mut d = Dict::new();
+            let mut d = new_dict();
             for (f, val) in v.drain(..) {
-                d.insert_new(member_hash(&f), f, val);
+                d.insert(member_hash(&f), &f, val);
             }
             *self = Hash::Table(d);
         }

@@ -7,8 +7,8 @@ mod commands;
 
 use std::borrow::Cow;
 
-use crate::db::Dict;
-use crate::types::collection::{member_hash, scan_dict, SET_MAX_INTSET_ENTRIES};
+use crate::db::{Dict, Key};
+use crate::types::collection::{member_hash, new_dict, scan_dict, SET_MAX_INTSET_ENTRIES};
 use crate::util::numbers::{format_i64, parse_i64};
 
 pub enum Set {
@@ -28,7 +28,7 @@ impl Set {
         if parse_i64(member).is_some() {
             Set::Ints(Vec::new())
         } else {
-            Set::Table(Dict::new())
+            Set::Table(new_dict())
         }
     }
 
@@ -81,7 +81,7 @@ impl Set {
                 if d.get(hash, member).is_some() {
                     return false;
                 }
-                d.insert_new(hash, member.into(), ());
+                d.insert_new(hash, Key::from_slice(member), ());
                 true
             }
             Set::Ints(_) => false,
@@ -90,7 +90,7 @@ impl Set {
 
     fn convert(&mut self) {
         if let Set::Ints(v) = self {
-            let mut d = Dict::new();
+            let mut d = new_dict();
             for n in v.iter() {
                 let s = format_i64(*n);
                 d.insert(member_hash(s.as_bytes()), s.as_bytes(), ());

@@ -11,7 +11,9 @@ mod store;
 
 use crate::commands::Command;
 use crate::db::Dict;
-use crate::types::collection::{member_hash, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
+use crate::types::collection::{
+    member_hash, new_dict, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE,
+};
 use skiplist::SkipList;
 
 pub struct ZSet {
@@ -31,7 +33,7 @@ impl ZSet {
     pub fn new() -> Self {
         ZSet {
             list: SkipList::new(),
-            scores: Dict::new(),
+            scores: new_dict(),
             big: false,
         }
     }

@@ -1,18 +1,11 @@
 //! Hashes: every command against redis-server byte for byte (small hashes answer in insertion order, as a
 //! listpack does), the error paths, HINCRBYFLOAT's long-double arithmetic and HSCAN's cursor.
 
+mod collections;
 mod common;
 
-use common::{assert_same_as_redis, Client, Server};
-
-fn same(script: &[&str]) {
-    let cmds: Vec<Vec<&str>> = script
-        .iter()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    let refs: Vec<&[&str]> = cmds.iter().map(|c| c.as_slice()).collect();
-    assert_same_as_redis(&refs);
-}
+use collections::{same, same_events};
+use common::{Client, Server};
 
 #[test]
 fn set_get_delete() {
@@ -184,4 +177,21 @@ fn big_hashes_and_hscan() {
     assert_eq!(seen.len(), 1000);
     assert_eq!(seen["f7"], "7");
     assert!(calls > 5);
+}
+
+#[test]
+fn keyspace_events() {
+    same_events(&[
+        "HSET h a 1 b 2",
+        "HSET h a 1",
+        "HSETNX h a 1",
+        "HSETNX h c 3",
+        "HMSET h d 4",
+        "HINCRBY h n 1",
+        "HINCRBYFLOAT h f 1.5",
+        "HINCRBY h a x",
+        "HDEL h x",
+        "HDEL h a b c d",
+        "HDEL h n f",
+    ]);
 }

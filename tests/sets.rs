@@ -1,18 +1,11 @@
 //! Sets: every command against redis-server byte for byte (intsets answer in numeric order, as in Redis), the
 //! error paths, the random commands' contracts and SSCAN's cursor over a hashtable.
 
+mod collections;
 mod common;
 
-use common::{assert_same_as_redis, Client, Server};
-
-fn same(script: &[&str]) {
-    let cmds: Vec<Vec<&str>> = script
-        .iter()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    let refs: Vec<&[&str]> = cmds.iter().map(|c| c.as_slice()).collect();
-    assert_same_as_redis(&refs);
-}
+use collections::{same, same_events};
+use common::{Client, Server};
 
 #[test]
 fn membership_commands() {
@@ -240,4 +233,27 @@ fn intset_becomes_hashtable_past_512_or_on_a_string() {
     assert_eq!(c.cmd(&["SADD", "s", "512"]), ":1\r\n");
     assert_eq!(c.cmd(&["SISMEMBER", "s", "512"]), ":1\r\n");
     assert_eq!(c.cmd(&["SCARD", "s"]), ":513\r\n");
+}
+
+#[test]
+fn keyspace_events() {
+    same_events(&[
+        "SADD s 1 2 3",
+        "SADD s 1",
+        "SREM s 9",
+        "SREM s 1",
+        "SMOVE s t 2",
+        "SMOVE s t 9",
+        "SMOVE t t 2",
+        "SMOVE s t 3",
+        "SADD u 1 2",
+        "SINTERSTORE d t u",
+        "SUNIONSTORE d t u",
+        "SDIFFSTORE d t u",
+        "SINTERSTORE d t nope",
+        "SADD p 1 2",
+        "SPOP p",
+        "SPOP p 5",
+        "SPOP p 1",
+    ]);
 }

@@ -1,19 +1,11 @@
 //! Sorted sets: every command against redis-server byte for byte, the error paths, and ranks and ranges checked
 //! against a sorted-Vec model over 10,000 random operations.
 
+mod collections;
 mod common;
 
-use common::{assert_same_as_redis, Client, Server};
-
-/// Runs whitespace-separated commands through `assert_same_as_redis`.
-fn same(script: &[&str]) {
-    let cmds: Vec<Vec<&str>> = script
-        .iter()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    let refs: Vec<&[&str]> = cmds.iter().map(|c| c.as_slice()).collect();
-    assert_same_as_redis(&refs);
-}
+use collections::{same, same_events};
+use common::{Client, Server};
 
 #[test]
 fn zadd_flags_and_errors() {
@@ -520,4 +512,31 @@ fn rank_queries_on_a_million_members_are_logarithmic() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn keyspace_events() {
+    same_events(&[
+        "ZADD z 1 a 2 b 3 c 4 d 5 e",
+        "ZADD z 1 a",
+        "ZADD z NX 9 a",
+        "ZADD z INCR 1 a",
+        "ZINCRBY z 1 a",
+        "ZREM z nope",
+        "ZREM z a",
+        "ZREMRANGEBYRANK z 0 0",
+        "ZREMRANGEBYSCORE z 3 3",
+        "ZREMRANGEBYLEX z - (a",
+        "ZPOPMIN z",
+        "ZPOPMAX z 0",
+        "ZADD y 1 a 2 b",
+        "ZMPOP 1 y MAX",
+        "ZRANGESTORE d z 0 -1",
+        "ZUNIONSTORE d 2 z y",
+        "ZINTERSTORE d 2 z y",
+        "ZDIFFSTORE d 2 z y",
+        "ZRANGESTORE d nope 0 -1",
+        "ZPOPMAX z 5",
+        "ZPOPMIN y 5",
+    ]);
 }

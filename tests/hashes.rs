@@ -4,7 +4,7 @@
 mod collections;
 mod common;
 
-use collections::{same, same_events};
+use collections::{same, same_events, same_resp3};
 use common::{Client, Server};
 
 #[test]
@@ -193,5 +193,22 @@ fn keyspace_events() {
         "HDEL h x",
         "HDEL h a b c d",
         "HDEL h n f",
+    ]);
+}
+
+#[test]
+fn resp3_replies() {
+    same_resp3(&[
+        "HSET h a 1 b 2",
+        "HGETALL h",
+        "HGETALL nope",
+        "HKEYS h",
+        "HMGET h a x",
+        "HGET h x",
+        "HRANDFIELD h 5 WITHVALUES",
+        "HRANDFIELD nope",
+        "HRANDFIELD nope 2",
+        "HINCRBYFLOAT h f 1.5",
+        "HSCAN h 0",
     ]);
 }

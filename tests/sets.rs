@@ -4,7 +4,7 @@
 mod collections;
 mod common;
 
-use collections::{same, same_events};
+use collections::{same, same_events, same_resp3};
 use common::{Client, Server};
 
 #[test]
@@ -255,5 +255,24 @@ fn keyspace_events() {
         "SPOP p",
         "SPOP p 5",
         "SPOP p 1",
+    ]);
+}
+
+#[test]
+fn resp3_replies() {
+    same_resp3(&[
+        "SADD s 3 1 2",
+        "SMEMBERS s",
+        "SMEMBERS nope",
+        "SINTER s s",
+        "SUNION s nope",
+        "SDIFF s nope",
+        "SMISMEMBER s 1 9",
+        "SRANDMEMBER s 5",
+        "SRANDMEMBER nope",
+        "SPOP s 0",
+        "SPOP nope",
+        "SPOP nope 2",
+        "SPOP s 3",
     ]);
 }

@@ -4,7 +4,7 @@
 mod collections;
 mod common;
 
-use collections::{same, same_events};
+use collections::{same, same_events, same_resp3};
 use common::{Client, Server};
 
 #[test]
@@ -538,5 +538,33 @@ fn keyspace_events() {
         "ZRANGESTORE d nope 0 -1",
         "ZPOPMAX z 5",
         "ZPOPMIN y 5",
+    ]);
+}
+
+#[test]
+fn resp3_replies() {
+    same_resp3(&[
+        "ZADD z 1 a 2.5 b 3 c",
+        "ZADD z INCR 1 a",
+        "ZADD z XX INCR 1 nope",
+        "ZINCRBY z 1 a",
+        "ZSCORE z b",
+        "ZSCORE z nope",
+        "ZMSCORE z a nope",
+        "ZRANK z nope",
+        "ZRANGE z 0 -1 WITHSCORES",
+        "ZRANGE z 0 -1",
+        "ZRANGEBYSCORE z -inf +inf WITHSCORES LIMIT 1 1",
+        "ZREVRANGE z 0 0 WITHSCORES",
+        "ZUNION 1 z WITHSCORES",
+        "ZINTER 1 z",
+        "ZRANDMEMBER z 5 WITHSCORES",
+        "ZRANDMEMBER nope",
+        "ZSCAN z 0",
+        "ZPOPMIN z",
+        "ZPOPMIN z 1",
+        "ZPOPMAX nope",
+        "ZMPOP 1 z MAX COUNT 1",
+        "ZMPOP 1 nope MAX",
     ]);
 }

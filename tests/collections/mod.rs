@@ -50,3 +50,22 @@ pub fn same_events(script: &[&str]) {
     assert!(!want.is_empty(), "the script notifies something");
     assert_eq!(got, want, "keyspace events differ from redis-server");
 }
+
+/// `same` over RESP3 (after HELLO 3 on both servers): maps, sets, doubles and nested pairs.
+pub fn same_resp3(script: &[&str]) {
+    let ours = Server::start();
+    let mut a = ours.client();
+    if a.cmd(&["HELLO", "3"]).starts_with('-') {
+        eprintln!("HELLO 3 unsupported; skipping the RESP3 comparison");
+        return;
+    }
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let mut b = redis.client();
+    b.cmd(&["HELLO", "3"]);
+    for line in script {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(a.cmd(&args), b.cmd(&args), "RESP3 reply to {line} differs");
+    }
+}

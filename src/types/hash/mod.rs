@@ -128,3 +128,35 @@ impl Hash {
 }
 
 pub const COMMANDS: &[crate::commands::Command] = commands::COMMANDS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_follows_redis_thresholds_one_way() {
+        let mut h = Hash::default();
+        for i in 0..HASH_MAX_LISTPACK_ENTRIES {
+            h.set(format!("f{i}").as_bytes(), b"v".to_vec());
+        }
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(
+            h.iter().next().map(|(f, _)| f),
+            Some(&b"f0"[..]),
+            "insertion order"
+        );
+        h.set(b"one-more", b"v".to_vec());
+        assert_eq!(h.encoding(), "hashtable");
+        h.remove(b"one-more");
+        assert_eq!(h.encoding(), "hashtable", "no conversion back, as in Redis");
+        let mut small = Hash::default();
+        small.set(b"f", vec![b'x'; HASH_MAX_LISTPACK_VALUE]);
+        assert_eq!(small.encoding(), "listpack");
+        small.set(b"g", vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]);
+        assert_eq!(small.encoding(), "hashtable");
+        assert_eq!(
+            small.get(b"f").map(<[u8]>::len),
+            Some(HASH_MAX_LISTPACK_VALUE)
+        );
+    }
+}

@@ -142,3 +142,31 @@ impl Set {
 }
 
 pub const COMMANDS: &[crate::commands::Command] = commands::COMMANDS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intset_until_a_string_or_too_many_members() {
+        let mut s = Set::for_member(b"1");
+        for i in (0..SET_MAX_INTSET_ENTRIES as i64).rev() {
+            assert!(s.add(i.to_string().as_bytes()));
+        }
+        assert_eq!(s.encoding(), "intset");
+        assert_eq!(s.iter().next().as_deref(), Some(&b"0"[..]), "numeric order");
+        assert!(!s.contains(b"01"), "not the canonical form of 1");
+        assert!(s.add(b"512"));
+        assert_eq!(s.encoding(), "hashtable");
+        assert!(s.contains(b"511") && s.contains(b"512"));
+        let mut t = Set::for_member(b"a");
+        assert_eq!(t.encoding(), "hashtable");
+        let mut u = Set::for_member(b"7");
+        u.add(b"7");
+        u.add(b"x");
+        assert_eq!(u.encoding(), "hashtable");
+        assert!(u.remove(b"7") && !t.remove(b"7"));
+        t.add(b"a");
+        assert_eq!(t.len(), 1);
+    }
+}

@@ -105,3 +105,30 @@ impl ZSet {
 }
 
 pub const COMMANDS: &[Command] = commands::COMMANDS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listpack_until_129_members_or_a_65_byte_member() {
+        let mut z = ZSet::new();
+        for i in 0..ZSET_MAX_LISTPACK_ENTRIES {
+            z.insert(format!("m{i}").as_bytes(), i as f64);
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"m0", 1000.0);
+        assert_eq!(z.encoding(), "listpack", "an update adds nothing");
+        assert_eq!(z.rank(b"m0", false), Some(ZSET_MAX_LISTPACK_ENTRIES - 1));
+        assert_eq!(z.rank(b"m0", true), Some(0));
+        z.insert(b"extra", 0.5);
+        assert_eq!(z.encoding(), "skiplist");
+        assert_eq!(z.remove(b"extra"), Some(0.5));
+        assert_eq!(z.encoding(), "skiplist");
+        let mut w = ZSet::new();
+        w.insert(&[b'x'; ZSET_MAX_LISTPACK_VALUE], 1.0);
+        assert_eq!(w.encoding(), "listpack");
+        w.insert(&[b'x'; ZSET_MAX_LISTPACK_VALUE + 1], 1.0);
+        assert_eq!(w.encoding(), "skiplist");
+    }
+}

@@ -43,7 +43,9 @@ fn zadd_flags_and_errors() {
         "ZINCRBY z 1.5 zz",
         "ZINCRBY z x zz",
         "ZINCRBY z 1 zz 2",
-        "ZADD f 1.1 a 0.1 b -0.5 c 1e-300 d 123456789012345678 e",
+        "ZADD f 1.1 a 0.1 b -0.5 c 1e-300 d 123456789012345678 e -0 z",
+        "ZINCRBY f -0 z",
+        "ZADD f INCR -0 new",
         "ZSCORE f a",
         "ZMSCORE f a b c d e nope",
         "ZRANGE f 0 -1 WITHSCORES",
@@ -76,6 +78,14 @@ fn single_key_reads() {
         "ZCOUNT z 1 (x",
         "ZCOUNT nope 1 2",
         "ZCOUNT nope x 2",
+        "ZCOUNT z 1e400 1e401",
+        "ZCOUNT z -1e400 (1e401",
+        "ZCOUNT z 1e-400 0x10",
+        "ZCOUNT z ( (",
+        "ZCOUNT z (nan 1",
+        "ZCOUNT z 1,5 2",
+        "ZRANGEBYLEX z [ +",
+        "ZRANGEBYLEX z +a -",
         "ZLEXCOUNT z - +",
         "ZLEXCOUNT z [b (d",
         "ZLEXCOUNT z a b",
@@ -242,6 +252,12 @@ fn union_inter_diff() {
         "ZINTERCARD 2 a b LIMIT 1",
         "ZINTERCARD 2 a b LIMIT 0",
         "ZINTERCARD 2 a b LIMIT -1",
+        "ZINTERCARD 2 a b LIMIT x",
+        "ZUNIONSTORE a 2 a a",
+        "ZRANGE a 0 -1 WITHSCORES",
+        "ZINTERSTORE a 2 a a WEIGHTS 2 3 AGGREGATE MIN",
+        "ZRANGE a 0 -1 WITHSCORES",
+        "ZADD a 1 x 2 y 3 z",
         "ZINTERCARD 0 a",
         "ZINTERCARD x a",
         "ZINTERCARD 3 a b",
@@ -567,4 +583,27 @@ fn resp3_replies() {
         "ZMPOP 1 z MAX COUNT 1",
         "ZMPOP 1 nope MAX",
     ]);
+}
+
+/// A skiplist keeps the sign of -0 (it prints `-0`); a listpack stores it as the integer 0.
+#[test]
+fn negative_zero_depends_on_the_encoding() {
+    let mut script = vec!["ZADD small -0 x".to_string(), "ZSCORE small x".to_string()];
+    script.push(format!(
+        "ZADD big {}",
+        (0..130)
+            .map(|i| format!("{i} m{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    script.extend(
+        [
+            "ZADD big -0 zero",
+            "ZSCORE big zero",
+            "ZRANGEBYSCORE big -1 0 WITHSCORES",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
 }

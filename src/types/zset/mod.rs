@@ -75,6 +75,19 @@ impl ZSet {
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
         let hash = member_hash(member);
         let old = self.scores.get(hash, member).copied();
+        // Redis converts before adding a member that does not fit a listpack.
+        if old.is_none()
+            && (member.len() > ZSET_MAX_LISTPACK_VALUE
+                || self.len() + 1 > ZSET_MAX_LISTPACK_ENTRIES)
+        {
+            self.big = true;
+        }
+        // A listpack stores -0 as the integer 0, so only a skiplist keeps the sign.
+        let score = if score == 0.0 && !self.big {
+            0.0
+        } else {
+            score
+        };
         match old {
             Some(o) if o == score => return old,
             Some(o) => {
@@ -84,9 +97,6 @@ impl ZSet {
         }
         self.list.insert(score, member);
         self.scores.insert(hash, member, score);
-        if member.len() > ZSET_MAX_LISTPACK_VALUE || self.len() > ZSET_MAX_LISTPACK_ENTRIES {
-            self.big = true;
-        }
         old
     }
 

@@ -2,7 +2,7 @@
 //! Redis's errors, and tested against elements through one trait so the skip list walks both the same way.
 
 use crate::protocol::Reply;
-use crate::util::numbers::parse_f64;
+use std::ffi::CString;
 
 /// Where an element stands against a range's two ends.
 pub trait Bounds {
@@ -28,17 +28,21 @@ pub fn lex_range_error() -> Reply {
     Reply::err("min or max not valid string range item")
 }
 
-/// One end of a score range as `zslParseRange` reads it: strtod over the rest after an optional `(`; an empty
-/// rest reads as 0, as strtod does.
+/// One end of a score range as `zslParseRange` reads it: a bare `strtod` over the rest after an optional `(`,
+/// which, unlike score arguments elsewhere, takes leading spaces, an empty string (0) and overflow (±inf).
 fn score_bound(arg: &[u8]) -> Option<(f64, bool)> {
     let (text, exclusive) = match arg.split_first() {
         Some((b'(', rest)) => (rest, true),
         _ => (arg, false),
     };
-    if text.is_empty() {
-        return Some((0.0, exclusive));
-    }
-    parse_f64(text).map(|v| (v, exclusive))
+    let c = CString::new(text).ok()?;
+    let mut end: *mut libc::c_char = std::ptr::null_mut();
+    // SAFETY: `c` is NUL-terminated and outlives the call; strtod only writes `end`, inside `c`.
+    let (v, consumed) = unsafe {
+        let v = libc::strtod(c.as_ptr(), &mut end);
+        (v, end.offset_from(c.as_ptr()) as usize)
+    };
+    (consumed == text.len() && !v.is_nan()).then_some((v, exclusive))
 }
 
 impl ScoreRange {

@@ -7,6 +7,9 @@ use crate::protocol::Reply;
 use crate::types::collection::push_pair;
 use crate::util::numbers::parse_i64;
 
+/// Members and scores taken from a sorted set, in pop order.
+pub(super) type Popped = Vec<(Vec<u8>, f64)>;
+
 pub fn zpopmin(ctx: &mut Ctx, args: Args) -> Reply {
     zpop_command(ctx, args, false)
 }
@@ -42,12 +45,7 @@ fn zpop_command(ctx: &mut Ctx, args: Args, max: bool) -> Reply {
 }
 
 /// Pops up to `count` elements from one end of the sorted set at `key`, signalling and deleting as Redis does.
-pub(super) fn pop(
-    ctx: &mut Ctx,
-    key: &[u8],
-    max: bool,
-    count: usize,
-) -> Result<Vec<(Vec<u8>, f64)>, Reply> {
+pub(super) fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<Popped, Reply> {
     let Some(zset) = write(ctx, key)? else {
         return Ok(Vec::new());
     };
@@ -69,7 +67,7 @@ pub(super) fn pop(
     Ok(out)
 }
 
-/// The numkeys of ZMPOP (`numkeys should be greater than 0`).
+/// The numkeys of ZMPOP / BZMPOP (`numkeys should be greater than 0`).
 fn numkeys(args: Args, at: usize) -> Result<usize, Reply> {
     match parse_i64(args.get(at)) {
         Some(n) if n >= 1 => Ok(n as usize),
@@ -77,28 +75,38 @@ fn numkeys(args: Args, at: usize) -> Result<usize, Reply> {
     }
 }
 
-/// Key positions of ZMPOP: the `numkeys` keys after argument 1, if the MIN|MAX after them is there.
-pub fn zmpop_keys(args: Args) -> Vec<usize> {
-    match numkeys(args, 1) {
-        Ok(n) if n.checked_add(2).is_some_and(|w| w < args.len()) => (2..2 + n).collect(),
+/// Key positions of `[B]ZMPOP`: the `numkeys` keys after argument `at`, if the MIN|MAX after them is there.
+pub(super) fn mpop_keys(args: Args, at: usize) -> Vec<usize> {
+    match numkeys(args, at) {
+        Ok(n) if n.checked_add(at + 1).is_some_and(|w| w < args.len()) => {
+            (at + 1..at + 1 + n).collect()
+        }
         _ => Vec::new(),
     }
 }
 
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
-pub fn zmpop(ctx: &mut Ctx, args: Args) -> Reply {
-    let n = match numkeys(args, 1) {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
-    let where_idx = n.saturating_add(2);
+pub fn zmpop_keys(args: Args) -> Vec<usize> {
+    mpop_keys(args, 1)
+}
+
+/// The parsed tail of `[B]ZMPOP`: `numkeys key [key ...] MIN|MAX [COUNT count]`.
+pub(super) struct Mpop<'a> {
+    pub keys: Vec<&'a [u8]>,
+    pub max: bool,
+    pub count: usize,
+}
+
+/// Parses `numkeys` at `at` and what follows, with Redis's errors in its order.
+pub(super) fn parse_mpop<'a>(args: Args<'a>, at: usize) -> Result<Mpop<'a>, Reply> {
+    let n = numkeys(args, at)?;
+    let where_idx = n.saturating_add(at + 1);
     if where_idx >= args.len() {
-        return Reply::syntax_error();
+        return Err(Reply::syntax_error());
     }
     let max = match args.get(where_idx) {
         w if w.eq_ignore_ascii_case(b"MIN") => false,
         w if w.eq_ignore_ascii_case(b"MAX") => true,
-        _ => return Reply::syntax_error(),
+        _ => return Err(Reply::syntax_error()),
     };
     let mut count = None;
     let mut j = where_idx + 1;
@@ -106,26 +114,54 @@ pub fn zmpop(ctx: &mut Ctx, args: Args) -> Reply {
         if count.is_none() && j + 1 < args.len() && args.get(j).eq_ignore_ascii_case(b"COUNT") {
             match int_arg(args.get(j + 1)) {
                 Ok(c) if c >= 1 => count = Some(c as usize),
-                _ => return Reply::err("count should be greater than 0"),
+                _ => return Err(Reply::err("count should be greater than 0")),
             }
             j += 2;
         } else {
-            return Reply::syntax_error();
+            return Err(Reply::syntax_error());
         }
     }
-    for i in 2..where_idx {
-        let key = args.get(i);
-        match pop(ctx, key, max, count.unwrap_or(1)) {
-            Err(e) => return e,
-            Ok(p) if p.is_empty() => continue,
-            Ok(p) => {
-                let pairs = p
-                    .into_iter()
-                    .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
-                    .collect();
-                return Reply::Array(vec![Reply::bulk(key), Reply::Array(pairs)]);
-            }
+    Ok(Mpop {
+        keys: (at + 1..where_idx).map(|i| args.get(i)).collect(),
+        max,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// `[key, [[member, score], ...]]`, nested in both protocols, as ZMPOP answers.
+pub(super) fn mpop_reply(key: &[u8], popped: Popped) -> Reply {
+    let pairs = popped
+        .into_iter()
+        .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
+        .collect();
+    Reply::Array(vec![Reply::bulk(key), Reply::Array(pairs)])
+}
+
+/// Pops from the first key of `keys` that holds a non-empty sorted set; `Ok(None)` if none does.
+pub(super) fn pop_first(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    max: bool,
+    count: usize,
+) -> Result<Option<(Vec<u8>, Popped)>, Reply> {
+    for key in keys {
+        let popped = pop(ctx, key, max, count)?;
+        if !popped.is_empty() {
+            return Ok(Some((key.to_vec(), popped)));
         }
     }
-    Reply::NilArray
+    Ok(None)
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
+pub fn zmpop(ctx: &mut Ctx, args: Args) -> Reply {
+    let Mpop { keys, max, count } = match parse_mpop(args, 1) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    match pop_first(ctx, &keys, max, count) {
+        Ok(Some((key, popped))) => mpop_reply(&key, popped),
+        Ok(None) => Reply::NilArray,
+        Err(e) => e,
+    }
 }

@@ -212,3 +212,27 @@ fn resp3_replies() {
         "HSCAN h 0",
     ]);
 }
+
+#[test]
+fn arity_errors() {
+    same(&[
+        "HSET h a",
+        "HSETNX h a",
+        "HMSET h a",
+        "HGET h",
+        "HMGET h",
+        "HDEL h",
+        "HEXISTS h",
+        "HLEN",
+        "HSTRLEN h",
+        "HKEYS",
+        "HVALS",
+        "HGETALL",
+        "HINCRBY h a",
+        "HINCRBYFLOAT h a",
+        "HRANDFIELD",
+        "HSCAN h",
+        "HLEN a b",
+        "HGET a b c",
+    ]);
+}

@@ -276,3 +276,28 @@ fn resp3_replies() {
         "SPOP s 3",
     ]);
 }
+
+#[test]
+fn arity_errors() {
+    same(&[
+        "SADD s",
+        "SREM s",
+        "SMEMBERS",
+        "SISMEMBER s",
+        "SMISMEMBER s",
+        "SCARD",
+        "SPOP",
+        "SRANDMEMBER",
+        "SMOVE a b",
+        "SINTER",
+        "SINTERCARD 1",
+        "SINTERSTORE d",
+        "SUNION",
+        "SUNIONSTORE d",
+        "SDIFF",
+        "SDIFFSTORE d",
+        "SSCAN s",
+        "SCARD a b",
+        "SMEMBERS a b",
+    ]);
+}

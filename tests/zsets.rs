@@ -607,3 +607,43 @@ fn negative_zero_depends_on_the_encoding() {
     let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
     same(&refs);
 }
+
+#[test]
+fn arity_errors() {
+    same(&[
+        "ZADD z",
+        "ZINCRBY z 1",
+        "ZREM z",
+        "ZCARD",
+        "ZSCORE z",
+        "ZMSCORE z",
+        "ZRANK z",
+        "ZREVRANK z",
+        "ZCOUNT z 1",
+        "ZLEXCOUNT z -",
+        "ZRANGE z 0",
+        "ZRANGESTORE d z 0",
+        "ZRANGEBYSCORE z 0",
+        "ZREVRANGEBYSCORE z 0",
+        "ZRANGEBYLEX z -",
+        "ZREVRANGEBYLEX z +",
+        "ZREVRANGE z 0",
+        "ZREMRANGEBYRANK z 0",
+        "ZREMRANGEBYSCORE z 0",
+        "ZREMRANGEBYLEX z -",
+        "ZPOPMIN",
+        "ZPOPMAX",
+        "ZMPOP 1 z",
+        "ZUNION 1",
+        "ZUNIONSTORE d 1",
+        "ZINTER 1",
+        "ZINTERSTORE d 1",
+        "ZINTERCARD 1",
+        "ZDIFF 1",
+        "ZDIFFSTORE d 1",
+        "ZRANDMEMBER",
+        "ZSCAN z",
+        "ZCARD a b",
+        "ZSCORE a b c",
+    ]);
+}

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use crate::commands::{Args, Cursor};
-use crate::db::Dict;
+use crate::commands::args::ScanOptions;
+use crate::db::{Dict, Key};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 use crate::util::numbers::parse_i64;
@@ -33,61 +33,18 @@ pub fn new_dict<V>() -> Dict<V> {
     Dict::new(member_hasher().clone())
 }
 
-/// A SCAN-family cursor as Redis reads it (`strtoull`: an optional sign, a leading `-` wraps around).
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
-    let invalid = || Reply::err("invalid cursor");
-    let (neg, digits) = match arg.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
+/// A copy of a member `Dict` (COPY duplicates collections; `Dict` itself is not `Clone`).
+pub fn clone_dict<V: Clone>(dict: &Dict<V>) -> Dict<V> {
+    let mut out = new_dict();
+    for (k, v) in dict.iter() {
+        out.insert_new(member_hash(k), Key::from_slice(k), v.clone());
     }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((d - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
+    out
 }
 
-/// The MATCH and COUNT options of HSCAN / SSCAN / ZSCAN.
-pub struct ScanOptions<'a> {
-    pattern: Option<&'a [u8]>,
-    pub count: usize,
-}
-
-impl<'a> ScanOptions<'a> {
-    /// Parses the options from argument `start` on, with Redis's errors (`COUNT` below 1 is a syntax error).
-    pub fn parse(args: Args<'a>, start: usize) -> Result<Self, Reply> {
-        let mut cur = Cursor::new(args, start);
-        let mut opts = ScanOptions {
-            pattern: None,
-            count: 10,
-        };
-        while !cur.is_done() {
-            if cur.remaining() >= 2 && cur.eat("COUNT") {
-                let n = cur.int()?;
-                if n < 1 {
-                    return Err(Reply::syntax_error());
-                }
-                opts.count = n as usize;
-            } else if cur.remaining() >= 2 && cur.eat("MATCH") {
-                let p = cur.value()?;
-                opts.pattern = (p != b"*").then_some(p);
-            } else {
-                return Err(Reply::syntax_error());
-            }
-        }
-        Ok(opts)
-    }
-
-    pub fn matches(&self, member: &[u8]) -> bool {
-        self.pattern.is_none_or(|p| glob_match(p, member, false))
-    }
+/// Whether a SCAN-family element passes the MATCH pattern, if any.
+pub fn scan_matches(opts: &ScanOptions, element: &[u8]) -> bool {
+    opts.pattern.is_none_or(|p| glob_match(p, element, false))
 }
 
 /// Redis's SCAN loop over a hashtable: buckets until `count` elements were seen or ten times `count` buckets were

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use super::Hash;
+use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
-use crate::types::collection::{parse_cursor, push_pair, random_count, scan_reply, ScanOptions};
+use crate::types::collection::{push_pair, random_count, scan_matches, scan_reply};
 use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
 
 const fn h(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -349,7 +350,7 @@ fn hrandfield(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match parse_cursor(args.get(2)) {
+    let cursor = match scan_cursor(args.get(2)) {
         Ok(c) => c,
         Err(e) => return e,
     };
@@ -358,13 +359,13 @@ fn hscan(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => return scan_reply(0, vec![]),
         Err(e) => return e,
     };
-    let opts = match ScanOptions::parse(args, 3) {
+    let opts = match ScanOptions::parse(args, 3, false) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let mut out = Vec::new();
     let next = hash.scan(cursor, opts.count, |f, v| {
-        if opts.matches(f) {
+        if scan_matches(&opts, f) {
             out.push(Reply::bulk(f));
             out.push(Reply::bulk(v));
         }

@@ -6,12 +6,22 @@ mod commands;
 
 use crate::db::Dict;
 use crate::types::collection::{
-    member_hash, new_dict, scan_dict, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE,
+    clone_dict, member_hash, new_dict, scan_dict, HASH_MAX_LISTPACK_ENTRIES,
+    HASH_MAX_LISTPACK_VALUE,
 };
 
 pub enum Hash {
     Pack(Vec<(Box<[u8]>, Vec<u8>)>),
     Table(Dict<Vec<u8>>),
+}
+
+impl Clone for Hash {
+    fn clone(&self) -> Self {
+        match self {
+            Hash::Pack(v) => Hash::Pack(v.clone()),
+            Hash::Table(d) => Hash::Table(clone_dict(d)),
+        }
+    }
 }
 
 impl Default for Hash {

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use super::{algebra, Set};
+use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
-use crate::types::collection::{parse_cursor, random_count, scan_reply, ScanOptions};
+use crate::types::collection::{random_count, scan_matches, scan_reply};
 use crate::util::numbers::parse_i64;
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -300,7 +301,7 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match parse_cursor(args.get(2)) {
+    let cursor = match scan_cursor(args.get(2)) {
         Ok(c) => c,
         Err(e) => return e,
     };
@@ -309,13 +310,13 @@ fn sscan(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => return scan_reply(0, vec![]),
         Err(e) => return e,
     };
-    let opts = match ScanOptions::parse(args, 3) {
+    let opts = match ScanOptions::parse(args, 3, false) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let mut out = Vec::new();
     let next = set.scan(cursor, opts.count, |m| {
-        if opts.matches(m) {
+        if scan_matches(&opts, m) {
             out.push(Reply::bulk(m));
         }
     });

@@ -8,12 +8,23 @@ mod commands;
 use std::borrow::Cow;
 
 use crate::db::{Dict, Key};
-use crate::types::collection::{member_hash, new_dict, scan_dict, SET_MAX_INTSET_ENTRIES};
+use crate::types::collection::{
+    clone_dict, member_hash, new_dict, scan_dict, SET_MAX_INTSET_ENTRIES,
+};
 use crate::util::numbers::{format_i64, parse_i64};
 
 pub enum Set {
     Ints(Vec<i64>),
     Table(Dict<()>),
+}
+
+impl Clone for Set {
+    fn clone(&self) -> Self {
+        match self {
+            Set::Ints(v) => Set::Ints(v.clone()),
+            Set::Table(d) => Set::Table(clone_dict(d)),
+        }
+    }
 }
 
 impl Default for Set {

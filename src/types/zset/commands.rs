@@ -3,13 +3,12 @@
 
 use super::range::{Bounds, LexRange, ScoreRange};
 use super::{popping, rangecmds, store, ZSet};
+use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Cursor};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
-use crate::types::collection::{
-    parse_cursor, push_pair, random_count, scan_dict, scan_reply, ScanOptions,
-};
+use crate::types::collection::{push_pair, random_count, scan_dict, scan_matches, scan_reply};
 use crate::util::numbers::{format_double, parse_f64};
 
 const fn z(
@@ -479,7 +478,7 @@ fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: a small set answers whole with cursor 0, as a listpack does.
 fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match parse_cursor(args.get(2)) {
+    let cursor = match scan_cursor(args.get(2)) {
         Ok(c) => c,
         Err(e) => return e,
     };
@@ -488,13 +487,13 @@ fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => return scan_reply(0, vec![]),
         Err(e) => return e,
     };
-    let opts = match ScanOptions::parse(args, 3) {
+    let opts = match ScanOptions::parse(args, 3, false) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let mut out = Vec::new();
     let mut emit = |m: &[u8], s: f64| {
-        if opts.matches(m) {
+        if scan_matches(&opts, m) {
             out.push(Reply::bulk(m));
             out.push(Reply::bulk(format_double(s)));
         }

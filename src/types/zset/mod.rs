@@ -12,7 +12,7 @@ mod store;
 use crate::commands::Command;
 use crate::db::Dict;
 use crate::types::collection::{
-    member_hash, new_dict, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE,
+    clone_dict, member_hash, new_dict, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE,
 };
 use skiplist::SkipList;
 
@@ -21,6 +21,16 @@ pub struct ZSet {
     scores: Dict<f64>,
     /// Whether Redis would have converted this set to a skiplist (a one-way change, as in Redis).
     big: bool,
+}
+
+impl Clone for ZSet {
+    fn clone(&self) -> Self {
+        ZSet {
+            list: self.list.clone(),
+            scores: clone_dict(&self.scores),
+            big: self.big,
+        }
+    }
 }
 
 impl Default for ZSet {

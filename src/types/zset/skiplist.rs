@@ -16,6 +16,7 @@ struct Level {
     span: u32,
 }
 
+#[derive(Clone)]
 struct Node {
     member: Box<[u8]>,
     score: f64,
@@ -23,6 +24,7 @@ struct Node {
     levels: Vec<Level>,
 }
 
+#[derive(Clone)]
 pub struct SkipList {
     nodes: Vec<Node>,
     free: Vec<u32>,

@@ -131,7 +131,7 @@ fn randfield_and_scan() {
     }
 }
 
-/// Past 128 fields or a 64-byte value a hash is a hashtable: still every field readable, and HSCAN walks it
+/// Past 512 fields or a 64-byte value a hash is a hashtable: still every field readable, and HSCAN walks it
 /// with a cursor.
 #[test]
 fn big_hashes_and_hscan() {
@@ -235,4 +235,29 @@ fn arity_errors() {
         "HLEN a b",
         "HGET a b c",
     ]);
+}
+
+#[test]
+fn object_encoding() {
+    let many = (0..129)
+        .map(|i| format!("f{i} v"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let long = "x".repeat(65);
+    let script = [
+        "HSET h a 1".to_string(),
+        "OBJECT ENCODING h".into(),
+        format!("HSET h {many}"),
+        "OBJECT ENCODING h".into(),
+        "HSET h one-more v".into(),
+        "OBJECT ENCODING h".into(),
+        format!("HSET w a {long}"),
+        "OBJECT ENCODING w".into(),
+        format!("HSET x {long} 1"),
+        "OBJECT ENCODING x".into(),
+        "HINCRBY y a 1".into(),
+        "OBJECT ENCODING y".into(),
+    ];
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
 }

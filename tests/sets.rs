@@ -301,3 +301,29 @@ fn arity_errors() {
         "SMEMBERS a b",
     ]);
 }
+
+#[test]
+fn object_encoding() {
+    let ints = (0..513)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = [
+        "SADD s 1 2".to_string(),
+        "OBJECT ENCODING s".into(),
+        "SADD s a".into(),
+        "OBJECT ENCODING s".into(),
+        "SREM s a".into(),
+        "OBJECT ENCODING s".into(),
+        "SADD t a".into(),
+        "OBJECT ENCODING t".into(),
+        format!("SADD n {ints}"),
+        "OBJECT ENCODING n".into(),
+        "SINTERSTORE d n s".into(),
+        "OBJECT ENCODING d".into(),
+        "SMOVE t e a".into(),
+        "OBJECT ENCODING e".into(),
+    ];
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
+}

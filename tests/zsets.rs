@@ -647,3 +647,28 @@ fn arity_errors() {
         "ZSCORE a b c",
     ]);
 }
+
+#[test]
+fn object_encoding() {
+    let many = (0..129)
+        .map(|i| format!("{i} m{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let long = "x".repeat(65);
+    let script = [
+        "ZADD z 1 a".to_string(),
+        "OBJECT ENCODING z".into(),
+        format!("ZADD z {many}"),
+        "OBJECT ENCODING z".into(),
+        "ZREMRANGEBYRANK z 1 -1".into(),
+        "OBJECT ENCODING z".into(),
+        format!("ZADD w 1 {long}"),
+        "OBJECT ENCODING w".into(),
+        "ZUNIONSTORE u 1 z".into(),
+        "OBJECT ENCODING u".into(),
+        "ZRANGESTORE r w 0 -1".into(),
+        "OBJECT ENCODING r".into(),
+    ];
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
+}

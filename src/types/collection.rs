@@ -9,9 +9,11 @@ use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 use crate::util::numbers::parse_i64;
 
-/// Redis 7.0's defaults for `hash-max-listpack-entries` / `-value`, `set-max-intset-entries` and
-/// `zset-max-listpack-entries` / `-value`: past them Redis converts to a hashtable or skiplist for good.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Redis 7.0's compiled-in defaults for `hash-max-listpack-entries` / `-value`, `set-max-intset-entries` and
+/// `zset-max-listpack-entries` / `-value` (a server started without a config file; the sample redis.conf says
+/// 128 hash entries): past them Redis converts to a hashtable or skiplist for good. To be replaced by the config
+/// getters once those parameters exist.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;

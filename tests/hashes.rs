@@ -261,3 +261,22 @@ fn object_encoding() {
     let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
     same(&refs);
 }
+
+#[test]
+fn copy_and_type() {
+    let long = "x".repeat(65);
+    let script = [
+        format!("HSET big a {long} b 2"),
+        "HSET small a 1 b 2".into(),
+        "COPY big big2".into(),
+        "COPY small small2".into(),
+        "HDEL big b".into(),
+        "HSET small a 9".into(),
+        "HGET big2 b".into(),
+        "HGETALL small2".into(),
+        "TYPE big2".into(),
+        "OBJECT ENCODING big2".into(),
+    ];
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
+}

@@ -327,3 +327,19 @@ fn object_encoding() {
     let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
     same(&refs);
 }
+
+#[test]
+fn copy_and_type() {
+    same(&[
+        "SADD s 1 2 a",
+        "SADD i 1 2",
+        "COPY s s2",
+        "COPY i i2",
+        "SREM s a",
+        "SADD i 3",
+        "SISMEMBER s2 a",
+        "SMEMBERS i2",
+        "TYPE s2",
+        "OBJECT ENCODING i2",
+    ]);
+}

@@ -672,3 +672,29 @@ fn object_encoding() {
     let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
     same(&refs);
 }
+
+/// COPY duplicates a sorted set (skip list and member index alike): the copy answers ranks and scores on its
+/// own after the original changes.
+#[test]
+fn copy_and_type() {
+    let many = (0..200)
+        .map(|i| format!("{i} m{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = [
+        format!("ZADD big {many}"),
+        "ZADD small 1 a 2 b".into(),
+        "COPY big big2".into(),
+        "COPY small small2".into(),
+        "ZREM big m5".into(),
+        "ZADD small 9 a".into(),
+        "ZRANK big2 m5".into(),
+        "ZSCORE big2 m199".into(),
+        "ZRANGE small2 0 -1 WITHSCORES".into(),
+        "OBJECT ENCODING big2".into(),
+        "TYPE big2".into(),
+        "TYPE small".into(),
+    ];
+    let refs: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
+    same(&refs);
+}

@@ -1,9 +1,11 @@
 //! What hashes, sets and sorted sets share: the compact-encoding thresholds, member hashing, the SCAN family's
 //! arguments and loop, and the count argument of the random-member commands.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::commands::args::ScanOptions;
+use crate::commands::Args;
 use crate::db::{Dict, Key};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
@@ -76,10 +78,21 @@ pub fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
     Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
 }
 
-/// The count of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER: `(count, distinct)`; a negative count asks for that many
-/// picks with repeats. `with_pairs` is WITHVALUES / WITHSCORES, whose reply doubles the count.
-pub fn random_count(arg: &[u8], with_pairs: bool) -> Result<(usize, bool), Reply> {
-    let n = match parse_i64(arg) {
+/// The count of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER and whether WITHVALUES / WITHSCORES follows it.
+pub struct RandomCount {
+    pub n: usize,
+    /// False for a negative count, which asks for `n` picks that may repeat.
+    pub distinct: bool,
+    pub with_pairs: bool,
+}
+
+/// Parses `[count [keyword]]` after the key, in Redis's order: the count's own errors first, then a syntax error
+/// for anything else, then the range a paired reply allows. `Ok(None)` without a count.
+pub fn parse_random_count(args: Args, keyword: &str) -> Result<Option<RandomCount>, Reply> {
+    if args.len() < 3 {
+        return Ok(None);
+    }
+    let n = match parse_i64(args.get(2)) {
         Some(n) if n != i64::MIN => n,
         Some(_) => {
             return Err(Reply::err(
@@ -88,10 +101,55 @@ pub fn random_count(arg: &[u8], with_pairs: bool) -> Result<(usize, bool), Reply
         }
         None => return Err(Reply::not_integer()),
     };
+    let with_pairs = args.len() == 4;
+    if args.len() > 4 || (with_pairs && !args.get(3).eq_ignore_ascii_case(keyword.as_bytes())) {
+        return Err(Reply::syntax_error());
+    }
     if with_pairs && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
         return Err(Reply::err("value is out of range"));
     }
-    Ok((n.unsigned_abs() as usize, n >= 0))
+    Ok(Some(RandomCount {
+        n: n.unsigned_abs() as usize,
+        distinct: n >= 0,
+        with_pairs,
+    }))
+}
+
+/// The elements a random command answers, chosen as Redis does: `n` independent picks for a negative count;
+/// else the whole collection (in `all`'s order) when `n` covers it, a shuffled copy cut to `n` when `n` is more
+/// than a third of it, and distinct random picks otherwise.
+pub fn random_picks<T: Clone + Eq + std::hash::Hash>(
+    len: usize,
+    count: &RandomCount,
+    all: impl FnOnce() -> Vec<T>,
+    mut one: impl FnMut() -> Option<T>,
+) -> Vec<T> {
+    let n = count.n;
+    if !count.distinct {
+        return (0..n).map_while(|_| one()).collect();
+    }
+    if n >= len {
+        return all();
+    }
+    if n.saturating_mul(3) > len {
+        let mut every = all();
+        fastrand::shuffle(&mut every);
+        every.truncate(n);
+        return every;
+    }
+    let mut seen = HashSet::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        match one() {
+            Some(x) => {
+                if seen.insert(x.clone()) {
+                    out.push(x);
+                }
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// A pair as the random and range commands answer it with scores or values: nested `[a, b]` in RESP3, two flat

@@ -1,15 +1,15 @@
 //! The hash commands: HSET, HSETNX, HMSET, HGET, HMGET, HDEL, HEXISTS, HLEN, HSTRLEN, HKEYS, HVALS, HGETALL,
 //! HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN.
 
-use std::collections::HashSet;
-
 use super::Hash;
 use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
-use crate::types::collection::{push_pair, random_count, scan_matches, scan_reply};
+use crate::types::collection::{
+    parse_random_count, push_pair, random_picks, scan_matches, scan_reply,
+};
 use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
 
 const fn h(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -290,56 +290,28 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
 /// HRANDFIELD key [count [WITHVALUES]]
 fn hrandfield(ctx: &mut Ctx, args: Args) -> Reply {
     let resp3 = ctx.client.protocol == Protocol::Resp3;
-    let count = if args.len() >= 3 {
-        let withvalues = args.len() == 4;
-        if args.len() > 4 || (withvalues && !args.get(3).eq_ignore_ascii_case(b"WITHVALUES")) {
-            return random_count(args.get(2), false).map_or_else(|e| e, |_| Reply::syntax_error());
-        }
-        match random_count(args.get(2), withvalues) {
-            Ok((n, distinct)) => Some((n, distinct, withvalues)),
-            Err(e) => return e,
-        }
-    } else {
-        None
+    let count = match parse_random_count(args, "WITHVALUES") {
+        Ok(c) => c,
+        Err(e) => return e,
     };
     let hash = match read(ctx, args.get(1)) {
         Err(e) => return e,
-        Ok(None) => {
-            return if count.is_some() {
-                Reply::Array(vec![])
-            } else {
-                Reply::Nil
-            }
-        }
+        Ok(None) if count.is_some() => return Reply::Array(vec![]),
+        Ok(None) => return Reply::Nil,
         Ok(Some(h)) => h,
     };
-    let Some((n, distinct, withvalues)) = count else {
+    let Some(count) = count else {
         return Reply::bulk_or_nil(hash.random().map(|(f, _)| f));
     };
-    let picked: Vec<(&[u8], &[u8])> = if !distinct {
-        (0..n).filter_map(|_| hash.random()).collect()
-    } else if n >= hash.len() {
-        hash.iter().collect()
-    } else if n.saturating_mul(3) > hash.len() {
-        let mut all: Vec<_> = hash.iter().collect();
-        fastrand::shuffle(&mut all);
-        all.truncate(n);
-        all
-    } else {
-        let mut seen = HashSet::with_capacity(n);
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            if let Some((f, v)) = hash.random() {
-                if seen.insert(f) {
-                    out.push((f, v));
-                }
-            }
-        }
-        out
-    };
+    let picks = random_picks(
+        hash.len(),
+        &count,
+        || hash.iter().collect(),
+        || hash.random(),
+    );
     let mut out = Vec::new();
-    for (f, v) in picked {
-        if withvalues {
+    for (f, v) in picks {
+        if count.with_pairs {
             push_pair(&mut out, resp3, Reply::bulk(f), Reply::bulk(v));
         } else {
             out.push(Reply::bulk(f));

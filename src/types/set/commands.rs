@@ -1,15 +1,15 @@
 //! The set command table and the single-key commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP,
 //! SRANDMEMBER, SMOVE, SSCAN.
 
-use std::collections::HashSet;
-
 use super::{algebra, Set};
 use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
-use crate::types::collection::{random_count, scan_matches, scan_reply};
+use crate::types::collection::{
+    parse_random_count, random_picks, scan_matches, scan_reply, RandomCount,
+};
 use crate::util::numbers::parse_i64;
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -160,25 +160,13 @@ fn scard(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// `n` distinct members at random; all of them (in iteration order) if `n` covers the set.
 fn sample(set: &Set, n: usize) -> Vec<Vec<u8>> {
-    if n >= set.len() {
-        return set.iter().map(|m| m.into_owned()).collect();
-    }
-    if n.saturating_mul(3) > set.len() {
-        let mut all: Vec<Vec<u8>> = set.iter().map(|m| m.into_owned()).collect();
-        fastrand::shuffle(&mut all);
-        all.truncate(n);
-        return all;
-    }
-    let mut picked = HashSet::with_capacity(n);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        if let Some(m) = set.random() {
-            if picked.insert(m.clone()) {
-                out.push(m);
-            }
-        }
-    }
-    out
+    let count = RandomCount {
+        n,
+        distinct: true,
+        with_pairs: false,
+    };
+    let all = || set.iter().map(|m| m.into_owned()).collect();
+    random_picks(set.len(), &count, all, || set.random())
 }
 
 /// SPOP key [count]
@@ -227,35 +215,22 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> Reply {
     if args.len() > 3 {
         return Reply::syntax_error();
     }
-    let count = if args.len() == 3 {
-        match random_count(args.get(2), false) {
-            Ok(c) => Some(c),
-            Err(e) => return e,
-        }
-    } else {
-        None
+    let count = match parse_random_count(args, "") {
+        Ok(c) => c,
+        Err(e) => return e,
     };
     let set = match read(ctx, args.get(1)) {
         Ok(Some(s)) => s,
-        Ok(None) => {
-            return if count.is_some() {
-                Reply::Array(vec![])
-            } else {
-                Reply::Nil
-            }
-        }
+        Ok(None) if count.is_some() => return Reply::Array(vec![]),
+        Ok(None) => return Reply::Nil,
         Err(e) => return e,
     };
-    match count {
-        None => Reply::bulk_or_nil(set.random()),
-        Some((n, true)) => Reply::Array(sample(set, n).into_iter().map(Reply::Bulk).collect()),
-        Some((n, false)) => Reply::Array(
-            (0..n)
-                .filter_map(|_| set.random())
-                .map(Reply::Bulk)
-                .collect(),
-        ),
-    }
+    let Some(count) = count else {
+        return Reply::bulk_or_nil(set.random());
+    };
+    let all = || set.iter().map(|m| m.into_owned()).collect();
+    let picks = random_picks(set.len(), &count, all, || set.random());
+    Reply::Array(picks.into_iter().map(Reply::Bulk).collect())
 }
 
 /// SMOVE source destination member

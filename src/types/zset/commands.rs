@@ -8,7 +8,9 @@ use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Cursor};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
-use crate::types::collection::{push_pair, random_count, scan_dict, scan_matches, scan_reply};
+use crate::types::collection::{
+    parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
+};
 use crate::util::numbers::{format_double, parse_f64};
 
 const fn z(
@@ -415,54 +417,26 @@ fn count_in(ctx: &mut Ctx, key: &[u8], range: &impl Bounds) -> Reply {
 /// ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
     let resp3 = resp3(ctx);
-    let count = if args.len() >= 3 {
-        let withscores = args.len() == 4;
-        if args.len() > 4 || (withscores && !args.get(3).eq_ignore_ascii_case(b"WITHSCORES")) {
-            if let Err(e) = random_count(args.get(2), false) {
-                return e;
-            }
-            return Reply::syntax_error();
-        }
-        match random_count(args.get(2), withscores) {
-            Ok((n, distinct)) => Some((n, distinct, withscores)),
-            Err(e) => return e,
-        }
-    } else {
-        None
+    let count = match parse_random_count(args, "WITHSCORES") {
+        Ok(c) => c,
+        Err(e) => return e,
     };
     let zset = match read(ctx, args.get(1)) {
         Err(e) => return e,
-        Ok(None) => {
-            return if count.is_some() {
-                Reply::Array(vec![])
-            } else {
-                Reply::Nil
-            }
-        }
+        Ok(None) if count.is_some() => return Reply::Array(vec![]),
+        Ok(None) => return Reply::Nil,
         Ok(Some(z)) => z,
     };
     let list = zset.list();
-    let Some((n, distinct, withscores)) = count else {
-        let id = list.by_rank(fastrand::usize(1..=zset.len()));
-        return Reply::bulk_or_nil(id.map(|id| list.member(id)));
+    let random = || list.by_rank(fastrand::usize(1..=zset.len()));
+    let Some(count) = count else {
+        return Reply::bulk_or_nil(random().map(|id| list.member(id)));
     };
-    let ranks: Vec<usize> = if !distinct {
-        (0..n).map(|_| fastrand::usize(1..=zset.len())).collect()
-    } else if n >= zset.len() {
-        // Redis answers the whole set from the highest score down.
-        (1..=zset.len()).rev().collect()
-    } else {
-        let mut all: Vec<usize> = (1..=zset.len()).collect();
-        fastrand::shuffle(&mut all);
-        all.truncate(n);
-        all
-    };
+    // The whole set comes from the highest score down, as Redis answers it.
+    let all = || std::iter::successors(list.last(), |&id| list.prev(id)).collect();
     let mut out = Vec::new();
-    for rank in ranks {
-        let Some(id) = list.by_rank(rank) else {
-            continue;
-        };
-        if withscores {
+    for id in random_picks(zset.len(), &count, all, random) {
+        if count.with_pairs {
             push_pair(
                 &mut out,
                 resp3,

@@ -72,7 +72,13 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
         keys: KeyLocks::new(&server.keyspace, locks, now_ms()),
         cmd,
     };
-    call(&mut ctx, id, args)
+    let reply = call(&mut ctx, id, args);
+    // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
+    // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
+    crate::blocking::serve_ready(&mut ctx);
+    drop(ctx);
+    crate::blocking::serve_deferred(server, client);
+    reply
 }
 
 /// Calls the handler with locks already held (by `run`, or by EXEC for a whole transaction) and counts the call.

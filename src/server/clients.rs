@@ -79,6 +79,8 @@ pub struct ClientState {
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
 pub struct ClientExt {
+    /// Set by a blocking command that found nothing, until the connection loop waits (`crate::blocking`).
+    pub blocked: Option<crate::blocking::Blocked>,
     /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
     pub pubsub: crate::pubsub::ClientPubSub,
 }

@@ -2,7 +2,7 @@
 //! ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT, ZRANDMEMBER, ZSCAN.
 
 use super::range::{Bounds, LexRange, ScoreRange};
-use super::{popping, rangecmds, store, ZSet};
+use super::{blocking, popping, rangecmds, store, ZSet};
 use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Cursor};
@@ -141,6 +141,27 @@ pub const COMMANDS: &[Command] = &[
             "sorted_set",
             "7.0.0",
             "Pop members from the first non-empty sorted set",
+        ),
+    Command::new("bzpopmin", -3, WRITE | FAST | BLOCKING, blocking::bzpopmin)
+        .keys(1, -2, 1)
+        .doc(
+            "sorted_set",
+            "5.0.0",
+            "Pop the lowest-scored member, or block until there is one",
+        ),
+    Command::new("bzpopmax", -3, WRITE | FAST | BLOCKING, blocking::bzpopmax)
+        .keys(1, -2, 1)
+        .doc(
+            "sorted_set",
+            "5.0.0",
+            "Pop the highest-scored member, or block until there is one",
+        ),
+    Command::new("bzmpop", -5, WRITE | BLOCKING, blocking::bzmpop)
+        .movable(blocking::bzmpop_keys)
+        .doc(
+            "sorted_set",
+            "7.0.0",
+            "Pop members from the first non-empty sorted set, or block",
         ),
     Command::new("zunion", -3, READONLY, store::zunion)
         .movable(store::numkeys_at_1)

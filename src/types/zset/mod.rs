@@ -2,6 +2,7 @@
 //! and SCAN. Redis keeps small sets in a listpack; here the structure is always the same and `small` only records
 //! what encoding Redis would report (and how ZSCAN and ZRANDMEMBER answer, which depends on it).
 
+mod blocking;
 mod commands;
 mod popping;
 pub mod range;

@@ -30,7 +30,7 @@ pub fn sinterstore(ctx: &mut Ctx, args: Args) -> Reply {
 fn numkeys(args: Args) -> Result<usize, Reply> {
     match parse_i64(args.get(1)) {
         Some(n) if n > 0 => {
-            if n as u64 > (args.len() - 2) as u64 {
+            if n as u64 > args.len().saturating_sub(2) as u64 {
                 Err(Reply::err(
                     "Number of keys can't be greater than number of args",
                 ))

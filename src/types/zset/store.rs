@@ -89,7 +89,7 @@ fn numkeys(ctx: &Ctx, args: Args, at: usize) -> Result<usize, Reply> {
     if n < 1 {
         return Err(ctx.err_for_command("at least 1 input key is needed for '{}' command"));
     }
-    if n as u64 > (args.len() - at - 1) as u64 {
+    if n as u64 > args.len().saturating_sub(at + 1) as u64 {
         return Err(Reply::syntax_error());
     }
     Ok(n as usize)
@@ -97,7 +97,7 @@ fn numkeys(ctx: &Ctx, args: Args, at: usize) -> Result<usize, Reply> {
 
 fn keys_after(args: Args, at: usize) -> Vec<usize> {
     match parse_i64(args.get(at)) {
-        Some(n) if n >= 1 && (n as u64) <= (args.len() - at - 1) as u64 => {
+        Some(n) if n >= 1 && (n as u64) <= args.len().saturating_sub(at + 1) as u64 => {
             (at + 1..at + 1 + n as usize).collect()
         }
         _ => Vec::new(),

@@ -360,6 +360,10 @@ fn keyspace_events() {
         "ZRANGESTORE d nope 0 -1",
         "ZPOPMAX z 5",
         "ZPOPMIN y 5",
+        "ZADD b 1 a 2 b 3 c",
+        "BZPOPMIN b 0",
+        "BZPOPMAX b 0",
+        "BZMPOP 0 1 b MIN",
     ]);
 }
 

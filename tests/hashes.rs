@@ -105,6 +105,7 @@ fn randfield_and_scan() {
         "HSCAN h 0 COUNT 0",
         "HSCAN h 0 COUNT",
         "HSCAN h 0 TYPE string",
+        "HSCAN h 0 NOVALUES",
         "HSCAN h x",
         "HSCAN h -1",
         "HSCAN nope 0 COUNT 0",

@@ -326,6 +326,10 @@ fn randmember_and_scan() {
     let s = Server::start();
     let mut c = s.client();
     c.cmd(&["ZADD", "z", "1", "a", "2", "b"]);
+    c.cmd(&[
+        "ZADD", "many", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f", "7", "g", "8",
+        "h",
+    ]);
     for _ in 0..20 {
         let one = c.cmd(&["ZRANDMEMBER", "z"]);
         assert!(one == "$1\r\na\r\n" || one == "$1\r\nb\r\n", "{one}");
@@ -333,6 +337,16 @@ fn randmember_and_scan() {
         assert_eq!(r.matches("\r\n$1\r\n").count(), 10, "{r}");
         let r = c.cmd(&["ZRANDMEMBER", "z", "1"]);
         assert!(r.starts_with("*1\r\n"));
+        let r = c.cmd(&["ZRANDMEMBER", "many", "4"]);
+        let mut items: Vec<&str> = r
+            .split("\r\n")
+            .skip(2)
+            .step_by(2)
+            .filter(|l| !l.is_empty())
+            .collect();
+        items.sort();
+        items.dedup();
+        assert_eq!(items.len(), 4, "distinct members for a positive count: {r}");
     }
 }
 

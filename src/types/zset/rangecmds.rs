@@ -76,7 +76,7 @@ fn by_bounds(
     limit: i64,
 ) -> Vec<NodeId> {
     // Redis skips with `while (ln && offset--)`: a negative offset skips everything.
-    if range.is_empty() || offset < 0 || offset >= list.len() as i64 && offset > 0 {
+    if range.is_empty() || offset < 0 || offset >= list.len() as i64 {
         return Vec::new();
     }
     let mut node = if rev {

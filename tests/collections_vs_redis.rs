@@ -1,0 +1,184 @@
+//! Random command streams over small hashes, intsets and sorted sets, run on ferredis and redis-server side by
+//! side: in these encodings Redis's replies are deterministic (insertion, numeric or score order), so every reply
+//! must match byte for byte.
+
+mod common;
+
+use common::Server;
+
+/// Runs `steps` commands from `next` on both servers, comparing each reply.
+fn differential(steps: usize, mut next: impl FnMut() -> Vec<String>) {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for _ in 0..steps {
+        let cmd = next();
+        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            a.cmd(&args),
+            b.cmd(&args),
+            "reply to {args:?} differs from redis-server"
+        );
+    }
+}
+
+fn pick<'a>(options: &[&'a str]) -> &'a str {
+    options[fastrand::usize(..options.len())]
+}
+
+fn words(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn intsets() {
+    fastrand::seed(1);
+    differential(3000, || {
+        let key = || pick(&["a", "b", "c"]);
+        let member = || fastrand::i32(-20..40).to_string();
+        match fastrand::u8(..12) {
+            0..=2 => words(&["SADD", key(), &member(), &member(), &member()]),
+            3 => words(&["SREM", key(), &member(), &member()]),
+            4 => words(&["SMEMBERS", key()]),
+            5 => words(&["SINTER", key(), key()]),
+            6 => words(&["SUNION", key(), key(), key()]),
+            7 => words(&["SDIFF", key(), key()]),
+            8 => words(&[
+                pick(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]),
+                key(),
+                key(),
+                key(),
+            ]),
+            9 => words(&["SMOVE", key(), key(), &member()]),
+            10 => words(&[
+                "SINTERCARD",
+                "2",
+                key(),
+                key(),
+                "LIMIT",
+                &fastrand::u8(..4).to_string(),
+            ]),
+            _ => words(&["SMISMEMBER", key(), &member(), &member()]),
+        }
+    });
+}
+
+#[test]
+fn small_hashes() {
+    fastrand::seed(2);
+    differential(3000, || {
+        let key = || pick(&["h", "i"]);
+        let field = || format!("f{}", fastrand::u8(..15));
+        let value = || pick(&["1", "-7", "2.5", "x", "10", "9223372036854775807"]).to_string();
+        match fastrand::u8(..10) {
+            0..=2 => words(&["HSET", key(), &field(), &value(), &field(), &value()]),
+            3 => words(&["HDEL", key(), &field(), &field()]),
+            4 => words(&["HGETALL", key()]),
+            5 => words(&[pick(&["HKEYS", "HVALS", "HLEN"]), key()]),
+            6 => words(&[
+                "HINCRBY",
+                key(),
+                &field(),
+                pick(&["1", "-3", "9223372036854775807"]),
+            ]),
+            7 => words(&[
+                "HINCRBYFLOAT",
+                key(),
+                &field(),
+                pick(&["0.1", "-2.5", "1e3"]),
+            ]),
+            8 => words(&["HSETNX", key(), &field(), &value()]),
+            _ => words(&["HMGET", key(), &field(), &field()]),
+        }
+    });
+}
+
+#[test]
+fn small_sorted_sets() {
+    fastrand::seed(3);
+    differential(3000, || {
+        let key = || pick(&["z", "y"]);
+        let member = || format!("m{}", fastrand::u8(..20));
+        let score = || pick(&["0", "1", "2.5", "-1", "+inf", "-inf", "1e-3", "3"]).to_string();
+        let bound = || pick(&["-inf", "+inf", "0", "(0", "1", "(2.5", "3", "(-1"]).to_string();
+        match fastrand::u8(..14) {
+            0..=2 => words(&["ZADD", key(), &score(), &member(), &score(), &member()]),
+            3 => words(&[
+                "ZADD",
+                key(),
+                pick(&["NX", "XX", "GT", "LT", "CH"]),
+                &score(),
+                &member(),
+            ]),
+            4 => words(&["ZINCRBY", key(), pick(&["1", "-0.5", "2"]), &member()]),
+            5 => words(&["ZREM", key(), &member()]),
+            6 => words(&[
+                "ZRANGE",
+                key(),
+                &fastrand::i8(-5..5).to_string(),
+                &fastrand::i8(-5..5).to_string(),
+                "WITHSCORES",
+            ]),
+            7 => words(&[
+                "ZRANGEBYSCORE",
+                key(),
+                &bound(),
+                &bound(),
+                "WITHSCORES",
+                "LIMIT",
+                &fastrand::u8(..3).to_string(),
+                &fastrand::i8(-1..4).to_string(),
+            ]),
+            8 => words(&["ZREVRANGEBYSCORE", key(), &bound(), &bound()]),
+            9 => words(&[pick(&["ZRANK", "ZREVRANK", "ZSCORE"]), key(), &member()]),
+            10 => words(&["ZCOUNT", key(), &bound(), &bound()]),
+            11 => words(&[
+                pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]),
+                "d",
+                "2",
+                "z",
+                "y",
+            ]),
+            12 => words(&[
+                pick(&["ZPOPMIN", "ZPOPMAX"]),
+                key(),
+                &fastrand::u8(..3).to_string(),
+            ]),
+            _ => words(&["ZREMRANGEBYSCORE", key(), &bound(), &bound()]),
+        }
+    });
+}
+
+/// Lex ranges only have a meaning when every score is equal, so they get their own set.
+#[test]
+fn lex_ranges() {
+    fastrand::seed(4);
+    differential(2000, || {
+        let bound = || {
+            let m = format!("{}", (b'a' + fastrand::u8(..8)) as char);
+            match fastrand::u8(..4) {
+                0 => pick(&["-", "+"]).to_string(),
+                1 => format!("({m}"),
+                _ => format!("[{m}"),
+            }
+        };
+        let member = || format!("{}", (b'a' + fastrand::u8(..8)) as char);
+        match fastrand::u8(..6) {
+            0 | 1 => words(&["ZADD", "l", "0", &member()]),
+            2 => words(&[
+                "ZRANGEBYLEX",
+                "l",
+                &bound(),
+                &bound(),
+                "LIMIT",
+                &fastrand::u8(..2).to_string(),
+                "3",
+            ]),
+            3 => words(&["ZREVRANGEBYLEX", "l", &bound(), &bound()]),
+            4 => words(&["ZLEXCOUNT", "l", &bound(), &bound()]),
+            _ => words(&["ZREMRANGEBYLEX", "l", &bound(), &bound()]),
+        }
+    });
+}

@@ -67,6 +67,16 @@ fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {
     }
 }
 
+/// The hash at `key` as a write command sees it: not counted in keyspace hits and misses, as Redis's
+/// lookupKeyWrite.
+fn peek<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {
+    match ctx.keys.get_value(ctx.db(), key) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
 fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply> {
     match ctx.lookup_mut(key) {
         None => Ok(None),
@@ -119,7 +129,7 @@ fn hset(ctx: &mut Ctx, args: Args) -> Reply {
 
 fn hsetnx(ctx: &mut Ctx, args: Args) -> Reply {
     let (key, field) = (args.get(1), args.get(2));
-    match read(ctx, key) {
+    match peek(ctx, key) {
         Err(e) => return e,
         Ok(Some(h)) if h.get(field).is_some() => return Reply::Int(0),
         Ok(_) => {}
@@ -238,7 +248,7 @@ fn hincrby(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(incr) = parse_i64(args.get(3)) else {
         return Reply::not_integer();
     };
-    let current = match read(ctx, key) {
+    let current = match peek(ctx, key) {
         Err(e) => return e,
         Ok(h) => match h.and_then(|h| h.get(field)) {
             None => 0,
@@ -266,7 +276,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
         Some(true) => return Reply::err("value is NaN or Infinity"),
         Some(false) => {}
     }
-    let base = match read(ctx, key) {
+    let base = match peek(ctx, key) {
         Err(e) => return e,
         Ok(h) => h
             .and_then(|h| h.get(field))

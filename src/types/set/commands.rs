@@ -69,6 +69,15 @@ pub(crate) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Set>, Repl
     }
 }
 
+/// The set at `key` as a write command sees it: not counted in keyspace hits and misses (lookupKeyWrite).
+fn peek<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Set>, Reply> {
+    match ctx.keys.get_value(ctx.db(), key) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(Reply::wrong_type()),
+    }
+}
+
 fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, Reply> {
     match ctx.lookup_mut(key) {
         None => Ok(None),
@@ -236,13 +245,13 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> Reply {
 /// SMOVE source destination member
 fn smove(ctx: &mut Ctx, args: Args) -> Reply {
     let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
-    let src_set = match read(ctx, src) {
+    let src_set = match peek(ctx, src) {
         Ok(Some(s)) => s,
         Ok(None) => return Reply::Int(0),
         Err(e) => return e,
     };
     let in_src = src_set.contains(member);
-    if let Err(e) = read(ctx, dst) {
+    if let Err(e) = peek(ctx, dst) {
         return e;
     }
     if src == dst {

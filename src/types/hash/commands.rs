@@ -17,46 +17,93 @@ const fn h(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Comm
 }
 
 pub const COMMANDS: &[Command] = &[
-    h("hset", -4, WRITE | DENYOOM | FAST, hset).doc(
-        "hash",
-        "2.0.0",
-        "Set the values of fields in a hash",
-    ),
-    h("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx).doc(
-        "hash",
-        "2.0.0",
-        "Set a field only if it does not exist",
-    ),
-    h("hmset", -4, WRITE | DENYOOM | FAST, hset).doc(
-        "hash",
-        "2.0.0",
-        "Set the values of fields in a hash",
-    ),
-    h("hget", 3, READONLY | FAST, hget).doc("hash", "2.0.0", "Get the value of a field"),
-    h("hmget", -3, READONLY | FAST, hmget).doc("hash", "2.0.0", "Get the values of fields"),
-    h("hdel", -3, WRITE | FAST, hdel).doc("hash", "2.0.0", "Delete fields"),
-    h("hexists", 3, READONLY | FAST, hexists).doc("hash", "2.0.0", "Whether a field exists"),
-    h("hlen", 2, READONLY | FAST, hlen).doc("hash", "2.0.0", "Get the number of fields"),
-    h("hstrlen", 3, READONLY | FAST, hstrlen).doc(
-        "hash",
-        "3.2.0",
-        "Get the length of a field's value",
-    ),
-    h("hkeys", 2, READONLY, hkeys).doc("hash", "2.0.0", "Get all the fields"),
-    h("hvals", 2, READONLY, hvals).doc("hash", "2.0.0", "Get all the values"),
-    h("hgetall", 2, READONLY, hgetall).doc("hash", "2.0.0", "Get all the fields and values"),
-    h("hincrby", 4, WRITE | DENYOOM | FAST, hincrby).doc(
-        "hash",
-        "2.0.0",
-        "Increment the integer value of a field",
-    ),
-    h("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat).doc(
-        "hash",
-        "2.6.0",
-        "Increment the float value of a field",
-    ),
-    h("hrandfield", -2, READONLY, hrandfield).doc("hash", "6.2.0", "Get random fields"),
-    h("hscan", -3, READONLY, hscan).doc("hash", "2.8.0", "Incrementally iterate fields and values"),
+    h("hset", -4, WRITE | DENYOOM | FAST, hset)
+        .doc("hash", "2.0.0", "Set the string value of a hash field")
+        .complexity(
+            "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the \
+             command is called with multiple field/value pairs.",
+        ),
+    h("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx)
+        .doc(
+            "hash",
+            "2.0.0",
+            "Set the value of a hash field, only if the field does not exist",
+        )
+        .complexity("O(1)"),
+    h("hmset", -4, WRITE | DENYOOM | FAST, hset)
+        .doc(
+            "hash",
+            "2.0.0",
+            "Set multiple hash fields to multiple values",
+        )
+        .complexity("O(N) where N is the number of fields being set."),
+    h("hget", 3, READONLY | FAST, hget)
+        .doc("hash", "2.0.0", "Get the value of a hash field")
+        .complexity("O(1)"),
+    h("hmget", -3, READONLY | FAST, hmget)
+        .doc(
+            "hash",
+            "2.0.0",
+            "Get the values of all the given hash fields",
+        )
+        .complexity("O(N) where N is the number of fields being requested."),
+    h("hdel", -3, WRITE | FAST, hdel)
+        .doc("hash", "2.0.0", "Delete one or more hash fields")
+        .complexity("O(N) where N is the number of fields to be removed."),
+    h("hexists", 3, READONLY | FAST, hexists)
+        .doc("hash", "2.0.0", "Determine if a hash field exists")
+        .complexity("O(1)"),
+    h("hlen", 2, READONLY | FAST, hlen)
+        .doc("hash", "2.0.0", "Get the number of fields in a hash")
+        .complexity("O(1)"),
+    h("hstrlen", 3, READONLY | FAST, hstrlen)
+        .doc(
+            "hash",
+            "3.2.0",
+            "Get the length of the value of a hash field",
+        )
+        .complexity("O(1)"),
+    h("hkeys", 2, READONLY, hkeys)
+        .doc("hash", "2.0.0", "Get all the fields in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    h("hvals", 2, READONLY, hvals)
+        .doc("hash", "2.0.0", "Get all the values in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    h("hgetall", 2, READONLY, hgetall)
+        .doc("hash", "2.0.0", "Get all the fields and values in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    h("hincrby", 4, WRITE | DENYOOM | FAST, hincrby)
+        .doc(
+            "hash",
+            "2.0.0",
+            "Increment the integer value of a hash field by the given number",
+        )
+        .complexity("O(1)"),
+    h("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat)
+        .doc(
+            "hash",
+            "2.6.0",
+            "Increment the float value of a hash field by the given amount",
+        )
+        .complexity("O(1)"),
+    h("hrandfield", -2, READONLY, hrandfield)
+        .doc(
+            "hash",
+            "6.2.0",
+            "Get one or multiple random fields from a hash",
+        )
+        .complexity("O(N) where N is the number of fields returned"),
+    h("hscan", -3, READONLY, hscan)
+        .doc(
+            "hash",
+            "2.8.0",
+            "Incrementally iterate hash fields and associated values",
+        )
+        .complexity(
+            "O(1) for every call. O(N) for a complete iteration, including enough command calls \
+             for the cursor to return back to 0. N is the number of elements inside the \
+             collection..",
+        ),
 ];
 
 fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {

@@ -17,47 +17,119 @@ const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Comm
 }
 
 pub const COMMANDS: &[Command] = &[
-    s("sadd", -3, WRITE | DENYOOM | FAST, sadd).doc("set", "1.0.0", "Add members to a set"),
-    s("srem", -3, WRITE | FAST, srem).doc("set", "1.0.0", "Remove members from a set"),
-    s("smembers", 2, READONLY, smembers).doc("set", "1.0.0", "Get all the members of a set"),
-    s("sismember", 3, READONLY | FAST, sismember).doc(
-        "set",
-        "1.0.0",
-        "Whether a value is a member of a set",
-    ),
-    s("smismember", -3, READONLY | FAST, smismember).doc(
-        "set",
-        "6.2.0",
-        "Whether each value is a member of a set",
-    ),
-    s("scard", 2, READONLY | FAST, scard).doc("set", "1.0.0", "Get the number of members in a set"),
-    s("spop", -2, WRITE | FAST, spop).doc("set", "1.0.0", "Remove and return random members"),
-    s("srandmember", -2, READONLY, srandmember).doc("set", "1.0.0", "Get random members"),
+    s("sadd", -3, WRITE | DENYOOM | FAST, sadd)
+        .doc("set", "1.0.0", "Add one or more members to a set")
+        .complexity(
+            "O(1) for each element added, so O(N) to add N elements when the command is called \
+             with multiple arguments.",
+        ),
+    s("srem", -3, WRITE | FAST, srem)
+        .doc("set", "1.0.0", "Remove one or more members from a set")
+        .complexity("O(N) where N is the number of members to be removed."),
+    s("smembers", 2, READONLY, smembers)
+        .doc("set", "1.0.0", "Get all the members in a set")
+        .complexity("O(N) where N is the set cardinality."),
+    s("sismember", 3, READONLY | FAST, sismember)
+        .doc(
+            "set",
+            "1.0.0",
+            "Determine if a given value is a member of a set",
+        )
+        .complexity("O(1)"),
+    s("smismember", -3, READONLY | FAST, smismember)
+        .doc(
+            "set",
+            "6.2.0",
+            "Returns the membership associated with the given elements for a set",
+        )
+        .complexity("O(N) where N is the number of elements being checked for membership"),
+    s("scard", 2, READONLY | FAST, scard)
+        .doc("set", "1.0.0", "Get the number of members in a set")
+        .complexity("O(1)"),
+    s("spop", -2, WRITE | FAST, spop)
+        .doc(
+            "set",
+            "1.0.0",
+            "Remove and return one or multiple random members from a set",
+        )
+        .complexity(
+            "Without the count argument O(1), otherwise O(N) where N is the value of the passed \
+             count.",
+        ),
+    s("srandmember", -2, READONLY, srandmember)
+        .doc(
+            "set",
+            "1.0.0",
+            "Get one or multiple random members from a set",
+        )
+        .complexity(
+            "Without the count argument O(1), otherwise O(N) where N is the absolute value of the \
+             passed count.",
+        ),
     Command::new("smove", 4, WRITE | FAST, smove)
         .keys(1, 2, 1)
-        .doc("set", "1.0.0", "Move a member from one set to another"),
-    s("sscan", -3, READONLY, sscan).doc("set", "2.8.0", "Incrementally iterate set members"),
+        .doc("set", "1.0.0", "Move a member from one set to another")
+        .complexity("O(1)"),
+    s("sscan", -3, READONLY, sscan)
+        .doc("set", "2.8.0", "Incrementally iterate Set elements")
+        .complexity(
+            "O(1) for every call. O(N) for a complete iteration, including enough command calls \
+             for the cursor to return back to 0. N is the number of elements inside the \
+             collection..",
+        ),
     Command::new("sinter", -2, READONLY, algebra::sinter)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Intersect sets"),
+        .doc("set", "1.0.0", "Intersect multiple sets")
+        .complexity(
+            "O(N*M) worst case where N is the cardinality of the smallest set and M is the \
+                 number of sets.",
+        ),
     Command::new("sintercard", -3, READONLY, algebra::sintercard)
         .movable(algebra::sintercard_keys)
-        .doc("set", "7.0.0", "Cardinality of the intersection of sets"),
+        .doc(
+            "set",
+            "7.0.0",
+            "Intersect multiple sets and return the cardinality of the result",
+        )
+        .complexity(
+            "O(N*M) worst case where N is the cardinality of the smallest set and M is the \
+                 number of sets.",
+        ),
     Command::new("sinterstore", -3, WRITE | DENYOOM, algebra::sinterstore)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Intersect sets and store the result"),
+        .doc(
+            "set",
+            "1.0.0",
+            "Intersect multiple sets and store the resulting set in a key",
+        )
+        .complexity(
+            "O(N*M) worst case where N is the cardinality of the smallest set and M is the \
+                 number of sets.",
+        ),
     Command::new("sunion", -2, READONLY, algebra::sunion)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Add sets"),
+        .doc("set", "1.0.0", "Add multiple sets")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sunionstore", -3, WRITE | DENYOOM, algebra::sunionstore)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Add sets and store the result"),
+        .doc(
+            "set",
+            "1.0.0",
+            "Add multiple sets and store the resulting set in a key",
+        )
+        .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sdiff", -2, READONLY, algebra::sdiff)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Subtract sets"),
+        .doc("set", "1.0.0", "Subtract multiple sets")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sdiffstore", -3, WRITE | DENYOOM, algebra::sdiffstore)
         .keys(1, -1, 1)
-        .doc("set", "1.0.0", "Subtract sets and store the result"),
+        .doc(
+            "set",
+            "1.0.0",
+            "Subtract multiple sets and store the resulting set in a key",
+        )
+        .complexity("O(N) where N is the total number of elements in all given sets."),
 ];
 
 /// The set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.

@@ -1,194 +1,16 @@
-//! The sorted-set command table and the single-key commands: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE,
+//! The single-key sorted-set commands: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE,
 //! ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT, ZRANDMEMBER, ZSCAN.
 
 use super::range::{Bounds, LexRange, ScoreRange};
-use super::{blocking, popping, rangecmds, store, ZSet};
+use super::ZSet;
 use crate::commands::args::{scan_cursor, ScanOptions};
-use crate::commands::flags::*;
-use crate::commands::{Args, Command, Ctx, Cursor};
+use crate::commands::{Args, Ctx, Cursor};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
     parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
 };
 use crate::util::numbers::{format_double, parse_f64};
-
-const fn z(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    handler: crate::commands::Handler,
-) -> Command {
-    Command::new(name, arity, flags, handler).keys(1, 1, 1)
-}
-
-pub const COMMANDS: &[Command] = &[
-    z("zadd", -4, WRITE | DENYOOM | FAST, zadd).doc(
-        "sorted_set",
-        "1.2.0",
-        "Add members to a sorted set, or update their scores",
-    ),
-    z("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).doc(
-        "sorted_set",
-        "1.2.0",
-        "Increment the score of a member",
-    ),
-    z("zrem", -3, WRITE | FAST, zrem).doc(
-        "sorted_set",
-        "1.2.0",
-        "Remove members from a sorted set",
-    ),
-    z("zcard", 2, READONLY | FAST, zcard).doc("sorted_set", "1.2.0", "Get the number of members"),
-    z("zscore", 3, READONLY | FAST, zscore).doc("sorted_set", "1.2.0", "Get the score of a member"),
-    z("zmscore", -3, READONLY | FAST, zmscore).doc(
-        "sorted_set",
-        "6.2.0",
-        "Get the scores of members",
-    ),
-    z("zrank", 3, READONLY | FAST, zrank).doc(
-        "sorted_set",
-        "2.0.0",
-        "Rank of a member, lowest score first",
-    ),
-    z("zrevrank", 3, READONLY | FAST, zrevrank).doc(
-        "sorted_set",
-        "2.0.0",
-        "Rank of a member, highest score first",
-    ),
-    z("zcount", 4, READONLY | FAST, zcount).doc(
-        "sorted_set",
-        "2.0.0",
-        "Count members within a score range",
-    ),
-    z("zlexcount", 4, READONLY | FAST, zlexcount).doc(
-        "sorted_set",
-        "2.8.9",
-        "Count members within a lex range",
-    ),
-    z("zrandmember", -2, READONLY, zrandmember).doc("sorted_set", "6.2.0", "Get random members"),
-    z("zscan", -3, READONLY, zscan).doc(
-        "sorted_set",
-        "2.8.0",
-        "Incrementally iterate members and scores",
-    ),
-    z("zrange", -4, READONLY, rangecmds::zrange).doc(
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members",
-    ),
-    z("zrangebyscore", -4, READONLY, rangecmds::zrangebyscore).doc(
-        "sorted_set",
-        "1.0.5",
-        "Return members within a score range",
-    ),
-    z(
-        "zrevrangebyscore",
-        -4,
-        READONLY,
-        rangecmds::zrevrangebyscore,
-    )
-    .doc(
-        "sorted_set",
-        "2.2.0",
-        "Return members within a score range, high to low",
-    ),
-    z("zrangebylex", -4, READONLY, rangecmds::zrangebylex).doc(
-        "sorted_set",
-        "2.8.9",
-        "Return members within a lex range",
-    ),
-    z("zrevrangebylex", -4, READONLY, rangecmds::zrevrangebylex).doc(
-        "sorted_set",
-        "2.8.9",
-        "Return members within a lex range, high to low",
-    ),
-    z("zrevrange", -4, READONLY, rangecmds::zrevrange).doc(
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members by rank, high to low",
-    ),
-    Command::new("zrangestore", -5, WRITE | DENYOOM, rangecmds::zrangestore)
-        .keys(1, 2, 1)
-        .doc("sorted_set", "6.2.0", "Store a range of members in a key"),
-    z("zremrangebyrank", 4, WRITE, rangecmds::zremrangebyrank).doc(
-        "sorted_set",
-        "2.0.0",
-        "Remove members within a rank range",
-    ),
-    z("zremrangebyscore", 4, WRITE, rangecmds::zremrangebyscore).doc(
-        "sorted_set",
-        "1.2.0",
-        "Remove members within a score range",
-    ),
-    z("zremrangebylex", 4, WRITE, rangecmds::zremrangebylex).doc(
-        "sorted_set",
-        "2.8.9",
-        "Remove members within a lex range",
-    ),
-    z("zpopmin", -2, WRITE | FAST, popping::zpopmin).doc(
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the lowest-scored members",
-    ),
-    z("zpopmax", -2, WRITE | FAST, popping::zpopmax).doc(
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the highest-scored members",
-    ),
-    Command::new("zmpop", -4, WRITE, popping::zmpop)
-        .movable(popping::zmpop_keys)
-        .doc(
-            "sorted_set",
-            "7.0.0",
-            "Pop members from the first non-empty sorted set",
-        ),
-    Command::new("bzpopmin", -3, WRITE | FAST | BLOCKING, blocking::bzpopmin)
-        .keys(1, -2, 1)
-        .doc(
-            "sorted_set",
-            "5.0.0",
-            "Pop the lowest-scored member, or block until there is one",
-        ),
-    Command::new("bzpopmax", -3, WRITE | FAST | BLOCKING, blocking::bzpopmax)
-        .keys(1, -2, 1)
-        .doc(
-            "sorted_set",
-            "5.0.0",
-            "Pop the highest-scored member, or block until there is one",
-        ),
-    Command::new("bzmpop", -5, WRITE | BLOCKING, blocking::bzmpop)
-        .movable(blocking::bzmpop_keys)
-        .doc(
-            "sorted_set",
-            "7.0.0",
-            "Pop members from the first non-empty sorted set, or block",
-        ),
-    Command::new("zunion", -3, READONLY, store::zunion)
-        .movable(store::numkeys_at_1)
-        .doc("sorted_set", "6.2.0", "Union of sorted sets"),
-    Command::new("zinter", -3, READONLY, store::zinter)
-        .movable(store::numkeys_at_1)
-        .doc("sorted_set", "6.2.0", "Intersection of sorted sets"),
-    Command::new("zdiff", -3, READONLY, store::zdiff)
-        .movable(store::numkeys_at_1)
-        .doc("sorted_set", "6.2.0", "Difference of sorted sets"),
-    Command::new("zintercard", -3, READONLY, store::zintercard)
-        .movable(store::numkeys_at_1)
-        .doc("sorted_set", "7.0.0", "Cardinality of the intersection"),
-    Command::new("zunionstore", -4, WRITE | DENYOOM, store::zunionstore)
-        .movable(store::numkeys_at_2)
-        .doc("sorted_set", "2.0.0", "Store the union of sorted sets"),
-    Command::new("zinterstore", -4, WRITE | DENYOOM, store::zinterstore)
-        .movable(store::numkeys_at_2)
-        .doc(
-            "sorted_set",
-            "2.0.0",
-            "Store the intersection of sorted sets",
-        ),
-    Command::new("zdiffstore", -4, WRITE | DENYOOM, store::zdiffstore)
-        .movable(store::numkeys_at_2)
-        .doc("sorted_set", "6.2.0", "Store the difference of sorted sets"),
-];
 
 /// The sorted set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.
 pub(super) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, Reply> {
@@ -230,7 +52,7 @@ struct AddFlags {
     incr: bool,
 }
 
-fn zadd(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zadd(ctx: &mut Ctx, args: Args) -> Reply {
     let mut cur = Cursor::new(args, 2);
     let mut f = AddFlags::default();
     loop {
@@ -248,7 +70,7 @@ fn zadd(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 /// ZINCRBY key increment member: ZADD INCR with one pair.
-fn zincrby(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zincrby(ctx: &mut Ctx, args: Args) -> Reply {
     let f = AddFlags {
         incr: true,
         ..AddFlags::default()
@@ -337,7 +159,7 @@ fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
     }
 }
 
-fn zrem(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zrem(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
     let zset = match write(ctx, key) {
         Ok(Some(z)) => z,
@@ -357,14 +179,14 @@ fn zrem(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Int(removed as i64)
 }
 
-fn zcard(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zcard(ctx: &mut Ctx, args: Args) -> Reply {
     match read(ctx, args.get(1)) {
         Ok(z) => Reply::Int(z.map_or(0, |z| z.len() as i64)),
         Err(e) => e,
     }
 }
 
-fn zscore(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zscore(ctx: &mut Ctx, args: Args) -> Reply {
     match read(ctx, args.get(1)) {
         Ok(z) => z
             .and_then(|z| z.score(args.get(2)))
@@ -373,7 +195,7 @@ fn zscore(ctx: &mut Ctx, args: Args) -> Reply {
     }
 }
 
-fn zmscore(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zmscore(ctx: &mut Ctx, args: Args) -> Reply {
     match read(ctx, args.get(1)) {
         Ok(z) => Reply::Array(
             args.iter()
@@ -385,11 +207,11 @@ fn zmscore(ctx: &mut Ctx, args: Args) -> Reply {
     }
 }
 
-fn zrank(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zrank(ctx: &mut Ctx, args: Args) -> Reply {
     rank_generic(ctx, args, false)
 }
 
-fn zrevrank(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zrevrank(ctx: &mut Ctx, args: Args) -> Reply {
     rank_generic(ctx, args, true)
 }
 
@@ -402,14 +224,14 @@ fn rank_generic(ctx: &mut Ctx, args: Args, rev: bool) -> Reply {
     }
 }
 
-fn zcount(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zcount(ctx: &mut Ctx, args: Args) -> Reply {
     match ScoreRange::parse(args.get(2), args.get(3)) {
         Ok(range) => count_in(ctx, args.get(1), &range),
         Err(e) => e,
     }
 }
 
-fn zlexcount(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zlexcount(ctx: &mut Ctx, args: Args) -> Reply {
     match LexRange::parse(args.get(2), args.get(3)) {
         Ok(range) => count_in(ctx, args.get(1), &range),
         Err(e) => e,
@@ -436,7 +258,7 @@ fn count_in(ctx: &mut Ctx, key: &[u8], range: &impl Bounds) -> Reply {
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]]
-fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
     let resp3 = resp3(ctx);
     let count = match parse_random_count(args, "WITHSCORES") {
         Ok(c) => c,
@@ -472,7 +294,7 @@ fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: a small set answers whole with cursor 0, as a listpack does.
-fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
+pub(super) fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
     let cursor = match scan_cursor(args.get(2)) {
         Ok(c) => c,
         Err(e) => return e,

@@ -9,6 +9,7 @@ pub mod range;
 mod rangecmds;
 pub mod skiplist;
 mod store;
+mod table;
 
 use crate::commands::Command;
 use crate::db::Dict;
@@ -125,7 +126,7 @@ impl ZSet {
     }
 }
 
-pub const COMMANDS: &[Command] = commands::COMMANDS;
+pub const COMMANDS: &[Command] = table::COMMANDS;
 
 #[cfg(test)]
 mod tests {

@@ -247,7 +247,7 @@ pub const COMMANDS: &[Command] = &[
             "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of \
                  elements in the sorted set, and M being the number of elements popped.",
         ),
-    Command::new("bzpopmin", -3, WRITE | FAST | BLOCKING, blocking::bzpopmin)
+    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, blocking::bzpopmin)
         .keys(1, -2, 1)
         .doc(
             "sorted-set",
@@ -256,7 +256,7 @@ pub const COMMANDS: &[Command] = &[
                  or block until one is available",
         )
         .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    Command::new("bzpopmax", -3, WRITE | FAST | BLOCKING, blocking::bzpopmax)
+    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, blocking::bzpopmax)
         .keys(1, -2, 1)
         .doc(
             "sorted-set",

@@ -194,3 +194,31 @@ fn lex_ranges() {
         }
     });
 }
+
+/// Hash, set and sorted-set commands on the same few keys: WRONGTYPE, creation and deletion paths interleave.
+#[test]
+fn mixed_types_on_shared_keys() {
+    fastrand::seed(6);
+    differential(3000, || {
+        let key = || pick(&["k1", "k2", "k3"]);
+        let m = || fastrand::u8(..6).to_string();
+        match fastrand::u8(..16) {
+            0 => words(&["HSET", key(), &m(), &m()]),
+            1 => words(&["HDEL", key(), &m()]),
+            2 => words(&["HGETALL", key()]),
+            3 => words(&["HINCRBY", key(), &m(), "1"]),
+            4 => words(&["SADD", key(), &m(), &m()]),
+            5 => words(&["SREM", key(), &m()]),
+            6 => words(&["SMEMBERS", key()]),
+            7 => words(&["SINTERSTORE", key(), key(), key()]),
+            8 => words(&["SMOVE", key(), key(), &m()]),
+            9 => words(&["ZADD", key(), &m(), &m()]),
+            10 => words(&["ZREM", key(), &m()]),
+            11 => words(&["ZRANGE", key(), "0", "-1", "WITHSCORES"]),
+            12 => words(&["ZUNIONSTORE", key(), "2", key(), key(), "WEIGHTS", "2", "1"]),
+            13 => words(&["ZPOPMIN", key()]),
+            14 => words(&["TYPE", key()]),
+            _ => words(&["DEL", key()]),
+        }
+    });
+}

@@ -247,24 +247,34 @@ pub const COMMANDS: &[Command] = &[
             "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of \
                  elements in the sorted set, and M being the number of elements popped.",
         ),
-    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, blocking::bzpopmin)
-        .keys(1, -2, 1)
-        .doc(
-            "sorted-set",
-            "5.0.0",
-            "Remove and return the member with the lowest score from one or more sorted sets, \
+    Command::new(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        blocking::bzpopmin,
+    )
+    .keys(1, -2, 1)
+    .doc(
+        "sorted-set",
+        "5.0.0",
+        "Remove and return the member with the lowest score from one or more sorted sets, \
                  or block until one is available",
-        )
-        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, blocking::bzpopmax)
-        .keys(1, -2, 1)
-        .doc(
-            "sorted-set",
-            "5.0.0",
-            "Remove and return the member with the highest score from one or more sorted \
+    )
+    .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    Command::new(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        blocking::bzpopmax,
+    )
+    .keys(1, -2, 1)
+    .doc(
+        "sorted-set",
+        "5.0.0",
+        "Remove and return the member with the highest score from one or more sorted \
                  sets, or block until one is available",
-        )
-        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    )
+    .complexity("O(log(N)) with N being the number of elements in the sorted set."),
     Command::new("bzmpop", -5, WRITE | BLOCKING, blocking::bzmpop)
         .movable(blocking::bzmpop_keys)
         .doc(

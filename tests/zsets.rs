@@ -425,6 +425,15 @@ fn negative_zero_depends_on_the_encoding() {
             "ZADD big -0 zero",
             "ZSCORE big zero",
             "ZRANGEBYSCORE big -1 0 WITHSCORES",
+            "ZADD k 0 x 1 y",
+            "ZUNION 1 k WEIGHTS -1 WITHSCORES",
+            "ZUNIONSTORE small2 1 k WEIGHTS -1",
+            "ZSCORE small2 x",
+            "ZUNIONSTORE big2 1 big WEIGHTS -1",
+            "ZSCORE big2 m0",
+            "ZRANGESTORE big3 big2 0 -1",
+            "ZSCORE big3 m0",
+            "ZINTER 2 big k WEIGHTS -1 1 WITHSCORES",
         ]
         .map(String::from),
     );

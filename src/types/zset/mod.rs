@@ -50,6 +50,18 @@ impl ZSet {
         }
     }
 
+    /// A computed result (ZUNIONSTORE, ZRANGESTORE...), encoded as Redis encodes one: built as a skiplist and
+    /// turned into a listpack only if the whole result fits one, so a big result keeps the sign of every -0.
+    pub fn from_items(items: Vec<(Vec<u8>, f64)>) -> ZSet {
+        let mut zset = ZSet::new();
+        zset.big = items.len() > ZSET_MAX_LISTPACK_ENTRIES
+            || items.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE);
+        for (m, s) in items {
+            zset.insert(&m, s);
+        }
+        zset
+    }
+
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         if self.big {

@@ -217,11 +217,7 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>
         }
         return Reply::Int(0);
     }
-    let mut zset = ZSet::new();
-    for (m, s) in items {
-        zset.insert(&m, s);
-    }
-    ctx.store(dst, Value::ZSet(Box::new(zset)));
+    ctx.store(dst, Value::ZSet(Box::new(ZSet::from_items(items))));
     let event = match ctx.cmd.name {
         "zrangestore" => "zrangestore",
         "zunionstore" => "zunionstore",

@@ -191,17 +191,19 @@ fn generic(ctx: &mut Ctx, args: Args, at: usize, op: Op, output: Output) -> Repl
         Output::Card => Reply::Int(result.len() as i64),
         Output::Store(dst) => store_result(ctx, dst, result),
         Output::Reply => {
-            let mut zset = ZSet::new();
-            for (m, s) in &result {
-                zset.insert(m, *s);
-            }
+            // Redis answers from an unconverted skiplist: (score, member) order, -0 kept as it is.
+            let mut result = result;
+            result.sort_by(|a, b| {
+                let by_score = a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal);
+                by_score.then_with(|| a.0.cmp(&b.0))
+            });
             let resp3 = resp3(ctx);
             let mut out = Vec::new();
-            for (m, s) in zset.list().iter() {
+            for (m, s) in result {
                 if withscores {
-                    push_pair(&mut out, resp3, Reply::bulk(m), Reply::Double(s));
+                    push_pair(&mut out, resp3, Reply::Bulk(m), Reply::Double(s));
                 } else {
-                    out.push(Reply::bulk(m));
+                    out.push(Reply::Bulk(m));
                 }
             }
             Reply::Array(out)

@@ -30,7 +30,7 @@ pub const COMMANDS: &[Command] = &[
             "Set the value of a hash field, only if the field does not exist",
         )
         .complexity("O(1)"),
-    h("hmset", -4, WRITE | DENYOOM | FAST, hset)
+    h("hmset", -4, WRITE | DENYOOM | FAST, hmset)
         .doc(
             "hash",
             "2.0.0",
@@ -133,7 +133,7 @@ fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply
 }
 
 /// Sets fields on the hash at `key` (created if missing); returns how many were new.
-fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], Vec<u8>)]) -> Result<usize, Reply> {
+fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize, Reply> {
     let mut fresh: Option<Box<_>> = None;
     let hash: &mut Hash = match write(ctx, key)? {
         Some(h) => h,
@@ -141,7 +141,7 @@ fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], Vec<u8>)]) -> Result<u
     };
     let mut added = 0;
     for (f, v) in pairs {
-        added += hash.set(f, v.clone()) as usize;
+        added += hash.set(f, v.to_vec()) as usize;
     }
     if let Some(h) = fresh {
         let db = ctx.db();
@@ -151,27 +151,28 @@ fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], Vec<u8>)]) -> Result<u
     Ok(added)
 }
 
-/// HSET and HMSET: field-value pairs, answered with the count of new fields (HSET) or OK (HMSET).
 fn hset(ctx: &mut Ctx, args: Args) -> Reply {
+    set_pairs(ctx, args).map_or_else(|e| e, |added| Reply::Int(added as i64))
+}
+
+/// HMSET: HSET answering OK.
+fn hmset(ctx: &mut Ctx, args: Args) -> Reply {
+    set_pairs(ctx, args).map_or_else(|e| e, |_| Reply::Ok)
+}
+
+/// HSET and HMSET: field-value pairs (an odd count is an arity error); the count of new fields.
+fn set_pairs(ctx: &mut Ctx, args: Args) -> Result<usize, Reply> {
     if args.len() % 2 == 1 {
-        return Reply::wrong_arity(ctx.cmd.name);
+        return Err(Reply::wrong_arity(ctx.cmd.name));
     }
     let key = args.get(1);
-    let pairs: Vec<(&[u8], Vec<u8>)> = (2..args.len())
+    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
         .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1).to_vec()))
+        .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
-    match set_fields(ctx, key, &pairs) {
-        Ok(added) => {
-            ctx.notify('h', "hset", key);
-            if ctx.cmd.name == "hmset" {
-                Reply::Ok
-            } else {
-                Reply::Int(added as i64)
-            }
-        }
-        Err(e) => e,
-    }
+    let added = set_fields(ctx, key, &pairs)?;
+    ctx.notify('h', "hset", key);
+    Ok(added)
 }
 
 fn hsetnx(ctx: &mut Ctx, args: Args) -> Reply {
@@ -181,7 +182,7 @@ fn hsetnx(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(Some(h)) if h.get(field).is_some() => return Reply::Int(0),
         Ok(_) => {}
     }
-    match set_fields(ctx, key, &[(field, args.get(3).to_vec())]) {
+    match set_fields(ctx, key, &[(field, args.get(3))]) {
         Ok(_) => {
             ctx.notify('h', "hset", key);
             Reply::Int(1)
@@ -308,7 +309,7 @@ fn hincrby(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(next) = current.checked_add(incr) else {
         return Reply::err("increment or decrement would overflow");
     };
-    if let Err(e) = set_fields(ctx, key, &[(field, next.to_string().into_bytes())]) {
+    if let Err(e) = set_fields(ctx, key, &[(field, next.to_string().as_bytes())]) {
         return e;
     }
     ctx.notify('h', "hincrby", key);
@@ -337,7 +338,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
             return Reply::err("increment would produce NaN or Infinity")
         }
     };
-    if let Err(e) = set_fields(ctx, key, &[(field, sum.clone())]) {
+    if let Err(e) = set_fields(ctx, key, &[(field, &sum)]) {
         return e;
     }
     ctx.notify('h', "hincrbyfloat", key);

@@ -193,7 +193,7 @@ fn range_generic(
             .collect(),
     };
     if store {
-        return store_result(ctx, args.get(1), picked);
+        return store_result(ctx, args.get(1), picked, "zrangestore");
     }
     let resp3 = resp3(ctx);
     let mut out = Vec::with_capacity(picked.len());
@@ -209,7 +209,12 @@ fn range_generic(
 
 /// Stores a computed sorted set at `dst` (replacing whatever is there) and answers its size; an empty result
 /// deletes `dst` instead, as Redis never stores empty collections.
-pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>) -> Reply {
+pub(super) fn store_result(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    items: Vec<(Vec<u8>, f64)>,
+    event: &str,
+) -> Reply {
     let n = items.len();
     if n == 0 {
         if ctx.delete(dst) {
@@ -218,12 +223,6 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>
         return Reply::Int(0);
     }
     ctx.store(dst, Value::ZSet(Box::new(ZSet::from_items(items))));
-    let event = match ctx.cmd.name {
-        "zrangestore" => "zrangestore",
-        "zunionstore" => "zunionstore",
-        "zinterstore" => "zinterstore",
-        _ => "zdiffstore",
-    };
     ctx.notify('z', event, dst);
     Reply::Int(n as i64)
 }

@@ -189,7 +189,14 @@ fn generic(ctx: &mut Ctx, args: Args, at: usize, op: Op, output: Output) -> Repl
     }
     match output {
         Output::Card => Reply::Int(result.len() as i64),
-        Output::Store(dst) => store_result(ctx, dst, result),
+        Output::Store(dst) => {
+            let event = match op {
+                Op::Union => "zunionstore",
+                Op::Inter => "zinterstore",
+                Op::Diff => "zdiffstore",
+            };
+            store_result(ctx, dst, result, event)
+        }
         Output::Reply => {
             // Redis answers from an unconverted skiplist: (score, member) order, -0 kept as it is.
             let mut result = result;

@@ -41,6 +41,8 @@ pub struct ClientInfo {
     pub blocked: AtomicBool,
     /// Set by CLIENT KILL; the connection loop checks it and the socket shutdown wakes it.
     pub killed: AtomicBool,
+    /// The client's waiter while it is blocked on keys, for CLIENT UNBLOCK and CLIENT KILL.
+    pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
     pub commands: AtomicU64,
     stream: TcpStream,
 }
@@ -62,6 +64,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
+        crate::blocking::client_killed(self);
     }
 }
 
@@ -158,6 +161,7 @@ impl ClientRegistry {
             ssubscriptions: AtomicU32::new(0),
             blocked: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            waiter: Mutex::new(None),
             commands: AtomicU64::new(0),
             stream,
         });

@@ -222,3 +222,36 @@ fn mixed_types_on_shared_keys() {
         }
     });
 }
+
+/// Fields, members and values are binary-safe: NUL, CR LF and high bytes go in and come back unchanged.
+#[test]
+fn binary_safe_members() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    let odd: &[&[u8]] = &[b"a\0b", b"\r\n", b"\xff\xfe", b"", b"12\0"];
+    for m in odd {
+        for cmd in [
+            &[&b"HSET"[..], b"h", m, m][..],
+            &[b"SADD", b"s", m],
+            &[b"SADD", b"i", b"1", m],
+            &[b"ZADD", b"z", b"1", m],
+        ] {
+            assert_eq!(a.cmd_bytes(cmd), b.cmd_bytes(cmd));
+        }
+    }
+    for cmd in [
+        &[&b"HGETALL"[..], b"h"][..],
+        &[b"HGET", b"h", b"a\0b"],
+        &[b"SISMEMBER", b"s", b"\r\n"],
+        &[b"SISMEMBER", b"i", b"12\0"],
+        &[b"OBJECT", b"ENCODING", b"i"],
+        &[b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"],
+        &[b"ZRANGEBYLEX", b"z", b"(\0", b"+"],
+        &[b"ZSCORE", b"z", b"\xff\xfe"],
+    ] {
+        assert_eq!(a.cmd_bytes(cmd), b.cmd_bytes(cmd), "{cmd:?}");
+    }
+}

@@ -226,7 +226,24 @@ impl SkipList {
         node.levels = Vec::new();
         self.free.push(x);
         self.len -= 1;
+        self.compact_if_sparse();
         true
+    }
+
+    /// Rebuilds the arena once three quarters of it are free slots, so a set that shrank gives its memory back.
+    /// Amortized O(log n) per removal; any `NodeId` held across a removal is invalid anyway.
+    fn compact_if_sparse(&mut self) {
+        if self.nodes.len() < 64 || self.free.len() * 4 < self.nodes.len() * 3 {
+            return;
+        }
+        let mut fresh = SkipList::new();
+        let mut id = self.first();
+        while let Some(x) = id {
+            let node = &mut self.nodes[x as usize];
+            fresh.insert(node.score, &std::mem::take(&mut node.member));
+            id = self.next(x);
+        }
+        *self = fresh;
     }
 
     /// The 1-based rank of (score, member), if present.
@@ -404,6 +421,26 @@ mod tests {
             assert_eq!(first, inside.first().copied(), "{lo} {hi} {minex} {maxex}");
             assert_eq!(last, inside.last().copied());
         }
+    }
+
+    #[test]
+    fn a_shrunk_list_gives_its_arena_back() {
+        let mut list = SkipList::new();
+        for i in 0..1000 {
+            list.insert(i as f64, format!("m{i}").as_bytes());
+        }
+        for i in 0..990 {
+            assert!(list.remove(i as f64, format!("m{i}").as_bytes()));
+        }
+        assert!(
+            list.nodes.len() < 100,
+            "{} slots for 10 elements",
+            list.nodes.len()
+        );
+        let got: Vec<Vec<u8>> = list.iter().map(|(m, _)| m.to_vec()).collect();
+        let want: Vec<Vec<u8>> = (990..1000).map(|i| format!("m{i}").into_bytes()).collect();
+        assert_eq!(got, want);
+        assert_eq!(list.rank(995.0, b"m995"), Some(6));
     }
 
     #[test]

@@ -78,6 +78,14 @@ pub fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
     Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::Array(items)])
 }
 
+/// The count of SPOP / ZPOPMIN / ZPOPMAX (Redis's getPositiveLongFromObjectOrReply).
+pub fn positive_count(arg: &[u8]) -> Result<usize, Reply> {
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(Reply::err("value is out of range, must be positive")),
+    }
+}
+
 /// The count of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER and whether WITHVALUES / WITHSCORES follows it.
 pub struct RandomCount {
     pub n: usize,

@@ -8,9 +8,8 @@ use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
 use crate::types::collection::{
-    parse_random_count, random_picks, scan_matches, scan_reply, RandomCount,
+    parse_random_count, positive_count, random_picks, scan_matches, scan_reply, RandomCount,
 };
-use crate::util::numbers::parse_i64;
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
     Command::new(name, arity, flags, handler).keys(1, 1, 1)
@@ -256,13 +255,12 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
     if args.len() > 3 {
         return Reply::syntax_error();
     }
-    let count = if args.len() == 3 {
-        match parse_i64(args.get(2)) {
-            Some(n) if n >= 0 => Some(n as usize),
-            _ => return Reply::err("value is out of range, must be positive"),
-        }
-    } else {
-        None
+    let count = match args.len() {
+        3 => match positive_count(args.get(2)) {
+            Ok(n) => Some(n),
+            Err(e) => return e,
+        },
+        _ => None,
     };
     let set = match write(ctx, key) {
         Ok(Some(s)) => s,

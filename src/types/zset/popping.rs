@@ -4,7 +4,7 @@ use super::commands::{delete_if_empty, resp3, write};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::protocol::Reply;
-use crate::types::collection::push_pair;
+use crate::types::collection::{positive_count, push_pair};
 use crate::util::numbers::parse_i64;
 
 /// Members and scores taken from a sorted set, in pop order.
@@ -23,13 +23,12 @@ fn zpop_command(ctx: &mut Ctx, args: Args, max: bool) -> Reply {
     if args.len() > 3 {
         return Reply::syntax_error();
     }
-    let count = if args.len() == 3 {
-        match parse_i64(args.get(2)) {
-            Some(n) if n >= 0 => Some(n as usize),
-            _ => return Reply::err("value is out of range, must be positive"),
-        }
-    } else {
-        None
+    let count = match args.len() {
+        3 => match positive_count(args.get(2)) {
+            Ok(n) => Some(n),
+            Err(e) => return e,
+        },
+        _ => None,
     };
     let key = args.get(1);
     let popped = match pop(ctx, key, max, count.unwrap_or(1)) {

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::commands::args::ScanOptions;
-use crate::commands::Args;
-use crate::db::{Dict, Key};
+use crate::commands::{Args, Ctx};
+use crate::db::{Dict, Key, Value};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 use crate::util::numbers::parse_i64;
@@ -20,6 +20,50 @@ pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
+
+/// A collection type stored in a `Value`: what the shared lookups below need to find it and to know when it is
+/// empty (Redis never keeps an empty collection).
+pub trait Collection: Sized {
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    fn is_empty(&self) -> bool;
+}
+
+fn typed<T: Collection>(value: Option<&Value>) -> Result<Option<&T>, Reply> {
+    value
+        .map(|v| T::of(v).ok_or_else(Reply::wrong_type))
+        .transpose()
+}
+
+/// The collection at `key` for a read command (counted in keyspace hits and misses): `Ok(None)` if missing,
+/// WRONGTYPE if another type.
+pub fn read<'c, T: Collection>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c T>, Reply> {
+    typed(ctx.lookup(key))
+}
+
+/// The collection at `key` as a write command sees it before changing anything: not counted in keyspace hits
+/// and misses, as Redis's lookupKeyWrite.
+pub fn peek<'c, T: Collection>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c T>, Reply> {
+    typed(ctx.keys.get_value(ctx.db(), key))
+}
+
+pub fn write<'c, T: Collection>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut T>, Reply> {
+    ctx.lookup_mut(key)
+        .map(|v| T::of_mut(v).ok_or_else(Reply::wrong_type))
+        .transpose()
+}
+
+/// Deletes `key` (with its `del` event) if the command just left its collection empty.
+pub fn delete_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
+    if ctx
+        .lookup_mut(key)
+        .and_then(T::of_mut)
+        .is_some_and(|c| c.is_empty())
+    {
+        ctx.delete(key);
+        ctx.notify('g', "del", key);
+    }
+}
 
 /// The hasher of every collection's `Dict`, keyed once per process like the keyspace's.
 fn member_hasher() -> &'static ahash::RandomState {

@@ -8,7 +8,7 @@ use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
-    parse_random_count, push_pair, random_picks, scan_matches, scan_reply,
+    self, parse_random_count, push_pair, random_picks, scan_matches, scan_reply,
 };
 use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
 
@@ -106,30 +106,18 @@ pub const COMMANDS: &[Command] = &[
         ),
 ];
 
+/// The hash at `key` for a read command.
 fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {
-    match ctx.lookup(key) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::read(ctx, key)
 }
 
-/// The hash at `key` as a write command sees it: not counted in keyspace hits and misses, as Redis's
-/// lookupKeyWrite.
+/// The hash at `key` for a write command, before it changes anything.
 fn peek<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Reply> {
-    match ctx.keys.get_value(ctx.db(), key) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::peek(ctx, key)
 }
 
 fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply> {
-    match ctx.lookup_mut(key) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::write(ctx, key)
 }
 
 /// Sets fields on the hash at `key` (created if missing); returns how many were new.
@@ -218,14 +206,10 @@ fn hdel(ctx: &mut Ctx, args: Args) -> Reply {
         Err(e) => return e,
     };
     let removed = args.iter().skip(2).filter(|f| hash.remove(f)).count();
-    let empty = hash.is_empty();
     if removed > 0 {
         ctx.modified(key);
         ctx.notify('h', "hdel", key);
-        if empty {
-            ctx.delete(key);
-            ctx.notify('g', "del", key);
-        }
+        collection::delete_if_empty::<Hash>(ctx, key);
     }
     Reply::Int(removed as i64)
 }

@@ -8,7 +8,7 @@ use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
 use crate::types::collection::{
-    parse_random_count, positive_count, random_picks, scan_matches, scan_reply, RandomCount,
+    self, parse_random_count, positive_count, random_picks, scan_matches, scan_reply, RandomCount,
 };
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -131,38 +131,22 @@ pub const COMMANDS: &[Command] = &[
         .complexity("O(N) where N is the total number of elements in all given sets."),
 ];
 
-/// The set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.
+/// The set at `key` for a read command.
 pub(crate) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Set>, Reply> {
-    match ctx.lookup(key) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::read(ctx, key)
 }
 
-/// The set at `key` as a write command sees it: not counted in keyspace hits and misses (lookupKeyWrite).
+/// The set at `key` for a write command, before it changes anything.
 fn peek<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c Set>, Reply> {
-    match ctx.keys.get_value(ctx.db(), key) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::peek(ctx, key)
 }
 
 fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, Reply> {
-    match ctx.lookup_mut(key) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::write(ctx, key)
 }
 
-/// Deletes `key` if its set is now empty (Redis never keeps empty collections).
 fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    if matches!(ctx.lookup_mut(key), Some(Value::Set(s)) if s.is_empty()) {
-        ctx.delete(key);
-        ctx.notify('g', "del", key);
-    }
+    collection::delete_if_empty::<Set>(ctx, key)
 }
 
 pub(super) fn members_reply(set: Option<&Set>) -> Reply {

@@ -8,37 +8,25 @@ use crate::commands::{Args, Ctx, Cursor};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
-    parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
+    self, parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
 };
 use crate::util::numbers::{format_double, parse_f64};
 
-/// The sorted set at `key` for reading: `Ok(None)` if missing, WRONGTYPE if another type.
+/// The sorted set at `key` for a read command.
 pub(super) fn read<'c>(ctx: &'c Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, Reply> {
-    match ctx.lookup(key) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::read(ctx, key)
 }
 
 pub(super) fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, Reply> {
-    match ctx.lookup_mut(key) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(Reply::wrong_type()),
-    }
+    collection::write(ctx, key)
 }
 
 pub(super) fn resp3(ctx: &Ctx) -> bool {
     ctx.client.protocol == Protocol::Resp3
 }
 
-/// Deletes `key` if the last command left its sorted set empty, as Redis never keeps empty collections.
 pub(super) fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    if matches!(ctx.lookup_mut(key), Some(Value::ZSet(z)) if z.is_empty()) {
-        ctx.delete(key);
-        ctx.notify('g', "del", key);
-    }
+    collection::delete_if_empty::<ZSet>(ctx, key)
 }
 
 /// ZADD's flags, shared with ZINCRBY.

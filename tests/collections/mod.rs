@@ -55,10 +55,10 @@ pub fn same_events(script: &[&str]) {
 pub fn same_resp3(script: &[&str]) {
     let ours = Server::start();
     let mut a = ours.client();
-    if a.cmd(&["HELLO", "3"]).starts_with('-') {
-        eprintln!("HELLO 3 unsupported; skipping the RESP3 comparison");
-        return;
-    }
+    assert!(
+        a.cmd(&["HELLO", "3"]).starts_with('%'),
+        "HELLO 3 must switch to RESP3"
+    );
     let Some(redis) = Server::start_redis() else {
         return;
     };

@@ -493,3 +493,40 @@ fn copy_keeps_the_encoding() {
         &["listpack", "intset", "listpack", "hashtable", "hashtable"],
     );
 }
+
+/// The value thresholds take memory units, as in Redis; bad values and 7.2's listpack-set parameters are refused
+/// with Redis 7.0's errors, leaving the limit in force unchanged.
+#[test]
+fn threshold_values_units_and_errors() {
+    let (fits, over) = ("x".repeat(1024), "x".repeat(1025));
+    let (hset_fits, hset_over) = (format!("HSET h a {fits}"), format!("HSET h b {over}"));
+    // `k` is 1000 bytes, `kb` 1024, as Redis's memtoull reads them.
+    let (zadd_fits, zadd_over) = (
+        format!("ZADD z 1 {}", &fits[24..]),
+        format!("ZADD z 1 {}", &fits[23..]),
+    );
+    check(
+        &[
+            "CONFIG SET hash-max-listpack-value 1kb",
+            "CONFIG GET hash-max-listpack-value",
+            &hset_fits,
+            "OBJECT ENCODING h",
+            &hset_over,
+            "OBJECT ENCODING h",
+            "CONFIG SET zset-max-ziplist-value 1k",
+            &zadd_fits,
+            "OBJECT ENCODING z",
+            &zadd_over,
+            "OBJECT ENCODING z",
+            "CONFIG SET hash-max-listpack-entries -1",
+            "CONFIG SET set-max-intset-entries abc",
+            "CONFIG SET zset-max-listpack-value 1zb",
+            "CONFIG SET set-max-listpack-entries 1",
+            "CONFIG SET set-max-listpack-value 1",
+            "CONFIG GET set-max-listpack-*",
+            "SADD s 1 2 3",
+            "OBJECT ENCODING s",
+        ],
+        &["listpack", "hashtable", "listpack", "skiplist", "intset"],
+    );
+}

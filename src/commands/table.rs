@@ -35,6 +35,12 @@ const GROUPS: &[&[Command]] = &[
     transaction::COMMANDS,
 ];
 
+/// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).
+#[cfg(test)]
+const TEST_GROUPS: &[&[Command]] = &[crate::server::test_commands::COMMANDS];
+#[cfg(not(test))]
+const TEST_GROUPS: &[&[Command]] = &[];
+
 pub struct CommandTable {
     /// Indexed by command id: top-level commands and subcommands alike.
     commands: Vec<&'static Command>,
@@ -56,7 +62,7 @@ impl CommandTable {
             top: HashMap::default(),
             subs: HashMap::default(),
         };
-        for cmd in GROUPS.iter().flat_map(|g| g.iter()) {
+        for cmd in GROUPS.iter().chain(TEST_GROUPS).flat_map(|g| g.iter()) {
             let id = t.push(cmd, None);
             let previous = t.top.insert(cmd.name.as_bytes(), id);
             assert!(previous.is_none(), "command {} declared twice", cmd.name);

@@ -5,6 +5,7 @@
 //! commandstats and the MULTI queue all read this table and nothing else.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::{
@@ -47,10 +48,10 @@ pub struct CommandTable {
     /// Redis's full names (`get`, `config|get`), by id.
     full_names: Vec<String>,
     parents: Vec<Option<usize>>,
-    /// ahash rather than SipHash: the lookup runs for every request and names are not attacker-chosen keys
-    /// that could flood one bucket (the table is fixed).
-    top: HashMap<&'static [u8], usize, ahash::RandomState>,
-    subs: HashMap<(usize, &'static [u8]), usize, ahash::RandomState>,
+    /// FNV-1a rather than SipHash: the lookup runs for every request, and a fixed table of short names cannot
+    /// be flooded (clients only look names up).
+    top: HashMap<&'static [u8], usize, BuildHasherDefault<NameHasher>>,
+    subs: HashMap<(usize, &'static [u8]), usize, BuildHasherDefault<NameHasher>>,
 }
 
 impl CommandTable {
@@ -120,6 +121,27 @@ impl CommandTable {
 
     pub fn subcommand_ids(&self, parent: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.commands.len()).filter(move |&i| self.parents[i] == Some(parent))
+    }
+}
+
+/// FNV-1a: a few instructions per byte for names of a few bytes.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
     }
 }
 

@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 
+/// Bulk reply payload: inline up to 16 bytes, like stored strings.
+pub type BulkBytes = smallvec::SmallVec<[u8; 16]>;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     /// `+OK`
@@ -15,7 +18,9 @@ pub enum Reply {
     /// An error line without the leading `-`, including its code: `ERR syntax error`, `WRONGTYPE ...`.
     Error(Cow<'static, str>),
     Int(i64),
-    Bulk(Vec<u8>),
+    /// A bulk string; short ones (most values, members, fields) are held inline, so replying with one costs no
+    /// allocation (LRANGE of 100 short elements: no allocation per element).
+    Bulk(BulkBytes),
     /// A missing value: `$-1` in RESP2, `_` in RESP3.
     Nil,
     /// A missing aggregate: `*-1` in RESP2, `_` in RESP3 (timed-out BLPOP, aborted EXEC).
@@ -57,7 +62,12 @@ impl Reply {
     }
 
     pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
-        Reply::Bulk(b.as_ref().to_vec())
+        Reply::Bulk(BulkBytes::from_slice(b.as_ref()))
+    }
+
+    /// A bulk reply taking ownership of a buffer already built.
+    pub fn bulk_vec(v: Vec<u8>) -> Reply {
+        Reply::Bulk(BulkBytes::from_vec(v))
     }
 
     pub fn bulk_or_nil(b: Option<impl AsRef<[u8]>>) -> Reply {

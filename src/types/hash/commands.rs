@@ -327,7 +327,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
         return e;
     }
     ctx.notify('h', "hincrbyfloat", key);
-    Reply::Bulk(sum)
+    Reply::Bulk(sum.into())
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]

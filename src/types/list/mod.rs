@@ -214,7 +214,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
     let _ = push_to(ctx, dst, to, &[item.as_slice()], false);
     let now_empty = matches!(list_mut(ctx, src), Ok(Some(l)) if l.is_empty());
     shrunk(ctx, src, from.pop_event(), now_empty);
-    Reply::Bulk(item.into_vec())
+    Reply::Bulk(item)
 }
 
 /// The argument indexes of LMPOP's (`numkeys_at` = 1) and BLMPOP's (2) keys; none if numkeys is unusable (the

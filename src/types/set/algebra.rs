@@ -112,7 +112,7 @@ fn inter(ctx: &mut Ctx, keys: &[&[u8]], output: Output) -> Reply {
             result
                 .unwrap_or_default()
                 .into_iter()
-                .map(Reply::Bulk)
+                .map(Reply::bulk_vec)
                 .collect(),
         ),
         Output::Store(dst) => {

@@ -277,7 +277,7 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
     delete_if_empty(ctx, key);
     match count {
         None => Reply::bulk_or_nil(popped.into_iter().next()),
-        Some(_) => Reply::Set(popped.into_iter().map(Reply::Bulk).collect()),
+        Some(_) => Reply::Set(popped.into_iter().map(Reply::bulk_vec).collect()),
     }
 }
 
@@ -301,7 +301,7 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let all = || set.iter().map(|m| m.into_owned()).collect();
     let picks = random_picks(set.len(), &count, all, || set.random());
-    Reply::Array(picks.into_iter().map(Reply::Bulk).collect())
+    Reply::Array(picks.into_iter().map(Reply::bulk_vec).collect())
 }
 
 /// SMOVE source destination member

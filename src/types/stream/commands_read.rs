@@ -255,13 +255,13 @@ pub fn read_reply(protocol: Protocol, served: Vec<(Vec<u8>, Reply)>) -> Reply {
         Protocol::Resp2 => Reply::Array(
             served
                 .into_iter()
-                .map(|(k, r)| Reply::Array(vec![Reply::Bulk(k), r]))
+                .map(|(k, r)| Reply::Array(vec![Reply::Bulk(k.into()), r]))
                 .collect(),
         ),
         Protocol::Resp3 => Reply::Map(
             served
                 .into_iter()
-                .map(|(k, r)| (Reply::Bulk(k), r))
+                .map(|(k, r)| (Reply::Bulk(k.into()), r))
                 .collect(),
         ),
     }

@@ -71,7 +71,7 @@ impl StreamId {
     }
 
     pub fn reply(self) -> Reply {
-        Reply::Bulk(self.to_string().into_bytes())
+        Reply::Bulk(self.to_string().into_bytes().into())
     }
 
     /// The 16 big-endian bytes Redis uses as the radix-tree key of a node.

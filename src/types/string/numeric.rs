@@ -66,5 +66,5 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
         return e;
     }
     ctx.notify('$', "incrbyfloat", key);
-    Reply::Bulk(text)
+    Reply::Bulk(text.into())
 }

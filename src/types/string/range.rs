@@ -215,6 +215,6 @@ pub fn lcs(ctx: &mut Ctx, args: Args) -> Reply {
             (Reply::bulk("len"), Reply::Int(total as i64)),
         ])
     } else {
-        Reply::Bulk(result)
+        Reply::Bulk(result.into())
     }
 }

@@ -36,7 +36,7 @@ impl ZPopWaiter {
             None => {
                 let mut out = vec![Reply::bulk(key)];
                 for (m, s) in popped {
-                    out.push(Reply::Bulk(m));
+                    out.push(Reply::Bulk(m.into()));
                     out.push(Reply::Double(s));
                 }
                 Reply::Array(out)

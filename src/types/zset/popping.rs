@@ -38,7 +38,7 @@ fn zpop_command(ctx: &mut Ctx, args: Args, max: bool) -> Reply {
     let nested = count.is_some() && resp3(ctx);
     let mut out = Vec::new();
     for (m, s) in popped {
-        push_pair(&mut out, nested, Reply::Bulk(m), Reply::Double(s));
+        push_pair(&mut out, nested, Reply::Bulk(m.into()), Reply::Double(s));
     }
     Reply::Array(out)
 }
@@ -131,7 +131,7 @@ pub(super) fn parse_mpop<'a>(args: Args<'a>, at: usize) -> Result<Mpop<'a>, Repl
 pub(super) fn mpop_reply(key: &[u8], popped: Popped) -> Reply {
     let pairs = popped
         .into_iter()
-        .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
+        .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m.into()), Reply::Double(s)]))
         .collect();
     Reply::Array(vec![Reply::bulk(key), Reply::Array(pairs)])
 }

@@ -203,9 +203,9 @@ fn range_generic(
     let mut out = Vec::with_capacity(picked.len());
     for (m, s) in picked {
         if withscores {
-            push_pair(&mut out, resp3, Reply::Bulk(m), Reply::Double(s));
+            push_pair(&mut out, resp3, Reply::Bulk(m.into()), Reply::Double(s));
         } else {
-            out.push(Reply::Bulk(m));
+            out.push(Reply::Bulk(m.into()));
         }
     }
     Reply::Array(out)

@@ -209,9 +209,9 @@ fn generic(ctx: &mut Ctx, args: Args, at: usize, op: Op, output: Output) -> Repl
             let mut out = Vec::new();
             for (m, s) in result {
                 if withscores {
-                    push_pair(&mut out, resp3, Reply::Bulk(m), Reply::Double(s));
+                    push_pair(&mut out, resp3, Reply::Bulk(m.into()), Reply::Double(s));
                 } else {
-                    out.push(Reply::Bulk(m));
+                    out.push(Reply::Bulk(m.into()));
                 }
             }
             Reply::Array(out)

@@ -78,7 +78,10 @@ pub struct ClientState {
 
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
-pub struct ClientExt {}
+pub struct ClientExt {
+    /// MULTI queue and WATCHed keys.
+    pub multi: crate::commands::transaction::MultiState,
+}
 
 impl ClientState {
     pub fn new(info: Arc<ClientInfo>) -> Self {

@@ -20,7 +20,10 @@ use crate::util::time::now_ms;
 const FLUSH_AT: usize = 64 * 1024;
 
 pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| connection_loop(&server, stream, &info)));
+    let mut client = ClientState::new(info.clone());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        connection_loop(&server, stream, &info, &mut client)
+    }));
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => log::debug!("client id={} closed: {e}", info.id),
@@ -30,6 +33,7 @@ pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
             info.addr
         ),
     }
+    crate::commands::transaction::discard_transaction(&server, &mut client);
     server.clients.unregister(info.id);
     log::debug!("Client closed connection id={}", info.id);
 }
@@ -38,10 +42,10 @@ fn connection_loop(
     server: &Server,
     mut stream: TcpStream,
     info: &Arc<ClientInfo>,
+    client: &mut ClientState,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut client = ClientState::new(info.clone());
     loop {
         let n = reader.read_from(&mut stream)?;
         if n == 0 || info.killed.load(Relaxed) {
@@ -53,11 +57,11 @@ fn connection_loop(
             let max_bulk = server.config.proto_max_bulk_len();
             match reader.next_frame(max_bulk) {
                 Ok(Some(frame)) => {
-                    let mut reply = dispatch::execute(server, &mut client, frame);
-                    if crate::blocking::pending(&client) {
+                    let mut reply = dispatch::execute(server, client, frame);
+                    if crate::blocking::pending(client) {
                         // Earlier pipelined replies go out before this client sleeps.
                         flush(&mut stream, &mut out)?;
-                        reply = crate::blocking::wait(server, &mut client, &stream);
+                        reply = crate::blocking::wait(server, client, &stream);
                     }
                     encode(&reply, client.protocol, &mut out);
                     if client.close_after_reply {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Dict, Entry, KeyLocks};
+use super::{Dict, Entry, KeyLocks, Shard};
 
 /// One client's "something I watch changed" flag.
 #[derive(Default, Debug)]
@@ -119,7 +119,21 @@ impl WatchedKeys {
 pub fn watch(keys: &mut KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
     let hash = keys.keyspace().hash(key);
     let now = keys.now();
-    let shard = keys.shard_mut(db, key);
+    watch_in(keys.shard_mut(db, key), key, hash, flag, now);
+}
+
+/// Removes `flag`'s watch on `key` of `db`; the caller holds the key's shard for writing.
+pub fn unwatch(keys: &mut KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
+    unwatch_in(keys.shard_mut(db, key), key, flag);
+}
+
+/// Whether `key`, live when `flag` watched it, has expired since (Redis 7.0 fails the EXEC then, even if the key
+/// was not deleted yet). The caller holds the key's shard.
+pub fn expired_since_watch(keys: &KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) -> bool {
+    expired_in(keys.shard(db, key), key, flag, keys.now())
+}
+
+fn watch_in(shard: &mut Shard, key: &[u8], hash: u64, flag: &Arc<WatchFlag>, now: i64) {
     let stale = shard.dict.get(hash, key).is_some_and(|e| e.expired(now));
     let watched = shard
         .watched
@@ -137,9 +151,8 @@ pub fn watch(keys: &mut KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) 
     }
 }
 
-/// Removes `flag`'s watch on `key` of `db`; the caller holds the key's shard for writing.
-pub fn unwatch(keys: &mut KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) {
-    let registry = &mut keys.shard_mut(db, key).watched.keys;
+fn unwatch_in(shard: &mut Shard, key: &[u8], flag: &Arc<WatchFlag>) {
+    let registry = &mut shard.watched.keys;
     let Some(watched) = registry.get_mut(key) else {
         return;
     };
@@ -151,10 +164,7 @@ pub fn unwatch(keys: &mut KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>
     }
 }
 
-/// Whether `key`, live when `flag` watched it, has expired since (Redis 7.0 fails the EXEC then, even if the key
-/// was not deleted yet). The caller holds the key's shard.
-pub fn expired_since_watch(keys: &KeyLocks, db: usize, key: &[u8], flag: &Arc<WatchFlag>) -> bool {
-    let shard = keys.shard(db, key);
+fn expired_in(shard: &Shard, key: &[u8], flag: &Arc<WatchFlag>, now: i64) -> bool {
     let Some(watched) = shard.watched.keys.get(key) else {
         return false;
     };
@@ -165,5 +175,137 @@ pub fn expired_since_watch(keys: &KeyLocks, db: usize, key: &[u8], flag: &Arc<Wa
         && shard
             .dict
             .get(watched.hash, key)
-            .is_some_and(|e| e.expired(keys.now()))
+            .is_some_and(|e| e.expired(now))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The registry's rules at the shard level, including the FLUSHDB and SWAPDB cases of Redis's
+    //! `touchAllWatchedKeysInDb` (tests/unit/multi.tcl): a deleted stale key is no change, a missing key replaced
+    //! by a stale one is no change, anything else stored before or after is.
+    use super::*;
+    use crate::db::Value;
+
+    const NOW: i64 = 1_000_000;
+
+    fn hash(key: &[u8]) -> u64 {
+        key.iter().fold(7, |h, &b| h.wrapping_mul(31) ^ b as u64)
+    }
+
+    /// Stores `key`: live, or (`stale`) already expired.
+    fn store(shard: &mut Shard, key: &[u8], stale: bool) {
+        let mut entry = Entry::new(Value::Str(b"v".to_vec()));
+        if stale {
+            entry.expire_at = NOW - 1;
+        }
+        shard.dict.insert(hash(key), key, entry);
+    }
+
+    fn watcher(shard: &mut Shard, key: &[u8]) -> Arc<WatchFlag> {
+        let flag = Arc::new(WatchFlag::default());
+        watch_in(shard, key, hash(key), &flag, NOW);
+        flag
+    }
+
+    fn touch_after_delete(shard: &mut Shard, key: &[u8]) {
+        shard.dict.remove(hash(key), key);
+        shard.watched.touch(key, &shard.dict);
+    }
+
+    #[test]
+    fn writes_and_deletes_mark_watchers() {
+        let mut shard = Shard::default();
+        store(&mut shard, b"k", false);
+        let (a, b) = (watcher(&mut shard, b"k"), watcher(&mut shard, b"k"));
+        let other = watcher(&mut shard, b"other");
+        shard.watched.touch(b"k", &shard.dict);
+        assert!(a.is_dirty() && b.is_dirty() && !other.is_dirty());
+        let c = watcher(&mut shard, b"k");
+        touch_after_delete(&mut shard, b"k");
+        assert!(c.is_dirty());
+    }
+
+    #[test]
+    fn a_stale_key_deleted_is_no_change_but_recreated_is() {
+        let mut shard = Shard::default();
+        store(&mut shard, b"k", true);
+        let flag = watcher(&mut shard, b"k");
+        assert!(!expired_in(&shard, b"k", &flag, NOW));
+        touch_after_delete(&mut shard, b"k");
+        assert!(!flag.is_dirty());
+        store(&mut shard, b"k", false);
+        shard.watched.touch(b"k", &shard.dict);
+        assert!(flag.is_dirty());
+    }
+
+    #[test]
+    fn a_live_key_that_expires_fails_the_exec() {
+        let mut shard = Shard::default();
+        let mut entry = Entry::new(Value::Str(b"v".to_vec()));
+        entry.expire_at = NOW + 10;
+        shard.dict.insert(hash(b"k"), b"k", entry);
+        let flag = watcher(&mut shard, b"k");
+        assert!(!expired_in(&shard, b"k", &flag, NOW));
+        assert!(expired_in(&shard, b"k", &flag, NOW + 10));
+    }
+
+    #[test]
+    fn flush_marks_only_watchers_of_stored_keys() {
+        let mut shard = Shard::default();
+        store(&mut shard, b"live", false);
+        store(&mut shard, b"stale", true);
+        let live = watcher(&mut shard, b"live");
+        let stale = watcher(&mut shard, b"stale");
+        let missing = watcher(&mut shard, b"missing");
+        shard.watched.replace_all(&shard.dict, None, NOW);
+        assert!(live.is_dirty());
+        assert!(!stale.is_dirty() && !missing.is_dirty());
+    }
+
+    #[test]
+    fn swap_follows_redis_rules() {
+        let (mut a, mut b) = (Shard::default(), Shard::default());
+        // Watched in `a` where missing, live in `b`: touched.
+        store(&mut b, b"x", false);
+        let x = watcher(&mut a, b"x");
+        // Live in `a`, missing in `b`: touched.
+        store(&mut a, b"y", false);
+        let y = watcher(&mut a, b"y");
+        // Missing in `a`, stale in `b`: no change, but the watch becomes a stale one.
+        store(&mut b, b"z", true);
+        let z = watcher(&mut a, b"z");
+        // Stale in `a`, stale in `b`: no change. Stale in `a`, missing in `b`: no change.
+        store(&mut a, b"s", true);
+        store(&mut b, b"s", true);
+        let s = watcher(&mut a, b"s");
+        store(&mut a, b"t", true);
+        let t = watcher(&mut a, b"t");
+        // Stale in `a`, live in `b`: touched.
+        store(&mut a, b"u", true);
+        store(&mut b, b"u", false);
+        let u = watcher(&mut a, b"u");
+        // Missing on both sides: untouched.
+        let none = watcher(&mut a, b"none");
+        a.swap_data(&mut b);
+        assert!(x.is_dirty() && y.is_dirty() && u.is_dirty());
+        assert!(!z.is_dirty() && !s.is_dirty() && !t.is_dirty() && !none.is_dirty());
+        // `z` now watches a stale key: deleting it is still no change.
+        assert!(!expired_in(&a, b"z", &z, NOW));
+        touch_after_delete(&mut a, b"z");
+        assert!(!z.is_dirty());
+    }
+
+    #[test]
+    fn unwatch_leaves_an_empty_registry() {
+        let mut shard = Shard::default();
+        let (a, b) = (watcher(&mut shard, b"k"), watcher(&mut shard, b"k"));
+        watch_in(&mut shard, b"k", hash(b"k"), &a, NOW);
+        unwatch_in(&mut shard, b"k", &a);
+        assert!(!shard.watched.keys.is_empty());
+        unwatch_in(&mut shard, b"k", &b);
+        unwatch_in(&mut shard, b"k", &b);
+        assert!(shard.watched.keys.is_empty());
+        shard.watched.touch(b"k", &shard.dict);
+        assert!(!a.is_dirty() && !b.is_dirty());
+    }
 }

@@ -31,8 +31,10 @@ pub struct CommandTable {
     /// Redis's full names (`get`, `config|get`), by id.
     full_names: Vec<String>,
     parents: Vec<Option<usize>>,
-    top: HashMap<&'static [u8], usize>,
-    subs: HashMap<(usize, &'static [u8]), usize>,
+    /// ahash rather than SipHash: the lookup runs for every request and names are not attacker-chosen keys
+    /// that could flood one bucket (the table is fixed).
+    top: HashMap<&'static [u8], usize, ahash::RandomState>,
+    subs: HashMap<(usize, &'static [u8]), usize, ahash::RandomState>,
 }
 
 impl CommandTable {
@@ -41,8 +43,8 @@ impl CommandTable {
             commands: Vec::new(),
             full_names: Vec::new(),
             parents: Vec::new(),
-            top: HashMap::new(),
-            subs: HashMap::new(),
+            top: HashMap::default(),
+            subs: HashMap::default(),
         };
         for cmd in GROUPS.iter().flat_map(|g| g.iter()) {
             let id = t.push(cmd, None);

@@ -4,33 +4,38 @@
 //! the table grows or shrinks in between. Redis gets that from chaining (a key lives in bucket `hash & mask`) plus a
 //! cursor that counts in reverse-bit order, so that buckets split by a resize are visited in an order that never
 //! skips one. Open addressing (hashbrown) moves keys along probe sequences and cannot offer it.
-//! The caller supplies the hash (the keyspace computes it once to choose the shard, too).
+//!
+//! The caller supplies the hash for lookups (the keyspace computes it once to choose the shard, too); the dict
+//! keeps the same hasher to place keys again when it resizes. Memory: a node is one allocation with the key
+//! inline when it is short (most keys are) and no cached hash, so a key costs about one node and a bucket
+//! pointer, less than Redis's dictEntry + robj + sds.
+
+use smallvec::SmallVec;
+
+/// A key, stored inline up to 16 bytes.
+pub type Key = SmallVec<[u8; 16]>;
 
 pub struct Dict<V> {
     buckets: Vec<Option<Box<Node<V>>>>,
     len: usize,
+    hasher: ahash::RandomState,
 }
 
 struct Node<V> {
-    hash: u64,
-    key: Box<[u8]>,
-    value: V,
     next: Option<Box<Node<V>>>,
-}
-
-impl<V> Default for Dict<V> {
-    fn default() -> Self {
-        Self::new()
-    }
+    key: Key,
+    value: V,
 }
 
 const MIN_BUCKETS: usize = 4;
 
 impl<V> Dict<V> {
-    pub fn new() -> Self {
+    /// An empty dict hashing with `hasher` (which must be the one callers hash their lookups with).
+    pub fn new(hasher: ahash::RandomState) -> Self {
         Dict {
             buckets: Vec::new(),
             len: 0,
+            hasher,
         }
     }
 
@@ -56,7 +61,7 @@ impl<V> Dict<V> {
         }
         let mut node = self.buckets[hash as usize & self.mask()].as_deref();
         while let Some(n) = node {
-            if n.hash == hash && &*n.key == key {
+            if &*n.key == key {
                 return Some(&n.value);
             }
             node = n.next.as_deref();
@@ -71,7 +76,7 @@ impl<V> Dict<V> {
         let mask = self.mask();
         let mut node = self.buckets[hash as usize & mask].as_deref_mut();
         while let Some(n) = node {
-            if n.hash == hash && &*n.key == key {
+            if &*n.key == key {
                 return Some(&mut n.value);
             }
             node = n.next.as_deref_mut();
@@ -84,27 +89,22 @@ impl<V> Dict<V> {
         if let Some(slot) = self.get_mut(hash, key) {
             return Some(std::mem::replace(slot, value));
         }
-        self.insert_new(hash, key.into(), value);
+        self.insert_new(hash, Key::from_slice(key), value);
         None
     }
 
     /// Inserts a key known to be absent.
-    pub fn insert_new(&mut self, hash: u64, key: Box<[u8]>, value: V) {
+    pub fn insert_new(&mut self, hash: u64, key: Key, value: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
         }
         let idx = hash as usize & self.mask();
         let next = self.buckets[idx].take();
-        self.buckets[idx] = Some(Box::new(Node {
-            hash,
-            key,
-            value,
-            next,
-        }));
+        self.buckets[idx] = Some(Box::new(Node { next, key, value }));
         self.len += 1;
     }
 
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<(Key, V)> {
         if self.buckets.is_empty() {
             return None;
         }
@@ -113,7 +113,7 @@ impl<V> Dict<V> {
         loop {
             match link {
                 None => return None,
-                Some(n) if n.hash == hash && &*n.key == key => {
+                Some(n) if &*n.key == key => {
                     let mut node = link.take()?;
                     *link = node.next.take();
                     self.len -= 1;
@@ -143,7 +143,7 @@ impl<V> Dict<V> {
         for mut chain in std::mem::take(&mut self.buckets) {
             while let Some(mut node) = chain {
                 chain = node.next.take();
-                let idx = node.hash as usize & mask;
+                let idx = self.hasher.hash_one(&*node.key) as usize & mask;
                 node.next = buckets[idx].take();
                 buckets[idx] = Some(node);
             }
@@ -227,13 +227,17 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    fn hasher() -> ahash::RandomState {
+        ahash::RandomState::with_seeds(1, 2, 3, 4)
+    }
+
     fn h(k: &[u8]) -> u64 {
-        ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(k)
+        hasher().hash_one(k)
     }
 
     #[test]
     fn insert_get_remove() {
-        let mut d = Dict::new();
+        let mut d = Dict::new(hasher());
         for i in 0..1000u32 {
             let k = i.to_string();
             assert!(d.insert(h(k.as_bytes()), k.as_bytes(), i).is_none());
@@ -251,7 +255,7 @@ mod tests {
 
     #[test]
     fn scan_survives_growth_and_shrink() {
-        let mut d = Dict::new();
+        let mut d = Dict::new(hasher());
         for i in 0..500u32 {
             let k = format!("k{i}");
             d.insert(h(k.as_bytes()), k.as_bytes(), ());

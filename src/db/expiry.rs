@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::locks::delete_expired;
-use super::{Keyspace, Shard, SHARDS};
+use super::{Key, Keyspace, Shard, SHARDS};
 use crate::util::time::now_ms;
 
 const KEYS_PER_STEP: usize = 20;
@@ -42,7 +42,7 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
 
 /// Checks up to [`KEYS_PER_STEP`] volatile keys from the shard's cursor; returns (checked, deleted).
 fn expire_step(ks: &Keyspace, shard: &mut Shard, now: i64) -> (usize, usize) {
-    let mut candidates: Vec<Box<[u8]>> = Vec::with_capacity(KEYS_PER_STEP);
+    let mut candidates: Vec<Key> = Vec::with_capacity(KEYS_PER_STEP);
     let mut cursor = shard.expire_cursor;
     loop {
         cursor = shard

@@ -18,7 +18,7 @@ pub mod watch;
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
-pub use dict::Dict;
+pub use dict::{Dict, Key};
 pub use locks::{KeyLocks, LockPlan, LockSet};
 pub use value::Value;
 
@@ -58,7 +58,6 @@ pub fn lru_clock() -> u32 {
     crate::util::time::now_secs() as u32
 }
 
-#[derive(Default)]
 pub struct Shard {
     pub(crate) dict: Dict<Entry>,
     /// Keys that have a TTL, so the expiry cycle samples only those.
@@ -69,6 +68,16 @@ pub struct Shard {
 }
 
 impl Shard {
+    fn new(hasher: &ahash::RandomState) -> Self {
+        Shard {
+            dict: Dict::new(hasher.clone()),
+            volatile: Dict::new(hasher.clone()),
+            expire_cursor: 0,
+            watched: WatchedKeys::default(),
+            blocked: BlockedKeys::default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.dict.len()
     }
@@ -102,10 +111,10 @@ pub struct Db {
 }
 
 impl Db {
-    fn new() -> Self {
+    fn new(hasher: &ahash::RandomState) -> Self {
         Db {
             shards: (0..SHARDS)
-                .map(|_| CachePadded::new(RwLock::new(Shard::default())))
+                .map(|_| CachePadded::new(RwLock::new(Shard::new(hasher))))
                 .collect(),
         }
     }
@@ -121,9 +130,10 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
+        let hasher = ahash::RandomState::new();
         Keyspace {
-            dbs: (0..databases).map(|_| Db::new()).collect(),
-            hasher: ahash::RandomState::new(),
+            dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
+            hasher,
         }
     }
 

@@ -185,7 +185,13 @@ impl RequestReader {
         too_big: &str,
     ) -> Result<Option<Option<i64>>, ProtocolError> {
         let window = &self.buf[self.pos..self.end];
-        let Some(cr) = memchr(b'\r', window) else {
+        // Count lines are a few bytes long: a plain scan beats setting up memchr. Long lines fall back to it.
+        let cr = match window.iter().take(24).position(|&c| c == b'\r') {
+            Some(i) => Some(i),
+            None if window.len() > 24 => memchr(b'\r', window),
+            None => None,
+        };
+        let Some(cr) = cr else {
             if window.len() > PROTO_INLINE_MAX_SIZE {
                 return Err(ProtocolError::new(too_big));
             }

@@ -1,7 +1,9 @@
 //! Accepting connections and handing each to a thread of a bounded, growing pool.
 //!
-//! The pool starts small and doubles when every thread is busy, up to maxclients; a housekeeping thread shrinks
-//! it again when clients leave, and closes clients idle longer than `timeout`.
+//! The pool starts small and doubles when every thread is busy, up to maxclients. It never shrinks: the
+//! threadpool crate retires a worker only while the pool is fully busy, so lowering its size and growing it again
+//! would spawn threads beside idle ones. An idle thread costs its touched stack pages (tens of KB), so a pool
+//! sized for the last burst is cheap to keep. A housekeeping thread closes clients idle longer than `timeout`.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
@@ -44,7 +46,7 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
             .build(),
     ));
     crate::db::expiry::spawn(server.clone());
-    spawn_housekeeping(server.clone(), pool.clone());
+    spawn_housekeeping(server.clone());
     install_signal_handlers(server.clone());
     log::info!(
         "ferredis {} ready to accept connections on {} port {port} (pid {}, maxclients {})",
@@ -110,8 +112,8 @@ fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>)
     pool.execute(move || connection::serve(server, stream, info));
 }
 
-/// Once a second: close idle clients (`timeout`) and give back threads nobody needs.
-fn spawn_housekeeping(server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
+/// Once a second: close clients idle longer than `timeout`.
+fn spawn_housekeeping(server: Arc<Server>) {
     let spawned = std::thread::Builder::new()
         .name("ferredis-cron".into())
         .spawn(move || loop {
@@ -125,17 +127,6 @@ fn spawn_housekeeping(server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
                         log::debug!("Closing idle client id={}", c.id);
                         c.kill();
                     }
-                }
-            }
-            let mut pool = pool.lock();
-            let busy = pool.active_count() + pool.queued_count();
-            let target = (busy * 2).max(MIN_THREADS);
-            if pool.max_count() > target * 2 {
-                let surplus = pool.max_count() - target;
-                pool.set_num_threads(target);
-                // Idle workers only notice the smaller size after their next job.
-                for _ in 0..surplus {
-                    pool.execute(|| {});
                 }
             }
         });

@@ -266,6 +266,19 @@ fn watch_sessions_match_redis() {
             (0, &["MULTI"]),
             (0, &["PING"]),
             (0, &["EXEC"]),
+            // A doomed transaction says EXECABORT even when a watched key changed too.
+            (0, &["WATCH", "x"]),
+            (1, &["SET", "x", "6"]),
+            (0, &["MULTI"]),
+            (0, &["nosuchcommand"]),
+            (0, &["PING"]),
+            (0, &["EXEC"]),
+            // The transaction's own writes to a watched key do not abort it.
+            (0, &["WATCH", "x"]),
+            (0, &["MULTI"]),
+            (0, &["SET", "x", "7"]),
+            (0, &["EXEC"]),
+            (0, &["GET", "x"]),
             // A rejected EXEC drops the watches as well.
             (0, &["WATCH", "x"]),
             (0, &["exec", "x"]),

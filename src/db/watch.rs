@@ -188,8 +188,16 @@ mod tests {
 
     const NOW: i64 = 1_000_000;
 
+    fn hasher() -> ahash::RandomState {
+        ahash::RandomState::with_seeds(1, 2, 3, 4)
+    }
+
     fn hash(key: &[u8]) -> u64 {
-        key.iter().fold(7, |h, &b| h.wrapping_mul(31) ^ b as u64)
+        hasher().hash_one(key)
+    }
+
+    fn new_shard() -> Shard {
+        Shard::new(&hasher())
     }
 
     /// Stores `key`: live, or (`stale`) already expired.
@@ -214,7 +222,7 @@ mod tests {
 
     #[test]
     fn writes_and_deletes_mark_watchers() {
-        let mut shard = Shard::default();
+        let mut shard = new_shard();
         store(&mut shard, b"k", false);
         let (a, b) = (watcher(&mut shard, b"k"), watcher(&mut shard, b"k"));
         let other = watcher(&mut shard, b"other");
@@ -227,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_stale_key_deleted_is_no_change_but_recreated_is() {
-        let mut shard = Shard::default();
+        let mut shard = new_shard();
         store(&mut shard, b"k", true);
         let flag = watcher(&mut shard, b"k");
         assert!(!expired_in(&shard, b"k", &flag, NOW));
@@ -240,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_live_key_that_expires_fails_the_exec() {
-        let mut shard = Shard::default();
+        let mut shard = new_shard();
         let mut entry = Entry::new(Value::Str(b"v".to_vec()));
         entry.expire_at = NOW + 10;
         shard.dict.insert(hash(b"k"), b"k", entry);
@@ -251,7 +259,7 @@ mod tests {
 
     #[test]
     fn flush_marks_only_watchers_of_stored_keys() {
-        let mut shard = Shard::default();
+        let mut shard = new_shard();
         store(&mut shard, b"live", false);
         store(&mut shard, b"stale", true);
         let live = watcher(&mut shard, b"live");
@@ -264,7 +272,7 @@ mod tests {
 
     #[test]
     fn swap_follows_redis_rules() {
-        let (mut a, mut b) = (Shard::default(), Shard::default());
+        let (mut a, mut b) = (new_shard(), new_shard());
         // Watched in `a` where missing, live in `b`: touched.
         store(&mut b, b"x", false);
         let x = watcher(&mut a, b"x");
@@ -297,7 +305,7 @@ mod tests {
 
     #[test]
     fn unwatch_leaves_an_empty_registry() {
-        let mut shard = Shard::default();
+        let mut shard = new_shard();
         let (a, b) = (watcher(&mut shard, b"k"), watcher(&mut shard, b"k"));
         watch_in(&mut shard, b"k", hash(b"k"), &a, NOW);
         unwatch_in(&mut shard, b"k", &a);

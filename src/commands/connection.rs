@@ -20,7 +20,14 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-fn ping(_ctx: &mut Ctx, args: Args) -> Reply {
+fn ping(ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() <= 2 {
+        if let Some(reply) =
+            crate::pubsub::ping_reply(ctx.client, (args.len() == 2).then(|| args.get(1)))
+        {
+            return reply;
+        }
+    }
     match args.len() {
         1 => Reply::status("PONG"),
         2 => Reply::bulk(args.get(1)),

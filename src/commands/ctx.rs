@@ -62,8 +62,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// Keyspace notification hook (`notify-keyspace-events`): `class` is Redis's class letter (`g`, `$`, `l`, `s`,
-    /// `h`, `z`, `x`, `t`), `event` the event name (`set`, `del`, `lpush`, ...). Wired to pub/sub by that feature.
-    pub fn notify(&mut self, _class: char, _event: &str, _key: &[u8]) {}
+    /// `h`, `z`, `x`, `t`, `e`, `n`, `m`), `event` the event name (`set`, `del`, `lpush`, ...). Costs one atomic
+    /// load while notifications are off.
+    #[inline]
+    pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
+        let flags = self.server.config.notify_flags();
+        if flags != 0 {
+            crate::pubsub::notify_keyspace(self.server, flags, class, event, self.client.db, key);
+        }
+    }
 
     /// The error reply for a command-level failure that Redis words with the command's name.
     pub fn err_for_command(&self, text: &str) -> Reply {

@@ -80,6 +80,9 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     ctx.cmd = cmd;
     let start = Instant::now();
     let reply = (cmd.handler)(ctx, args);
+    if ctx.server.pubsub.monitoring() {
+        crate::pubsub::feed_monitors(ctx, cmd, args);
+    }
     let usec = start.elapsed().as_micros() as u64;
     stats::with_local(|s| {
         let c = &s.commands[id];

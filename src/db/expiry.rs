@@ -26,7 +26,7 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
         }
         let mut shard = lock.write();
         loop {
-            let (checked, expired) = expire_step(ks, &mut shard, now_ms());
+            let (checked, expired) = expire_step(ks, slot / SHARDS, &mut shard, now_ms());
             deleted += expired;
             if checked == 0 || expired * 4 < checked || start.elapsed() >= budget {
                 break;
@@ -41,7 +41,7 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
 }
 
 /// Checks up to [`KEYS_PER_STEP`] volatile keys from the shard's cursor; returns (checked, deleted).
-fn expire_step(ks: &Keyspace, shard: &mut Shard, now: i64) -> (usize, usize) {
+fn expire_step(ks: &Keyspace, db: usize, shard: &mut Shard, now: i64) -> (usize, usize) {
     let mut candidates: Vec<Key> = Vec::with_capacity(KEYS_PER_STEP);
     let mut cursor = shard.expire_cursor;
     loop {
@@ -57,7 +57,7 @@ fn expire_step(ks: &Keyspace, shard: &mut Shard, now: i64) -> (usize, usize) {
     for key in &candidates {
         let hash = ks.hash(key);
         if shard.dict.get(hash, key).is_some_and(|e| e.expired(now)) {
-            delete_expired(shard, hash, key);
+            delete_expired(ks, db, shard, hash, key);
             deleted += 1;
         }
     }

@@ -201,11 +201,11 @@ impl<'a> KeyLocks<'a> {
     /// The live entry at `key` for changing in place; an expired one is deleted first.
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hash(key);
-        let now = self.now;
+        let (now, ks) = (self.now, self.ks);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i);
         if shard.dict.get(hash, key)?.expired(now) {
-            delete_expired(shard, hash, key);
+            delete_expired(ks, db, shard, hash, key);
             return None;
         }
         shard.dict.get_mut(hash, key)
@@ -286,13 +286,14 @@ impl<'a> KeyLocks<'a> {
     }
 }
 
-/// Deletes a key found expired, counting it for INFO `expired_keys`.
-pub(crate) fn delete_expired(shard: &mut Shard, hash: u64, key: &[u8]) {
+/// Deletes a key found expired, counting it for INFO `expired_keys` and telling the expired-key hook.
+pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: u64, key: &[u8]) {
     if shard.dict.remove(hash, key).is_some() {
         shard.volatile.remove(hash, key);
         shard.watched.touch(key, &shard.dict);
         stats::global()
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ks.key_expired(db, key);
     }
 }

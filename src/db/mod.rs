@@ -123,9 +123,14 @@ impl Db {
     }
 }
 
+/// Told about every key the active or lazy expiry deletes, with the shard's write lock held (keyspace
+/// notifications' `expired` event).
+pub type ExpiredHook = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
+
 pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
+    expired_hook: std::sync::OnceLock<ExpiredHook>,
 }
 
 impl Keyspace {
@@ -134,6 +139,18 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
+            expired_hook: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Installs the expired-key hook (once, at start-up).
+    pub fn on_expired(&self, hook: ExpiredHook) {
+        let _ = self.expired_hook.set(hook);
+    }
+
+    fn key_expired(&self, db: usize, key: &[u8]) {
+        if let Some(hook) = self.expired_hook.get() {
+            hook(db, key);
         }
     }
 

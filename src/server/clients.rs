@@ -81,6 +81,8 @@ pub struct ClientState {
 pub struct ClientExt {
     /// MULTI queue and WATCHed keys.
     pub multi: crate::commands::transaction::MultiState,
+    /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl ClientState {

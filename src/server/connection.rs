@@ -19,11 +19,12 @@ use crate::util::time::now_ms;
 /// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
 const FLUSH_AT: usize = 64 * 1024;
 
-pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
+pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        connection_loop(&server, stream, &info, &mut client)
+        connection_loop(&server, &mut stream, &mut client)
     }));
+    let graceful = matches!(outcome, Ok(Ok(())));
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => log::debug!("client id={} closed: {e}", info.id),
@@ -33,6 +34,8 @@ pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
             info.addr
         ),
     }
+    // Off every channel before the client leaves the registry: PUBLISH stops counting it at once.
+    crate::pubsub::disconnect(&server, &mut client, &stream, graceful);
     crate::commands::transaction::discard_transaction(&server, &mut client);
     server.clients.unregister(info.id);
     log::debug!("Client closed connection id={}", info.id);
@@ -40,14 +43,14 @@ pub fn serve(server: Arc<Server>, stream: TcpStream, info: Arc<ClientInfo>) {
 
 fn connection_loop(
     server: &Server,
-    mut stream: TcpStream,
-    info: &Arc<ClientInfo>,
+    stream: &mut TcpStream,
     client: &mut ClientState,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let info = client.info.clone();
     loop {
-        let n = reader.read_from(&mut stream)?;
+        let n = reader.read_from(stream)?;
         if n == 0 || info.killed.load(Relaxed) {
             return Ok(());
         }
@@ -60,16 +63,20 @@ fn connection_loop(
                     let mut reply = dispatch::execute(server, client, frame);
                     if crate::blocking::pending(client) {
                         // Earlier pipelined replies go out before this client sleeps.
-                        flush(&mut stream, &mut out)?;
-                        reply = crate::blocking::wait(server, client, &stream);
+                        flush(stream, &mut out)?;
+                        reply = crate::blocking::wait(server, client, stream);
                     }
                     encode(&reply, client.protocol, &mut out);
+                    if client.ext.pubsub.has_outbox() {
+                        // Subscribed or monitoring: the writer thread owns the output.
+                        crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
+                    }
                     if client.close_after_reply {
-                        flush(&mut stream, &mut out)?;
+                        flush(stream, &mut out)?;
                         return Ok(());
                     }
                     if out.len() >= FLUSH_AT {
-                        flush(&mut stream, &mut out)?;
+                        flush(stream, &mut out)?;
                     }
                 }
                 Ok(None) => break,
@@ -81,13 +88,16 @@ fn connection_loop(
                         info.addr
                     );
                     encode(&Reply::Error(e.0.into()), client.protocol, &mut out);
-                    flush(&mut stream, &mut out)?;
+                    if client.ext.pubsub.has_outbox() {
+                        crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
+                    }
+                    flush(stream, &mut out)?;
                     return Ok(());
                 }
             }
         }
         info.qbuf.store(reader.pending(), Relaxed);
-        flush(&mut stream, &mut out)?;
+        flush(stream, &mut out)?;
     }
 }
 

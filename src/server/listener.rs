@@ -121,8 +121,12 @@ fn spawn_housekeeping(server: Arc<Server>) {
             let timeout = server.config.timeout_secs() as i64;
             if timeout > 0 {
                 for c in server.clients.all() {
-                    let exempt = c.blocked.load(Relaxed)
-                        || c.subscriptions.load(Relaxed) + c.psubscriptions.load(Relaxed) > 0;
+                    // Redis never times out blocked clients here (their own timeout applies) nor subscribers.
+                    let subscribed = c.subscriptions.load(Relaxed)
+                        + c.psubscriptions.load(Relaxed)
+                        + c.ssubscriptions.load(Relaxed)
+                        > 0;
+                    let exempt = c.blocked.load(Relaxed) || subscribed;
                     if !exempt && c.idle_secs() > timeout {
                         log::debug!("Closing idle client id={}", c.id);
                         c.kill();

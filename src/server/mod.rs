@@ -24,6 +24,8 @@ pub struct Server {
     /// 40 hex characters, new each start, as Redis's `run_id`.
     pub run_id: String,
     pub shutting_down: AtomicBool,
+    /// Channels, patterns and monitors.
+    pub pubsub: crate::pubsub::Hub,
 }
 
 impl Server {
@@ -32,14 +34,17 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        Arc::new(Server {
+        let server = Arc::new(Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
             started: Instant::now(),
             run_id,
             shutting_down: AtomicBool::new(false),
-        })
+            pubsub: crate::pubsub::Hub::new(),
+        });
+        crate::pubsub::install_expired_events(&server);
+        server
     }
 
     /// Stops the process cleanly: refuse new work, close every client, log, exit 0.

@@ -1,0 +1,285 @@
+//! The output side of a subscribed (or monitoring) connection: one writer thread owns the socket's write half and
+//! drains a crossbeam channel, so pub/sub messages flow while the connection thread sits in `read`.
+//!
+//! Everything the client receives in this mode goes through the same channel (messages from publishers, the
+//! replies to its own commands, MONITOR lines), which keeps their order. The bytes waiting in the channel are
+//! counted: that count is what `client-output-buffer-limit pubsub` is enforced on, by whoever enqueues.
+
+use std::io::{self, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::config::Config;
+use crate::protocol::Protocol;
+use crate::server::clients::ClientInfo;
+use crate::server::stats;
+use crate::util::time::now_ms;
+
+/// One write gathers at most this much of what is queued.
+const WRITE_BATCH: usize = 64 * 1024;
+const WRITER_STACK: usize = 128 * 1024;
+
+pub(crate) enum Chunk {
+    /// One encoding shared by every receiver of a message.
+    Shared(Arc<[u8]>),
+    /// Replies to the client's own commands, confirmations.
+    Owned(Vec<u8>),
+    /// Written everything before this: the writer returns.
+    Stop,
+}
+
+/// `client-output-buffer-limit pubsub <hard> <soft> <soft-seconds>`, bytes and seconds; 0 disables a limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// Redis's default for the pubsub class.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    hard: 32 << 20,
+    soft: 8 << 20,
+    soft_secs: 60,
+};
+
+/// The pubsub class of `client-output-buffer-limit`. The parameter is read from the config when the config knows
+/// it (text as CONFIG GET prints it: `normal 0 0 0 slave ... pubsub 33554432 8388608 60`); Redis's defaults
+/// otherwise.
+pub fn configured_limits(config: &Config) -> Limits {
+    config
+        .get("client-output-buffer-limit")
+        .and_then(|v| parse_limits(&v))
+        .unwrap_or(DEFAULT_LIMITS)
+}
+
+fn parse_limits(v: &str) -> Option<Limits> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    let at = words
+        .chunks(4)
+        .find(|c| c.len() == 4 && c[0].eq_ignore_ascii_case("pubsub"))?;
+    Some(Limits {
+        hard: parse_memory(at[1])?,
+        soft: parse_memory(at[2])?,
+        soft_secs: at[3].parse().ok()?,
+    })
+}
+
+/// Redis's `memtoull`: a number with an optional k/kb/m/mb/g/gb unit (k = 1000, kb = 1024).
+fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// What publishers and the connection thread hold to reach one client's writer.
+pub struct Outbox {
+    tx: Sender<Chunk>,
+    pub(crate) info: Arc<ClientInfo>,
+    queued: AtomicUsize,
+    /// When the queue first went over the soft limit (ms), 0 while under it.
+    soft_since: AtomicI64,
+    closed: AtomicBool,
+}
+
+impl Outbox {
+    /// A new outbox and the receiving end its writer will drain.
+    pub(crate) fn new(info: Arc<ClientInfo>) -> (Arc<Outbox>, Receiver<Chunk>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let outbox = Arc::new(Outbox {
+            tx,
+            info,
+            queued: AtomicUsize::new(0),
+            soft_since: AtomicI64::new(0),
+            closed: AtomicBool::new(false),
+        });
+        (outbox, rx)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.info.protocol()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Relaxed)
+    }
+
+    /// Queues `chunk` (of `len` bytes) unless the client is closed or this pushes it over its limits, in which case
+    /// the client is disconnected. True if the bytes were queued.
+    pub(crate) fn push(&self, chunk: Chunk, len: usize, limits: Limits) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let queued = (self.queued.fetch_add(len, Relaxed) + len) as u64;
+        if self.over_limits(queued, limits) {
+            self.queued.fetch_sub(len, Relaxed);
+            self.close_for_limits(queued);
+            return false;
+        }
+        if self.tx.send(chunk).is_err() {
+            // The writer is gone (its socket failed): the client is on its way out.
+            self.queued.fetch_sub(len, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Redis's `checkClientOutputBufferLimits`: over the hard limit at once, over the soft one for too long.
+    fn over_limits(&self, queued: u64, limits: Limits) -> bool {
+        if limits.hard > 0 && queued >= limits.hard {
+            return true;
+        }
+        if limits.soft == 0 || queued < limits.soft {
+            self.soft_since.store(0, Relaxed);
+            return false;
+        }
+        let now = now_ms();
+        match self.soft_since.compare_exchange(0, now, Relaxed, Relaxed) {
+            Ok(_) => false,
+            Err(since) => (now - since) as u64 > limits.soft_secs * 1000,
+        }
+    }
+
+    fn close_for_limits(&self, queued: u64) {
+        if self.closed.swap(true, Relaxed) {
+            return;
+        }
+        log::warn!(
+            "Client id={} addr={} laddr={} fd={} name={} scheduled to be closed ASAP for overcoming of output buffer limits. (pubsub, {} bytes queued)",
+            self.info.id,
+            self.info.addr,
+            self.info.laddr,
+            self.info.fd,
+            String::from_utf8_lossy(&self.info.name.lock()),
+            queued
+        );
+        self.info.kill();
+    }
+}
+
+/// The running writer of one connection.
+pub(crate) struct Writer {
+    handle: JoinHandle<()>,
+    done: Receiver<()>,
+}
+
+/// Starts the thread that writes everything queued in `rx` to `stream`.
+pub(crate) fn spawn_writer(
+    outbox: Arc<Outbox>,
+    rx: Receiver<Chunk>,
+    stream: TcpStream,
+) -> io::Result<Writer> {
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    let handle = std::thread::Builder::new()
+        .name("ferredis-pubsub".into())
+        .stack_size(WRITER_STACK)
+        .spawn(move || {
+            if let Err(e) = write_loop(&outbox, &rx, stream) {
+                log::debug!("pub/sub writer of client id={}: {e}", outbox.id());
+                outbox.closed.store(true, Relaxed);
+                outbox.info.kill();
+            }
+            drop(rx); // frees whatever is still queued at once
+            let _ = done_tx.send(());
+        })?;
+    Ok(Writer { handle, done })
+}
+
+fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: TcpStream) -> io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+    while let Ok(first) = rx.recv() {
+        let mut stop = false;
+        let mut next = Some(first);
+        while let Some(chunk) = next.take() {
+            match chunk {
+                Chunk::Shared(b) => buf.extend_from_slice(&b),
+                Chunk::Owned(b) => buf.extend_from_slice(&b),
+                Chunk::Stop => {
+                    stop = true;
+                    break;
+                }
+            }
+            if buf.len() < WRITE_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !buf.is_empty() {
+            stream.write_all(&buf)?;
+            outbox.queued.fetch_sub(buf.len(), Relaxed);
+            stats::with_local(|s| s.net_output_bytes.add_local(buf.len() as u64));
+            buf.clear();
+            if buf.capacity() > 4 * WRITE_BATCH {
+                buf.shrink_to(WRITE_BATCH);
+            }
+        }
+        if stop {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+impl Writer {
+    /// Waits until everything queued before now is written, then ends the thread. With `patience`, gives the
+    /// client that long to take its last bytes before the socket is shut down (a peer that never reads must
+    /// not hold the connection thread).
+    pub(crate) fn finish(self, outbox: &Outbox, stream: &TcpStream, patience: Option<Duration>) {
+        let _ = outbox.tx.send(Chunk::Stop);
+        let drained = match patience {
+            Some(d) => self.done.recv_timeout(d).is_ok(),
+            None => self.done.recv().is_ok(),
+        };
+        if !drained {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let _ = self.handle.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse_as_config_get_prints_them() {
+        let v = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+        assert_eq!(parse_limits(v), Some(DEFAULT_LIMITS));
+        assert_eq!(
+            parse_limits("pubsub 1mb 10kb 2"),
+            Some(Limits {
+                hard: 1 << 20,
+                soft: 10 << 10,
+                soft_secs: 2
+            })
+        );
+        assert_eq!(parse_limits("pubsub 1xb 0 0"), None);
+        assert_eq!(parse_limits("normal 0 0 0"), None);
+    }
+}

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use common::{assert_same_as_redis, Client, Server};
 
-/// One step of a scripted session: a command sent by client `.0`, or (client `usize::MAX`) a pause in ms.
+/// One step of a scripted session: a command sent by client `.0` (or [`READ`]), or ([`PAUSE`]) a pause in ms.
 type Step<'a> = (usize, &'a [&'a str]);
 const PAUSE: usize = usize::MAX;
+/// As a command: read one more reply (a pushed message) without sending anything.
+const READ: &[&str] = &["(read)"];
 
 /// Like `assert_same_as_redis`, with several clients per server and pauses (for expiry), so that WATCH can be
 /// invalidated by another connection.
@@ -28,7 +30,11 @@ fn assert_session_same_as_redis(clients: usize, steps: &[Step]) {
             thread::sleep(Duration::from_millis(cmd[0].parse().unwrap()));
             continue;
         }
-        let (got, want) = (a[who].cmd(cmd), b[who].cmd(cmd));
+        let (got, want) = if cmd == READ {
+            (a[who].read_reply(), b[who].read_reply())
+        } else {
+            (a[who].cmd(cmd), b[who].cmd(cmd))
+        };
         assert_eq!(
             got, want,
             "reply to {cmd:?} from client {who} differs from redis-server"
@@ -525,4 +531,21 @@ fn optimistic_locking_counts_exactly() {
     );
     // Ten clients racing on one key: some EXECs must have been refused, or WATCH did nothing.
     assert!(retries > 0, "no EXEC was ever aborted");
+}
+
+#[test]
+fn subscribe_and_publish_inside_exec() {
+    assert_session_same_as_redis(
+        2,
+        &[
+            (1, &["SUBSCRIBE", "news"]),
+            (0, &["MULTI"]),
+            (0, &["PUBLISH", "news", "one"]),
+            (0, &["SUBSCRIBE", "own"]),
+            (0, &["EXEC"]),
+            (1, READ),
+            (0, &["PING"]),
+            (0, &["UNSUBSCRIBE"]),
+        ],
+    );
 }

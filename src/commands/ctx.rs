@@ -1,7 +1,7 @@
 //! What a handler gets besides its arguments.
 
 use crate::commands::Command;
-use crate::db::{KeyLocks, Value};
+use crate::db::{Entry, KeyLocks, Value};
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
@@ -22,15 +22,20 @@ impl<'a> Ctx<'a> {
 
     /// A read lookup in the selected database, counted in `keyspace_hits`/`keyspace_misses` as Redis counts.
     pub fn lookup(&self, key: &[u8]) -> Option<&Value> {
-        let v = self.keys.get_value(self.client.db, key);
+        self.lookup_entry(key).map(|e| &e.value)
+    }
+
+    /// `lookup` for commands that need the TTL too (TTL, EXISTS, COPY, SET ... GET).
+    pub fn lookup_entry(&self, key: &[u8]) -> Option<&Entry> {
+        let e = self.keys.get(self.client.db, key);
         stats::with_local(|s| {
-            if v.is_some() {
+            if e.is_some() {
                 s.keyspace_hits.add_local(1)
             } else {
                 s.keyspace_misses.add_local(1)
             }
         });
-        v
+        e
     }
 
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
@@ -66,9 +71,16 @@ impl<'a> Ctx<'a> {
     /// load while notifications are off.
     #[inline]
     pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_db(db, class, event, key);
+    }
+
+    /// `notify` for a key in another database than the selected one (MOVE's `move_to`, COPY ... DB's `copy_to`).
+    #[inline]
+    pub fn notify_db(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
         let flags = self.server.config.notify_flags();
         if flags != 0 {
-            crate::pubsub::notify_keyspace(self.server, flags, class, event, self.client.db, key);
+            crate::pubsub::notify_keyspace(self.server, flags, class, event, db, key);
         }
     }
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::{connection, keys, server_cmds, transaction, Command};
+use super::{connection, expire, keys, object, scan, server_cmds, transaction, Command};
 use crate::types;
 
 /// Every command group. Add a new group here and it exists everywhere.
@@ -15,6 +15,9 @@ const GROUPS: &[&[Command]] = &[
     connection::COMMANDS,
     server_cmds::COMMANDS,
     keys::COMMANDS,
+    expire::COMMANDS,
+    scan::COMMANDS,
+    object::COMMANDS,
     types::string::COMMANDS,
     types::list::COMMANDS,
     types::hash::COMMANDS,

@@ -151,6 +151,12 @@ impl<V> Dict<V> {
         self.buckets = buckets;
     }
 
+    /// Moves the contents out, leaving an empty dict with the same hasher (FLUSHALL ASYNC frees them elsewhere).
+    pub fn take(&mut self) -> Self {
+        let empty = Dict::new(self.hasher.clone());
+        std::mem::replace(self, empty)
+    }
+
     pub fn clear(&mut self) {
         // Dropped iteratively: a long chain dropped recursively could overflow a small thread stack.
         for mut chain in std::mem::take(&mut self.buckets) {

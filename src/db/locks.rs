@@ -179,6 +179,27 @@ impl<'a> KeyLocks<'a> {
             })
     }
 
+    /// Exchanges the contents of databases `a` and `b` shard by shard (SWAPDB); both must be locked for writing.
+    /// A key hashes to the same shard index in every database, so swapping shard i with shard i is exact.
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
+        let (lo, hi) = (a.min(b) as u32, a.max(b) as u32);
+        let split = self.set.held.partition_point(|h| h.db < hi);
+        let (left, right) = self.set.held.split_at_mut(split);
+        for l in left.iter_mut().filter(|h| h.db == lo) {
+            let r = right
+                .iter_mut()
+                .find(|h| h.db == hi && h.shard == l.shard)
+                .unwrap_or_else(|| panic!("SWAPDB needs every shard of db {hi} locked"));
+            match (&mut l.guard, &mut r.guard) {
+                (Guard::Write(x), Guard::Write(y)) => x.swap_data(y),
+                _ => panic!("write through a read lock: the command must be flagged write"),
+            }
+        }
+    }
+
     /// The live entry at `key`; an expired one is invisible (it is deleted by writers or the expiry cycle).
     pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         let hash = self.ks.hash(key);

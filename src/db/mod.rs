@@ -20,7 +20,7 @@ use parking_lot::RwLock;
 
 pub use dict::{Dict, Key};
 pub use locks::{KeyLocks, LockPlan, LockSet};
-pub use value::Value;
+pub use value::{StrValue, Value};
 
 use crate::blocking::BlockedKeys;
 use watch::WatchedKeys;
@@ -46,10 +46,18 @@ impl Entry {
             lru: lru_clock(),
         }
     }
+    /// An entry that expires at `at` (Unix ms); `KeyLocks::insert_entry` files it in the volatile index.
+    pub fn with_expire(value: Value, at: Option<i64>) -> Self {
+        Entry {
+            expire_at: at.unwrap_or(0),
+            ..Entry::new(value)
+        }
+    }
     pub fn expire_at(&self) -> Option<i64> {
         (self.expire_at != 0).then_some(self.expire_at)
     }
-    fn expired(&self, now: i64) -> bool {
+    /// Whether the key is logically gone at `now`, for commands that walk a shard (KEYS, SCAN) under a read lock.
+    pub fn expired(&self, now: i64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
     }
 }
@@ -93,6 +101,12 @@ impl Shard {
             .replace_all(&self.dict, None, crate::util::time::now_ms());
         self.dict.clear();
         self.volatile.clear();
+    }
+    /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread.
+    pub fn take_contents(&mut self) -> Dict<Entry> {
+        self.volatile.clear();
+        self.watched.touch_all();
+        self.dict.take()
     }
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
     pub fn swap_data(&mut self, other: &mut Shard) {

@@ -185,6 +185,10 @@ impl RequestReader {
         too_big: &str,
     ) -> Result<Option<Option<i64>>, ProtocolError> {
         let window = &self.buf[self.pos..self.end];
+        if let Some((n, used)) = canonical_count(window, prefix) {
+            self.pos += used;
+            return Ok(Some(Some(n)));
+        }
         // Count lines are a few bytes long: a plain scan beats setting up memchr. Long lines fall back to it.
         let cr = match window.iter().take(24).position(|&c| c == b'\r') {
             Some(i) => Some(i),
@@ -265,6 +269,29 @@ impl RequestReader {
         }
         self.inline_frame = true;
         Ok(true)
+    }
+}
+
+/// The common case in one pass: `<prefix>` then 1 to 18 digits without a leading zero (or a lone `0`), then CRLF.
+/// Returns the number and the bytes used; anything else (signs, long numbers, errors, a partial line) is left to
+/// the general path, which applies Redis's exact rules.
+#[inline]
+fn canonical_count(w: &[u8], prefix: u8) -> Option<(i64, usize)> {
+    if w.first() != Some(&prefix) {
+        return None;
+    }
+    let mut n: i64 = 0;
+    let mut i = 1;
+    while i < w.len() && i <= 18 && w[i].is_ascii_digit() {
+        n = n * 10 + (w[i] - b'0') as i64;
+        i += 1;
+    }
+    let digits = i - 1;
+    let canonical = digits == 1 || (digits > 1 && w[1] != b'0');
+    if canonical && w.get(i) == Some(&b'\r') && w.get(i + 1).is_some() {
+        Some((n, i + 2))
+    } else {
+        None
     }
 }
 

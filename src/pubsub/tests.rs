@@ -140,7 +140,7 @@ fn the_keyspace_reports_keys_the_expiry_deletes() {
         let mut plan = LockPlan::new();
         plan.key(&ks, 2, key, true);
         let mut keys = KeyLocks::new(&ks, plan.acquire(&ks), now_ms());
-        keys.insert(2, key, Value::Str(b"v".to_vec()));
+        keys.insert(2, key, Value::Str(crate::db::StrValue::from_slice(b"v")));
         assert!(keys.set_expire(2, key, Some(at)));
     };
     write(b"lazy", now_ms() - 1);

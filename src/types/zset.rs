@@ -2,7 +2,7 @@
 
 use crate::commands::Command;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct ZSet {}
 
 impl ZSet {

@@ -1,0 +1,236 @@
+//! The string type and its commands, as Redis's `t_string.c`.
+//!
+//! A string is a `Value::Str(StrValue)` (inline up to 16 bytes); integers are kept as their decimal text (Redis's `int` encoding is a
+//! memory optimisation that no reply can observe, except OBJECT ENCODING, which [`encoding_of`] answers).
+//! - `setget`: GET, SET and every command that is a SET with fixed switches (SETNX, SETEX, PSETEX, GETSET, MSET,
+//!   MSETNX), GETEX, GETDEL, MGET.
+//! - `numeric`: INCR/DECR/INCRBY/DECRBY (one routine) and INCRBYFLOAT.
+//! - `range`: APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, LCS.
+
+mod numeric;
+mod range;
+mod setget;
+
+use crate::commands::flags::*;
+use crate::commands::Command;
+use crate::db::StrValue;
+use crate::db::Value;
+use crate::protocol::Reply;
+use crate::util::numbers::parse_i64;
+
+/// The encoding Redis would give a string with these contents: `int` for a 64-bit integer in canonical form,
+/// `embstr` up to 44 bytes, `raw` beyond.
+pub fn encoding_of(s: &[u8]) -> &'static str {
+    if s.len() <= 20 && parse_i64(s).is_some() {
+        "int"
+    } else if s.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
+    }
+}
+
+/// Redis's `checkStringLength`: a string may not grow beyond `proto-max-bulk-len`.
+fn check_length(max: usize, size: u64, append: u64) -> Result<(), Reply> {
+    match size.checked_add(append) {
+        Some(total) if total <= max as u64 => Ok(()),
+        _ => Err(Reply::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+const WRITE_OOM: u32 = WRITE | DENYOOM;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("get", 2, READONLY | FAST, setget::get)
+        .keys(1, 1, 1)
+        .doc("string", "1.0.0", "Get the value of a key")
+        .complexity("O(1)"),
+    Command::new("set", -3, WRITE_OOM, setget::set)
+        .keys(1, 1, 1)
+        .doc("string", "1.0.0", "Set the string value of a key")
+        .complexity("O(1)"),
+    Command::new("setnx", 3, WRITE_OOM | FAST, setget::setnx)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Set the value of a key, only if the key does not exist",
+        )
+        .complexity("O(1)"),
+    Command::new("setex", 4, WRITE_OOM, setget::setex)
+        .keys(1, 1, 1)
+        .doc("string", "2.0.0", "Set the value and expiration of a key")
+        .complexity("O(1)"),
+    Command::new("psetex", 4, WRITE_OOM, setget::psetex)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.6.0",
+            "Set the value and expiration in milliseconds of a key",
+        )
+        .complexity("O(1)"),
+    Command::new("getset", 3, WRITE_OOM | FAST, setget::getset)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Set the string value of a key and return its old value",
+        )
+        .complexity("O(1)"),
+    Command::new("getdel", 2, WRITE | FAST, setget::getdel)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "6.2.0",
+            "Get the value of a key and delete the key",
+        )
+        .complexity("O(1)"),
+    Command::new("getex", -2, WRITE | FAST, setget::getex)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "6.2.0",
+            "Get the value of a key and optionally set its expiration",
+        )
+        .complexity("O(1)"),
+    Command::new("mget", -2, READONLY | FAST, setget::mget)
+        .keys(1, -1, 1)
+        .doc("string", "1.0.0", "Get the values of all the given keys")
+        .complexity("O(N) where N is the number of keys to retrieve."),
+    Command::new("mset", -3, WRITE_OOM, setget::mset)
+        .keys(1, -1, 2)
+        .doc("string", "1.0.1", "Set multiple keys to multiple values")
+        .complexity("O(N) where N is the number of keys to set."),
+    Command::new("msetnx", -3, WRITE_OOM, setget::msetnx)
+        .keys(1, -1, 2)
+        .doc(
+            "string",
+            "1.0.1",
+            "Set multiple keys to multiple values, only if none of the keys exist",
+        )
+        .complexity("O(N) where N is the number of keys to set."),
+    Command::new("incr", 2, WRITE_OOM | FAST, numeric::incr)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by one",
+        )
+        .complexity("O(1)"),
+    Command::new("decr", 2, WRITE_OOM | FAST, numeric::decr)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by one",
+        )
+        .complexity("O(1)"),
+    Command::new("incrby", 3, WRITE_OOM | FAST, numeric::incrby)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by the given amount",
+        )
+        .complexity("O(1)"),
+    Command::new("decrby", 3, WRITE_OOM | FAST, numeric::decrby)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by the given number",
+        )
+        .complexity("O(1)"),
+    Command::new("incrbyfloat", 3, WRITE_OOM | FAST, numeric::incrbyfloat)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.6.0",
+            "Increment the float value of a key by the given amount",
+        )
+        .complexity("O(1)"),
+    Command::new("append", 3, WRITE_OOM | FAST, range::append)
+        .keys(1, 1, 1)
+        .doc("string", "2.0.0", "Append a value to a key")
+        .complexity(
+            "O(1). The amortized time complexity is O(1) assuming the appended \
+             value is small and the already present value is of any size, since the \
+             dynamic string library used by Redis will double the free space \
+             available on every reallocation.",
+        ),
+    Command::new("strlen", 2, READONLY | FAST, range::strlen)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.2.0",
+            "Get the length of the value stored in a key",
+        )
+        .complexity("O(1)"),
+    Command::new("getrange", 4, READONLY, range::getrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.4.0",
+            "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is \
+             ultimately determined by the returned length, but because creating a \
+             substring from an existing string is very cheap, it can be considered \
+             O(1) for small strings.",
+        ),
+    Command::new("substr", 4, READONLY, range::getrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "1.0.0",
+            "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is \
+             ultimately determined by the returned length, but because creating a \
+             substring from an existing string is very cheap, it can be considered \
+             O(1) for small strings.",
+        ),
+    Command::new("setrange", 4, WRITE_OOM, range::setrange)
+        .keys(1, 1, 1)
+        .doc(
+            "string",
+            "2.2.0",
+            "Overwrite part of a string at key starting at the specified offset",
+        )
+        .complexity(
+            "O(1), not counting the time taken to copy the new string in place. \
+             Usually, this string is very small so the amortized complexity is \
+             O(1). Otherwise, complexity is O(M) with M being the length of the \
+             value argument.",
+        ),
+    Command::new("lcs", -3, READONLY, range::lcs)
+        .keys(1, 2, 1)
+        .doc("string", "7.0.0", "Find longest common substring")
+        .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
+];
+
+/// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the
+/// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key). One lookup for an
+/// existing key, the common case. Signals the change.
+fn update_string(
+    ctx: &mut crate::commands::Ctx,
+    key: &[u8],
+    f: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, Reply>,
+) -> Result<(), Reply> {
+    let db = ctx.db();
+    match ctx.keys.get_value_mut(db, key) {
+        Some(Value::Str(s)) => *s = StrValue::from_vec(f(Some(s))?),
+        Some(_) => return Err(Reply::wrong_type()),
+        None => {
+            let new = f(None)?;
+            ctx.keys
+                .insert(db, key, Value::Str(StrValue::from_vec(new)));
+        }
+    }
+    ctx.modified(key);
+    Ok(())
+}

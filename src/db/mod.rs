@@ -104,8 +104,9 @@ impl Shard {
     }
     /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread.
     pub fn take_contents(&mut self) -> Dict<Entry> {
+        self.watched
+            .replace_all(&self.dict, None, crate::util::time::now_ms());
         self.volatile.clear();
-        self.watched.touch_all();
         self.dict.take()
     }
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.

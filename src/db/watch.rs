@@ -202,7 +202,7 @@ mod tests {
 
     /// Stores `key`: live, or (`stale`) already expired.
     fn store(shard: &mut Shard, key: &[u8], stale: bool) {
-        let mut entry = Entry::new(Value::Str(b"v".to_vec()));
+        let mut entry = Entry::new(Value::Str(b"v"[..].into()));
         if stale {
             entry.expire_at = NOW - 1;
         }
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn a_live_key_that_expires_fails_the_exec() {
         let mut shard = new_shard();
-        let mut entry = Entry::new(Value::Str(b"v".to_vec()));
+        let mut entry = Entry::new(Value::Str(b"v"[..].into()));
         entry.expire_at = NOW + 10;
         shard.dict.insert(hash(b"k"), b"k", entry);
         let flag = watcher(&mut shard, b"k");

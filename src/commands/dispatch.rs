@@ -105,8 +105,8 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
 ///
 /// One lock plan covers every queued command (each in the database it will run in: a queued SELECT moves the
 /// later commands) and every watched key; it is taken once, then the watches are checked and dropped, the commands
-/// run one after another on one `Ctx` and one clock, clients blocked on keys the transaction fed are served, and
-/// only then are the locks released, so no other client sees the state between two queued commands.
+/// run one after another on one `Ctx` and one clock, and only then are the locks released, so no other client
+/// sees the state between two queued commands.
 ///
 /// Why this cannot deadlock: the caller (EXEC's own `run`) holds no shard lock, since EXEC declares no keys, and
 /// `LockPlan::acquire` takes the whole set in ascending (db, shard) order, as every other acquisition in the
@@ -148,7 +148,8 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
         .map(|queued| call(&mut ctx, queued.id, queued.args()))
         .collect();
     transaction::set_executing(ctx.client, false);
-    crate::blocking::serve_ready(&mut ctx);
+    // Clients blocked on keys the transaction fed are not served here, under the locks: EXEC itself went through
+    // `run`, which serves them once this returns and the plan is released, so they see the whole transaction.
     Reply::Array(replies)
 }
 

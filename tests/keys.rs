@@ -264,7 +264,7 @@ fn key_commands_on_other_types_match_redis() {
         &["RENAME", "l2", "l3"],
         &["TYPE", "l3"],
         &["OBJECT", "ENCODING", "l"],
-        &["SCAN", "0", "TYPE", "list"],
+        &["SCAN", "0", "TYPE", "list", "MATCH", "l"],
         &["SCAN", "0", "TYPE", "LIST", "MATCH", "l3"],
         &["EXPIRE", "l", "100"],
         &["TTL", "l"],

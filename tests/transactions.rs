@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 
 use common::{assert_same_as_redis, Client, Server};
-use session::{assert_session_same_as_redis, bulk_strings, READ};
+use session::{assert_session_same_as_redis, bulk_strings, PAUSE, READ, SEND};
 
 #[test]
 fn state_errors_are_redis_errors() {
@@ -282,4 +282,43 @@ fn multi_key_commands_are_atomic_too() {
         );
     }
     writer.join().unwrap();
+}
+
+#[test]
+fn blocking_commands_inside_exec_do_not_block() {
+    assert_same_as_redis(&[
+        &["MULTI"],
+        &["BLPOP", "empty", "0"],
+        &["BRPOPLPUSH", "empty", "dst", "0"],
+        &["BLMOVE", "empty", "dst", "LEFT", "RIGHT", "0"],
+        &["BLMPOP", "0", "1", "empty", "LEFT"],
+        &["RPUSH", "full", "a"],
+        &["BLPOP", "full", "0"],
+        &["EXEC"],
+    ]);
+}
+
+#[test]
+fn blocked_clients_are_served_after_the_whole_exec() {
+    assert_session_same_as_redis(
+        3,
+        &[
+            (1, &[SEND, "BLPOP", "q", "0"]),
+            (2, &[SEND, "BLPOP", "gone", "0"]),
+            (PAUSE, &["50"]),
+            // The waiter sees the list as EXEC left it, not after the first push.
+            (0, &["MULTI"]),
+            (0, &["RPUSH", "q", "first"]),
+            (0, &["RPUSH", "q", "second"]),
+            (0, &["LPOP", "q"]),
+            // A key pushed and emptied inside the transaction serves nobody.
+            (0, &["RPUSH", "gone", "x"]),
+            (0, &["DEL", "gone"]),
+            (0, &["EXEC"]),
+            (1, READ),
+            (0, &["LLEN", "q"]),
+            (0, &["RPUSH", "gone", "later"]),
+            (2, READ),
+        ],
+    );
 }

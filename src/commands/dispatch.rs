@@ -71,7 +71,13 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
         keys: KeyLocks::new(&server.keyspace, locks, now_ms()),
         cmd,
     };
-    call(&mut ctx, id, args)
+    let reply = call(&mut ctx, id, args);
+    // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
+    // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
+    crate::blocking::serve_ready(&mut ctx);
+    drop(ctx);
+    crate::blocking::serve_deferred(server, client);
+    reply
 }
 
 /// Calls the handler with locks already held (by `run`, or by EXEC for a whole transaction) and counts the call.
@@ -105,8 +111,8 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
 ///
 /// One lock plan covers every queued command (each in the database it will run in: a queued SELECT moves the
 /// later commands) and every watched key; it is taken once, then the watches are checked and dropped, the commands
-/// run one after another on one `Ctx` and one clock, and only then are the locks released, so no other client
-/// sees the state between two queued commands.
+/// run one after another on one `Ctx` and one clock, clients blocked on keys the transaction fed are served, and
+/// only then are the locks released, so no other client sees the state between two queued commands.
 ///
 /// Why this cannot deadlock: the caller (EXEC's own `run`) holds no shard lock, since EXEC declares no keys, and
 /// `LockPlan::acquire` takes the whole set in ascending (db, shard) order, as every other acquisition in the
@@ -148,8 +154,9 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
         .map(|queued| call(&mut ctx, queued.id, queued.args()))
         .collect();
     transaction::set_executing(ctx.client, false);
-    // Clients blocked on keys the transaction fed are not served here, under the locks: EXEC itself went through
-    // `run`, which serves them once this returns and the plan is released, so they see the whole transaction.
+    // Clients blocked on keys the transaction fed are served once, after all of it and before anyone else sees
+    // those keys; serves writing keys outside the plan are left to EXEC's own `run`, after the plan is released.
+    crate::blocking::serve_ready(&mut ctx);
     Reply::Array(replies)
 }
 

@@ -137,6 +137,16 @@ impl<'a> KeyLocks<'a> {
         }
     }
 
+    /// Whether `key`'s shard is locked for writing here: blocked clients are served under a command's locks only
+    /// when every key the serve writes is.
+    pub fn holds_for_write(&self, db: usize, key: &[u8]) -> bool {
+        let target = (db as u32, self.ks.shard_of(key) as u32);
+        self.set
+            .held
+            .binary_search_by(|h| (h.db, h.shard).cmp(&target))
+            .is_ok_and(|i| matches!(self.set.held[i].guard, Guard::Write(_)))
+    }
+
     pub fn shard_mut(&mut self, db: usize, key: &[u8]) -> &mut Shard {
         let i = self.set.find(db, self.ks.shard_of(key));
         self.held_mut(i)
@@ -296,7 +306,7 @@ impl<'a> KeyLocks<'a> {
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         let shard = self.shard_mut(db, key);
         shard.watched.touch(key, &shard.dict);
-        shard.blocked.key_changed(key);
+        shard.blocked.key_changed(db, key);
     }
 
     /// Marks a key as used now, for OBJECT IDLETIME. Reads skip it (it would make every GET write shared memory).

@@ -81,6 +81,8 @@ pub struct ClientState {
 pub struct ClientExt {
     /// MULTI queue and WATCHed keys.
     pub multi: crate::commands::transaction::MultiState,
+    /// Set by a blocking command that found nothing, until the connection loop waits (`crate::blocking`).
+    pub blocked: Option<crate::blocking::Blocked>,
     /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
     pub pubsub: crate::pubsub::ClientPubSub,
 }

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use crate::common::{Client, Server};
 
-/// One step of a scripted session: a command sent by client `.0` (or [`READ`]), or ([`PAUSE`]) a pause in ms.
+/// One step of a scripted session: a command sent by client `.0` (or [`READ`], [`SEND`]), or ([`PAUSE`]) a pause
+/// in ms.
 pub type Step<'a> = (usize, &'a [&'a str]);
 pub const PAUSE: usize = usize::MAX;
-/// As a command: read one more reply (a pushed message) without sending anything.
+/// As a command: read one more reply (a pushed message, a blocked command's answer) without sending anything.
 pub const READ: &[&str] = &["(read)"];
+/// As a command's first word: send the rest without waiting for the reply (a command that blocks).
+pub const SEND: &str = "(send)";
 
 /// Like `assert_same_as_redis`, with several clients per server and pauses (for expiry), so that WATCH can be
 /// invalidated by another connection.
@@ -24,6 +27,11 @@ pub fn assert_session_same_as_redis(clients: usize, steps: &[Step]) {
     for &(who, cmd) in steps {
         if who == PAUSE {
             thread::sleep(Duration::from_millis(cmd[0].parse().unwrap()));
+            continue;
+        }
+        if cmd.first() == Some(&SEND) {
+            a[who].send(&cmd[1..]);
+            b[who].send(&cmd[1..]);
             continue;
         }
         let (got, want) = if cmd == READ {

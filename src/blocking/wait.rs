@@ -1,0 +1,155 @@
+//! The blocked client's side: sleeping on its own `Condvar`, timing out, noticing a vanished peer, leaving.
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::{Blocked, State, Waiter};
+use crate::db::LockPlan;
+use crate::protocol::Reply;
+use crate::server::clients::{ClientInfo, ClientState};
+use crate::server::Server;
+
+/// How often a sleeping waiter checks that its client is still there (CLIENT KILL, a closed socket).
+const SLICE: Duration = Duration::from_millis(100);
+
+/// Blocked clients by id, for CLIENT UNBLOCK.
+static WAITERS: Mutex<BTreeMap<u64, Arc<Waiter>>> = parking_lot::const_mutex(BTreeMap::new());
+
+pub(super) fn register(waiter: &Arc<Waiter>) {
+    WAITERS.lock().insert(waiter.client_id, waiter.clone());
+}
+
+impl Drop for Blocked {
+    /// Also runs if the connection dies before [`wait`] (a failed flush): the waiter is then marked gone so no
+    /// serve hands it an element; the serving thread drops it from the queues when it meets it.
+    fn drop(&mut self) {
+        let mut state = self.waiter.state.lock();
+        if matches!(*state, State::Waiting) {
+            *state = State::Left;
+        }
+        drop(state);
+        let mut waiters = WAITERS.lock();
+        if waiters
+            .get(&self.waiter.client_id)
+            .is_some_and(|w| Arc::ptr_eq(w, &self.waiter))
+        {
+            waiters.remove(&self.waiter.client_id);
+        }
+    }
+}
+
+/// Waits, with no lock held and the client's earlier replies already written, until the client is served, times
+/// out, is unblocked or disconnects; returns the reply to send (`NoReply`, and the client marked for closing, if
+/// it disconnected).
+pub fn wait(server: &Server, client: &mut ClientState, stream: &TcpStream) -> Reply {
+    let Some(blocked) = client.ext.blocked.take() else {
+        return Reply::NoReply;
+    };
+    client.info.blocked.store(true, Relaxed);
+    let reply = sleep(&blocked, &client.info, stream);
+    leave_queues(server, &blocked.waiter);
+    drop(blocked);
+    client.info.blocked.store(false, Relaxed);
+    reply.unwrap_or_else(|| {
+        client.close_after_reply = true;
+        Reply::NoReply
+    })
+}
+
+/// `None` if the client went away.
+fn sleep(blocked: &Blocked, info: &ClientInfo, stream: &TcpStream) -> Option<Reply> {
+    let w = &blocked.waiter;
+    loop {
+        {
+            let mut state = w.state.lock();
+            loop {
+                if let State::Answered(_) = &*state {
+                    if let State::Answered(reply) = std::mem::replace(&mut *state, State::Left) {
+                        return Some(reply);
+                    }
+                }
+                let now = Instant::now();
+                let slice = match blocked.deadline {
+                    Some(d) if d <= now => {
+                        *state = State::Left;
+                        return Some(w.request.timeout_reply());
+                    }
+                    Some(d) => SLICE.min(d - now),
+                    None => SLICE,
+                };
+                if w.cond.wait_for(&mut state, slice).timed_out() {
+                    break;
+                }
+            }
+        }
+        if info.killed.load(Relaxed) || peer_closed(stream) {
+            let mut state = w.state.lock();
+            // Served in the same instant: the element went to a client that is gone, as in Redis.
+            *state = State::Left;
+            return None;
+        }
+    }
+}
+
+/// Whether the peer closed its end (or the socket was shut down), without consuming pipelined input.
+fn peer_closed(stream: &TcpStream) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a valid socket descriptor and a one-byte buffer that outlives the call.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        0 => true,
+        n if n > 0 => false,
+        _ => {
+            let err = std::io::Error::last_os_error().kind();
+            !matches!(
+                err,
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            )
+        }
+    }
+}
+
+/// Removes the waiter from the queue of every key it joined (registries need only read locks).
+fn leave_queues(server: &Server, waiter: &Arc<Waiter>) {
+    let ks = &server.keyspace;
+    let mut plan = LockPlan::new();
+    for key in &waiter.keys {
+        plan.key(ks, waiter.db, key, false);
+    }
+    let locks = crate::db::KeyLocks::new(ks, plan.acquire(ks), 0);
+    for key in &waiter.keys {
+        locks.shard(waiter.db, key).blocked.remove(key, waiter);
+    }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: answers a blocked client as if it timed out, or with Redis's
+/// `-UNBLOCKED` error. False if that client is not blocked.
+pub fn unblock(client_id: u64, error: bool) -> bool {
+    let Some(w) = WAITERS.lock().get(&client_id).cloned() else {
+        return false;
+    };
+    let mut state = w.state.lock();
+    if !matches!(*state, State::Waiting) {
+        return false;
+    }
+    *state = State::Answered(if error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        w.request.timeout_reply()
+    });
+    w.cond.notify_one();
+    true
+}

@@ -114,8 +114,18 @@ impl Queued {
     }
 }
 
-/// Called for every resolved command before it runs: inside MULTI, queues it and answers `+QUEUED`.
+/// Called for every resolved command before it runs: inside MULTI, queues it and answers `+QUEUED`. Outside
+/// MULTI (the hot path) this is one inlined test.
+#[inline]
 pub fn queue_if_multi(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
+    if client.ext.multi.queue.is_none() {
+        return None;
+    }
+    queue(client, id, args)
+}
+
+#[cold]
+fn queue(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
     let state = &mut client.ext.multi;
     let queue = state.queue.as_mut()?;
     let table = table::get();

@@ -118,9 +118,7 @@ impl Queued {
 /// MULTI (the hot path) this is one inlined test.
 #[inline]
 pub fn queue_if_multi(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
-    if client.ext.multi.queue.is_none() {
-        return None;
-    }
+    client.ext.multi.queue.as_ref()?;
     queue(client, id, args)
 }
 

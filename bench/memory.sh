@@ -5,6 +5,8 @@
 #   bench/memory.sh [--keys N] [--value-size N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 KEYS=1000000
 SIZE=16
 while [ $# -gt 0 ]; do
@@ -14,18 +16,14 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
-for tool in redis-server redis-cli python3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (apt-get install -y redis-server redis-tools python3)" >&2; exit 1; }
-done
+require_tools redis-server redis-cli python3
 cargo build --release --quiet --bin ferredis
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 FP=$(free_port); RP=$(free_port)
 ./target/release/ferredis --port "$FP" --loglevel warning >/dev/null 2>&1 & FPID=$!
-redis-server --port "$RP" --save '' --appendonly no --bind 127.0.0.1 --loglevel warning >/dev/null 2>&1 & RPID=$!
+start_redis "$RP"; RPID=$!
 trap 'kill $FPID $RPID 2>/dev/null || true' EXIT
 wait_port "$FP"; wait_port "$RP"
 

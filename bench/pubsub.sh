@@ -5,6 +5,8 @@
 #   bench/pubsub.sh [--subscribers N] [--messages M] [--size BYTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 SUBSCRIBERS=50
 MESSAGES=20000
@@ -19,29 +21,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for tool in redis-server redis-cli python3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required" >&2; exit 1; }
-done
+require_tools redis-server redis-cli python3
 
 echo "building ferredis and the load generator (release)..." >&2
 cargo build --release --quiet --bin ferredis --example pubsub_fanout
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  for _ in $(seq 1 100); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 
 FERREDIS_PORT=$(free_port); REDIS_PORT=$(free_port)
 ./target/release/ferredis --port "$FERREDIS_PORT" --loglevel warning >/dev/null 2>&1 &
 FERREDIS_PID=$!
-redis-server --port "$REDIS_PORT" --save '' --appendonly no --bind 127.0.0.1 --loglevel warning >/dev/null 2>&1 &
+start_redis "$REDIS_PORT"
 REDIS_PID=$!
 trap 'kill $FERREDIS_PID $REDIS_PID 2>/dev/null || true' EXIT
 wait_port "$FERREDIS_PORT"; wait_port "$REDIS_PORT"

@@ -9,6 +9,8 @@
 # and summary CSV and an SVG chart under bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 ROUNDS=3
 WORKLOADS="seed,pipeline,suite,c1,c1000,d1024,r1m"
@@ -28,32 +30,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for tool in redis-server redis-benchmark redis-cli python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: $tool is required. On Debian/Ubuntu: apt-get install -y redis-server redis-tools python3" >&2
-    exit 1
-  fi
-done
+require_tools redis-server redis-benchmark redis-cli python3
 
 echo "building ferredis and the ceiling (release)..." >&2
 cargo build --release --quiet --bin ferredis --example ceiling
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  for _ in $(seq 1 100); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 
 FERREDIS_PORT=$(free_port); REDIS_PORT=$(free_port); CEILING_PORT=$(free_port)
 ./target/release/ferredis --port "$FERREDIS_PORT" --loglevel warning >/dev/null 2>&1 &
 FERREDIS_PID=$!
-redis-server --port "$REDIS_PORT" --save '' --appendonly no --bind 127.0.0.1 --loglevel warning >/dev/null 2>&1 &
+start_redis "$REDIS_PORT"
 REDIS_PID=$!
 ./target/release/examples/ceiling --port "$CEILING_PORT" >/dev/null 2>&1 &
 CEILING_PID=$!

@@ -7,7 +7,8 @@
 //!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`).
 //! - `commands/`: the command table (`table`, the only list of commands), the dispatcher (`dispatch`: lookup,
 //!   arity, locks, call), the argument cursor (`args`) and the commands that belong to no data type
-//!   (`connection`, `server_cmds`, `keys`, `expire`, `scan`, `object`).
+//!   (`connection`, `client`, `info`, `config_cmd`, `introspection` for COMMAND, `server_cmds`, `keys`,
+//!   `expire`, `scan`, `object`).
 //! - `db/`: the keyspace: databases of shards behind `RwLock`s (`mod`), the lock plan that takes shard locks in
 //!   one global order (`locks`), the chained dict with Redis's SCAN cursor (`dict`), active expiry (`expiry`).
 //! - `types/`: one module per data type, holding the type and its commands (`string`, `list`, `hash`, `set`,

@@ -31,12 +31,8 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(config: &ferredis::config::Config) {
-    let level = match config.get("loglevel").as_deref() {
-        Some("debug") => LevelFilter::Debug,
-        Some("verbose") => LevelFilter::Debug,
-        Some("warning") => LevelFilter::Warn,
-        _ => LevelFilter::Info,
-    };
+    // The logger passes everything; `log::set_max_level` filters, so CONFIG SET loglevel works at runtime.
+    let level = LevelFilter::Trace;
     let log_config = ConfigBuilder::new().set_time_format_rfc3339().build();
     let logfile = config.get("logfile").unwrap_or_default();
     let result = if logfile.is_empty() {
@@ -57,4 +53,7 @@ fn init_logging(config: &ferredis::config::Config) {
     if let Err(e) = result {
         eprintln!("logging disabled: {e}");
     }
+    log::set_max_level(ferredis::config::log_level(
+        &config.get("loglevel").unwrap_or_default(),
+    ));
 }

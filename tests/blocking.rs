@@ -253,6 +253,43 @@ fn a_key_of_another_type_does_not_serve_waiters() {
 }
 
 #[test]
+fn rename_move_and_copy_into_a_waited_key_serve_it() {
+    let srv = Server::start();
+    let mut p = srv.client();
+    let mut w = blocked(&srv, &["blpop", "k", "0"]);
+    assert_eq!(p.cmd(&["rpush", "tmp", "renamed"]), ":1\r\n");
+    assert_eq!(p.cmd(&["rename", "tmp", "k"]), "+OK\r\n");
+    assert_eq!(w.read_reply(), pair("k", "renamed"));
+    let mut w = blocked(&srv, &["brpop", "k", "0"]);
+    assert_eq!(p.cmd(&["select", "3"]), "+OK\r\n");
+    assert_eq!(p.cmd(&["rpush", "k", "moved"]), ":1\r\n");
+    assert_eq!(p.cmd(&["move", "k", "0"]), ":1\r\n");
+    assert_eq!(w.read_reply(), pair("k", "moved"));
+    assert_eq!(p.cmd(&["select", "0"]), "+OK\r\n");
+    let mut w = blocked(&srv, &["blpop", "k", "0"]);
+    assert_eq!(p.cmd(&["rpush", "src", "copied"]), ":1\r\n");
+    assert_eq!(p.cmd(&["copy", "src", "k"]), ":1\r\n");
+    assert_eq!(w.read_reply(), pair("k", "copied"));
+    assert_eq!(p.cmd(&["exists", "k"]), ":0\r\n");
+}
+
+#[test]
+fn swapdb_serves_waiters_of_both_databases() {
+    let srv = Server::start();
+    let mut w1 = srv.client();
+    assert_eq!(w1.cmd(&["select", "1"]), "+OK\r\n");
+    w1.send(&["blpop", "k", "0"]);
+    let mut w0 = blocked(&srv, &["blpop", "j", "0"]);
+    let mut p = srv.client();
+    assert_eq!(p.cmd(&["rpush", "k", "from0"]), ":1\r\n");
+    assert_eq!(p.cmd(&["select", "1"]), "+OK\r\n");
+    assert_eq!(p.cmd(&["rpush", "j", "from1"]), ":1\r\n");
+    assert_eq!(p.cmd(&["swapdb", "0", "1"]), "+OK\r\n");
+    assert_eq!(w1.read_reply(), pair("k", "from0"));
+    assert_eq!(w0.read_reply(), pair("j", "from1"));
+}
+
+#[test]
 fn waiters_in_other_databases_are_separate() {
     let srv = Server::start();
     let mut w = srv.client();
@@ -321,4 +358,51 @@ fn twenty_producers_twenty_consumers_no_loss_no_duplicate() {
     }
     assert_eq!(seen.len(), PRODUCERS * PER_PRODUCER, "elements lost");
     assert_eq!(c.cmd(&["exists", "q"]), ":0\r\n");
+}
+
+#[test]
+fn concurrent_blmove_ring_conserves_elements() {
+    const ELEMENTS: usize = 3;
+    const MOVERS: usize = 8;
+    const MOVES: usize = 300;
+    let srv = Server::start();
+    let port = srv.port;
+    let mut c = srv.client();
+    let items: Vec<String> = (0..ELEMENTS).map(|i| i.to_string()).collect();
+    let mut args = vec!["rpush", "a"];
+    args.extend(items.iter().map(String::as_str));
+    assert_eq!(c.cmd(&args), format!(":{ELEMENTS}\r\n"));
+    let movers: Vec<_> = (0..MOVERS)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = Client::connect(port);
+                let (src, dst) = if i % 2 == 0 { ("a", "b") } else { ("b", "a") };
+                let mut moved = 0;
+                for _ in 0..MOVES {
+                    let reply = c.cmd(&["blmove", src, dst, "left", "right", "0.05"]);
+                    if reply.starts_with('$') {
+                        moved += 1;
+                    } else {
+                        assert_eq!(reply, "*-1\r\n");
+                    }
+                }
+                moved
+            })
+        })
+        .collect();
+    let moved: usize = movers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(moved > 0);
+    let mut all: Vec<String> = Vec::new();
+    for key in ["a", "b"] {
+        let reply = c.cmd(&["lrange", key, "0", "-1"]);
+        all.extend(
+            reply
+                .split("\r\n")
+                .skip(1)
+                .filter(|l| !l.starts_with('$') && !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    all.sort_by_key(|s| s.parse::<usize>().unwrap_or(usize::MAX));
+    assert_eq!(all, items, "elements lost or duplicated");
 }

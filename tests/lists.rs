@@ -165,6 +165,24 @@ fn lpos_every_option() {
         &["lpos", "l", "c", "rank", "-1", "maxlen", "2", "count", "0"],
         &["lpos", "l", "z", "count", "3"],
         &["lpos", "l", "c", "rank", "-9223372036854775808"],
+        &[
+            "lpos",
+            "l",
+            "c",
+            "rank",
+            "-9223372036854775808",
+            "count",
+            "2",
+        ],
+        &[
+            "lpos",
+            "l",
+            "c",
+            "rank",
+            "9223372036854775807",
+            "count",
+            "2",
+        ],
         &["lpos", "l", "c", "rank", "0"],
         &["lpos", "l", "c", "rank", "x"],
         &["lpos", "l", "c", "count", "-1"],
@@ -400,5 +418,17 @@ fn keyspace_events_as_redis() {
         &["lrem", "r", "0", "1"],
         &["rpush", "s", "1"],
         &["blmove", "s", "d", "right", "left", "0"],
+    ]);
+}
+
+#[test]
+fn type_and_encoding() {
+    let long = "x".repeat(10_000);
+    assert_same_as_redis(&[
+        &["rpush", "small", "a"],
+        &["type", "small"],
+        &["object", "encoding", "small"],
+        &["rpush", "big", &long, &long],
+        &["object", "encoding", "big"],
     ]);
 }

@@ -322,3 +322,86 @@ fn blocked_clients_are_served_after_the_whole_exec() {
         ],
     );
 }
+
+#[test]
+fn resp3_shapes_of_exec() {
+    assert_same_as_redis(&[
+        &["HELLO", "3"],
+        &["MULTI"],
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &["SET", "k", "v"],
+        &["GET", "nokey"],
+        &["GET", "k"],
+        &["INCR", "k"],
+        &["EXEC"],
+        &["MULTI"],
+        &["EXEC"],
+        &["WATCH", "k"],
+        &["SET", "k", "changed"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["MULTI"],
+        &["nosuchcommand"],
+        &["EXEC"],
+        &["HELLO", "2"],
+        &["WATCH", "k"],
+        &["SET", "k", "changed"],
+        &["MULTI"],
+        &["EXEC"],
+    ]);
+}
+
+#[test]
+fn refused_commands_and_reset() {
+    assert_same_as_redis(&[
+        // SHUTDOWN is flagged no-multi: refused, and the transaction is doomed.
+        &["MULTI"],
+        &["SHUTDOWN"],
+        &["PING"],
+        &["EXEC"],
+        // RESET leaves MULTI and drops the watches.
+        &["SET", "k", "1"],
+        &["WATCH", "k"],
+        &["MULTI"],
+        &["SET", "k", "2"],
+        &["RESET"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["SET", "k", "3"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+    ]);
+}
+
+#[test]
+fn client_list_shows_the_queue_length() {
+    let s = Server::start();
+    let (mut c, mut observer) = (s.client(), s.client());
+    c.cmd(&["CLIENT", "SETNAME", "tx"]);
+    let multi_field = |observer: &mut Client| {
+        let list = observer.cmd(&["CLIENT", "LIST"]);
+        let line = list
+            .lines()
+            .find(|l| l.contains("name=tx"))
+            .unwrap()
+            .to_string();
+        line.split(' ')
+            .find(|f| f.starts_with("multi="))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(multi_field(&mut observer), "multi=-1");
+    c.cmd(&["MULTI"]);
+    assert_eq!(multi_field(&mut observer), "multi=0");
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "1"]);
+    assert_eq!(multi_field(&mut observer), "multi=2");
+    // A doomed transaction stops growing, as in Redis.
+    c.cmd(&["nosuchcommand"]);
+    c.cmd(&["SET", "c", "1"]);
+    assert_eq!(multi_field(&mut observer), "multi=2");
+    c.cmd(&["EXEC"]);
+    assert_eq!(multi_field(&mut observer), "multi=-1");
+}

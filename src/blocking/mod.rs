@@ -69,7 +69,7 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 
 pub use serve::{serve_deferred, serve_ready};
-pub use wait::{unblock, wait};
+pub use wait::{client_killed, client_unblock, unblock, wait, CLIENT_UNBLOCK};
 
 /// What a blocked command does when one of its keys changes.
 pub trait Request: Send + Sync + 'static {
@@ -146,7 +146,6 @@ pub fn block(
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
     let waiter = Arc::new(Waiter {
-        client_id: ctx.client.id(),
         db,
         keys,
         cmd: ctx.cmd,
@@ -157,8 +156,9 @@ pub fn block(
     for key in &waiter.keys {
         ctx.keys.shard(db, key).blocked.add(key, &waiter);
     }
-    wait::register(&waiter);
+    wait::register(&ctx.client.info, &waiter);
     ctx.client.ext.blocked = Some(Blocked {
+        info: ctx.client.info.clone(),
         waiter,
         // A deadline beyond what `Instant` can hold is as good as forever.
         deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
@@ -173,13 +173,13 @@ pub fn pending(client: &ClientState) -> bool {
 
 /// The per-client blocking state, kept in `ClientExt` between [`block`] and [`wait`].
 pub struct Blocked {
+    info: Arc<crate::server::clients::ClientInfo>,
     waiter: Arc<Waiter>,
     deadline: Option<Instant>,
 }
 
 /// One blocked client: its keys, what to do when they change, and the slot its answer goes into.
 pub struct Waiter {
-    client_id: u64,
     db: usize,
     keys: Vec<Vec<u8>>,
     /// The blocked command, for the handler context of its serve.
@@ -209,6 +209,13 @@ impl BlockedKeys {
     pub fn key_changed(&mut self, db: usize, key: &[u8]) {
         let queues = self.queues.get_mut();
         if !queues.is_empty() && queues.contains_key(key) {
+            serve::mark_ready(db, key);
+        }
+    }
+
+    /// Every key with waiters may have new contents (SWAPDB): all of them are offered to their waiters.
+    pub fn mark_all_ready(&mut self, db: usize) {
+        for key in self.queues.get_mut().keys() {
             serve::mark_ready(db, key);
         }
     }

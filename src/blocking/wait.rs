@@ -1,28 +1,25 @@
 //! The blocked client's side: sleeping on its own `Condvar`, timing out, noticing a vanished peer, leaving.
 
-use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use super::{Blocked, State, Waiter};
+use crate::commands::{flags, Args, Command, Ctx};
 use crate::db::LockPlan;
 use crate::protocol::Reply;
 use crate::server::clients::{ClientInfo, ClientState};
 use crate::server::Server;
+use crate::util::numbers::parse_i64;
 
 /// How often a sleeping waiter checks that its client is still there (CLIENT KILL, a closed socket).
 const SLICE: Duration = Duration::from_millis(100);
 
-/// Blocked clients by id, for CLIENT UNBLOCK.
-static WAITERS: Mutex<BTreeMap<u64, Arc<Waiter>>> = parking_lot::const_mutex(BTreeMap::new());
-
-pub(super) fn register(waiter: &Arc<Waiter>) {
-    WAITERS.lock().insert(waiter.client_id, waiter.clone());
+/// Publishes the waiter on the client's shared info, where CLIENT UNBLOCK and CLIENT KILL (other threads) find it.
+pub(super) fn register(info: &ClientInfo, waiter: &Arc<Waiter>) {
+    *info.waiter.lock() = Some(waiter.clone());
 }
 
 impl Drop for Blocked {
@@ -34,12 +31,12 @@ impl Drop for Blocked {
             *state = State::Left;
         }
         drop(state);
-        let mut waiters = WAITERS.lock();
-        if waiters
-            .get(&self.waiter.client_id)
+        let mut published = self.info.waiter.lock();
+        if published
+            .as_ref()
             .is_some_and(|w| Arc::ptr_eq(w, &self.waiter))
         {
-            waiters.remove(&self.waiter.client_id);
+            *published = None;
         }
     }
 }
@@ -69,7 +66,11 @@ fn sleep(blocked: &Blocked, info: &ClientInfo, stream: &TcpStream) -> Option<Rep
         {
             let mut state = w.state.lock();
             loop {
-                if let State::Answered(_) = &*state {
+                if matches!(*state, State::Left) {
+                    // Killed (see `client_killed`).
+                    return None;
+                }
+                if matches!(*state, State::Answered(_)) {
                     if let State::Answered(reply) = std::mem::replace(&mut *state, State::Left) {
                         return Some(reply);
                     }
@@ -135,10 +136,62 @@ fn leave_queues(server: &Server, waiter: &Arc<Waiter>) {
     }
 }
 
+/// The `CLIENT UNBLOCK` row, for the CLIENT container's subcommand table.
+pub const CLIENT_UNBLOCK: Command = Command::new(
+    "unblock",
+    -3,
+    flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE,
+    client_unblock,
+)
+.doc(
+    "connection",
+    "5.0.0",
+    "Unblock a client blocked in a blocking command from a different connection",
+);
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: `:1` if that client was blocked (it is answered now), `:0` if not.
+pub fn client_unblock(ctx: &mut Ctx, args: Args) -> Reply {
+    if args.len() > 4 {
+        return Reply::err(&format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(args.get(1))
+        ));
+    }
+    let error = match (args.len() == 4).then(|| args.get(3)) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return Reply::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    match parse_i64(args.get(2)) {
+        None => Reply::not_integer(),
+        Some(id) => {
+            Reply::Int(u64::try_from(id).is_ok_and(|id| unblock(ctx.server, id, error)) as i64)
+        }
+    }
+}
+
+/// Called by CLIENT KILL: a blocked client stops waiting at once, taking nothing, instead of at its next check
+/// of the socket.
+pub fn client_killed(info: &ClientInfo) {
+    let Some(w) = info.waiter.lock().clone() else {
+        return;
+    };
+    let mut state = w.state.lock();
+    if matches!(*state, State::Waiting) {
+        *state = State::Left;
+        w.cond.notify_one();
+    }
+}
+
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: answers a blocked client as if it timed out, or with Redis's
 /// `-UNBLOCKED` error. False if that client is not blocked.
-pub fn unblock(client_id: u64, error: bool) -> bool {
-    let Some(w) = WAITERS.lock().get(&client_id).cloned() else {
+pub fn unblock(server: &Server, client_id: u64, error: bool) -> bool {
+    let Some(w) = server
+        .clients
+        .get(client_id)
+        .and_then(|info| info.waiter.lock().clone())
+    else {
         return false;
     };
     let mut state = w.state.lock();

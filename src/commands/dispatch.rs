@@ -46,10 +46,18 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     let id = match resolve(table, args) {
         Resolved::Command(id) => id,
         Resolved::Rejected(reply) => {
-            stats::with_local(|s| s.total_error_replies.add_local(1));
+            stats::with_local(|s| s.count_error(&reply));
             return transaction::on_rejected(server, client, args, reply);
         }
     };
+    if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
+        let reply = Reply::error("NOAUTH Authentication required.");
+        stats::with_local(|s| {
+            s.commands[id].rejected.add_local(1);
+            s.count_error(&reply);
+        });
+        return transaction::on_rejected(server, client, args, reply);
+    }
     // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
     if let Some(reply) = crate::pubsub::gate(client, id) {
         return reply;
@@ -85,6 +93,7 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
     ctx.cmd = cmd;
     let start = Instant::now();
+    ctx.client.redacted = 0;
     let reply = (cmd.handler)(ctx, args);
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);
@@ -97,7 +106,7 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         s.total_commands.add_local(1);
         if reply.is_error() {
             c.failed.add_local(1);
-            s.total_error_replies.add_local(1);
+            s.count_error(&reply);
         }
     });
     ctx.client

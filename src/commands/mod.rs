@@ -5,10 +5,14 @@
 //! Handlers for a data type live with that type in `crate::types`; the ones here are not about one type.
 
 pub mod args;
+pub mod client;
+pub mod config_cmd;
 pub mod connection;
 mod ctx;
 pub mod dispatch;
 pub mod expire;
+pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod object;
 pub mod scan;

@@ -7,13 +7,20 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::{connection, expire, keys, object, scan, server_cmds, transaction, Command};
+use super::{
+    client, config_cmd, connection, expire, info, introspection, keys, object, scan, server_cmds,
+    transaction, Command,
+};
 use crate::types;
 
 /// Every command group. Add a new group here and it exists everywhere.
 const GROUPS: &[&[Command]] = &[
     connection::COMMANDS,
+    client::COMMANDS,
     server_cmds::COMMANDS,
+    info::COMMANDS,
+    config_cmd::COMMANDS,
+    introspection::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     scan::COMMANDS,

@@ -130,8 +130,12 @@ fn queue(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
     let cmd = table.get(id);
     if cmd.has(NO_MULTI) {
         state.doomed = true;
-        stats::with_local(|s| s.total_error_replies.add_local(1));
-        return Some(Reply::err("Command not allowed inside a transaction"));
+        let reply = Reply::err("Command not allowed inside a transaction");
+        stats::with_local(|s| {
+            s.commands[id].rejected.add_local(1);
+            s.count_error(&reply);
+        });
+        return Some(reply);
     }
     // Redis's list of commands that act at once inside MULTI.
     let steers = table.parent(id).is_none()

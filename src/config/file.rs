@@ -1,26 +1,37 @@
-//! redis.conf-style files: `directive arg arg`, `#` comments, quoted values split as Redis splits them.
+//! redis.conf-style files: `directive arg arg`, `#` comments, quoted values split as Redis splits them,
+//! `include other.conf` read in place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::protocol::split_args;
 
-/// One directive: its line number, its name (lower case) and its arguments joined by spaces.
+/// One directive: where it is, its text, its name (lower case) and its arguments.
 pub struct Directive {
+    pub path: PathBuf,
     pub line: usize,
     pub text: String,
     pub name: String,
-    pub value: String,
+    pub args: Vec<String>,
 }
 
-/// Reads `path` into directives; a line that cannot be split is reported with its number.
+/// How deep `include`s may nest before a loop is assumed.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Reads `path` into directives, includes expanded; a line that cannot be split is reported with its number.
 pub fn read(path: &Path) -> Result<Vec<Directive>, String> {
+    let mut out = Vec::new();
+    read_into(path, 0, &mut out)?;
+    Ok(out)
+}
+
+fn read_into(path: &Path, depth: usize, out: &mut Vec<Directive>) -> Result<(), String> {
     let content = std::fs::read(path).map_err(|e| {
         format!(
-            "Fatal error, can't open config file '{}': {e}",
-            path.display()
+            "Fatal error, can't open config file '{}': {}",
+            path.display(),
+            super::special::strerror(&e)
         )
     })?;
-    let mut out = Vec::new();
     for (n, raw) in content.split(|&b| b == b'\n').enumerate() {
         let trimmed = raw.trim_ascii();
         if trimmed.is_empty() || trimmed[0] == b'#' {
@@ -38,22 +49,27 @@ pub fn read(path: &Path) -> Result<Vec<Directive>, String> {
         let Some((name, rest)) = args.split_first() else {
             continue;
         };
-        if rest.is_empty() {
-            return Err(fatal(path, n + 1, &text, "wrong number of arguments"));
-        }
-        let value = rest
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let args: Vec<String> = rest
             .iter()
             .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
+            .collect();
+        if name == "include" && args.len() == 1 {
+            if depth >= MAX_INCLUDE_DEPTH {
+                return Err(fatal(path, n + 1, &text, "Too many nested includes"));
+            }
+            read_into(Path::new(&args[0]), depth + 1, out)?;
+            continue;
+        }
         out.push(Directive {
+            path: path.to_path_buf(),
             line: n + 1,
             text,
-            name: String::from_utf8_lossy(name).to_ascii_lowercase(),
-            value,
+            name,
+            args,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Redis's fatal config error text, naming the file and line.

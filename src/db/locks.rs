@@ -204,7 +204,12 @@ impl<'a> KeyLocks<'a> {
                 .find(|h| h.db == hi && h.shard == l.shard)
                 .unwrap_or_else(|| panic!("SWAPDB needs every shard of db {hi} locked"));
             match (&mut l.guard, &mut r.guard) {
-                (Guard::Write(x), Guard::Write(y)) => x.swap_data(y),
+                (Guard::Write(x), Guard::Write(y)) => {
+                    x.swap_data(y);
+                    // Clients blocked on keys of either database may find data there now, as in Redis.
+                    x.blocked.mark_all_ready(lo as usize);
+                    y.blocked.mark_all_ready(hi as usize);
+                }
                 _ => panic!("write through a read lock: the command must be flagged write"),
             }
         }

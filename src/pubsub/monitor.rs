@@ -49,9 +49,14 @@ pub fn feed_monitors(ctx: &mut Ctx, cmd: &Command, args: Args) {
         )
         .as_bytes(),
     );
-    for arg in args.iter() {
+    for (i, arg) in args.iter().enumerate() {
         line.push(b' ');
-        repr(arg, &mut line);
+        // Credentials given to AUTH / HELLO (see `ClientState::redacted`).
+        if i < 64 && ctx.client.redacted & (1 << i) != 0 {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            repr(arg, &mut line);
+        }
     }
     line.extend_from_slice(b"\r\n");
     let line: Arc<[u8]> = line.into();

@@ -34,13 +34,20 @@ pub struct ClientInfo {
     pub last_cmd: AtomicU32,
     /// Bytes buffered but not parsed yet, for CLIENT LIST `qbuf=`.
     pub qbuf: AtomicUsize,
+    /// The read buffer's size, for CLIENT LIST `rbs=` and `qbuf-free=`.
+    pub rbs: AtomicUsize,
     pub multi_len: AtomicI64,
     pub subscriptions: AtomicU32,
     pub psubscriptions: AtomicU32,
     pub ssubscriptions: AtomicU32,
     pub blocked: AtomicBool,
+    /// CLIENT NO-EVICT and CLIENT NO-TOUCH (flags `e` and `T` in CLIENT LIST).
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
     /// Set by CLIENT KILL; the connection loop checks it and the socket shutdown wakes it.
     pub killed: AtomicBool,
+    /// The client's waiter while it is blocked on keys, for CLIENT UNBLOCK and CLIENT KILL.
+    pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
     pub commands: AtomicU64,
     stream: TcpStream,
 }
@@ -62,6 +69,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
+        crate::blocking::client_killed(self);
     }
 }
 
@@ -72,6 +80,15 @@ pub struct ClientState {
     pub protocol: Protocol,
     /// Set by QUIT, SHUTDOWN, a protocol error: close after the pending replies are written.
     pub close_after_reply: bool,
+    /// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: how many more replies to drop (that command's and the next one's).
+    pub skip_replies: u8,
+    /// Arguments of the command being run that MONITOR must show as `(redacted)` (bit i: argument i): set by
+    /// AUTH and HELLO for credentials, cleared by the dispatcher before every command.
+    pub redacted: u64,
+    /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
+    pub authenticated: bool,
     /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
     pub ext: ClientExt,
 }
@@ -88,14 +105,29 @@ pub struct ClientExt {
 }
 
 impl ClientState {
+    /// A client that needs no password; the connection loop clears `authenticated` when `requirepass` is set.
     pub fn new(info: Arc<ClientInfo>) -> Self {
         ClientState {
             info,
             db: 0,
             protocol: Protocol::Resp2,
             close_after_reply: false,
+            reply_off: false,
+            skip_replies: 0,
+            redacted: 0,
+            authenticated: true,
             ext: ClientExt::default(),
         }
+    }
+
+    /// Whether the reply of the command just run goes out (CLIENT REPLY), consuming one SKIP.
+    #[inline]
+    pub fn reply_wanted(&mut self) -> bool {
+        if self.skip_replies > 0 {
+            self.skip_replies -= 1;
+            return false;
+        }
+        !self.reply_off
     }
 
     pub fn id(&self) -> u64 {
@@ -122,7 +154,8 @@ pub struct ClientRegistry {
 impl ClientRegistry {
     pub fn new() -> Self {
         ClientRegistry {
-            next_id: AtomicU64::new(1),
+            // Redis 7.0 gives ids 1 and 2 to internal clients at start-up; the first connection is id 3.
+            next_id: AtomicU64::new(3),
             clients: Mutex::new(BTreeMap::new()),
         }
     }
@@ -154,12 +187,16 @@ impl ClientRegistry {
             last_interaction_ms: AtomicI64::new(now),
             last_cmd: AtomicU32::new(u32::MAX),
             qbuf: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
             subscriptions: AtomicU32::new(0),
             psubscriptions: AtomicU32::new(0),
             ssubscriptions: AtomicU32::new(0),
             blocked: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            waiter: Mutex::new(None),
             commands: AtomicU64::new(0),
             stream,
         });

@@ -21,6 +21,7 @@ const FLUSH_AT: usize = 64 * 1024;
 
 pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
+    client.authenticated = server.config.requirepass().is_empty();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         connection_loop(&server, &mut stream, &mut client)
     }));
@@ -49,6 +50,7 @@ fn connection_loop(
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
     let info = client.info.clone();
+    info.rbs.store(reader.capacity(), Relaxed);
     loop {
         let n = reader.read_from(stream)?;
         if n == 0 || info.killed.load(Relaxed) {
@@ -66,7 +68,9 @@ fn connection_loop(
                         flush(stream, &mut out)?;
                         reply = crate::blocking::wait(server, client, stream);
                     }
-                    encode(&reply, client.protocol, &mut out);
+                    if client.reply_wanted() {
+                        encode(&reply, client.protocol, &mut out);
+                    }
                     if client.ext.pubsub.has_outbox() {
                         // Subscribed or monitoring: the writer thread owns the output.
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
@@ -97,6 +101,7 @@ fn connection_loop(
             }
         }
         info.qbuf.store(reader.pending(), Relaxed);
+        info.rbs.store(reader.capacity(), Relaxed);
         flush(stream, &mut out)?;
     }
 }

@@ -6,10 +6,10 @@
 //! sized for the last burst is cheap to keep. A housekeeping thread closes clients idle longer than `timeout`.
 
 use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -21,23 +21,116 @@ const MIN_THREADS: usize = 8;
 /// Connection threads only parse, run handlers and encode: a small stack lets thousands of clients fit.
 const THREAD_STACK: usize = 256 * 1024;
 
+/// The listening sockets of the moment. CONFIG SET port / bind open the new sockets first (an address already
+/// listened on keeps its socket), then retire the old accept loops: each loop serves one generation and leaves
+/// after the first connection it accepts under a newer one (a connection of our own wakes it from `accept`).
+#[derive(Default)]
+pub struct Listeners {
+    generation: AtomicU64,
+    /// Clones of the current sockets, to reuse on a rebind.
+    sockets: Mutex<Vec<TcpListener>>,
+    pool: OnceLock<Arc<Mutex<ThreadPool>>>,
+}
+
+/// Binds `port` on each of `binds`. An address written with a leading `-` is optional, as in Redis: if it
+/// cannot be bound (no IPv6, say) it is skipped.
+fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    for addr in binds {
+        let (optional, host) = match addr.strip_prefix('-') {
+            Some(host) => (true, host),
+            None => (false, addr.as_str()),
+        };
+        let reused = (host, port).to_socket_addrs().ok().and_then(|mut wanted| {
+            wanted.find_map(|w| {
+                current
+                    .iter()
+                    .find(|l| l.local_addr().is_ok_and(|a| a == w))
+                    .and_then(|l| l.try_clone().ok())
+            })
+        });
+        if let Some(listener) = reused {
+            out.push(listener);
+            continue;
+        }
+        match TcpListener::bind((host, port)) {
+            Ok(listener) => out.push(listener),
+            Err(e) if optional => log::warn!("Skipping optional address {host}:{port}: {e}"),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {host}:{port}: {e}"),
+                ))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(io::Error::other(format!(
+            "Failed listening on port {port}: no address to listen on"
+        )));
+    }
+    Ok(out)
+}
+
+/// Starts one accept thread per listener for a new generation and retires the previous one.
+fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
+    let l = &server.listeners;
+    let generation = l.generation.fetch_add(1, Relaxed) + 1;
+    let clones: Vec<TcpListener> = listeners
+        .iter()
+        .filter_map(|x| x.try_clone().ok())
+        .collect();
+    let old: Vec<SocketAddr> = std::mem::replace(&mut *l.sockets.lock(), clones)
+        .iter()
+        .filter_map(|x| x.local_addr().ok())
+        .collect();
+    for listener in listeners {
+        let server = server.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ferredis-accept".into())
+            .spawn(move || accept_loop(listener, server, generation));
+        if let Err(e) = spawned {
+            log::warn!("could not start an accept thread: {e}");
+        }
+    }
+    for mut addr in old {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+    }
+}
+
+/// CONFIG SET port / bind: listen on the new addresses, and only then stop listening on the old ones. On error
+/// nothing changes.
+pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
+    let server = server
+        .arc()
+        .ok_or_else(|| io::Error::other("server is shutting down"))?;
+    let current: Vec<TcpListener> = server
+        .listeners
+        .sockets
+        .lock()
+        .iter()
+        .filter_map(|x| x.try_clone().ok())
+        .collect();
+    let listeners = bind_all(binds, port, &current)?;
+    drop(current);
+    serve_listeners(&server, listeners);
+    log::info!("Listening on {} port {port}", binds.join(" "));
+    Ok(())
+}
+
 /// Binds every `bind` address, then serves until the process is shut down.
 pub fn run(server: Arc<Server>) -> io::Result<()> {
+    // Handlers first: a client may connect (and a supervisor signal) as soon as the sockets listen.
+    install_signal_handlers(server.clone());
     let port = server.config.port();
-    let mut listeners = Vec::new();
-    for addr in server.config.bind() {
-        let addr = addr.trim_start_matches('-');
-        let listener = TcpListener::bind((addr, port)).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("Could not create server TCP listening socket {addr}:{port}: {e}"),
-            )
-        })?;
-        listeners.push(listener);
-    }
-    if listeners.is_empty() {
-        return Err(io::Error::other("no address to listen on"));
-    }
+    let listeners = bind_all(&server.config.bind(), port, &[])?;
     let pool = Arc::new(Mutex::new(
         threadpool::Builder::new()
             .num_threads(MIN_THREADS)
@@ -45,9 +138,9 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
             .thread_stack_size(THREAD_STACK)
             .build(),
     ));
+    let _ = server.listeners.pool.set(pool);
     crate::db::expiry::spawn(server.clone());
     spawn_housekeeping(server.clone());
-    install_signal_handlers(server.clone());
     log::info!(
         "ferredis {} ready to accept connections on {} port {port} (pid {}, maxclients {})",
         env!("CARGO_PKG_VERSION"),
@@ -55,22 +148,21 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
         std::process::id(),
         server.config.maxclients()
     );
-    let mut handles = Vec::new();
-    let last = listeners.pop();
-    for listener in listeners {
-        let (server, pool) = (server.clone(), pool.clone());
-        handles.push(std::thread::spawn(move || {
-            accept_loop(listener, server, pool)
-        }));
+    serve_listeners(&server, listeners);
+    // The accept threads, signals and SHUTDOWN do the rest; this thread only keeps the process alive.
+    loop {
+        std::thread::park();
     }
-    if let Some(listener) = last {
-        accept_loop(listener, server, pool);
-    }
-    Ok(())
 }
 
-fn accept_loop(listener: TcpListener, server: Arc<Server>, pool: Arc<Mutex<ThreadPool>>) {
+fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
+    let Some(pool) = server.listeners.pool.get().cloned() else {
+        return;
+    };
     for stream in listener.incoming() {
+        // A socket kept across a rebind is shared with the new generation's loop, so what this loop accepts
+        // after being retired is still a real client: serve it, then leave.
+        let retired = server.listeners.generation.load(Relaxed) != generation;
         match stream {
             Ok(stream) => accept(stream, &server, &pool),
             Err(e) => {
@@ -78,6 +170,9 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, pool: Arc<Mutex<Threa
                 // Out of descriptors and the like: do not spin.
                 std::thread::sleep(Duration::from_millis(10));
             }
+        }
+        if retired {
+            return;
         }
     }
 }
@@ -112,12 +207,13 @@ fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>)
     pool.execute(move || connection::serve(server, stream, info));
 }
 
-/// Once a second: close clients idle longer than `timeout`.
+/// Once a second: sample the statistics INFO shows as rates and peaks, close clients idle longer than `timeout`.
 fn spawn_housekeeping(server: Arc<Server>) {
     let spawned = std::thread::Builder::new()
         .name("ferredis-cron".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
+            stats::sample();
             let timeout = server.config.timeout_secs() as i64;
             if timeout > 0 {
                 for c in server.clients.all() {
@@ -139,14 +235,31 @@ fn spawn_housekeeping(server: Arc<Server>) {
     }
 }
 
+/// SIGINT/SIGTERM shut down as `shutdown-on-sigint` / `shutdown-on-sigterm` say. Where Redis would save first
+/// (save points configured, or the `save` flag) the save cannot happen in ferredis, and like Redis after a failed
+/// save the server logs it and keeps running, unless the flags say `nosave` or `force`.
 fn install_signal_handlers(server: Arc<Server>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                for sig in signals.forever() {
+                    let (name, param) = if sig == SIGINT {
+                        ("SIGINT", "shutdown-on-sigint")
+                    } else {
+                        ("SIGTERM", "shutdown-on-sigterm")
+                    };
                     log::warn!("Received {name} scheduling shutdown...");
+                    let flags = server.config.get(param).unwrap_or_default();
+                    let has = |f: &str| flags.split(' ').any(|x| x == f);
+                    let save_points = !server.config.get("save").unwrap_or_default().is_empty();
+                    if (has("save") || (save_points && !has("nosave"))) && !has("force") {
+                        log::warn!(
+                            "Error trying to save the DB: ferredis has no persistence, can't exit."
+                        );
+                        log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                        continue;
+                    }
                     server.shutdown(name);
                 }
             });

@@ -2,7 +2,7 @@
 
 pub mod clients;
 mod connection;
-mod listener;
+pub mod listener;
 pub mod stats;
 
 use std::sync::atomic::AtomicBool;
@@ -26,6 +26,9 @@ pub struct Server {
     pub shutting_down: AtomicBool,
     /// Channels, patterns and monitors.
     pub pubsub: crate::pubsub::Hub,
+    pub listeners: listener::Listeners,
+    /// Itself, for work started from a handler that must own the server (new accept threads).
+    me: std::sync::Weak<Server>,
 }
 
 impl Server {
@@ -34,7 +37,7 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        let server = Arc::new(Server {
+        let server = Arc::new_cyclic(|me| Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
@@ -42,9 +45,15 @@ impl Server {
             run_id,
             shutting_down: AtomicBool::new(false),
             pubsub: crate::pubsub::Hub::new(),
+            listeners: listener::Listeners::default(),
+            me: me.clone(),
         });
         crate::pubsub::install_expired_events(&server);
         server
+    }
+
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.me.upgrade()
     }
 
     /// Stops the process cleanly: refuse new work, close every client, log, exit 0.

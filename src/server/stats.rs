@@ -44,9 +44,26 @@ pub struct ThreadStats {
     pub keyspace_hits: Counter,
     pub keyspace_misses: Counter,
     pub total_error_replies: Counter,
+    /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats. Only this thread writes it, so the
+    /// lock is never contended; errors are rare enough that a small map is fine.
+    errors: Mutex<Vec<(Box<str>, u64)>>,
 }
 
 impl ThreadStats {
+    /// Counts an error reply in `total_error_replies` and under its code (the text up to the first space).
+    pub fn count_error(&self, reply: &crate::protocol::Reply) {
+        self.total_error_replies.add_local(1);
+        let crate::protocol::Reply::Error(text) = reply else {
+            return;
+        };
+        let code = text.split(' ').next().unwrap_or("");
+        let mut errors = self.errors.lock();
+        match errors.iter_mut().find(|(c, _)| &**c == code) {
+            Some((_, n)) => *n += 1,
+            None => errors.push((code.into(), 1)),
+        }
+    }
+
     fn new(commands: usize) -> Self {
         ThreadStats {
             commands: (0..commands).map(|_| CommandCounters::default()).collect(),
@@ -56,6 +73,7 @@ impl ThreadStats {
             keyspace_hits: Counter::default(),
             keyspace_misses: Counter::default(),
             total_error_replies: Counter::default(),
+            errors: Mutex::new(Vec::new()),
         }
     }
 
@@ -76,6 +94,7 @@ impl ThreadStats {
         ] {
             c.reset();
         }
+        self.errors.lock().clear();
     }
 }
 
@@ -136,6 +155,21 @@ pub fn sum(f: impl Fn(&ThreadStats) -> u64) -> u64 {
     registry().threads.lock().iter().map(|t| f(t)).sum()
 }
 
+/// Error replies by code, summed over threads, sorted by code.
+pub fn error_totals() -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for t in registry().threads.lock().iter() {
+        for (code, n) in t.errors.lock().iter() {
+            match out.iter_mut().find(|(c, _)| c.as_str() == &**code) {
+                Some((_, total)) => *total += n,
+                None => out.push((code.to_string(), *n)),
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// (calls, usec, rejected, failed) of one command, summed over threads.
 pub fn command_totals(id: usize) -> (u64, u64, u64, u64) {
     registry()
@@ -168,4 +202,71 @@ pub fn reset() {
     ] {
         c.store(0, Relaxed);
     }
+}
+
+/// What the once-a-second housekeeping samples, as Redis's `serverCron` does: the memory peak and the rates
+/// behind `instantaneous_*`.
+#[derive(Default)]
+struct Sampler {
+    peak_memory: u64,
+    /// (ms, commands, input bytes, output bytes), newest last, at most `SAMPLES`.
+    samples: std::collections::VecDeque<(i64, u64, u64, u64)>,
+}
+
+/// About two seconds of samples: close to Redis's 1.6 s window for `instantaneous_*`.
+const SAMPLES: usize = 3;
+
+fn sampler() -> &'static Mutex<Sampler> {
+    static SAMPLER: OnceLock<Mutex<Sampler>> = OnceLock::new();
+    SAMPLER.get_or_init(Mutex::default)
+}
+
+/// Bytes the allocator has handed out (glibc's count over all arenas, mmapped chunks included).
+pub fn allocated_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's counters.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd) as u64
+}
+
+/// Records one sample; called once a second.
+pub fn sample() {
+    let used = allocated_bytes();
+    let now = crate::util::time::now_ms();
+    let row = (
+        now,
+        sum(|t| t.total_commands.get()),
+        sum(|t| t.net_input_bytes.get()),
+        sum(|t| t.net_output_bytes.get()),
+    );
+    let mut s = sampler().lock();
+    s.peak_memory = s.peak_memory.max(used);
+    if s.samples.len() == SAMPLES {
+        s.samples.pop_front();
+    }
+    s.samples.push_back(row);
+}
+
+/// The highest allocation seen by the samples (or now, if higher).
+pub fn peak_memory(now_used: u64) -> u64 {
+    let mut s = sampler().lock();
+    s.peak_memory = s.peak_memory.max(now_used);
+    s.peak_memory
+}
+
+/// Per-second rates over the sampled window: (ops/sec, input KB/s, output KB/s).
+pub fn instantaneous() -> (u64, f64, f64) {
+    let s = sampler().lock();
+    let (Some(first), Some(last)) = (s.samples.front(), s.samples.back()) else {
+        return (0, 0.0, 0.0);
+    };
+    let secs = (last.0 - first.0) as f64 / 1000.0;
+    if secs <= 0.0 {
+        return (0, 0.0, 0.0);
+    }
+    let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
+    (
+        rate(first.1, last.1).round() as u64,
+        rate(first.2, last.2) / 1024.0,
+        rate(first.3, last.3) / 1024.0,
+    )
 }

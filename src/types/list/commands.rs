@@ -3,6 +3,7 @@
 use super::{list_mut, list_ref, move_one, pop_from, push_to, shrunk, End, List};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
+use crate::db::StrValue;
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
 
@@ -116,7 +117,7 @@ pub fn lset(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(i) = resolve_index(list, index) else {
         return Reply::out_of_range();
     };
-    list.items[i] = args.get(3).to_vec();
+    list.items[i] = StrValue::from_slice(args.get(3));
     ctx.modified(key);
     ctx.notify('l', "lset", key);
     Reply::Ok
@@ -140,7 +141,8 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(at) = list.items.iter().position(|e| e.as_slice() == pivot) else {
         return Reply::Int(-1);
     };
-    list.items.insert(at + after as usize, element.to_vec());
+    list.items
+        .insert(at + after as usize, StrValue::from_slice(element));
     let len = list.len();
     ctx.modified(key);
     ctx.notify('l', "linsert", key);
@@ -268,7 +270,7 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> Reply {
             break;
         }
         let index = if from_tail { len - 1 - step } else { step };
-        if list.items[index] != element {
+        if list.items[index].as_slice() != element {
             continue;
         }
         matches += 1;
@@ -276,7 +278,8 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> Reply {
             found.push(Reply::Int(index as i64));
             match count {
                 None => break,
-                Some(c) if c != 0 && matches - rank + 1 >= c => break,
+                // Wrapping as C's long arithmetic does for that same LONG_MIN rank.
+                Some(c) if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c => break,
                 _ => {}
             }
         }

@@ -1,8 +1,8 @@
 //! The list type and its commands.
 //!
-//! A `VecDeque` of elements: O(1) push and pop at both ends and O(1) indexing, so LRANGE of a window of a huge
-//! list costs only the window. Commands are in `commands` (the plain ones) and `blocking` (BLPOP and family,
-//! built on `crate::blocking`); the pop/move routines they share are here.
+//! A `VecDeque` of elements, each inline up to 16 bytes: O(1) push and pop at both ends and O(1) indexing, so
+//! LRANGE of a window of a huge list costs only the window. Commands are in `commands` (the plain ones) and
+//! `blocking` (BLPOP and family, built on `crate::blocking`); the pop/move routines they share are here.
 
 mod blocking;
 mod commands;
@@ -11,12 +11,13 @@ use std::collections::VecDeque;
 
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx};
-use crate::db::Value;
+use crate::db::{StrValue, Value};
 use crate::protocol::Reply;
 
 #[derive(Default, Clone)]
 pub struct List {
-    items: VecDeque<Vec<u8>>,
+    /// Elements of up to 16 bytes live inline: no allocation per element for the common short values.
+    items: VecDeque<StrValue>,
 }
 
 /// Which end of a list: Redis's `LIST_HEAD` (LEFT) and `LIST_TAIL` (RIGHT).
@@ -63,25 +64,26 @@ impl List {
         self.items.is_empty()
     }
 
-    pub fn push(&mut self, end: End, item: Vec<u8>) {
+    pub fn push(&mut self, end: End, item: &[u8]) {
+        let item = StrValue::from_slice(item);
         match end {
             End::Left => self.items.push_front(item),
             End::Right => self.items.push_back(item),
         }
     }
 
-    pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
+    pub fn pop(&mut self, end: End) -> Option<StrValue> {
         match end {
             End::Left => self.items.pop_front(),
             End::Right => self.items.pop_back(),
         }
     }
 
-    pub fn get(&self, i: usize) -> Option<&Vec<u8>> {
+    pub fn get(&self, i: usize) -> Option<&StrValue> {
         self.items.get(i)
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vec<u8>> + ExactSizeIterator {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &StrValue> + ExactSizeIterator {
         self.items.iter()
     }
 
@@ -138,12 +140,12 @@ fn pop_from(
     key: &[u8],
     end: End,
     count: usize,
-) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+) -> Result<Option<Vec<StrValue>>, Reply> {
     let Some(list) = list_mut(ctx, key)? else {
         return Ok(None);
     };
     let n = count.min(list.len());
-    let out: Vec<Vec<u8>> = (0..n).filter_map(|_| list.pop(end)).collect();
+    let out: Vec<StrValue> = (0..n).filter_map(|_| list.pop(end)).collect();
     let now_empty = list.is_empty();
     if !out.is_empty() {
         shrunk(ctx, key, end.pop_event(), now_empty);
@@ -174,7 +176,7 @@ fn push_to(
 ) -> Result<usize, Reply> {
     let len = match list_mut(ctx, key)? {
         Some(list) => {
-            items.iter().for_each(|i| list.push(end, i.to_vec()));
+            items.iter().for_each(|i| list.push(end, i));
             let len = list.len();
             ctx.modified(key);
             len
@@ -182,7 +184,7 @@ fn push_to(
         None if only_existing => return Ok(0),
         None => {
             let mut list = List::default();
-            items.iter().for_each(|i| list.push(end, i.to_vec()));
+            items.iter().for_each(|i| list.push(end, i));
             let len = list.len();
             // `store` signals the change itself.
             ctx.store(key, Value::List(Box::new(list)));
@@ -209,10 +211,10 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
         return Reply::Nil;
     };
     // The destination's type was checked above, under the same locks.
-    let _ = push_to(ctx, dst, to, &[&item], false);
+    let _ = push_to(ctx, dst, to, &[item.as_slice()], false);
     let now_empty = matches!(list_mut(ctx, src), Ok(Some(l)) if l.is_empty());
     shrunk(ctx, src, from.pop_event(), now_empty);
-    Reply::Bulk(item)
+    Reply::Bulk(item.into_vec())
 }
 
 /// The argument indexes of LMPOP's (`numkeys_at` = 1) and BLMPOP's (2) keys; none if numkeys is unusable (the

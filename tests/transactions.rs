@@ -405,3 +405,18 @@ fn client_list_shows_the_queue_length() {
     c.cmd(&["EXEC"]);
     assert_eq!(multi_field(&mut observer), "multi=-1");
 }
+
+#[test]
+fn aborted_transactions_are_counted_as_redis_counts_them() {
+    assert_same_as_redis(&[
+        &["CONFIG", "RESETSTAT"],
+        &["exec", "x"],
+        &["MULTI"],
+        &["nosuchcommand"],
+        &["EXEC"],
+        &["MULTI"],
+        &["SHUTDOWN"],
+        &["EXEC"],
+        &["INFO", "errorstats"],
+    ]);
+}

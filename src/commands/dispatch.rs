@@ -46,17 +46,19 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     let id = match resolve(table, args) {
         Resolved::Command(id) => id,
         Resolved::Rejected(reply) => {
+            let reply = transaction::on_rejected(server, client, args, reply);
             stats::with_local(|s| s.count_error(&reply));
-            return transaction::on_rejected(server, client, args, reply);
+            return reply;
         }
     };
     if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
         let reply = Reply::error("NOAUTH Authentication required.");
+        let reply = transaction::on_rejected(server, client, args, reply);
         stats::with_local(|s| {
             s.commands[id].rejected.add_local(1);
             s.count_error(&reply);
         });
-        return transaction::on_rejected(server, client, args, reply);
+        return reply;
     }
     // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
     if let Some(reply) = crate::pubsub::gate(client, id) {

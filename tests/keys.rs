@@ -236,23 +236,8 @@ fn swapdb_moves_contents_and_ttls() {
     );
 }
 
-/// Whether this ferredis build has a second data type (the list commands come from another part of the
-/// project); the checks that need one run as soon as it does.
-fn lists_available() -> bool {
-    let s = Server::start();
-    let reply = s.client().cmd(&["LPUSH", "probe", "x"]);
-    if reply.starts_with("-ERR unknown command") {
-        eprintln!("LPUSH not available yet: checks on other types skipped");
-        return false;
-    }
-    true
-}
-
 #[test]
 fn key_commands_on_other_types_match_redis() {
-    if !lists_available() {
-        return;
-    }
     assert_same_as_redis(&[
         &["RPUSH", "l", "a", "b"],
         &["TYPE", "l"],
@@ -276,15 +261,13 @@ fn key_commands_on_other_types_match_redis() {
 }
 
 /// Runs `commands` on a server with every keyspace event on (`KEA`) and returns the event messages a
-/// PSUBSCRIBE client received, in order; None if the server cannot turn notifications on (CONFIG SET or the
-/// parameter not there yet).
-fn keyspace_events(port: u16, commands: &[&[&str]]) -> Option<Vec<String>> {
+/// PSUBSCRIBE client received, in order.
+fn keyspace_events(port: u16, commands: &[&[&str]]) -> Vec<String> {
     let mut c = Client::connect(port);
-    let reply = c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
-    if reply != "+OK\r\n" {
-        eprintln!("notify-keyspace-events cannot be set yet ({reply:?}): event checks skipped");
-        return None;
-    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
     let mut sub = Client::connect(port);
     sub.cmd(&["PSUBSCRIBE", "__key*__:*"]);
     for cmd in commands {
@@ -297,7 +280,7 @@ fn keyspace_events(port: u16, commands: &[&[&str]]) -> Option<Vec<String>> {
         let done = msg.contains("__keyevent@0__:set") && msg.contains("end-marker");
         events.push(msg);
         if done {
-            return Some(events);
+            return events;
         }
     }
 }
@@ -354,9 +337,7 @@ fn keyspace_events_match_redis() {
         return;
     };
     let ours = Server::start();
-    let Some(got) = keyspace_events(ours.port, commands) else {
-        return;
-    };
-    let want = keyspace_events(redis.port, commands).expect("redis-server takes CONFIG SET");
+    let got = keyspace_events(ours.port, commands);
+    let want = keyspace_events(redis.port, commands);
     assert_eq!(got, want);
 }

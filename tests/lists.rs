@@ -389,7 +389,6 @@ fn assert_same_events(commands: &[&[&str]]) {
 }
 
 #[test]
-#[ignore = "needs the notify-keyspace-events config parameter (config work); passes with it"]
 fn keyspace_events_as_redis() {
     assert_same_events(&[
         &["rpush", "l", "a", "b", "c", "d"],

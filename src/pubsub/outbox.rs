@@ -48,46 +48,14 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     soft_secs: 60,
 };
 
-/// The pubsub class of `client-output-buffer-limit`. The parameter is read from the config when the config knows
-/// it (text as CONFIG GET prints it: `normal 0 0 0 slave ... pubsub 33554432 8388608 60`); Redis's defaults
-/// otherwise.
+/// The pubsub class of `client-output-buffer-limit`, as the config parsed it.
 pub fn configured_limits(config: &Config) -> Limits {
-    config
-        .get("client-output-buffer-limit")
-        .and_then(|v| parse_limits(&v))
-        .unwrap_or(DEFAULT_LIMITS)
-}
-
-fn parse_limits(v: &str) -> Option<Limits> {
-    let words: Vec<&str> = v.split_whitespace().collect();
-    let at = words
-        .chunks(4)
-        .find(|c| c.len() == 4 && c[0].eq_ignore_ascii_case("pubsub"))?;
-    Some(Limits {
-        hard: parse_memory(at[1])?,
-        soft: parse_memory(at[2])?,
-        soft_secs: at[3].parse().ok()?,
-    })
-}
-
-/// Redis's `memtoull`: a number with an optional k/kb/m/mb/g/gb unit (k = 1000, kb = 1024).
-fn parse_memory(s: &str) -> Option<u64> {
-    let lower = s.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let mul: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    num.parse::<u64>().ok()?.checked_mul(mul)
+    let [_, _, pubsub] = config.client_output_buffer_limits();
+    Limits {
+        hard: pubsub.hard,
+        soft: pubsub.soft,
+        soft_secs: pubsub.soft_seconds,
+    }
 }
 
 /// What publishers and the connection thread hold to reach one client's writer.
@@ -268,18 +236,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limits_parse_as_config_get_prints_them() {
-        let v = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
-        assert_eq!(parse_limits(v), Some(DEFAULT_LIMITS));
+    fn default_limits_come_from_the_config() {
+        assert_eq!(configured_limits(&Config::new()), DEFAULT_LIMITS);
+        let config = Config::new();
+        config
+            .set("client-output-buffer-limit", "pubsub 1mb 10kb 2", false)
+            .unwrap();
         assert_eq!(
-            parse_limits("pubsub 1mb 10kb 2"),
-            Some(Limits {
+            configured_limits(&config),
+            Limits {
                 hard: 1 << 20,
                 soft: 10 << 10,
                 soft_secs: 2
-            })
+            }
         );
-        assert_eq!(parse_limits("pubsub 1xb 0 0"), None);
-        assert_eq!(parse_limits("normal 0 0 0"), None);
     }
 }

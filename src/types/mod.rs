@@ -1,6 +1,7 @@
 //! The data types, one module each: the type's own structure and operations first, its commands after, as in
 //! Redis's `t_<type>.c` files.
 
+pub mod collection;
 pub mod hash;
 pub mod list;
 pub mod set;

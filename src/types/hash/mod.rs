@@ -1,0 +1,190 @@
+//! The hash type. Small hashes keep their fields in insertion order, as Redis's listpack does, so HGETALL,
+//! HKEYS and HSCAN answer in the same order as Redis; past `hash-max-listpack-entries` fields or
+//! `hash-max-listpack-value` bytes the hash becomes, for good, a `Dict` (for HSCAN's cursor guarantee).
+
+mod commands;
+
+use crate::db::Dict;
+use crate::types::collection::{
+    clone_dict, member_hash, new_dict, scan_dict, HASH_MAX_LISTPACK_ENTRIES,
+    HASH_MAX_LISTPACK_VALUE,
+};
+
+pub enum Hash {
+    Pack(Vec<(Box<[u8]>, Vec<u8>)>),
+    Table(Dict<Vec<u8>>),
+}
+
+impl Clone for Hash {
+    fn clone(&self) -> Self {
+        match self {
+            Hash::Pack(v) => Hash::Pack(v.clone()),
+            Hash::Table(d) => Hash::Table(clone_dict(d)),
+        }
+    }
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash::Pack(Vec::new())
+    }
+}
+
+impl Hash {
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Hash::Pack(_) => "listpack",
+            Hash::Table(_) => "hashtable",
+        }
+    }
+
+    pub fn is_listpack(&self) -> bool {
+        matches!(self, Hash::Pack(_))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Hash::Pack(v) => v.len(),
+            Hash::Table(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match self {
+            Hash::Pack(v) => v.iter().find(|(f, _)| **f == *field).map(|(_, v)| &v[..]),
+            Hash::Table(d) => d.get(member_hash(field), field).map(|v| &v[..]),
+        }
+    }
+
+    /// Sets `field`; true if it is new.
+    pub fn set(&mut self, field: &[u8], value: Vec<u8>) -> bool {
+        if let Hash::Pack(v) = self {
+            if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+                self.convert();
+            } else if let Some(slot) = v.iter_mut().find(|(f, _)| **f == *field) {
+                slot.1 = value;
+                return false;
+            } else {
+                v.push((field.into(), value));
+                if v.len() > HASH_MAX_LISTPACK_ENTRIES {
+                    self.convert();
+                }
+                return true;
+            }
+        }
+        match self {
+            Hash::Table(d) => d.insert(member_hash(field), field, value).is_none(),
+            Hash::Pack(_) => false,
+        }
+    }
+
+    fn convert(&mut self) {
+        if let Hash::Pack(v) = self {
+            let mut d = new_dict();
+            for (f, val) in v.drain(..) {
+                d.insert(member_hash(&f), &f, val);
+            }
+            *self = Hash::Table(d);
+        }
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Pack(v) => match v.iter().position(|(f, _)| **f == *field) {
+                Some(i) => {
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Hash::Table(d) => d.remove(member_hash(field), field).is_some(),
+        }
+    }
+
+    /// Field-value pairs in Redis's order (insertion order while small).
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match self {
+            Hash::Pack(v) => Box::new(v.iter().map(|(f, v)| (&f[..], &v[..]))),
+            Hash::Table(d) => Box::new(d.iter().map(|(f, v)| (f, &v[..]))),
+        }
+    }
+
+    /// A pair chosen at random.
+    pub fn random(&self) -> Option<(&[u8], &[u8])> {
+        match self {
+            Hash::Pack(v) if v.is_empty() => None,
+            Hash::Pack(v) => v
+                .get(fastrand::usize(..v.len()))
+                .map(|(f, v)| (&f[..], &v[..])),
+            Hash::Table(d) => d.random().map(|(f, v)| (f, &v[..])),
+        }
+    }
+
+    /// One HSCAN step: a listpack answers whole with cursor 0, as in Redis.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &[u8])) -> u64 {
+        match self {
+            Hash::Pack(v) => {
+                v.iter().for_each(|(f, v)| visit(f, v));
+                0
+            }
+            Hash::Table(d) => scan_dict(d, cursor, count, |f, v| visit(f, v)),
+        }
+    }
+}
+
+impl crate::types::collection::Collection for Hash {
+    fn of(value: &crate::db::Value) -> Option<&Self> {
+        match value {
+            crate::db::Value::Hash(x) => Some(x),
+            _ => None,
+        }
+    }
+    fn of_mut(value: &mut crate::db::Value) -> Option<&mut Self> {
+        match value {
+            crate::db::Value::Hash(x) => Some(x),
+            _ => None,
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub const COMMANDS: &[crate::commands::Command] = commands::COMMANDS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_follows_redis_thresholds_one_way() {
+        let mut h = Hash::default();
+        for i in 0..HASH_MAX_LISTPACK_ENTRIES {
+            h.set(format!("f{i}").as_bytes(), b"v".to_vec());
+        }
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(
+            h.iter().next().map(|(f, _)| f),
+            Some(&b"f0"[..]),
+            "insertion order"
+        );
+        h.set(b"one-more", b"v".to_vec());
+        assert_eq!(h.encoding(), "hashtable");
+        h.remove(b"one-more");
+        assert_eq!(h.encoding(), "hashtable", "no conversion back, as in Redis");
+        let mut small = Hash::default();
+        small.set(b"f", vec![b'x'; HASH_MAX_LISTPACK_VALUE]);
+        assert_eq!(small.encoding(), "listpack");
+        small.set(b"g", vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]);
+        assert_eq!(small.encoding(), "hashtable");
+        assert_eq!(
+            small.get(b"f").map(<[u8]>::len),
+            Some(HASH_MAX_LISTPACK_VALUE)
+        );
+    }
+}

@@ -429,3 +429,28 @@ fn aborted_transactions_are_counted_as_redis_counts_them() {
         &["INFO", "errorstats"],
     ]);
 }
+
+#[test]
+fn multi_key_and_movable_key_commands_inside_exec() {
+    assert_same_as_redis(&[
+        &["SADD", "s1", "a", "b"],
+        &["SADD", "s2", "b", "c"],
+        &["ZADD", "z1", "1", "a"],
+        &["RPUSH", "l1", "x", "y"],
+        &["MULTI"],
+        &["SMOVE", "s1", "s2", "a"],
+        &["SINTERSTORE", "s3", "s1", "s2"],
+        &["ZUNIONSTORE", "z3", "2", "z1", "s2"],
+        &["ZUNIONSTORE", "z4", "5", "z1"],
+        &["ZUNIONSTORE", "z4", "-1", "z1"],
+        &["LMOVE", "l1", "l2", "LEFT", "RIGHT"],
+        &["LMPOP", "2", "l1", "l2", "RIGHT"],
+        &["RENAME", "l2", "l3"],
+        &["MSET", "m1", "1", "m2", "2"],
+        &["MGET", "m1", "m2", "l3"],
+        &["EXEC"],
+        &["SMEMBERS", "s3"],
+        &["ZRANGE", "z3", "0", "-1", "WITHSCORES"],
+        &["LRANGE", "l3", "0", "-1"],
+    ]);
+}

@@ -454,3 +454,54 @@ fn multi_key_and_movable_key_commands_inside_exec() {
         &["LRANGE", "l3", "0", "-1"],
     ]);
 }
+
+#[test]
+fn transactions_mixed_with_whole_keyspace_commands_do_not_deadlock() {
+    // Whole-database and all-database lock sets (FLUSHDB, SWAPDB, FLUSHALL) racing transactions that watch keys
+    // and switch databases: every client must keep getting answers (a deadlock shows as a read timeout).
+    const ROUNDS: usize = 2_000;
+    let s = Server::start();
+    let scripts: [&[&[&str]]; 4] = [
+        &[&["SWAPDB", "0", "1"]],
+        &[&["FLUSHALL"], &["SET", "k", "1"]],
+        &[
+            &["WATCH", "k", "j"],
+            &["MULTI"],
+            &["INCR", "k"],
+            &["INCR", "j"],
+            &["EXEC"],
+        ],
+        &[
+            &["MULTI"],
+            &["SELECT", "1"],
+            &["INCR", "k"],
+            &["FLUSHDB"],
+            &["SELECT", "0"],
+            &["INCR", "j"],
+            &["EXEC"],
+        ],
+    ];
+    let workers: Vec<_> = scripts
+        .iter()
+        .map(|script| {
+            let mut c = s.client();
+            let script: Vec<Vec<String>> = script
+                .iter()
+                .map(|cmd| cmd.iter().map(|a| a.to_string()).collect())
+                .collect();
+            thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    for cmd in &script {
+                        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+                        let reply = c.cmd(&args);
+                        assert!(!reply.starts_with('-'), "{args:?} -> {reply:?}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(s.client().cmd(&["PING"]), "+PONG\r\n");
+}

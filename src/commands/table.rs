@@ -5,6 +5,7 @@
 //! commandstats and the MULTI queue all read this table and nothing else.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::{
@@ -35,16 +36,22 @@ const GROUPS: &[&[Command]] = &[
     transaction::COMMANDS,
 ];
 
+/// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).
+#[cfg(test)]
+const TEST_GROUPS: &[&[Command]] = &[crate::server::test_commands::COMMANDS];
+#[cfg(not(test))]
+const TEST_GROUPS: &[&[Command]] = &[];
+
 pub struct CommandTable {
     /// Indexed by command id: top-level commands and subcommands alike.
     commands: Vec<&'static Command>,
     /// Redis's full names (`get`, `config|get`), by id.
     full_names: Vec<String>,
     parents: Vec<Option<usize>>,
-    /// ahash rather than SipHash: the lookup runs for every request and names are not attacker-chosen keys
-    /// that could flood one bucket (the table is fixed).
-    top: HashMap<&'static [u8], usize, ahash::RandomState>,
-    subs: HashMap<(usize, &'static [u8]), usize, ahash::RandomState>,
+    /// FNV-1a rather than SipHash: the lookup runs for every request, and a fixed table of short names cannot
+    /// be flooded (clients only look names up).
+    top: HashMap<&'static [u8], usize, BuildHasherDefault<NameHasher>>,
+    subs: HashMap<(usize, &'static [u8]), usize, BuildHasherDefault<NameHasher>>,
 }
 
 impl CommandTable {
@@ -56,7 +63,7 @@ impl CommandTable {
             top: HashMap::default(),
             subs: HashMap::default(),
         };
-        for cmd in GROUPS.iter().flat_map(|g| g.iter()) {
+        for cmd in GROUPS.iter().chain(TEST_GROUPS).flat_map(|g| g.iter()) {
             let id = t.push(cmd, None);
             let previous = t.top.insert(cmd.name.as_bytes(), id);
             assert!(previous.is_none(), "command {} declared twice", cmd.name);
@@ -114,6 +121,27 @@ impl CommandTable {
 
     pub fn subcommand_ids(&self, parent: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.commands.len()).filter(move |&i| self.parents[i] == Some(parent))
+    }
+}
+
+/// FNV-1a: a few instructions per byte for names of a few bytes.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
     }
 }
 

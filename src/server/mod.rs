@@ -4,6 +4,8 @@ pub mod clients;
 mod connection;
 pub mod listener;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod test_commands;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -1,25 +1,59 @@
-//! What hashes, sets and sorted sets share: the compact-encoding thresholds, member hashing, the SCAN family's
-//! arguments and loop, and the count argument of the random-member commands.
+//! What hashes, sets and sorted sets share: the compact-encoding thresholds in force, member hashing, the SCAN
+//! family's arguments and loop, and the count argument of the random-member commands.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::commands::args::ScanOptions;
 use crate::commands::{Args, Ctx};
+use crate::config::{Config, Threshold};
 use crate::db::{Dict, Key, Value};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 use crate::util::numbers::parse_i64;
 
-/// Redis 7.0's compiled-in defaults for `hash-max-listpack-entries` / `-value`, `set-max-intset-entries` and
-/// `zset-max-listpack-entries` / `-value` (a server started without a config file; the sample redis.conf says
-/// 128 hash entries): past them Redis converts to a hashtable or skiplist for good. To be replaced by the config
-/// getters once those parameters exist.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
-pub const SET_MAX_INTSET_ENTRIES: usize = 512;
-pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
-pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
+/// The listpack thresholds of hashes (`hash-max-listpack-entries` / `-value`) or sorted sets
+/// (`zset-max-listpack-*`), read once per command from the configuration. As in Redis, the values in force when a
+/// write runs decide whether it converts the key; a conversion is for good, and CONFIG SET by itself converts no
+/// key either way (a listpack left over a lowered limit converts at its next qualifying write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackLimits {
+    /// More members than this leave the listpack.
+    pub entries: usize,
+    /// A longer field, value or member (in bytes) leaves the listpack.
+    pub value: usize,
+}
+
+impl PackLimits {
+    pub fn hash(config: &Config) -> PackLimits {
+        PackLimits {
+            entries: threshold(config, Threshold::HashMaxListpackEntries),
+            value: threshold(config, Threshold::HashMaxListpackValue),
+        }
+    }
+
+    pub fn zset(config: &Config) -> PackLimits {
+        PackLimits {
+            entries: threshold(config, Threshold::ZsetMaxListpackEntries),
+            value: threshold(config, Threshold::ZsetMaxListpackValue),
+        }
+    }
+
+    /// Whether an element of `len` bytes is too long for a listpack.
+    pub fn too_long(&self, len: usize) -> bool {
+        len > self.value
+    }
+}
+
+/// `set-max-intset-entries`: an intset growing past it becomes a hashtable.
+pub fn intset_limit(config: &Config) -> usize {
+    threshold(config, Threshold::SetMaxIntsetEntries)
+}
+
+/// The parameters are validated as 0 ..= i64::MAX, so every value fits a `usize` on the 64-bit targets we build.
+fn threshold(config: &Config, t: Threshold) -> usize {
+    usize::try_from(config.threshold(t)).unwrap_or(usize::MAX)
+}
 
 /// A collection type stored in a `Value`: what the shared lookups below need to find it and to know when it is
 /// empty (Redis never keeps an empty collection).

@@ -8,7 +8,7 @@ use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
-    self, parse_random_count, push_pair, random_picks, scan_matches, scan_reply,
+    self, parse_random_count, push_pair, random_picks, scan_matches, scan_reply, PackLimits,
 };
 use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
 
@@ -122,6 +122,7 @@ fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply
 
 /// Sets fields on the hash at `key` (created if missing); returns how many were new.
 fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize, Reply> {
+    let limits = PackLimits::hash(&ctx.server.config);
     let mut fresh: Option<Box<_>> = None;
     let hash: &mut Hash = match write(ctx, key)? {
         Some(h) => h,
@@ -129,7 +130,7 @@ fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usi
     };
     let mut added = 0;
     for (f, v) in pairs {
-        added += hash.set(f, v.to_vec()) as usize;
+        added += hash.set(f, v.to_vec(), limits) as usize;
     }
     if let Some(h) = fresh {
         let db = ctx.db();

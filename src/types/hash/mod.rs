@@ -5,10 +5,7 @@
 mod commands;
 
 use crate::db::Dict;
-use crate::types::collection::{
-    clone_dict, member_hash, new_dict, scan_dict, HASH_MAX_LISTPACK_ENTRIES,
-    HASH_MAX_LISTPACK_VALUE,
-};
+use crate::types::collection::{clone_dict, member_hash, new_dict, scan_dict, PackLimits};
 
 pub enum Hash {
     Pack(Vec<(Box<[u8]>, Vec<u8>)>),
@@ -61,20 +58,28 @@ impl Hash {
         }
     }
 
-    /// Sets `field`; true if it is new.
-    pub fn set(&mut self, field: &[u8], value: Vec<u8>) -> bool {
+    /// Sets `field`; true if it is new. As Redis's hashTypeSet, a field or value too long for `limits` converts
+    /// the listpack first, and so does a listpack left with too many fields, even by an update (after
+    /// `hash-max-listpack-entries` was lowered).
+    pub fn set(&mut self, field: &[u8], value: Vec<u8>, limits: PackLimits) -> bool {
         if let Hash::Pack(v) = self {
-            if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+            if limits.too_long(field.len()) || limits.too_long(value.len()) {
                 self.convert();
-            } else if let Some(slot) = v.iter_mut().find(|(f, _)| **f == *field) {
-                slot.1 = value;
-                return false;
             } else {
-                v.push((field.into(), value));
-                if v.len() > HASH_MAX_LISTPACK_ENTRIES {
+                let added = match v.iter_mut().find(|(f, _)| **f == *field) {
+                    Some(slot) => {
+                        slot.1 = value;
+                        false
+                    }
+                    None => {
+                        v.push((field.into(), value));
+                        true
+                    }
+                };
+                if v.len() > limits.entries {
                     self.convert();
                 }
-                return true;
+                return added;
             }
         }
         match self {
@@ -162,10 +167,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encoding_follows_redis_thresholds_one_way() {
+    fn encoding_follows_the_limits_in_force_one_way() {
+        let limits = PackLimits {
+            entries: 4,
+            value: 8,
+        };
         let mut h = Hash::default();
-        for i in 0..HASH_MAX_LISTPACK_ENTRIES {
-            h.set(format!("f{i}").as_bytes(), b"v".to_vec());
+        for i in 0..4 {
+            h.set(format!("f{i}").as_bytes(), b"v".to_vec(), limits);
         }
         assert_eq!(h.encoding(), "listpack");
         assert_eq!(
@@ -173,18 +182,23 @@ mod tests {
             Some(&b"f0"[..]),
             "insertion order"
         );
-        h.set(b"one-more", b"v".to_vec());
-        assert_eq!(h.encoding(), "hashtable");
-        h.remove(b"one-more");
+        let lowered = PackLimits {
+            entries: 3,
+            ..limits
+        };
+        assert!(!h.set(b"f0", b"w".to_vec(), lowered), "an update...");
+        assert_eq!(h.encoding(), "hashtable", "...converts a too-big listpack");
+        h.remove(b"f0");
         assert_eq!(h.encoding(), "hashtable", "no conversion back, as in Redis");
         let mut small = Hash::default();
-        small.set(b"f", vec![b'x'; HASH_MAX_LISTPACK_VALUE]);
+        small.set(b"f", vec![b'x'; 8], limits);
+        assert!(!small.set(b"f", vec![b'y'; 8], limits));
         assert_eq!(small.encoding(), "listpack");
-        small.set(b"g", vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]);
+        assert!(!small.set(b"f", vec![b'x'; 9], limits));
         assert_eq!(small.encoding(), "hashtable");
-        assert_eq!(
-            small.get(b"f").map(<[u8]>::len),
-            Some(HASH_MAX_LISTPACK_VALUE)
-        );
+        assert_eq!(small.get(b"f").map(<[u8]>::len), Some(9));
+        let mut long_field = Hash::default();
+        assert!(long_field.set(&[b'k'; 9], b"v".to_vec(), limits));
+        assert_eq!(long_field.encoding(), "hashtable");
     }
 }

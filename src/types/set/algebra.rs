@@ -6,6 +6,7 @@ use super::Set;
 use crate::commands::{Args, Ctx};
 use crate::db::Value;
 use crate::protocol::Reply;
+use crate::types::collection::intset_limit;
 use crate::util::numbers::parse_i64;
 
 /// Where the result goes.
@@ -115,9 +116,10 @@ fn inter(ctx: &mut Ctx, keys: &[&[u8]], output: Output) -> Reply {
                 .collect(),
         ),
         Output::Store(dst) => {
+            let limit = intset_limit(&ctx.server.config);
             let mut set = Set::default();
             for m in result.unwrap_or_default() {
-                set.add(&m);
+                set.add(&m, limit);
             }
             store(ctx, dst, set, "sinterstore")
         }
@@ -158,6 +160,7 @@ pub fn sdiffstore(ctx: &mut Ctx, args: Args) -> Reply {
 /// be, so the reply order is Redis's); with `first == 2`, stored at argument 1.
 fn union_diff(ctx: &mut Ctx, args: Args, first: usize, diff: bool) -> Reply {
     let keys: Vec<&[u8]> = args.iter().skip(first).collect();
+    let limit = intset_limit(&ctx.server.config);
     let result = {
         let sets = match lookup_all(ctx, &keys) {
             Ok(s) => s,
@@ -166,14 +169,14 @@ fn union_diff(ctx: &mut Ctx, args: Args, first: usize, diff: bool) -> Reply {
         let mut result = Set::default();
         if !diff {
             for m in sets.iter().flatten().flat_map(|s| s.iter()) {
-                result.add(&m);
+                result.add(&m, limit);
             }
         } else if let Some(head) = sets[0] {
             // The same key given twice subtracts a set from itself.
             if !keys[1..].contains(&keys[0]) {
                 for m in head.iter() {
                     if !sets[1..].iter().flatten().any(|s| s.contains(&m)) {
-                        result.add(&m);
+                        result.add(&m, limit);
                     }
                 }
             }

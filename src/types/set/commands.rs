@@ -8,7 +8,8 @@ use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
 use crate::types::collection::{
-    self, parse_random_count, positive_count, random_picks, scan_matches, scan_reply, RandomCount,
+    self, intset_limit, parse_random_count, positive_count, random_picks, scan_matches, scan_reply,
+    RandomCount,
 };
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -155,13 +156,14 @@ pub(super) fn members_reply(set: Option<&Set>) -> Reply {
 
 fn sadd(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
+    let limit = intset_limit(&ctx.server.config);
     let mut fresh: Option<Box<_>> = None;
     let set: &mut Set = match write(ctx, key) {
         Ok(Some(s)) => s,
         Ok(None) => fresh.insert(Box::new(Set::for_member(args.get(2)))),
         Err(e) => return e,
     };
-    let added = args.iter().skip(2).filter(|m| set.add(m)).count();
+    let added = args.iter().skip(2).filter(|m| set.add(m, limit)).count();
     if let Some(set) = fresh {
         let db = ctx.db();
         ctx.keys.insert(db, key, Value::Set(set));
@@ -246,6 +248,7 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
         },
         _ => None,
     };
+    let limit = intset_limit(&ctx.server.config);
     let set = match write(ctx, key) {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -263,6 +266,11 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
     let popped = sample(set, count.unwrap_or(1));
     for m in &popped {
         set.remove(m);
+    }
+    // When few members remain (SPOP_MOVE_STRATEGY_MUL times fewer than those popped), Redis moves them to a
+    // fresh set instead, which the limit in force re-encodes: a hashtable of a few integers becomes an intset.
+    if count.is_some_and(|n| !set.is_empty() && set.len() * 5 <= n) {
+        *set = set.rebuilt(limit);
     }
     ctx.modified(key);
     ctx.notify('s', "spop", key);
@@ -320,11 +328,12 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
     ctx.notify('s', "srem", src);
     delete_if_empty(ctx, src);
     ctx.modified(src);
+    let limit = intset_limit(&ctx.server.config);
     let added = match write(ctx, dst) {
-        Ok(Some(s)) => s.add(member),
+        Ok(Some(s)) => s.add(member, limit),
         _ => {
             let mut set = Set::for_member(member);
-            set.add(member);
+            set.add(member, limit);
             let db = ctx.db();
             ctx.keys.insert(db, dst, Value::Set(Box::new(set)));
             true

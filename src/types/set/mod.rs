@@ -8,9 +8,7 @@ mod commands;
 use std::borrow::Cow;
 
 use crate::db::{Dict, Key};
-use crate::types::collection::{
-    clone_dict, member_hash, new_dict, scan_dict, SET_MAX_INTSET_ENTRIES,
-};
+use crate::types::collection::{clone_dict, member_hash, new_dict, scan_dict};
 use crate::util::numbers::{format_i64, parse_i64};
 
 pub enum Set {
@@ -69,8 +67,10 @@ impl Set {
         }
     }
 
-    /// Adds `member`; false if it was there.
-    pub fn add(&mut self, member: &[u8]) -> bool {
+    /// Adds `member`; false if it was there. As Redis's setTypeAdd, an intset converts when a non-integer
+    /// arrives or an addition leaves it with more than `intset_limit` (`set-max-intset-entries`) members; a
+    /// member already present converts nothing, even past a lowered limit.
+    pub fn add(&mut self, member: &[u8], intset_limit: usize) -> bool {
         if let Set::Ints(v) = self {
             match parse_i64(member) {
                 Some(n) => {
@@ -78,7 +78,7 @@ impl Set {
                         return false;
                     };
                     v.insert(at, n);
-                    if v.len() > SET_MAX_INTSET_ENTRIES {
+                    if v.len() > intset_limit {
                         self.convert();
                     }
                     return true;
@@ -97,6 +97,17 @@ impl Set {
             }
             Set::Ints(_) => false,
         }
+    }
+
+    /// The same members in a set built afresh, as Redis's setTypeCreate and setTypeAdd would build it.
+    pub fn rebuilt(&self, intset_limit: usize) -> Set {
+        let mut fresh: Option<Set> = None;
+        for m in self.iter() {
+            fresh
+                .get_or_insert_with(|| Set::for_member(&m))
+                .add(&m, intset_limit);
+        }
+        fresh.unwrap_or_default()
     }
 
     fn convert(&mut self) {
@@ -179,23 +190,35 @@ mod tests {
     #[test]
     fn intset_until_a_string_or_too_many_members() {
         let mut s = Set::for_member(b"1");
-        for i in (0..SET_MAX_INTSET_ENTRIES as i64).rev() {
-            assert!(s.add(i.to_string().as_bytes()));
+        for i in (0..4).rev() {
+            assert!(s.add(i.to_string().as_bytes(), 4));
         }
         assert_eq!(s.encoding(), "intset");
         assert_eq!(s.iter().next().as_deref(), Some(&b"0"[..]), "numeric order");
         assert!(!s.contains(b"01"), "not the canonical form of 1");
-        assert!(s.add(b"512"));
+        assert!(!s.add(b"3", 2), "a member already there...");
+        assert_eq!(s.encoding(), "intset", "...converts nothing");
+        assert!(s.add(b"4", 4));
         assert_eq!(s.encoding(), "hashtable");
-        assert!(s.contains(b"511") && s.contains(b"512"));
+        assert!(s.contains(b"3") && s.contains(b"4"));
         let mut t = Set::for_member(b"a");
         assert_eq!(t.encoding(), "hashtable");
         let mut u = Set::for_member(b"7");
-        u.add(b"7");
-        u.add(b"x");
+        u.add(b"7", 4);
+        u.add(b"x", 4);
         assert_eq!(u.encoding(), "hashtable");
         assert!(u.remove(b"7") && !t.remove(b"7"));
-        t.add(b"a");
+        t.add(b"a", 4);
         assert_eq!(t.len(), 1);
+        let mut zero = Set::for_member(b"1");
+        zero.add(b"1", 0);
+        assert_eq!(zero.encoding(), "hashtable", "set-max-intset-entries 0");
+        let mut ints = Set::for_member(b"a");
+        ints.add(b"1", 4);
+        ints.add(b"2", 4);
+        assert_eq!(ints.rebuilt(4).encoding(), "intset");
+        assert_eq!(ints.rebuilt(1).encoding(), "hashtable");
+        ints.add(b"a", 4);
+        assert_eq!(ints.rebuilt(4).encoding(), "hashtable");
     }
 }

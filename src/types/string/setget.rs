@@ -85,11 +85,13 @@ fn set_generic(
         Err(e) => return e,
     };
     let db = ctx.db();
-    // With GET this is a read, counted in keyspace_hits/misses as Redis counts it.
+    // With GET this is a read, counted in keyspace_hits/misses as Redis counts it. A plain SET needs no lookup.
     let old = if flags.get {
         ctx.lookup_entry(key)
-    } else {
+    } else if flags.nx || flags.xx || flags.keep_ttl {
         ctx.keys.get(db, key)
+    } else {
+        None
     };
     let old_reply = match (flags.get, old) {
         (false, _) => None,

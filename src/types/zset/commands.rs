@@ -9,6 +9,7 @@ use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
     self, parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
+    PackLimits,
 };
 use crate::util::numbers::{format_double, parse_f64};
 
@@ -89,6 +90,7 @@ fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
             None => return Reply::not_float(),
         }
     }
+    let limits = PackLimits::zset(&ctx.server.config);
     let mut fresh: Option<Box<ZSet>> = None;
     let zset: &mut ZSet = match write(ctx, key) {
         Err(e) => return e,
@@ -117,12 +119,12 @@ fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
                     continue;
                 }
                 if score != cur {
-                    zset.insert(member, score);
+                    zset.insert(member, score, limits);
                     updated += 1;
                 }
             }
             None => {
-                zset.insert(member, score);
+                zset.insert(member, score, limits);
                 added += 1;
             }
         }

@@ -13,9 +13,7 @@ mod table;
 
 use crate::commands::Command;
 use crate::db::Dict;
-use crate::types::collection::{
-    clone_dict, member_hash, new_dict, ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE,
-};
+use crate::types::collection::{clone_dict, member_hash, new_dict, PackLimits};
 use skiplist::SkipList;
 
 pub struct ZSet {
@@ -50,14 +48,30 @@ impl ZSet {
         }
     }
 
-    /// A computed result (ZUNIONSTORE, ZRANGESTORE...), encoded as Redis encodes one: built as a skiplist and
-    /// turned into a listpack only if the whole result fits one, so a big result keeps the sign of every -0.
-    pub fn from_items(items: Vec<(Vec<u8>, f64)>) -> ZSet {
+    /// A ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE result, encoded as Redis encodes one: built as a skiplist and
+    /// turned into a listpack only if the whole result fits `limits`, so a big result keeps the sign of every -0.
+    pub fn from_items(items: Vec<(Vec<u8>, f64)>, limits: PackLimits) -> ZSet {
         let mut zset = ZSet::new();
-        zset.big = items.len() > ZSET_MAX_LISTPACK_ENTRIES
-            || items.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE);
+        zset.big =
+            items.len() > limits.entries || items.iter().any(|(m, _)| limits.too_long(m.len()));
         for (m, s) in items {
-            zset.insert(&m, s);
+            zset.insert(&m, s, limits);
+        }
+        zset
+    }
+
+    /// A ZRANGESTORE result: Redis adds its members one by one as ZADD does, to a skiplist if `skiplist_first`
+    /// (a rank range longer than `zset-max-listpack-entries`), else to a listpack that converts when a member
+    /// does not fit, so the -0 scores added before that lose their sign.
+    pub fn added_one_by_one(
+        items: Vec<(Vec<u8>, f64)>,
+        limits: PackLimits,
+        skiplist_first: bool,
+    ) -> ZSet {
+        let mut zset = ZSet::new();
+        zset.big = skiplist_first;
+        for (m, s) in items {
+            zset.insert(&m, s, limits);
         }
         zset
     }
@@ -95,15 +109,12 @@ impl ZSet {
         self.scores.get(member_hash(member), member).copied()
     }
 
-    /// Sets `member`'s score; returns the previous one.
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+    /// Sets `member`'s score; returns the previous one. As Redis's zsetAdd, only a new member converts the
+    /// listpack (before it is added), when it is too long or one too many for `limits`; an update never does.
+    pub fn insert(&mut self, member: &[u8], score: f64, limits: PackLimits) -> Option<f64> {
         let hash = member_hash(member);
         let old = self.scores.get(hash, member).copied();
-        // Redis converts before adding a member that does not fit a listpack.
-        if old.is_none()
-            && (member.len() > ZSET_MAX_LISTPACK_VALUE
-                || self.len() + 1 > ZSET_MAX_LISTPACK_ENTRIES)
-        {
+        if old.is_none() && (limits.too_long(member.len()) || self.len() + 1 > limits.entries) {
             self.big = true;
         }
         // A listpack stores -0 as the integer 0, so only a skiplist keeps the sign.
@@ -163,24 +174,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn listpack_until_129_members_or_a_65_byte_member() {
+    fn listpack_until_one_member_too_many_or_too_long() {
+        let limits = PackLimits {
+            entries: 4,
+            value: 8,
+        };
         let mut z = ZSet::new();
-        for i in 0..ZSET_MAX_LISTPACK_ENTRIES {
-            z.insert(format!("m{i}").as_bytes(), i as f64);
+        for i in 0..4 {
+            z.insert(format!("m{i}").as_bytes(), i as f64, limits);
         }
         assert_eq!(z.encoding(), "listpack");
-        z.insert(b"m0", 1000.0);
+        let lowered = PackLimits {
+            entries: 2,
+            ..limits
+        };
+        z.insert(b"m0", 1000.0, lowered);
         assert_eq!(z.encoding(), "listpack", "an update adds nothing");
-        assert_eq!(z.rank(b"m0", false), Some(ZSET_MAX_LISTPACK_ENTRIES - 1));
+        assert_eq!(z.rank(b"m0", false), Some(3));
         assert_eq!(z.rank(b"m0", true), Some(0));
-        z.insert(b"extra", 0.5);
+        z.insert(b"extra", 0.5, limits);
         assert_eq!(z.encoding(), "skiplist");
         assert_eq!(z.remove(b"extra"), Some(0.5));
         assert_eq!(z.encoding(), "skiplist");
         let mut w = ZSet::new();
-        w.insert(&[b'x'; ZSET_MAX_LISTPACK_VALUE], 1.0);
+        w.insert(&[b'x'; 8], 1.0, limits);
         assert_eq!(w.encoding(), "listpack");
-        w.insert(&[b'x'; ZSET_MAX_LISTPACK_VALUE + 1], 1.0);
+        w.insert(&[b'x'; 9], 1.0, limits);
         assert_eq!(w.encoding(), "skiplist");
+    }
+
+    #[test]
+    fn computed_results_follow_their_redis_builders() {
+        let limits = PackLimits {
+            entries: 2,
+            value: 8,
+        };
+        let items = || {
+            vec![
+                (b"a".to_vec(), -0.0),
+                (b"b".to_vec(), -0.0),
+                (b"c".to_vec(), -0.0),
+            ]
+        };
+        let whole = ZSet::from_items(items(), limits);
+        assert_eq!(whole.encoding(), "skiplist");
+        assert!(whole.score(b"a").is_some_and(|s| s.is_sign_negative()));
+        let ranked = ZSet::added_one_by_one(items(), limits, false);
+        assert_eq!(ranked.encoding(), "skiplist");
+        assert!(ranked.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        assert!(ranked.score(b"c").is_some_and(|s| s.is_sign_negative()));
+        let fits = ZSet::from_items(items()[..2].to_vec(), limits);
+        assert_eq!(fits.encoding(), "listpack");
     }
 }

@@ -10,7 +10,7 @@ use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::db::Value;
 use crate::protocol::Reply;
-use crate::types::collection::push_pair;
+use crate::types::collection::{push_pair, PackLimits};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -193,7 +193,11 @@ fn range_generic(
             .collect(),
     };
     if store {
-        return store_result(ctx, args.get(1), picked, "zrangestore");
+        let limits = PackLimits::zset(&ctx.server.config);
+        // Redis's zrangeResultBeginStore knows the length of a rank range only.
+        let skiplist_first = kind == Kind::Rank && picked.len() > limits.entries;
+        let result = ZSet::added_one_by_one(picked, limits, skiplist_first);
+        return store_result(ctx, args.get(1), result, "zrangestore");
     }
     let resp3 = resp3(ctx);
     let mut out = Vec::with_capacity(picked.len());
@@ -209,20 +213,15 @@ fn range_generic(
 
 /// Stores a computed sorted set at `dst` (replacing whatever is there) and answers its size; an empty result
 /// deletes `dst` instead, as Redis never stores empty collections.
-pub(super) fn store_result(
-    ctx: &mut Ctx,
-    dst: &[u8],
-    items: Vec<(Vec<u8>, f64)>,
-    event: &str,
-) -> Reply {
-    let n = items.len();
+pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) -> Reply {
+    let n = result.len();
     if n == 0 {
         if ctx.delete(dst) {
             ctx.notify('g', "del", dst);
         }
         return Reply::Int(0);
     }
-    ctx.store(dst, Value::ZSet(Box::new(ZSet::from_items(items))));
+    ctx.store(dst, Value::ZSet(Box::new(result)));
     ctx.notify('z', event, dst);
     Reply::Int(n as i64)
 }

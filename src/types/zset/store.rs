@@ -9,7 +9,7 @@ use super::ZSet;
 use crate::commands::{Args, Ctx};
 use crate::db::Value;
 use crate::protocol::Reply;
-use crate::types::collection::push_pair;
+use crate::types::collection::{push_pair, PackLimits};
 use crate::types::set::Set;
 use crate::util::numbers::{parse_f64, parse_i64};
 
@@ -195,7 +195,8 @@ fn generic(ctx: &mut Ctx, args: Args, at: usize, op: Op, output: Output) -> Repl
                 Op::Inter => "zinterstore",
                 Op::Diff => "zdiffstore",
             };
-            store_result(ctx, dst, result, event)
+            let limits = PackLimits::zset(&ctx.server.config);
+            store_result(ctx, dst, ZSet::from_items(result, limits), event)
         }
         Output::Reply => {
             // Redis answers from an unconverted skiplist: (score, member) order, -0 kept as it is.

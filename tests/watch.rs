@@ -359,3 +359,44 @@ fn watch_is_invalidated_by_keyspace_commands() {
         ],
     );
 }
+
+#[test]
+fn client_list_flags_a_dirty_watch() {
+    // CLIENT LIST's `d` (a watched key changed) and `x` (in MULTI), read by another client, as redis-server shows
+    // them at each step.
+    fn flags_at_each_step(s: &Server) -> Vec<String> {
+        let (mut watcher, mut other) = (s.client(), s.client());
+        watcher.cmd(&["CLIENT", "SETNAME", "watcher"]);
+        let flags = |other: &mut common::Client| {
+            let list = other.cmd(&["CLIENT", "LIST"]);
+            let line = list.lines().find(|l| l.contains("name=watcher")).unwrap();
+            line.split(' ')
+                .find(|f| f.starts_with("flags="))
+                .unwrap()
+                .to_string()
+        };
+        let mut seen = Vec::new();
+        watcher.cmd(&["WATCH", "k"]);
+        seen.push(flags(&mut other));
+        other.cmd(&["SET", "k", "1"]);
+        seen.push(flags(&mut other));
+        watcher.cmd(&["MULTI"]);
+        seen.push(flags(&mut other));
+        watcher.cmd(&["EXEC"]);
+        seen.push(flags(&mut other));
+        watcher.cmd(&["WATCH", "k"]);
+        other.cmd(&["DEL", "k"]);
+        seen.push(flags(&mut other));
+        watcher.cmd(&["UNWATCH"]);
+        seen.push(flags(&mut other));
+        seen
+    }
+    let ours = flags_at_each_step(&Server::start());
+    assert_eq!(
+        ours,
+        ["flags=N", "flags=d", "flags=xd", "flags=N", "flags=d", "flags=N"]
+    );
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(ours, flags_at_each_step(&redis));
+    }
+}

@@ -86,9 +86,9 @@ pub struct MultiState {
     doomed: bool,
     /// While EXEC runs the queue.
     executing: bool,
-    /// (db, key) pairs this client watches, each registered in its shard under `flag`.
+    /// (db, key) pairs this client watches, each registered in its shard under the client's
+    /// `ClientInfo::watch_dirty` flag.
     watched: Vec<(usize, Box<[u8]>)>,
-    flag: Arc<WatchFlag>,
 }
 
 /// One queued command with owned copies of its arguments (the request buffer is reused by the next read).
@@ -147,7 +147,7 @@ fn queue(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
         return None;
     }
     // As Redis: a transaction that can only fail does not keep growing.
-    if !state.doomed && !state.flag.is_dirty() {
+    if !state.doomed && !client.info.watch_dirty.is_dirty() {
         queue.push(Queued::copy(id, args));
         client.info.multi_len.store(queue.len() as i64, Relaxed);
     }
@@ -196,13 +196,14 @@ pub(super) fn lock_watched(ks: &Keyspace, client: &ClientState, plan: &mut LockP
 /// EXEC's watch step, with every watched shard locked: whether the transaction may run (no watched key written,
 /// deleted or expired since WATCH). The watches end either way.
 pub(super) fn end_watch(keys: &mut KeyLocks, client: &mut ClientState) -> bool {
+    let flag = &client.info.watch_dirty;
     let state = &mut client.ext.multi;
-    let clean = !state.flag.is_dirty()
+    let clean = !flag.is_dirty()
         && !state
             .watched
             .iter()
-            .any(|(db, key)| watch::expired_since_watch(keys, *db, key, &state.flag));
-    unwatch_locked(keys, state);
+            .any(|(db, key)| watch::expired_since_watch(keys, *db, key, flag));
+    unwatch_locked(keys, state, flag);
     clean
 }
 
@@ -224,15 +225,15 @@ fn unwatch_all(server: &Server, client: &mut ClientState) {
     let mut plan = LockPlan::new();
     lock_watched(ks, client, &mut plan);
     let mut keys = KeyLocks::new(ks, plan.acquire(ks), now_ms());
-    unwatch_locked(&mut keys, &mut client.ext.multi);
+    unwatch_locked(&mut keys, &mut client.ext.multi, &client.info.watch_dirty);
 }
 
-fn unwatch_locked(keys: &mut KeyLocks, state: &mut MultiState) {
+fn unwatch_locked(keys: &mut KeyLocks, state: &mut MultiState, flag: &Arc<WatchFlag>) {
     for (db, key) in state.watched.drain(..) {
-        watch::unwatch(keys, db, &key, &state.flag);
+        watch::unwatch(keys, db, &key, flag);
     }
     // No registry holds the flag any more, so no writer can set it again.
-    state.flag.clear();
+    flag.clear();
 }
 
 fn multi(ctx: &mut Ctx, _args: Args) -> Reply {
@@ -281,7 +282,7 @@ fn watch(ctx: &mut Ctx, args: Args) -> Reply {
         if state.watched.iter().any(|(d, k)| *d == db && **k == *key) {
             continue;
         }
-        watch::watch(&mut ctx.keys, db, key, &state.flag);
+        watch::watch(&mut ctx.keys, db, key, &ctx.client.info.watch_dirty);
         state.watched.push((db, key.into()));
     }
     Reply::Ok

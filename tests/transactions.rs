@@ -294,6 +294,7 @@ fn blocking_commands_inside_exec_do_not_block() {
         &["BLMPOP", "0", "1", "empty", "LEFT"],
         &["BZPOPMIN", "empty", "0"],
         &["BZMPOP", "0", "1", "empty", "MIN"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "nostream", "$"],
         &["RPUSH", "full", "a"],
         &["BLPOP", "full", "0"],
         &["EXEC"],

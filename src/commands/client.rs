@@ -221,6 +221,9 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
     if c.blocked.load(Relaxed) {
         flags.push('b');
     }
+    if c.watch_dirty.is_dirty() {
+        flags.push('d');
+    }
     if c.no_evict.load(Relaxed) {
         flags.push('e');
     }

@@ -91,11 +91,11 @@ fn select(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Ok
 }
 
-/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`: no subscriptions, RESP2, db 0,
-/// no name, no NO-EVICT/NO-TOUCH, and authenticated only if the default user needs no password. (The MULTI
-/// state is the transactions feature's to clear here once it lands.)
+/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`: no subscriptions, no MULTI and no
+/// WATCH, RESP2, db 0, no name, no NO-EVICT/NO-TOUCH, and authenticated only if the default user needs no password.
 fn reset(ctx: &mut Ctx, _args: Args) -> Reply {
     crate::pubsub::leave_all(ctx.server, ctx.client);
+    super::transaction::discard_transaction(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.set_protocol(Protocol::Resp2);
     ctx.client.authenticated = ctx.server.config.requirepass().is_empty();

@@ -46,18 +46,18 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     let id = match resolve(table, args) {
         Resolved::Command(id) => id,
         Resolved::Rejected(reply) => {
+            let reply = transaction::on_rejected(server, client, args, reply);
             stats::with_local(|s| s.count_error(&reply));
-            transaction::on_rejected(client);
             return reply;
         }
     };
     if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
         let reply = Reply::error("NOAUTH Authentication required.");
+        let reply = transaction::on_rejected(server, client, args, reply);
         stats::with_local(|s| {
             s.commands[id].rejected.add_local(1);
             s.count_error(&reply);
         });
-        transaction::on_rejected(client);
         return reply;
     }
     // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
@@ -116,6 +116,65 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         .last_cmd
         .store(id as u32, std::sync::atomic::Ordering::Relaxed);
     reply
+}
+
+/// The EXEC path: runs a transaction's queue as one atomic unit and returns EXEC's reply.
+///
+/// One lock plan covers every queued command (each in the database it will run in: a queued SELECT moves the
+/// later commands) and every watched key; it is taken once, then the watches are checked and dropped, the commands
+/// run one after another on one `Ctx` and one clock, clients blocked on keys the transaction fed are served, and
+/// only then are the locks released, so no other client sees the state between two queued commands.
+///
+/// Why this cannot deadlock: the caller (EXEC's own `run`) holds no shard lock, since EXEC declares no keys, and
+/// `LockPlan::acquire` takes the whole set in ascending (db, shard) order, as every other acquisition in the
+/// server does. A thread only ever waits for a lock greater than all the locks it holds, so no cycle of waiting
+/// threads can form. Nothing run under the plan locks again: queued commands use the plan's `KeyLocks` (a
+/// queued UNWATCH finds no watches left), and a queued blocking command does not block while `in_exec`.
+pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Reply {
+    let server = outer.server;
+    let ks = &server.keyspace;
+    let table = table::get();
+    let mut plan = LockPlan::new();
+    transaction::lock_watched(ks, outer.client, &mut plan);
+    if !doomed {
+        let mut db = outer.client.db;
+        for queued in queue {
+            let (cmd, args) = (table.get(queued.id), queued.args());
+            plan.merge(&lock_plan(ks, db, cmd, args));
+            if table.full_name(queued.id) == "select" {
+                db = selected_db(ks, args).unwrap_or(db);
+            }
+        }
+    }
+    let mut ctx = Ctx {
+        server,
+        client: &mut *outer.client,
+        keys: KeyLocks::new(ks, plan.acquire(ks), now_ms()),
+        cmd: outer.cmd,
+    };
+    let clean = transaction::end_watch(&mut ctx.keys, ctx.client);
+    if doomed {
+        return Reply::error("EXECABORT Transaction discarded because of previous errors.");
+    }
+    if !clean {
+        return Reply::NilArray;
+    }
+    transaction::set_executing(ctx.client, true);
+    let replies = queue
+        .iter()
+        .map(|queued| call(&mut ctx, queued.id, queued.args()))
+        .collect();
+    transaction::set_executing(ctx.client, false);
+    // Clients blocked on keys the transaction fed are served once, after all of it and before anyone else sees
+    // those keys; serves writing keys outside the plan are left to EXEC's own `run`, after the plan is released.
+    crate::blocking::serve_ready(&mut ctx);
+    Reply::Array(replies)
+}
+
+/// The database a queued `SELECT` will switch to, if it will succeed.
+fn selected_db(ks: &Keyspace, args: Args) -> Option<usize> {
+    let db = crate::util::numbers::parse_i64(args.get(1))?;
+    usize::try_from(db).ok().filter(|&db| db < ks.db_count())
 }
 
 /// The shards a command needs, from its key positions or its scope.

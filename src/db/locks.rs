@@ -310,7 +310,7 @@ impl<'a> KeyLocks<'a> {
     /// The "key changed" hook: every write calls it once per key it changed.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         let shard = self.shard_mut(db, key);
-        shard.watched.touch(key);
+        shard.watched.touch(key, &shard.dict);
         shard.blocked.key_changed(db, key);
     }
 
@@ -326,7 +326,7 @@ impl<'a> KeyLocks<'a> {
 pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: u64, key: &[u8]) {
     if shard.dict.remove(hash, key).is_some() {
         shard.volatile.remove(hash, key);
-        shard.watched.touch(key);
+        shard.watched.touch(key, &shard.dict);
         stats::global()
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

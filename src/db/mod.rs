@@ -97,22 +97,27 @@ impl Shard {
     }
     /// Drops every key; watchers see the change.
     pub fn clear(&mut self) {
+        self.watched
+            .replace_all(&self.dict, None, crate::util::time::now_ms());
         self.dict.clear();
         self.volatile.clear();
-        self.watched.touch_all();
     }
     /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread.
     pub fn take_contents(&mut self) -> Dict<Entry> {
+        self.watched
+            .replace_all(&self.dict, None, crate::util::time::now_ms());
         self.volatile.clear();
-        self.watched.touch_all();
         self.dict.take()
     }
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
     pub fn swap_data(&mut self, other: &mut Shard) {
+        let now = crate::util::time::now_ms();
+        self.watched.replace_all(&self.dict, Some(&other.dict), now);
+        other
+            .watched
+            .replace_all(&other.dict, Some(&self.dict), now);
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
-        self.watched.touch_all();
-        other.watched.touch_all();
     }
 }
 

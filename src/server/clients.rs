@@ -37,6 +37,8 @@ pub struct ClientInfo {
     /// The read buffer's size, for CLIENT LIST `rbs=` and `qbuf-free=`.
     pub rbs: AtomicUsize,
     pub multi_len: AtomicI64,
+    /// Set when a key the client WATCHes changes (flag `d` in CLIENT LIST); shared with the shards' registries.
+    pub watch_dirty: Arc<crate::db::watch::WatchFlag>,
     pub subscriptions: AtomicU32,
     pub psubscriptions: AtomicU32,
     pub ssubscriptions: AtomicU32,
@@ -96,6 +98,8 @@ pub struct ClientState {
 /// State added by features beyond the core; each feature owns its field.
 #[derive(Default)]
 pub struct ClientExt {
+    /// MULTI queue and WATCHed keys.
+    pub multi: crate::commands::transaction::MultiState,
     /// Set by a blocking command that found nothing, until the connection loop waits (`crate::blocking`).
     pub blocked: Option<crate::blocking::Blocked>,
     /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
@@ -187,6 +191,7 @@ impl ClientRegistry {
             qbuf: AtomicUsize::new(0),
             rbs: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
+            watch_dirty: Arc::default(),
             subscriptions: AtomicU32::new(0),
             psubscriptions: AtomicU32::new(0),
             ssubscriptions: AtomicU32::new(0),

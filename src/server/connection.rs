@@ -37,6 +37,7 @@ pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) 
     }
     // Off every channel before the client leaves the registry: PUBLISH stops counting it at once.
     crate::pubsub::disconnect(&server, &mut client, &stream, graceful);
+    crate::commands::transaction::discard_transaction(&server, &mut client);
     server.clients.unregister(info.id);
     log::debug!("Client closed connection id={}", info.id);
 }

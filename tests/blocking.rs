@@ -8,14 +8,12 @@ use std::time::{Duration, Instant};
 
 use common::{Client, Server};
 
-/// Time for a command sent on another connection to reach the server and register its waiter.
-const SETTLE: Duration = Duration::from_millis(80);
-
-/// Sends a blocking command and gives it time to block; read its reply later.
+/// Sends a blocking command and waits until the server has it blocked; read its reply later.
 fn blocked(srv: &Server, args: &[&str]) -> Client {
+    let before = srv.blocked_clients();
     let mut c = srv.client();
     c.send(args);
-    thread::sleep(SETTLE);
+    srv.wait_blocked(|n| n > before);
     c
 }
 
@@ -156,7 +154,7 @@ fn pipelined_replies_before_the_block_are_sent_first() {
     raw.extend(Client::encode(&[b"llen", b"k"]));
     c.send_raw(&raw);
     assert_eq!(c.read_reply(), ":1\r\n");
-    thread::sleep(SETTLE);
+    srv.wait_blocked(|n| n == 1);
     let mut p = srv.client();
     assert_eq!(p.cmd(&["rpush", "k", "v"]), ":1\r\n");
     assert_eq!(c.read_reply(), pair("k", "v"));
@@ -171,7 +169,7 @@ fn vanished_client_takes_nothing() {
     let mut next = blocked(&srv, &["blpop", "k", "0"]);
     drop(gone);
     // The waiter notices the closed socket within its 100 ms slice.
-    thread::sleep(Duration::from_millis(250));
+    srv.wait_blocked(|n| n == 1);
     let mut p = srv.client();
     assert_eq!(p.cmd(&["rpush", "k", "v1", "v2"]), ":2\r\n");
     assert_eq!(next.read_reply(), pair("k", "v1"));
@@ -199,10 +197,10 @@ fn vanished_clients_leave_and_free_their_threads() {
             c
         })
         .collect();
-    thread::sleep(SETTLE * 2);
+    srv.wait_blocked(|n| n == 30);
     assert!(open_fds(&srv) >= before + 30, "clients not connected");
     drop(clients);
-    let deadline = Instant::now() + Duration::from_millis(400);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while open_fds(&srv) > before && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
@@ -295,7 +293,7 @@ fn waiters_in_other_databases_are_separate() {
     let mut w = srv.client();
     assert_eq!(w.cmd(&["select", "1"]), "+OK\r\n");
     w.send(&["blpop", "k", "0"]);
-    thread::sleep(SETTLE);
+    srv.wait_blocked(|n| n == 1);
     let mut p = srv.client();
     assert_eq!(p.cmd(&["rpush", "k", "db0"]), ":1\r\n");
     assert_eq!(p.cmd(&["select", "1"]), "+OK\r\n");

@@ -23,9 +23,9 @@ fn blocking_scenario(port: u16) -> Vec<String> {
     send(&mut r[1], "xread block 0 count 1 streams t s 0-0 $");
     send(&mut r[2], "xreadgroup group g c1 block 0 streams s t > >");
     // c1 must queue before c2: the group's entry goes to the first in line.
-    settle();
+    settle(&mut w, 3);
     send(&mut r[3], "xreadgroup group g c2 block 0 streams s >");
-    settle();
+    settle(&mut w, 4);
     // Every XREAD reader gets the entry; of the group's consumers only the first.
     out.push(w.cmd(&["xadd", "s", "2-1", "b", "2"]));
     for c in &mut r[..3] {
@@ -34,7 +34,7 @@ fn blocking_scenario(port: u16) -> Vec<String> {
     send(&mut r[0], "xreadgroup group g c3 block 0 streams t >");
     send(&mut r[1], "xreadgroup group g c4 block 0 streams s >");
     send(&mut r[2], "xread block 100 streams u $");
-    settle();
+    settle(&mut w, 4);
     // Deleting the key or the group answers XREADGROUP waiters with Redis's errors.
     out.push(w.cmd(&["del", "t"]));
     out.push(w.cmd(&["xgroup", "destroy", "s", "g"]));
@@ -43,7 +43,7 @@ fn blocking_scenario(port: u16) -> Vec<String> {
     }
     // An XREAD waiter ignores other types and deletions, and takes the stream created later.
     send(&mut r[3], "xread block 0 streams u $");
-    settle();
+    settle(&mut w, 1);
     out.push(w.cmd(&["set", "u", "x"]));
     out.push(w.cmd(&["del", "u"]));
     out.push(w.cmd(&["xadd", "u", "5-5", "k", "v"]));
@@ -77,7 +77,7 @@ fn many_readers_blocked_on_several_streams() {
             "XREAD", "BLOCK", "0", "STREAMS", &keys[0], &keys[1], &keys[2], "$", "$", "$",
         ]);
     }
-    settle();
+    settle(&mut w, readers.len());
     assert_eq!(w.cmd(&["XADD", "s2", "2-1", "new", "y"]), "$3\r\n2-1\r\n");
     let want = "*1\r\n*2\r\n$2\r\ns2\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$3\r\nnew\r\n$1\r\ny\r\n";
     let mut woken = Vec::new();
@@ -126,7 +126,7 @@ fn blocked_group_consumers_share_new_entries() {
         "q",
         ">",
     ]);
-    settle();
+    settle(&mut w, 1);
     b.send(&[
         "XREADGROUP",
         "GROUP",
@@ -138,7 +138,7 @@ fn blocked_group_consumers_share_new_entries() {
         "q",
         ">",
     ]);
-    settle();
+    settle(&mut w, 2);
     w.cmd(&["XADD", "q", "1-1", "job", "1"]);
     assert_eq!(
         a.read_reply(),
@@ -172,7 +172,7 @@ fn blocked_group_consumers_share_new_entries() {
     assert!(start.elapsed() >= Duration::from_millis(100));
     // `$` means after the last id when blocking: older entries are not returned.
     a.send(&["XREAD", "BLOCK", "0", "STREAMS", "q", "$"]);
-    settle();
+    settle(&mut w, 1);
     w.cmd(&["XADD", "q", "2-1", "late", "1"]);
     assert_eq!(
         a.read_reply(),
@@ -194,7 +194,7 @@ fn wake_scenario(port: u16) -> Vec<String> {
     let mut r2 = Client::connect(port);
     send(&mut r, "xreadgroup group g c block 0 streams s >");
     send(&mut r2, "xread block 0 streams s $");
-    settle();
+    settle(&mut w, 2);
     // None of these wakes anyone in Redis: only an XADD does.
     for c in [
         "xgroup setid s g 0",
@@ -209,7 +209,7 @@ fn wake_scenario(port: u16) -> Vec<String> {
     out.push(r2.read_reply());
     // A group moved back while its reader waits: the next XADD serves from the group's last id.
     send(&mut r, "xreadgroup group g c block 0 count 1 streams s >");
-    settle();
+    settle(&mut w, 1);
     out.push(cmd(&mut w, "xgroup setid s g 0"));
     out.push(cmd(&mut w, "xadd s 7-1 b 2"));
     out.push(r.read_reply());

@@ -4,19 +4,17 @@
 mod collections;
 mod common;
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use collections::same;
 use common::{Client, Server};
 
-/// Time for a command sent on another connection to reach the server and register its waiter.
-const SETTLE: Duration = Duration::from_millis(80);
-
+/// Sends a blocking command and waits until the server has it blocked; read its reply later.
 fn blocked(srv: &Server, args: &[&str]) -> Client {
+    let before = srv.blocked_clients();
     let mut c = srv.client();
     c.send(args);
-    thread::sleep(SETTLE);
+    srv.wait_blocked(|n| n > before);
     c
 }
 

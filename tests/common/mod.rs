@@ -103,6 +103,28 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// INFO's `blocked_clients`, which ferredis and redis-server both report.
+    pub fn blocked_clients(&self) -> usize {
+        let info = self.client().cmd(&["INFO", "clients"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until the number of blocked clients satisfies `ok`: a test that sent a blocking command on another
+    /// connection knows it queued (and in which order) instead of sleeping and hoping.
+    pub fn wait_blocked(&self, ok: impl Fn(usize) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ok(self.blocked_clients()) {
+            assert!(
+                Instant::now() < deadline,
+                "blocked clients never reached the expected count"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
 impl Drop for Server {

@@ -122,6 +122,24 @@ pub fn send(c: &mut Client, cmd: &str) {
 }
 
 /// Lets blocked clients reach their wait before the command that wakes them.
-pub fn settle() {
-    std::thread::sleep(Duration::from_millis(300));
+/// Waits until at least `n` clients are blocked on the server `w` talks to (INFO's `blocked_clients`, which
+/// both servers report), so the order in which readers queued is the order the test sent them in.
+pub fn settle(w: &mut Client, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = w.cmd(&["INFO", "clients"]);
+        let blocked = info
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if blocked >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {n} blocked clients"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }

@@ -492,3 +492,36 @@ fn mset_is_atomic_for_mget() {
     }
     w.join().unwrap();
 }
+
+#[test]
+fn encodings_after_in_place_edits_match_redis() {
+    assert_same_as_redis(&[
+        &["SET", "n", "123"],
+        &["OBJECT", "ENCODING", "n"],
+        &["OBJECT", "REFCOUNT", "n"],
+        &["APPEND", "n", "4"],
+        &["OBJECT", "ENCODING", "n"],
+        &["OBJECT", "REFCOUNT", "n"],
+        &["INCR", "n"],
+        &["OBJECT", "ENCODING", "n"],
+        &["APPEND", "fresh", "42"],
+        &["OBJECT", "ENCODING", "fresh"],
+        &["SETRANGE", "fresh", "0", "7"],
+        &["OBJECT", "ENCODING", "fresh"],
+        &["SETRANGE", "new", "1", "x"],
+        &["OBJECT", "ENCODING", "new"],
+        &["SET", "f", "5.0e3"],
+        &["INCRBYFLOAT", "f", "2.0e2"],
+        &["OBJECT", "ENCODING", "f"],
+        &[
+            "INCRBYFLOAT",
+            "f",
+            "1000000000000000000000000000000000000000000000",
+        ],
+        &["OBJECT", "ENCODING", "f"],
+        &["COPY", "fresh", "copy"],
+        &["OBJECT", "ENCODING", "copy"],
+        &["SET", "fresh", "42"],
+        &["OBJECT", "ENCODING", "fresh"],
+    ]);
+}

@@ -212,11 +212,11 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     }
     // Cloned only once the copy is sure to happen: the value may be large.
-    let Some(copied) = ctx
-        .keys
-        .get(db, src)
-        .map(|e| Entry::with_expire(e.value.clone(), e.expire_at()))
-    else {
+    let Some(copied) = ctx.keys.get(db, src).map(|e| {
+        let mut copy = Entry::with_expire(e.value.clone(), e.expire_at());
+        copy.str_encoding = e.str_encoding;
+        copy
+    }) else {
         return Reply::Int(0);
     };
     ctx.keys.insert_entry(target, dst, copied);

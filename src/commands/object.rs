@@ -75,17 +75,23 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 }
 
 fn encoding(ctx: &mut Ctx, args: Args) -> Reply {
-    ctx.lookup(args.get(2))
-        .map_or(Reply::Nil, |v| Reply::bulk(v.encoding()))
+    ctx.lookup_entry(args.get(2))
+        .map_or(Reply::Nil, |e| Reply::bulk(e.encoding()))
 }
 
 fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
-    match ctx.lookup(args.get(2)) {
-        None => Reply::Nil,
-        Some(Value::Str(s)) if parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) => {
+    let Some(entry) = ctx.lookup_entry(args.get(2)) else {
+        return Reply::Nil;
+    };
+    // Redis shares the objects of the integers 0..9999 when it stores them int-encoded.
+    match &entry.value {
+        Value::Str(s)
+            if entry.encoding() == "int"
+                && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
+        {
             Reply::Int(SHARED_REFCOUNT)
         }
-        Some(_) => Reply::Int(1),
+        _ => Reply::Int(1),
     }
 }
 

@@ -36,6 +36,19 @@ pub struct Entry {
     expire_at: i64,
     /// Seconds clock of the last access, for OBJECT IDLETIME.
     pub(crate) lru: u32,
+    /// How Redis would have encoded a string edited in place (it sits in padding: no memory cost).
+    pub(crate) str_encoding: StrEncoding,
+}
+
+/// Redis derives a string's encoding from its contents when it is stored whole (SET: `int`, `embstr` up to 44
+/// bytes, `raw`), but APPEND and SETRANGE leave a `raw` string and INCRBYFLOAT an `embstr` one whatever they
+/// contain; OBJECT ENCODING and REFCOUNT show the difference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StrEncoding {
+    #[default]
+    FromContents,
+    Raw,
+    Embstr,
 }
 
 impl Entry {
@@ -44,6 +57,7 @@ impl Entry {
             value,
             expire_at: 0,
             lru: lru_clock(),
+            str_encoding: StrEncoding::FromContents,
         }
     }
     /// An entry that expires at `at` (Unix ms); `KeyLocks::insert_entry` files it in the volatile index.
@@ -51,6 +65,15 @@ impl Entry {
         Entry {
             expire_at: at.unwrap_or(0),
             ..Entry::new(value)
+        }
+    }
+    /// The encoding OBJECT ENCODING reports for this key.
+    pub fn encoding(&self) -> &'static str {
+        match (&self.value, self.str_encoding) {
+            (Value::Str(s), StrEncoding::FromContents) => crate::types::string::encoding_of(s),
+            (Value::Str(s), StrEncoding::Embstr) if s.len() <= 44 => "embstr",
+            (Value::Str(_), _) => "raw",
+            (other, _) => other.encoding(),
         }
     }
     pub fn expire_at(&self) -> Option<i64> {

@@ -13,8 +13,8 @@ mod setget;
 
 use crate::commands::flags::*;
 use crate::commands::Command;
-use crate::db::StrValue;
 use crate::db::Value;
+use crate::db::{Entry, StrEncoding, StrValue};
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
 
@@ -214,21 +214,27 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the
-/// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key). One lookup for an
-/// existing key, the common case. Signals the change.
+/// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key), stored with the
+/// encoding Redis would give the new object. One lookup for an existing key, the common case. Signals the change.
 fn update_string(
     ctx: &mut crate::commands::Ctx,
     key: &[u8],
+    encoding: StrEncoding,
     f: impl FnOnce(Option<&[u8]>) -> Result<Vec<u8>, Reply>,
 ) -> Result<(), Reply> {
     let db = ctx.db();
-    match ctx.keys.get_value_mut(db, key) {
-        Some(Value::Str(s)) => *s = StrValue::from_vec(f(Some(s))?),
-        Some(_) => return Err(Reply::wrong_type()),
+    match ctx.keys.get_mut(db, key) {
+        Some(entry) => match &mut entry.value {
+            Value::Str(s) => {
+                *s = StrValue::from_vec(f(Some(s))?);
+                entry.str_encoding = encoding;
+            }
+            _ => return Err(Reply::wrong_type()),
+        },
         None => {
-            let new = f(None)?;
-            ctx.keys
-                .insert(db, key, Value::Str(StrValue::from_vec(new)));
+            let mut entry = Entry::new(Value::Str(StrValue::from_vec(f(None)?)));
+            entry.str_encoding = encoding;
+            ctx.keys.insert_entry(db, key, entry);
         }
     }
     ctx.modified(key);

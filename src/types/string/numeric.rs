@@ -3,6 +3,7 @@
 use super::update_string;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
+use crate::db::StrEncoding;
 use crate::protocol::Reply;
 use crate::util::numbers::{long_double_add, parse_i64, LongDoubleError};
 
@@ -34,7 +35,7 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> Reply {
 /// must fit; the key keeps its TTL.
 fn incr_decr(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
     let mut next = 0;
-    let updated = update_string(ctx, key, |current| {
+    let updated = update_string(ctx, key, StrEncoding::FromContents, |current| {
         let current = match current {
             None => 0,
             Some(s) => parse_i64(s).ok_or_else(Reply::not_integer)?,
@@ -55,7 +56,8 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
     let (key, incr) = (args.get(1), args.get(2));
     let mut text = Vec::new();
-    let updated = update_string(ctx, key, |current| {
+    // Redis stores the sum as a new string object: embstr (raw past 44 bytes), even when it reads as an integer.
+    let updated = update_string(ctx, key, StrEncoding::Embstr, |current| {
         text = long_double_add(current.unwrap_or(b"0"), incr).map_err(|e| match e {
             LongDoubleError::Base | LongDoubleError::Increment => Reply::not_float(),
             LongDoubleError::NotFinite => Reply::err("increment would produce NaN or Infinity"),

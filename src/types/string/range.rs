@@ -3,22 +3,27 @@
 use super::check_length;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
-use crate::db::StrValue;
 use crate::db::Value;
+use crate::db::{StrEncoding, StrValue};
 use crate::protocol::Reply;
 
 pub fn append(ctx: &mut Ctx, args: Args) -> Reply {
     let (key, tail) = (args.get(1), args.get(2));
     let max = ctx.server.config.proto_max_bulk_len();
-    let len = match ctx.lookup_mut(key) {
-        Some(Value::Str(s)) => {
-            if let Err(e) = check_length(max, s.len() as u64, tail.len() as u64) {
-                return e;
+    let db = ctx.db();
+    let len = match ctx.keys.get_mut(db, key) {
+        Some(entry) => match &mut entry.value {
+            Value::Str(s) => {
+                if let Err(e) = check_length(max, s.len() as u64, tail.len() as u64) {
+                    return e;
+                }
+                s.extend_from_slice(tail);
+                // Redis appends to an unshared raw copy, whatever the string was before.
+                entry.str_encoding = StrEncoding::Raw;
+                s.len()
             }
-            s.extend_from_slice(tail);
-            s.len()
-        }
-        Some(_) => return Reply::wrong_type(),
+            _ => return Reply::wrong_type(),
+        },
         None => {
             let db = ctx.db();
             ctx.keys
@@ -90,7 +95,13 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> Reply {
         let db = ctx.db();
         ctx.keys.insert(db, key, Value::Str(StrValue::new()));
     }
-    let Some(Value::Str(s)) = ctx.lookup_mut(key) else {
+    let db = ctx.db();
+    let Some(entry) = ctx.keys.get_mut(db, key) else {
+        return Reply::wrong_type();
+    };
+    // SETRANGE writes into an unshared raw string, as APPEND does.
+    entry.str_encoding = StrEncoding::Raw;
+    let Value::Str(s) = &mut entry.value else {
         return Reply::wrong_type();
     };
     if s.len() < end {

@@ -64,17 +64,36 @@ fn expire_step(ks: &Keyspace, db: usize, shard: &mut Shard, now: i64) -> (usize,
     (candidates.len(), deleted)
 }
 
+/// Deleted keys after which, once a wave of expiry is over, free memory is handed back to the system.
+const TRIM_AFTER: usize = 10_000;
+
+/// glibc keeps freed small blocks in its arenas; after a mass expiry (a million keys with `PX 100`) the server
+/// would keep its peak RSS for ever. `malloc_trim` returns the free pages, as jemalloc's purging does for Redis.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory the allocator already considers free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Starts the cycle on its own thread; `hz` is read each period so CONFIG SET hz takes effect.
 pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
     let spawned = std::thread::Builder::new()
         .name("ferredis-expiry".into())
         .spawn(move || {
             let next_slot = AtomicUsize::new(0);
+            let mut untrimmed = 0;
             loop {
                 let hz = server.config.hz().clamp(1, 500);
                 let period = Duration::from_millis(1000 / hz as u64);
                 std::thread::sleep(period);
-                run_cycle(&server.keyspace, period / 4, &next_slot);
+                let deleted = run_cycle(&server.keyspace, period / 4, &next_slot);
+                untrimmed += deleted;
+                if deleted == 0 && untrimmed >= TRIM_AFTER {
+                    release_free_memory();
+                    untrimmed = 0;
+                }
             }
         });
     if let Err(e) = spawned {

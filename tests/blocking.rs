@@ -404,3 +404,59 @@ fn concurrent_blmove_ring_conserves_elements() {
     all.sort_by_key(|s| s.parse::<usize>().unwrap_or(usize::MAX));
     assert_eq!(all, items, "elements lost or duplicated");
 }
+
+/// The id CLIENT ID reports for `c`.
+fn client_id(c: &mut Client) -> String {
+    let reply = c.cmd(&["client", "id"]);
+    reply.trim_start_matches(':').trim_end().to_string()
+}
+
+#[test]
+fn client_unblock_over_the_wire() {
+    let srv = Server::start();
+    let mut admin = srv.client();
+    for (mode, want) in [
+        (None, "*-1\r\n"),
+        (Some("TIMEOUT"), "*-1\r\n"),
+        (
+            Some("ERROR"),
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+        ),
+    ] {
+        let mut c = srv.client();
+        let id = client_id(&mut c);
+        c.send(&["blpop", "k", "0"]);
+        srv.wait_blocked(|n| n == 1);
+        let mut args = vec!["client", "unblock", id.as_str()];
+        args.extend(mode);
+        assert_eq!(admin.cmd(&args), ":1\r\n");
+        assert_eq!(c.read_reply(), want);
+        assert_eq!(srv.blocked_clients(), 0);
+        // Not blocked any more: nothing to unblock.
+        assert_eq!(admin.cmd(&args), ":0\r\n");
+    }
+    assert_eq!(
+        admin.cmd(&["client", "unblock", "1", "maybe"]),
+        "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"
+    );
+    // The element pushed afterwards stays in the list: an unblocked client took nothing.
+    assert_eq!(admin.cmd(&["rpush", "k", "v"]), ":1\r\n");
+    assert_eq!(admin.cmd(&["llen", "k"]), ":1\r\n");
+}
+
+#[test]
+fn client_kill_ends_a_blocked_client_at_once() {
+    let srv = Server::start();
+    let mut admin = srv.client();
+    let mut c = srv.client();
+    let id = client_id(&mut c);
+    c.send(&["blpop", "k", "0"]);
+    srv.wait_blocked(|n| n == 1);
+    let start = Instant::now();
+    assert_eq!(admin.cmd(&["client", "kill", "id", &id]), ":1\r\n");
+    assert!(c.is_closed());
+    srv.wait_blocked(|n| n == 0);
+    assert!(start.elapsed() < Duration::from_millis(500));
+    assert_eq!(admin.cmd(&["rpush", "k", "v"]), ":1\r\n");
+    assert_eq!(admin.cmd(&["llen", "k"]), ":1\r\n");
+}

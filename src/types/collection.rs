@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use crate::commands::args::ScanOptions;
+use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::{Args, Ctx};
 use crate::config::{Config, Threshold};
 use crate::db::{Dict, Key, Value};
@@ -149,6 +149,33 @@ pub fn scan_dict<V>(
         }
         budget -= 1;
     }
+}
+
+/// HSCAN, SSCAN and ZSCAN: the cursor, then the key (WRONGTYPE, or an empty page when missing), then MATCH/COUNT,
+/// in Redis's order of errors; `scan` walks one page from the cursor, pushing the reply elements of what matches,
+/// and returns the next cursor.
+pub fn scan_command<T>(
+    ctx: &Ctx,
+    args: Args,
+    read: impl for<'c> FnOnce(&'c Ctx, &[u8]) -> Result<Option<&'c T>, Reply>,
+    scan: impl FnOnce(&T, u64, &ScanOptions, &mut Vec<Reply>) -> u64,
+) -> Reply {
+    let cursor = match scan_cursor(args.get(2)) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let value = match read(ctx, args.get(1)) {
+        Ok(Some(v)) => v,
+        Ok(None) => return scan_reply(0, vec![]),
+        Err(e) => return e,
+    };
+    let opts = match ScanOptions::parse(args, 3, false) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    let next = scan(value, cursor, &opts, &mut out);
+    scan_reply(next, out)
 }
 
 /// `[cursor, [elements...]]`, an array in both protocols.

@@ -2,13 +2,12 @@
 //! HINCRBY, HINCRBYFLOAT, HRANDFIELD, HSCAN.
 
 use super::Hash;
-use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
-    self, parse_random_count, push_pair, random_picks, scan_matches, scan_reply, PackLimits,
+    self, parse_random_count, push_pair, random_picks, scan_command, scan_matches, PackLimits,
 };
 use crate::util::numbers::{long_double_add, long_double_check, parse_i64, LongDoubleError};
 
@@ -365,25 +364,12 @@ fn hrandfield(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match scan_cursor(args.get(2)) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let hash = match read(ctx, args.get(1)) {
-        Ok(Some(h)) => h,
-        Ok(None) => return scan_reply(0, vec![]),
-        Err(e) => return e,
-    };
-    let opts = match ScanOptions::parse(args, 3, false) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    let mut out = Vec::new();
-    let next = hash.scan(cursor, opts.count, |f, v| {
-        if scan_matches(&opts, f) {
-            out.push(Reply::bulk(f));
-            out.push(Reply::bulk(v));
-        }
-    });
-    scan_reply(next, out)
+    scan_command(ctx, args, read, |hash: &Hash, cursor, opts, out| {
+        hash.scan(cursor, opts.count, |f, v| {
+            if scan_matches(opts, f) {
+                out.push(Reply::bulk(f));
+                out.push(Reply::bulk(v));
+            }
+        })
+    })
 }

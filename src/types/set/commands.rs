@@ -2,14 +2,13 @@
 //! SRANDMEMBER, SMOVE, SSCAN.
 
 use super::{algebra, Set};
-use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::protocol::Reply;
 use crate::types::collection::{
-    self, intset_limit, parse_random_count, positive_count, random_picks, scan_matches, scan_reply,
-    RandomCount,
+    self, intset_limit, parse_random_count, positive_count, random_picks, scan_command,
+    scan_matches, RandomCount,
 };
 
 const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -348,24 +347,11 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match scan_cursor(args.get(2)) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let set = match read(ctx, args.get(1)) {
-        Ok(Some(s)) => s,
-        Ok(None) => return scan_reply(0, vec![]),
-        Err(e) => return e,
-    };
-    let opts = match ScanOptions::parse(args, 3, false) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    let mut out = Vec::new();
-    let next = set.scan(cursor, opts.count, |m| {
-        if scan_matches(&opts, m) {
-            out.push(Reply::bulk(m));
-        }
-    });
-    scan_reply(next, out)
+    scan_command(ctx, args, read, |set: &Set, cursor, opts, out| {
+        set.scan(cursor, opts.count, |m| {
+            if scan_matches(opts, m) {
+                out.push(Reply::bulk(m));
+            }
+        })
+    })
 }

@@ -3,12 +3,11 @@
 
 use super::range::{Bounds, LexRange, ScoreRange};
 use super::ZSet;
-use crate::commands::args::{scan_cursor, ScanOptions};
 use crate::commands::{Args, Ctx, Cursor};
 use crate::db::Value;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
-    self, parse_random_count, push_pair, random_picks, scan_dict, scan_matches, scan_reply,
+    self, parse_random_count, push_pair, random_picks, scan_command, scan_dict, scan_matches,
     PackLimits,
 };
 use crate::util::numbers::{format_double, parse_f64};
@@ -285,31 +284,18 @@ pub(super) fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: a small set answers whole with cursor 0, as a listpack does.
 pub(super) fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
-    let cursor = match scan_cursor(args.get(2)) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let zset = match read(ctx, args.get(1)) {
-        Ok(Some(z)) => z,
-        Ok(None) => return scan_reply(0, vec![]),
-        Err(e) => return e,
-    };
-    let opts = match ScanOptions::parse(args, 3, false) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    let mut out = Vec::new();
-    let mut emit = |m: &[u8], s: f64| {
-        if scan_matches(&opts, m) {
-            out.push(Reply::bulk(m));
-            out.push(Reply::bulk(format_double(s)));
+    scan_command(ctx, args, read, |zset: &ZSet, cursor, opts, out| {
+        let mut emit = |m: &[u8], s: f64| {
+            if scan_matches(opts, m) {
+                out.push(Reply::bulk(m));
+                out.push(Reply::bulk(format_double(s)));
+            }
+        };
+        if zset.is_listpack() {
+            zset.list().iter().for_each(|(m, s)| emit(m, s));
+            0
+        } else {
+            scan_dict(zset.scores(), cursor, opts.count, |m, s| emit(m, *s))
         }
-    };
-    let next = if zset.is_listpack() {
-        zset.list().iter().for_each(|(m, s)| emit(m, s));
-        0
-    } else {
-        scan_dict(zset.scores(), cursor, opts.count, |m, s| emit(m, *s))
-    };
-    scan_reply(next, out)
+    })
 }

@@ -9,13 +9,8 @@ use std::time::Instant;
 use collections::same;
 use common::{Client, Server};
 
-/// Sends a blocking command and waits until the server has it blocked; read its reply later.
 fn blocked(srv: &Server, args: &[&str]) -> Client {
-    let before = srv.blocked_clients();
-    let mut c = srv.client();
-    c.send(args);
-    srv.wait_blocked(|n| n > before);
-    c
+    srv.blocked_client(args)
 }
 
 fn bulk(s: &str) -> String {

@@ -113,6 +113,16 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// Sends a blocking command on a new connection and returns once the server has it blocked; read its reply
+    /// later.
+    pub fn blocked_client(&self, args: &[&str]) -> Client {
+        let before = self.blocked_clients();
+        let mut c = self.client();
+        c.send(args);
+        self.wait_blocked(|n| n > before);
+        c
+    }
+
     /// Waits until the number of blocked clients satisfies `ok`: a test that sent a blocking command on another
     /// connection knows it queued (and in which order) instead of sleeping and hoping.
     pub fn wait_blocked(&self, ok: impl Fn(usize) -> bool) {

@@ -91,7 +91,7 @@ pub struct ClientState {
     pub redacted: u64,
     /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
     pub authenticated: bool,
-    /// Per-connection extensions (MULTI queue, subscriptions, ...) hang off here as the features arrive.
+    /// Per-feature state (MULTI queue, blocking, subscriptions), each field owned by its feature.
     pub ext: ClientExt,
 }
 

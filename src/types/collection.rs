@@ -63,6 +63,30 @@ pub trait Collection: Sized {
     fn is_empty(&self) -> bool;
 }
 
+/// Implements [`Collection`] for a type held in `Value::$variant` that has a `len()`.
+macro_rules! impl_collection {
+    ($ty:ty, $variant:ident) => {
+        impl $crate::types::collection::Collection for $ty {
+            fn of(value: &$crate::db::Value) -> Option<&Self> {
+                match value {
+                    $crate::db::Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn of_mut(value: &mut $crate::db::Value) -> Option<&mut Self> {
+                match value {
+                    $crate::db::Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+        }
+    };
+}
+pub(crate) use impl_collection;
+
 fn typed<T: Collection>(value: Option<&Value>) -> Result<Option<&T>, Reply> {
     value
         .map(|v| T::of(v).ok_or_else(Reply::wrong_type))

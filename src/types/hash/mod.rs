@@ -142,23 +142,7 @@ impl Hash {
     }
 }
 
-impl crate::types::collection::Collection for Hash {
-    fn of(value: &crate::db::Value) -> Option<&Self> {
-        match value {
-            crate::db::Value::Hash(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn of_mut(value: &mut crate::db::Value) -> Option<&mut Self> {
-        match value {
-            crate::db::Value::Hash(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+crate::types::collection::impl_collection!(Hash, Hash);
 
 pub const COMMANDS: &[crate::commands::Command] = commands::COMMANDS;
 

@@ -163,23 +163,7 @@ impl Set {
     }
 }
 
-impl crate::types::collection::Collection for Set {
-    fn of(value: &crate::db::Value) -> Option<&Self> {
-        match value {
-            crate::db::Value::Set(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn of_mut(value: &mut crate::db::Value) -> Option<&mut Self> {
-        match value {
-            crate::db::Value::Set(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+crate::types::collection::impl_collection!(Set, Set);
 
 pub const COMMANDS: &[crate::commands::Command] = commands::COMMANDS;
 

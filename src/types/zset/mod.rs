@@ -149,23 +149,7 @@ impl ZSet {
     }
 }
 
-impl crate::types::collection::Collection for ZSet {
-    fn of(value: &crate::db::Value) -> Option<&Self> {
-        match value {
-            crate::db::Value::ZSet(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn of_mut(value: &mut crate::db::Value) -> Option<&mut Self> {
-        match value {
-            crate::db::Value::ZSet(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+crate::types::collection::impl_collection!(ZSet, ZSet);
 
 pub const COMMANDS: &[Command] = table::COMMANDS;
 

@@ -193,3 +193,67 @@ fn fifty_threads_incr_one_key() {
     }
     assert_eq!(s.client().cmd(&["GET", "counter"]), "$5\r\n50000\r\n");
 }
+
+/// A pipelining client keeps its shard locked from one command of a batch to the next; these check that it never
+/// keeps it while it waits on anything: the rest of a request, a reader of its replies, a blocking pop.
+mod pipelined_locks {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn released_while_the_rest_of_a_request_is_awaited() {
+        let s = Server::start();
+        let mut a = s.client();
+        let mut b = s.client();
+        b.set_timeout(Duration::from_secs(2));
+        a.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n");
+        assert_eq!(a.read_reply(), "+OK\r\n");
+        assert_eq!(b.cmd(&["GET", "k"]), "$1\r\na\r\n");
+        assert_eq!(b.cmd(&["SET", "k", "b"]), "+OK\r\n");
+        a.send_raw(b"$1\r\nc\r\n");
+        assert_eq!(a.read_reply(), "+OK\r\n");
+        assert_eq!(b.cmd(&["GET", "k"]), "$1\r\nc\r\n");
+    }
+
+    #[test]
+    fn released_while_replies_wait_for_a_client_that_does_not_read() {
+        let s = Server::start();
+        let mut a = s.client();
+        let mut b = s.client();
+        b.set_timeout(Duration::from_secs(2));
+        let big = "x".repeat(256 * 1024);
+        assert_eq!(a.cmd(&["SET", "big", &big]), "+OK\r\n");
+        // 64 MB of replies: far more than the socket buffers hold, so the server blocks writing them.
+        let mut batch = Vec::new();
+        for _ in 0..256 {
+            batch.extend(Client::encode(&[b"GET", b"big"]));
+        }
+        a.send_raw(&batch);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(b.cmd(&["SET", "big", "small"]), "+OK\r\n");
+        assert_eq!(b.cmd(&["APPEND", "big", "!"]), ":6\r\n");
+        let mut replies = 0;
+        while replies < 256 {
+            let r = a.read_reply_bytes();
+            assert!(r.starts_with(b"$"), "a bulk string");
+            replies += 1;
+        }
+        assert_eq!(a.cmd(&["GET", "big"]), "$6\r\nsmall!\r\n");
+    }
+
+    #[test]
+    fn released_before_a_blocking_pop_in_the_same_batch_sleeps() {
+        let s = Server::start();
+        let mut a = s.client();
+        let mut b = s.client();
+        b.set_timeout(Duration::from_secs(2));
+        let mut batch = Client::encode(&[b"SET", b"k", b"1"]);
+        batch.extend(Client::encode(&[b"BLPOP", b"q", b"0"]));
+        a.send_raw(&batch);
+        assert_eq!(a.read_reply(), "+OK\r\n");
+        s.wait_blocked(|n| n == 1);
+        assert_eq!(b.cmd(&["INCR", "k"]), ":2\r\n");
+        assert_eq!(b.cmd(&["LPUSH", "q", "v"]), ":1\r\n");
+        assert_eq!(a.read_reply(), "*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+    }
+}

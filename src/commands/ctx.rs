@@ -6,15 +6,16 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
 
-pub struct Ctx<'a> {
+/// `'k` is the locks' lifetime, longer than the client borrow `'a`: a connection keeps them for its next command.
+pub struct Ctx<'a, 'k> {
     pub server: &'a Server,
     pub client: &'a mut ClientState,
     /// The shards locked for this command (or for the whole transaction).
-    pub keys: KeyLocks<'a>,
+    pub keys: KeyLocks<'k>,
     pub cmd: &'static Command,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a, 'k> Ctx<'a, 'k> {
     /// The client's selected database.
     pub fn db(&self) -> usize {
         self.client.db

@@ -17,6 +17,10 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
         Reply::NilArray if resp3 => out.extend_from_slice(b"_\r\n"),
         Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
         Reply::Array(items) => aggregate(out, b'*', items, proto),
+        Reply::Bulks(array) => {
+            header(out, b'*', array.len() as i64);
+            out.extend_from_slice(array.encoded());
+        }
         Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, proto),
         Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, proto),
         Reply::Map(pairs) => {
@@ -63,13 +67,34 @@ fn aggregate(out: &mut Vec<u8>, kind: u8, items: &[Reply], proto: Protocol) {
 }
 
 fn header(out: &mut Vec<u8>, kind: u8, n: i64) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n).as_bytes();
+    out.reserve(digits.len() + 3);
     out.push(kind);
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(digits);
     out.extend_from_slice(b"\r\n");
 }
 
-fn bulk(out: &mut Vec<u8>, b: &[u8]) {
-    header(out, b'$', b.len() as i64);
+/// `$<len>\r\n<bytes>\r\n`. Short lengths (most members and values) get their header as one fixed-size store
+/// rather than a formatted number: an LRANGE reply is mostly headers.
+pub(super) fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    out.reserve(b.len() + 16);
+    let n = b.len();
+    if n < 10 {
+        out.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+    } else if n < 100 {
+        out.extend_from_slice(&[
+            b'$',
+            b'0' + (n / 10) as u8,
+            b'0' + (n % 10) as u8,
+            b'\r',
+            b'\n',
+        ]);
+    } else {
+        out.push(b'$');
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");
 }

@@ -26,6 +26,8 @@ pub enum Reply {
     /// A missing aggregate: `*-1` in RESP2, `_` in RESP3 (timed-out BLPOP, aborted EXEC).
     NilArray,
     Array(Vec<Reply>),
+    /// An array of bulk strings only (LRANGE, LPOP with a count, stream fields), encoded as it is built.
+    Bulks(BulkArray),
     /// RESP3 map; a flat array of key, value, key, value in RESP2.
     Map(Vec<(Reply, Reply)>),
     /// RESP3 set; an array in RESP2.
@@ -79,7 +81,12 @@ impl Reply {
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
-        Reply::Array(items.into_iter().map(Reply::bulk).collect())
+        let items = items.into_iter();
+        let mut array = BulkArray::with_capacity(items.size_hint().0);
+        for item in items {
+            array.push(item.as_ref());
+        }
+        Reply::Bulks(array)
     }
 
     pub fn is_error(&self) -> bool {
@@ -110,5 +117,42 @@ impl Reply {
             "ERR wrong number of arguments for '{}' command",
             name.to_ascii_lowercase()
         )))
+    }
+}
+
+/// An array of bulk strings held already encoded, since a bulk string is the same bytes in RESP2 and RESP3.
+///
+/// Why: an LRANGE of 100 elements built as 100 `Reply::Bulk`s, then encoded, then dropped, cost about 27,000
+/// instructions; written straight into one buffer it costs a few thousand.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BulkArray {
+    len: usize,
+    encoded: Vec<u8>,
+}
+
+impl BulkArray {
+    pub fn with_capacity(items: usize) -> Self {
+        BulkArray {
+            len: 0,
+            encoded: Vec::with_capacity(items * 16),
+        }
+    }
+
+    pub fn push(&mut self, item: &[u8]) {
+        super::encode::bulk(&mut self.encoded, item);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The elements' encoding, without the array header.
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
     }
 }

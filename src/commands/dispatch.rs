@@ -1,14 +1,12 @@
 //! From a parsed request to a reply: look the command up, check arity, lock what it touches, run it, count it.
 
-use std::time::Instant;
-
 use super::table::{self, CommandTable};
 use super::{flags, transaction, Args, Command, Ctx, Scope};
 use crate::db::{KeptLocks, KeyLocks, Keyspace, LockPlan};
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
-use crate::util::time::now_ms;
+use crate::util::time::{monotonic_us, now_ms};
 
 /// Why a request was refused before running; also what MULTI records to abort EXEC.
 pub enum Resolved {
@@ -117,13 +115,13 @@ pub fn run<'a>(
 pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
     ctx.cmd = cmd;
-    let start = Instant::now();
+    let start = monotonic_us();
     ctx.client.redacted = 0;
     let reply = (cmd.handler)(ctx, args);
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);
     }
-    let usec = start.elapsed().as_micros() as u64;
+    let usec = monotonic_us().saturating_sub(start);
     stats::with_local(|s| {
         let c = &s.commands[id];
         c.calls.add_local(1);

@@ -4,6 +4,7 @@
 //! they are all named. Dispatch, arity errors, COMMAND / COMMAND INFO / COMMAND DOCS / COMMAND COUNT, INFO
 //! commandstats and the MULTI queue all read this table and nothing else.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
@@ -95,7 +96,12 @@ impl CommandTable {
 
     /// A top-level command by name, any case.
     pub fn lookup(&self, name: &[u8]) -> Option<usize> {
-        with_lowercase(name, |lower| self.top.get(lower).copied())
+        if let Some(id) = LastLookup::get(name) {
+            return Some(id);
+        }
+        let id = with_lowercase(name, |lower| self.top.get(lower).copied())?;
+        LastLookup::set(name, id);
+        Some(id)
     }
 
     pub fn lookup_sub(&self, parent: usize, name: &[u8]) -> Option<usize> {
@@ -142,6 +148,40 @@ impl Hasher for NameHasher {
             h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
         }
         self.0 = h;
+    }
+}
+
+/// The last command name this thread looked up, spelled as the client spelled it, and its id. A thread serves one
+/// connection, and a connection mostly sends the same command again (a pipeline of SETs, a benchmark): then
+/// the lookup is one short comparison instead of lower-casing, hashing and probing. Sound because a process has
+/// one table (`get`), whose ids never change.
+#[derive(Clone, Copy)]
+struct LastLookup {
+    len: u8,
+    name: [u8; 15],
+    id: u32,
+}
+
+thread_local! {
+    static LAST_LOOKUP: Cell<LastLookup> = const { Cell::new(LastLookup { len: 0, name: [0; 15], id: 0 }) };
+}
+
+impl LastLookup {
+    fn get(name: &[u8]) -> Option<usize> {
+        let last = LAST_LOOKUP.with(Cell::get);
+        (last.len != 0 && name == &last.name[..last.len as usize]).then_some(last.id as usize)
+    }
+
+    fn set(name: &[u8], id: usize) {
+        if let (1..=15, Ok(id)) = (name.len(), u32::try_from(id)) {
+            let mut last = LastLookup {
+                len: name.len() as u8,
+                name: [0; 15],
+                id,
+            };
+            last.name[..name.len()].copy_from_slice(name);
+            LAST_LOOKUP.with(|c| c.set(last));
+        }
     }
 }
 

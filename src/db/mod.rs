@@ -86,7 +86,7 @@ impl Entry {
 }
 
 pub fn lru_clock() -> u32 {
-    crate::util::time::now_secs() as u32
+    crate::util::time::coarse_secs() as u32
 }
 
 pub struct Shard {

@@ -179,16 +179,29 @@ impl RequestReader {
     }
 
     /// Reads `<prefix><number>\r\n` at `pos`. Outer `None`: incomplete; inner `None`: not a valid number.
+    /// Inlined so that the common case (a short canonical count, four per SET) costs no call.
+    #[inline(always)]
     fn count_line(
         &mut self,
         prefix: u8,
         too_big: &str,
     ) -> Result<Option<Option<i64>>, ProtocolError> {
-        let window = &self.buf[self.pos..self.end];
-        if let Some((n, used)) = canonical_count(window, prefix) {
+        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], prefix) {
             self.pos += used;
             return Ok(Some(Some(n)));
         }
+        self.count_line_general(prefix, too_big)
+    }
+
+    /// `count_line` for everything but a complete canonical count: partial lines, signs, errors.
+    #[cold]
+    #[inline(never)]
+    fn count_line_general(
+        &mut self,
+        prefix: u8,
+        too_big: &str,
+    ) -> Result<Option<Option<i64>>, ProtocolError> {
+        let window = &self.buf[self.pos..self.end];
         // Count lines are a few bytes long: a plain scan beats setting up memchr. Long lines fall back to it.
         let cr = match window.iter().take(24).position(|&c| c == b'\r') {
             Some(i) => Some(i),
@@ -275,7 +288,7 @@ impl RequestReader {
 /// The common case in one pass: `<prefix>` then 1 to 18 digits without a leading zero (or a lone `0`), then CRLF.
 /// Returns the number and the bytes used; anything else (signs, long numbers, errors, a partial line) is left to
 /// the general path, which applies Redis's exact rules.
-#[inline]
+#[inline(always)]
 fn canonical_count(w: &[u8], prefix: u8) -> Option<(i64, usize)> {
     if w.first() != Some(&prefix) {
         return None;

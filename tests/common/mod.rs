@@ -5,19 +5,33 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// A port no other server of this test process was given. Binding port 0 and releasing it can hand the same port
+/// to two tests starting servers at once: the second server fails to bind, its test talks to the first one and
+/// sees "connection refused" when that one stops. So ports come in turn from a range below the kernel's ephemeral
+/// ports (where clients' own sockets live), from a start that differs per process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let port = (LOW + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port");
 }
 
 /// A server process that is killed when dropped.
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// Set once the test has seen the process exit (`wait_exit`): any other exit is a crash and fails the test.
+    exit_seen: bool,
 }
 
 impl Server {
@@ -74,7 +88,11 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
+                return Server {
+                    child,
+                    port,
+                    exit_seen: false,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("server exited at start-up: {status}");
@@ -93,6 +111,7 @@ impl Server {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                self.exit_seen = true;
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -139,6 +158,11 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            if !self.exit_seen && !std::thread::panicking() {
+                panic!("the server exited during the test: {status}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

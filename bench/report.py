@@ -68,6 +68,11 @@ for name, field in (("ferredis/redis", "vs_redis"), ("ferredis/ceiling", "vs_cei
     if xs:
         worst = min(valid, key=lambda r: r[field])
         print(f"\n**{name}**: geometric mean {geo(xs):.2f}, worst {min(xs):.2f} ({worst['workload']} {worst['test']})")
+xs = [r["p99_vs_ceiling"] for r in valid if not math.isnan(r["p99_vs_ceiling"])]
+if xs:
+    worst = max(valid, key=lambda r: r["p99_vs_ceiling"])
+    print(f"\n**p99 ferredis/ceiling**: geometric mean {geo(xs):.2f}, worst {max(xs):.2f} "
+          f"({worst['workload']} {worst['test']})")
 if missing:
     print(f"\nNot implemented in ferredis yet (their rows measure error replies): {' '.join(sorted(missing))}")
 

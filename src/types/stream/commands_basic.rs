@@ -6,17 +6,18 @@ use super::{
 };
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
+use crate::config::Threshold;
 use crate::db::Value;
 use crate::protocol::Reply;
 
-/// `stream-node-max-entries` and `stream-node-max-bytes`, Redis's defaults where the parameters are not set.
+/// `stream-node-max-entries` and `stream-node-max-bytes`, from the thresholds the config keeps as numbers (XADD
+/// reads them every call; looking them up by name cost more than the append).
 pub fn node_limits(ctx: &Ctx) -> NodeLimits {
     let config = &ctx.server.config;
-    let get = |name: &str| config.get(name).and_then(|v| v.parse().ok());
-    let default = NodeLimits::default();
+    let get = |t: Threshold| u64::try_from(config.threshold(t)).unwrap_or(0);
     NodeLimits {
-        entries: get("stream-node-max-entries").unwrap_or(default.entries),
-        bytes: get("stream-node-max-bytes").unwrap_or(default.bytes),
+        entries: get(Threshold::StreamNodeMaxEntries),
+        bytes: get(Threshold::StreamNodeMaxBytes),
     }
 }
 

@@ -70,8 +70,13 @@ impl StreamId {
         }
     }
 
+    /// `<ms>-<seq>` as a bulk string, without the formatting machinery of `to_string` (XADD replies with it).
     pub fn reply(self) -> Reply {
-        Reply::Bulk(self.to_string().into_bytes().into())
+        let mut out = crate::protocol::BulkBytes::new();
+        out.extend_from_slice(itoa::Buffer::new().format(self.ms).as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        Reply::Bulk(out)
     }
 
     /// The 16 big-endian bytes Redis uses as the radix-tree key of a node.

@@ -194,8 +194,8 @@ fn fifty_threads_incr_one_key() {
     assert_eq!(s.client().cmd(&["GET", "counter"]), "$5\r\n50000\r\n");
 }
 
-/// A pipelining client keeps its shard locked from one command of a batch to the next; these check that it never
-/// keeps it while it waits on anything: the rest of a request, a reader of its replies, a blocking pop.
+/// A pipelining client must never hold a shard lock while it waits on anything: the rest of a request, a reader
+/// of its replies, a blocking pop later in the same batch.
 mod pipelined_locks {
     use super::*;
     use std::time::Duration;

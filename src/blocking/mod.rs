@@ -68,7 +68,7 @@ use crate::commands::{Command, Ctx};
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 
-pub use serve::{has_deferred, serve_deferred, serve_ready};
+pub use serve::{serve_deferred, serve_ready};
 pub use wait::{client_killed, client_unblock, unblock, wait, CLIENT_UNBLOCK};
 
 /// What a blocked command does when one of its keys changes.

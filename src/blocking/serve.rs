@@ -42,11 +42,6 @@ fn nothing_ready() -> bool {
     READY.with(|r| r.borrow().is_empty())
 }
 
-/// Whether keys are left for [`serve_deferred`], which must run with no lock held.
-pub fn has_deferred() -> bool {
-    !nothing_ready()
-}
-
 /// Serves, under the locks still held in `ctx`, the clients blocked on keys that the command just run (or a whole
 /// EXEC) made ready. Keys it cannot finish stay ready for [`serve_deferred`].
 pub fn serve_ready(ctx: &mut Ctx) {

@@ -52,8 +52,7 @@ fn execute(server: &Server, client: &mut ClientState, args: &[&str]) -> Reply {
         spans.push((data.len(), data.len() + a.len()));
         data.extend_from_slice(a.as_bytes());
     }
-    let mut kept = crate::db::KeptLocks::new();
-    dispatch::execute(server, client, &mut kept, Frame::new(&data, &spans))
+    dispatch::execute(server, client, Frame::new(&data, &spans))
 }
 
 /// A registered client whose peer end stays open (returned with it).

@@ -6,16 +6,15 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
 
-/// `'k` is the locks' lifetime, longer than the client borrow `'a`: a connection keeps them for its next command.
-pub struct Ctx<'a, 'k> {
+pub struct Ctx<'a> {
     pub server: &'a Server,
     pub client: &'a mut ClientState,
     /// The shards locked for this command (or for the whole transaction).
-    pub keys: KeyLocks<'k>,
+    pub keys: KeyLocks<'a>,
     pub cmd: &'static Command,
 }
 
-impl<'a, 'k> Ctx<'a, 'k> {
+impl<'a> Ctx<'a> {
     /// The client's selected database.
     pub fn db(&self) -> usize {
         self.client.db

@@ -2,7 +2,7 @@
 
 use super::table::{self, CommandTable};
 use super::{flags, transaction, Args, Command, Ctx, Scope};
-use crate::db::{KeptLocks, KeyLocks, Keyspace, LockPlan};
+use crate::db::{KeyLocks, Keyspace, LockPlan};
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
@@ -39,27 +39,17 @@ pub fn resolve(table: &CommandTable, args: Args) -> Resolved {
 }
 
 /// Runs one request from a client and returns its reply.
-///
-/// `kept` holds the locks of the client's previous command while it pipelines more (see `KeptLocks`); only `run`
-/// reuses them, every other path releases them first, since it may lock (UNWATCH on a rejected EXEC) or block.
-pub fn execute<'a>(
-    server: &'a Server,
-    client: &mut ClientState,
-    kept: &mut KeptLocks<'a>,
-    args: Args,
-) -> Reply {
+pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     let table = table::get();
     let id = match resolve(table, args) {
         Resolved::Command(id) => id,
         Resolved::Rejected(reply) => {
-            kept.release();
             let reply = transaction::on_rejected(server, client, args, reply);
             stats::with_local(|s| s.count_error(&reply));
             return reply;
         }
     };
     if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
-        kept.release();
         let reply = Reply::error("NOAUTH Authentication required.");
         let reply = transaction::on_rejected(server, client, args, reply);
         stats::with_local(|s| {
@@ -70,27 +60,19 @@ pub fn execute<'a>(
     }
     // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
     if let Some(reply) = crate::pubsub::gate(client, id) {
-        kept.release();
         return reply;
     }
     if let Some(reply) = transaction::queue_if_multi(client, id, args) {
-        kept.release();
         return reply;
     }
-    run(server, client, kept, id, args)
+    run(server, client, id, args)
 }
 
 /// Runs a resolved command under the locks it needs.
-pub fn run<'a>(
-    server: &'a Server,
-    client: &mut ClientState,
-    kept: &mut KeptLocks<'a>,
-    id: usize,
-    args: Args,
-) -> Reply {
+pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
     let plan = lock_plan(&server.keyspace, client.db, cmd, args);
-    let locks = kept.lock(&server.keyspace, plan);
+    let locks = plan.acquire(&server.keyspace);
     let mut ctx = Ctx {
         server,
         client,
@@ -101,13 +83,8 @@ pub fn run<'a>(
     // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
     // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
     crate::blocking::serve_ready(&mut ctx);
-    let locks = ctx.keys.into_set();
-    if crate::blocking::has_deferred() {
-        drop(locks);
-        crate::blocking::serve_deferred(server, client);
-    } else {
-        kept.keep(locks);
-    }
+    drop(ctx);
+    crate::blocking::serve_deferred(server, client);
     reply
 }
 

@@ -44,12 +44,6 @@ impl LockPlan {
     /// here, so no two threads can wait on each other in a cycle: that is why EXEC and multi-key commands cannot
     /// deadlock. A pair asked for both ways is taken for writing.
     pub fn acquire(mut self, ks: &Keyspace) -> LockSet<'_> {
-        self.normalize();
-        self.lock_normalized(ks)
-    }
-
-    /// Sorts the pairs and merges duplicates, so that two plans naming the same shards compare equal.
-    fn normalize(&mut self) {
         if self.items.len() > 1 {
             self.items.sort_unstable();
             self.items.dedup_by(|later, earlier| {
@@ -61,9 +55,6 @@ impl LockPlan {
                 }
             });
         }
-    }
-
-    fn lock_normalized<'a>(&self, ks: &'a Keyspace) -> LockSet<'a> {
         let held = self
             .items
             .iter()
@@ -92,74 +83,6 @@ struct Held<'a> {
     guard: Guard<'a>,
 }
 
-/// The locks of a connection's last command, kept while the next pipelined commands need exactly the same ones.
-///
-/// Why: fifty clients pipelining writes to one key made every command a lock handoff between threads, and a thread
-/// preempted while holding the shard stalled all the others (p99 three times the design's ceiling). Kept across
-/// a batch, the lock changes hands once per batch instead of once per command.
-///
-/// Why this keeps the lock order: kept locks are reused whole or released before anything else is locked, so a
-/// connection never waits for a lock while it holds one. The connection releases them before it writes, sleeps
-/// or reads, so they are never held while waiting on a client; and after `MAX_REUSES` commands, so a long
-/// pipeline still lets others in.
-pub struct KeptLocks<'a> {
-    plan: LockPlan,
-    set: Option<LockSet<'a>>,
-    reuses: u32,
-}
-
-impl<'a> KeptLocks<'a> {
-    const MAX_REUSES: u32 = 32;
-    /// Larger sets (a whole database for KEYS or FLUSHDB) are not worth keeping from other clients.
-    const MAX_KEPT: usize = 4;
-
-    pub fn new() -> Self {
-        KeptLocks {
-            plan: LockPlan::new(),
-            set: None,
-            reuses: 0,
-        }
-    }
-
-    /// The locks `plan` names: the kept ones if they are exactly those, else fresh ones, taken only after the kept
-    /// ones are released.
-    pub fn lock(&mut self, ks: &'a Keyspace, mut plan: LockPlan) -> LockSet<'a> {
-        plan.normalize();
-        if let Some(set) = self.set.take() {
-            if self.plan.items != plan.items {
-                drop(set);
-            } else if self.reuses < Self::MAX_REUSES {
-                self.reuses += 1;
-                return set;
-            } else {
-                // Handed to a waiting thread, else this one would take it straight back.
-                set.unlock_fair();
-            }
-        }
-        self.reuses = 0;
-        let set = plan.lock_normalized(ks);
-        self.plan = plan;
-        set
-    }
-
-    /// Keeps the set just returned by `lock` (and used) for the next command.
-    pub fn keep(&mut self, set: LockSet<'a>) {
-        if !set.held.is_empty() && set.held.len() <= Self::MAX_KEPT {
-            self.set = Some(set);
-        }
-    }
-
-    pub fn release(&mut self) {
-        self.set = None;
-    }
-}
-
-impl Default for KeptLocks<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Guards held for one command or one transaction, sorted by (database, shard).
 pub struct LockSet<'a> {
     held: SmallVec<[Held<'a>; 4]>,
@@ -169,15 +92,6 @@ impl LockSet<'_> {
     pub fn empty() -> Self {
         LockSet {
             held: SmallVec::new(),
-        }
-    }
-
-    fn unlock_fair(self) {
-        for h in self.held {
-            match h.guard {
-                Guard::Read(g) => RwLockReadGuard::unlock_fair(g),
-                Guard::Write(g) => RwLockWriteGuard::unlock_fair(g),
-            }
         }
     }
 
@@ -200,11 +114,6 @@ pub struct KeyLocks<'a> {
 impl<'a> KeyLocks<'a> {
     pub fn new(ks: &'a Keyspace, set: LockSet<'a>, now: i64) -> Self {
         KeyLocks { ks, set, now }
-    }
-
-    /// Ends the command, handing back its locks (for `KeptLocks::keep`).
-    pub fn into_set(self) -> LockSet<'a> {
-        self.set
     }
 
     pub fn keyspace(&self) -> &'a Keyspace {
@@ -422,87 +331,5 @@ pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: 
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ks.key_expired(db, key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(ks: &Keyspace, key: &[u8], write: bool) -> LockPlan {
-        let mut p = LockPlan::new();
-        p.key(ks, 0, key, write);
-        p
-    }
-
-    fn is_locked(ks: &Keyspace, key: &[u8]) -> bool {
-        ks.db(0).shard(ks.shard_of(key)).try_write().is_none()
-    }
-
-    /// Two keys in different shards, so releasing one shard can be told from releasing the other.
-    fn keys_in_two_shards(ks: &Keyspace) -> (Vec<u8>, Vec<u8>) {
-        let a = b"a".to_vec();
-        let b = (0..)
-            .map(|i| format!("b{i}").into_bytes())
-            .find(|k| ks.shard_of(k) != ks.shard_of(&a))
-            .expect("some key lands in another shard");
-        (a, b)
-    }
-
-    #[test]
-    fn kept_locks_are_reused_only_for_the_same_plan() {
-        let ks = Keyspace::new(1);
-        let (a, b) = keys_in_two_shards(&ks);
-        let mut kept = KeptLocks::new();
-        let set = kept.lock(&ks, plan(&ks, &a, true));
-        kept.keep(set);
-        assert!(is_locked(&ks, &a), "kept between commands");
-        let set = kept.lock(&ks, plan(&ks, &a, true));
-        assert_eq!(kept.reuses, 1, "the same plan reuses the kept set");
-        kept.keep(set);
-        // A read of the same shard is another plan: the write lock is released before the read lock is taken.
-        let set = kept.lock(&ks, plan(&ks, &a, false));
-        assert_eq!(kept.reuses, 0);
-        kept.keep(set);
-        let set = kept.lock(&ks, plan(&ks, &b, true));
-        assert!(
-            !is_locked(&ks, &a),
-            "released before another shard is locked"
-        );
-        kept.keep(set);
-        kept.release();
-        assert!(!is_locked(&ks, &b));
-    }
-
-    #[test]
-    fn kept_locks_are_given_up_after_max_reuses() {
-        let ks = Keyspace::new(1);
-        let mut kept = KeptLocks::new();
-        let set = kept.lock(&ks, plan(&ks, b"k", true));
-        kept.keep(set);
-        for _ in 0..KeptLocks::MAX_REUSES {
-            let set = kept.lock(&ks, plan(&ks, b"k", true));
-            kept.keep(set);
-        }
-        assert_eq!(kept.reuses, KeptLocks::MAX_REUSES);
-        let set = kept.lock(&ks, plan(&ks, b"k", true));
-        assert_eq!(kept.reuses, 0, "released fairly and taken afresh");
-        drop(set);
-        assert!(!is_locked(&ks, b"k"));
-    }
-
-    #[test]
-    fn an_empty_plan_releases_the_kept_locks() {
-        let ks = Keyspace::new(1);
-        let mut kept = KeptLocks::new();
-        let set = kept.lock(&ks, plan(&ks, b"k", true));
-        kept.keep(set);
-        let set = kept.lock(&ks, LockPlan::new());
-        assert!(
-            !is_locked(&ks, b"k"),
-            "commands without keys (INFO, EXEC) run holding nothing"
-        );
-        kept.keep(set);
-        assert!(kept.set.is_none());
     }
 }

@@ -19,7 +19,7 @@ use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
 pub use dict::{Dict, Key};
-pub use locks::{KeptLocks, KeyLocks, LockPlan, LockSet};
+pub use locks::{KeyLocks, LockPlan, LockSet};
 pub use value::{StrValue, Value};
 
 use crate::blocking::BlockedKeys;

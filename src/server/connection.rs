@@ -13,7 +13,6 @@ use std::sync::Arc;
 use super::clients::{ClientInfo, ClientState};
 use super::{stats, Server};
 use crate::commands::dispatch;
-use crate::db::KeptLocks;
 use crate::protocol::{encode, Reply, RequestReader};
 use crate::util::time::now_ms;
 
@@ -59,15 +58,12 @@ fn connection_loop(
         }
         info.last_interaction_ms.store(now_ms(), Relaxed);
         stats::with_local(|s| s.net_input_bytes.add_local(n as u64));
-        // Locks kept from one command of this batch to the next; released before every write, wait or read.
-        let mut kept = KeptLocks::new();
         loop {
             let max_bulk = server.config.proto_max_bulk_len();
             match reader.next_frame(max_bulk) {
                 Ok(Some(frame)) => {
-                    let mut reply = dispatch::execute(server, client, &mut kept, frame);
+                    let mut reply = dispatch::execute(server, client, frame);
                     if crate::blocking::pending(client) {
-                        kept.release();
                         // Earlier pipelined replies go out before this client sleeps.
                         flush(stream, &mut out)?;
                         reply = crate::blocking::wait(server, client, stream);
@@ -76,21 +72,19 @@ fn connection_loop(
                         encode(&reply, client.protocol, &mut out);
                     }
                     if client.ext.pubsub.has_outbox() {
-                        kept.release();
                         // Subscribed or monitoring: the writer thread owns the output.
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
-                    if client.close_after_reply || out.len() >= FLUSH_AT {
-                        kept.release();
+                    if client.close_after_reply {
                         flush(stream, &mut out)?;
-                        if client.close_after_reply {
-                            return Ok(());
-                        }
+                        return Ok(());
+                    }
+                    if out.len() >= FLUSH_AT {
+                        flush(stream, &mut out)?;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    kept.release();
                     log::debug!(
                         "Protocol error ({}) from client id={} addr={}",
                         e.0,
@@ -106,7 +100,6 @@ fn connection_loop(
                 }
             }
         }
-        drop(kept);
         info.qbuf.store(reader.pending(), Relaxed);
         info.rbs.store(reader.capacity(), Relaxed);
         flush(stream, &mut out)?;

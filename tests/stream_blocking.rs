@@ -224,3 +224,30 @@ fn only_xadd_wakes_stream_readers_as_in_redis() {
     let ours = Server::start();
     assert_eq!(wake_scenario(ours.port), wake_scenario(redis.port));
 }
+
+#[test]
+fn destroying_the_group_answers_its_blocked_readers_with_nogroup() {
+    let s = Server::start();
+    let mut w = s.client();
+    assert_eq!(
+        w.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]),
+        "+OK\r\n"
+    );
+    let mut r = s.blocked_client(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    assert_eq!(w.cmd(&["XGROUP", "DESTROY", "s", "g"]), ":1\r\n");
+    assert_eq!(
+        r.read_reply(),
+        "-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+    );
+    assert_eq!(s.blocked_clients(), 0);
+}

@@ -400,3 +400,70 @@ fn client_list_flags_a_dirty_watch() {
         assert_eq!(ours, flags_at_each_step(&redis));
     }
 }
+
+/// Redis counts only changes to a stream's entries (and its creation) for WATCH: consumer-group bookkeeping
+/// (creating or moving a group, delivering, acknowledging, claiming, consumers coming and going, destroying a group)
+/// leaves a watching transaction free to run.
+#[test]
+fn consumer_group_bookkeeping_leaves_watch_alone() {
+    let s = Server::start();
+    let mut setup = s.client();
+    let fresh = |setup: &mut common::Client| {
+        setup.cmd(&["FLUSHALL"]);
+        assert_eq!(setup.cmd(&["XADD", "s", "1-1", "f", "v"]), "$3\r\n1-1\r\n");
+        assert_eq!(setup.cmd(&["XGROUP", "CREATE", "s", "g", "0"]), "+OK\r\n");
+        assert_eq!(setup.cmd(&["XGROUP", "CREATE", "s", "g2", "0"]), "+OK\r\n");
+    };
+    let delivered: &[&str] = &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"];
+    let cases: &[&[&[&str]]] = &[
+        &[delivered],
+        &[delivered, &["XACK", "s", "g", "1-1"]],
+        &[delivered, &["XCLAIM", "s", "g", "c2", "0", "1-1"]],
+        &[delivered, &["XAUTOCLAIM", "s", "g", "c3", "0", "0"]],
+        &[&["XGROUP", "CREATE", "s", "g3", "$"]],
+        &[&["XGROUP", "SETID", "s", "g", "0"]],
+        &[&["XGROUP", "CREATECONSUMER", "s", "g", "c9"]],
+        &[delivered, &["XGROUP", "DELCONSUMER", "s", "g", "c"]],
+        &[&["XGROUP", "DESTROY", "s", "g2"]],
+    ];
+    for change in cases {
+        fresh(&mut setup);
+        assert_eq!(exec_after_watch(&s, "s", change), RAN, "after {change:?}");
+    }
+    // Entries and the stream's existence still count.
+    fresh(&mut setup);
+    assert_eq!(
+        exec_after_watch(&s, "s", &[&["XADD", "s", "*", "f", "v"]]),
+        ABORTED
+    );
+    fresh(&mut setup);
+    assert_eq!(exec_after_watch(&s, "s", &[&["XDEL", "s", "1-1"]]), ABORTED);
+    setup.cmd(&["FLUSHALL"]);
+    let mkstream: &[&str] = &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"];
+    assert_eq!(exec_after_watch(&s, "s", &[mkstream]), ABORTED);
+}
+
+#[test]
+fn consumer_group_bookkeeping_and_watch_match_redis() {
+    assert_session_same_as_redis(
+        2,
+        &[
+            (1, &["XADD", "s", "1-1", "f", "v"]),
+            (1, &["XGROUP", "CREATE", "s", "g", "0"]),
+            (0, &["WATCH", "s"]),
+            (1, &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]),
+            (1, &["XACK", "s", "g", "1-1"]),
+            (1, &["XGROUP", "SETID", "s", "g", "0"]),
+            (1, &["XGROUP", "DESTROY", "s", "g"]),
+            (0, &["MULTI"]),
+            (0, &["PING"]),
+            (0, &["EXEC"]),
+            (0, &["WATCH", "s"]),
+            (1, &["XGROUP", "CREATE", "s", "g", "$"]),
+            (1, &["XTRIM", "s", "MAXLEN", "0"]),
+            (0, &["MULTI"]),
+            (0, &["PING"]),
+            (0, &["EXEC"]),
+        ],
+    );
+}

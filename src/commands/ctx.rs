@@ -66,6 +66,12 @@ impl<'a> Ctx<'a> {
         self.keys.signal_modified(db, key);
     }
 
+    /// `KeyLocks::signal_ready` for the selected database.
+    pub fn ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.keys.signal_ready(db, key);
+    }
+
     /// Keyspace notification hook (`notify-keyspace-events`): `class` is Redis's class letter (`g`, `$`, `l`, `s`,
     /// `h`, `z`, `x`, `t`, `e`, `n`, `m`), `event` the event name (`set`, `del`, `lpush`, ...). Costs one atomic
     /// load while notifications are off.

@@ -314,6 +314,12 @@ impl<'a> KeyLocks<'a> {
         shard.blocked.key_changed(db, key);
     }
 
+    /// Offers the key to its blocked clients without counting as a change for WATCH: Redis's `signalKeyAsReady`
+    /// without `signalModifiedKey` (XGROUP DESTROY, which answers blocked XREADGROUPs with NOGROUP).
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        self.shard_mut(db, key).blocked.key_changed(db, key);
+    }
+
     /// Marks a key as used now, for OBJECT IDLETIME. Reads skip it (it would make every GET write shared memory).
     pub fn touch_lru(&mut self, db: usize, key: &[u8]) {
         if let Some(e) = self.get_mut(db, key) {

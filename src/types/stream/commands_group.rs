@@ -121,7 +121,6 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             }
             s.groups
                 .insert(group.to_vec(), Group::new(id, entries_read));
-            ctx.modified(key);
             ctx.notify('t', "xgroup-create", key);
             Reply::Ok
         }
@@ -139,7 +138,6 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             };
             g.last_id = id;
             g.entries_read = entries_read;
-            ctx.modified(key);
             ctx.notify('t', "xgroup-setid", key);
             Reply::Ok
         }
@@ -150,7 +148,8 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             if s.groups.remove(group).is_none() {
                 return Reply::Int(0);
             }
-            ctx.modified(key);
+            // XREADGROUPs blocked on the group get NOGROUP; WATCH does not see a change, as in Redis.
+            ctx.ready(key);
             ctx.notify('t', "xgroup-destroy", key);
             Reply::Int(1)
         }
@@ -160,7 +159,6 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             };
             let created = g.create_consumer(args.get(4), now);
             if created {
-                ctx.modified(key);
                 ctx.notify('t', "xgroup-createconsumer", key);
             }
             Reply::Int(created as i64)
@@ -170,7 +168,6 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
                 return nogroup_for_key(group, key);
             };
             let pending = g.delete_consumer(args.get(4));
-            ctx.modified(key);
             ctx.notify('t', "xgroup-delconsumer", key);
             Reply::Int(pending as i64)
         }
@@ -216,9 +213,6 @@ pub fn xack(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     let acked = ids.into_iter().filter(|id| g.ack(*id)).count();
-    if acked > 0 {
-        ctx.modified(key);
-    }
     Reply::Int(acked as i64)
 }
 
@@ -395,12 +389,10 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
     let Ok(Some(s)) = stream_and_group(ctx, key, group) else {
         return nogroup_key_or_group(key, group);
     };
-    let mut changed = false;
     let mut created = false;
     if let Some(g) = s.groups.get_mut(group) {
         if last_id > g.last_id {
             g.last_id = last_id;
-            changed = true;
         }
     }
     let mut out = Vec::new();
@@ -412,7 +404,7 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
         let pending_since = g.pel.get(&id).map(|n| n.delivery_time);
         if !exists {
             // Pending entries deleted from the stream leave the PEL.
-            changed |= g.ack(id);
+            g.ack(id);
             continue;
         }
         match pending_since {
@@ -430,11 +422,7 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
             _ if !justid => nack.delivery_count += 1,
             _ => {}
         }
-        changed = true;
         out.push(claimed_reply(s, id, justid));
-    }
-    if changed {
-        ctx.modified(key);
     }
     if created {
         ctx.notify('t', "xgroup-createconsumer", key);
@@ -498,7 +486,6 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
     let mut cursor = Some(start);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
-    let mut changed = false;
     let mut created = false;
     while attempts > 0 && count > 0 {
         attempts -= 1;
@@ -523,7 +510,6 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
             g.ack(id);
             deleted.push(id.reply());
             count -= 1;
-            changed = true;
             continue;
         }
         if min_idle != 0 && idle < min_idle {
@@ -538,7 +524,6 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
             nack.delivery_count += 1;
         }
         count -= 1;
-        changed = true;
         claimed.push(claimed_reply(s, id, justid));
     }
     let next = cursor
@@ -551,9 +536,6 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
                 .map(|(id, _)| *id)
         })
         .unwrap_or(StreamId::MIN);
-    if changed {
-        ctx.modified(key);
-    }
     if created {
         ctx.notify('t', "xgroup-createconsumer", key);
     }

@@ -239,8 +239,8 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
         // Redis 7.0 creates (or refreshes) the consumer only when the stream is served.
         let Some(from) = from else { continue };
         let created = g.touch_consumer(consumer, now);
+        // Delivering moves entries into the PEL, which Redis does not count as a change for WATCH.
         let reply = read_group(s, group, consumer, from, req.count, req.noack, now);
-        ctx.modified(key);
         if created {
             ctx.notify('t', "xgroup-createconsumer", key);
         }

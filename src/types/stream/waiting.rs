@@ -82,7 +82,6 @@ impl Request for StreamWait {
             self.noack,
             now,
         );
-        ctx.modified(key);
         if created {
             ctx.notify('t', "xgroup-createconsumer", key);
         }

@@ -218,4 +218,29 @@ mod tests {
         }
         assert!(t.lookup(b"GeT").is_some());
     }
+
+    #[test]
+    fn the_last_lookup_cache_never_answers_for_another_name() {
+        let t = super::get();
+        let get = t.lookup(b"get").expect("get exists");
+        let set = t.lookup(b"set").expect("set exists");
+        assert_ne!(get, set);
+        for _ in 0..2 {
+            assert_eq!(t.lookup(b"GET"), Some(get));
+            assert_eq!(t.lookup(b"GET"), Some(get), "served from the cache");
+            assert_eq!(t.lookup(b"GETX"), None, "a longer name is another name");
+            assert_eq!(t.lookup(b"GE"), None, "so is a prefix");
+            assert_eq!(t.lookup(b"SET"), Some(set));
+            assert_eq!(t.lookup(b"sEt"), Some(set));
+        }
+        // Names too long to cache still resolve, and do not disturb the cached one.
+        assert_eq!(t.lookup(b"set"), Some(set));
+        assert_eq!(t.lookup(b"zrangebyscorexyz"), None);
+        assert_eq!(t.lookup(b"set"), Some(set));
+        assert_eq!(
+            t.lookup(b"zremrangebyscore").map(|id| t.full_name(id)),
+            Some("zremrangebyscore")
+        );
+        assert_eq!(t.lookup(b"set"), Some(set));
+    }
 }

@@ -38,3 +38,24 @@ pub fn monotonic_us() -> u64 {
 pub fn coarse_secs() -> i64 {
     clock(libc::CLOCK_REALTIME_COARSE).tv_sec
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn clocks_agree_with_std() {
+        let std_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        assert!((now_ms() - std_ms).abs() < 1_000);
+        assert!((now_us() / 1_000 - std_ms).abs() < 1_000);
+        assert!((coarse_secs() - std_ms / 1_000).abs() <= 1);
+        let a = monotonic_us();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let b = monotonic_us();
+        assert!((5_000..1_000_000).contains(&(b - a)), "{a} then {b}");
+    }
+}

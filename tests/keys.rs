@@ -341,3 +341,34 @@ fn keyspace_events_match_redis() {
     let want = keyspace_events(redis.port, commands);
     assert_eq!(got, want);
 }
+
+/// As in Redis, reading or writing a key makes it recently used (OBJECT IDLETIME 0); TYPE, EXISTS, TTL and OBJECT
+/// only look at it (Redis's LOOKUP_NOTOUCH), and TOUCH touches.
+#[test]
+fn reads_and_writes_reset_idle_time_inspection_does_not() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["SET", "read", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["RPUSH", "written", "a"]), ":1\r\n");
+    assert_eq!(c.cmd(&["HSET", "hash", "f", "v"]), ":1\r\n");
+    assert_eq!(c.cmd(&["SET", "inspected", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "touched", "v"]), "+OK\r\n");
+    // The LRU clock counts whole seconds.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(c.cmd(&["GET", "read"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmd(&["RPUSH", "written", "b"]), ":2\r\n");
+    assert_eq!(c.cmd(&["HGET", "hash", "f"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmd(&["TYPE", "inspected"]), "+string\r\n");
+    assert_eq!(c.cmd(&["EXISTS", "inspected"]), ":1\r\n");
+    assert_eq!(c.cmd(&["TTL", "inspected"]), ":-1\r\n");
+    assert_eq!(
+        c.cmd(&["OBJECT", "ENCODING", "inspected"]),
+        "$6\r\nembstr\r\n"
+    );
+    assert_eq!(c.cmd(&["TOUCH", "touched"]), ":1\r\n");
+    for key in ["read", "written", "hash", "touched"] {
+        assert_eq!(c.cmd(&["OBJECT", "IDLETIME", key]), ":0\r\n", "{key}");
+    }
+    let idle = c.cmd(&["OBJECT", "IDLETIME", "inspected"]);
+    assert!(idle == ":1\r\n" || idle == ":2\r\n", "inspected: {idle:?}");
+}

@@ -25,17 +25,29 @@ impl<'a> Ctx<'a> {
         self.lookup_entry(key).map(|e| &e.value)
     }
 
-    /// `lookup` for commands that need the TTL too (TTL, EXISTS, COPY, SET ... GET).
+    /// `lookup` for commands that need the TTL too (COPY, SET ... GET).
     pub fn lookup_entry(&self, key: &[u8]) -> Option<&Entry> {
         let e = self.keys.get(self.client.db, key);
+        Self::count_lookup(e.is_some());
+        e
+    }
+
+    /// A lookup that does not count as using the key (Redis's `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL, OBJECT), still
+    /// counted in the keyspace hits and misses.
+    pub fn peek_entry(&self, key: &[u8]) -> Option<&Entry> {
+        let e = self.keys.peek(self.client.db, key);
+        Self::count_lookup(e.is_some());
+        e
+    }
+
+    fn count_lookup(hit: bool) {
         stats::with_local(|s| {
-            if e.is_some() {
+            if hit {
                 s.keyspace_hits.add_local(1)
             } else {
                 s.keyspace_misses.add_local(1)
             }
         });
-        e
     }
 
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {

@@ -203,7 +203,7 @@ fn pexpiretime(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// -2 for no key, -1 for no TTL; else the time left (or the deadline, `absolute`), rounded to seconds unless `ms`.
 fn ttl_generic(ctx: &mut Ctx, args: Args, ms: bool, absolute: bool) -> Reply {
-    let Some(entry) = ctx.lookup_entry(args.get(1)) else {
+    let Some(entry) = ctx.peek_entry(args.get(1)) else {
         return Reply::Int(-2);
     };
     let Some(at) = entry.expire_at() else {

@@ -96,13 +96,16 @@ fn exists(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Int(
         args.iter()
             .skip(1)
-            .filter(|k| ctx.lookup(k).is_some())
+            .filter(|k| ctx.peek_entry(k).is_some())
             .count() as i64,
     )
 }
 
 fn type_cmd(ctx: &mut Ctx, args: Args) -> Reply {
-    Reply::status(ctx.lookup(args.get(1)).map_or("none", |v| v.type_name()))
+    Reply::status(
+        ctx.peek_entry(args.get(1))
+            .map_or("none", |e| e.value.type_name()),
+    )
 }
 
 fn touch_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {

@@ -75,12 +75,12 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 }
 
 fn encoding(ctx: &mut Ctx, args: Args) -> Reply {
-    ctx.lookup_entry(args.get(2))
+    ctx.peek_entry(args.get(2))
         .map_or(Reply::Nil, |e| Reply::bulk(e.encoding()))
 }
 
 fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
-    let Some(entry) = ctx.lookup_entry(args.get(2)) else {
+    let Some(entry) = ctx.peek_entry(args.get(2)) else {
         return Reply::Nil;
     };
     // Redis shares the objects of the integers 0..9999 when it stores them int-encoded.
@@ -96,10 +96,10 @@ fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 fn idletime(ctx: &mut Ctx, args: Args) -> Reply {
-    let Some(entry) = ctx.lookup_entry(args.get(2)) else {
+    let Some(entry) = ctx.peek_entry(args.get(2)) else {
         return Reply::Nil;
     };
-    let lru = entry.lru;
+    let lru = entry.lru.get();
     if lfu_policy(ctx) {
         return Reply::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
@@ -109,7 +109,7 @@ fn idletime(ctx: &mut Ctx, args: Args) -> Reply {
 /// Access frequency is only kept under an LFU policy, which ferredis has no eviction for yet: the counter then
 /// stays at its initial value, 5 in Redis.
 fn freq(ctx: &mut Ctx, args: Args) -> Reply {
-    if ctx.lookup(args.get(2)).is_none() {
+    if ctx.peek_entry(args.get(2)).is_none() {
         return Reply::Nil;
     }
     if !lfu_policy(ctx) {

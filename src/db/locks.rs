@@ -215,8 +215,17 @@ impl<'a> KeyLocks<'a> {
         }
     }
 
-    /// The live entry at `key`; an expired one is invisible (it is deleted by writers or the expiry cycle).
+    /// The live entry at `key`, recording the access (OBJECT IDLETIME); an expired one is invisible (it is deleted
+    /// by writers or the expiry cycle).
     pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let entry = self.peek(db, key)?;
+        entry.lru.touch(self.lru_clock());
+        Some(entry)
+    }
+
+    /// `get` without recording an access, for the commands Redis runs with `LOOKUP_NOTOUCH` (TYPE, EXISTS, TTL,
+    /// OBJECT): asking about a key does not make it recently used.
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         let hash = self.ks.hash(key);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard: &Shard = match &self.set.held[i].guard {
@@ -244,7 +253,18 @@ impl<'a> KeyLocks<'a> {
             delete_expired(ks, db, shard, hash, key);
             return None;
         }
-        shard.dict.get_mut(hash, key)
+        let entry = shard.dict.get_mut(hash, key)?;
+        entry.lru.touch(Self::clock_of(now));
+        Some(entry)
+    }
+
+    /// The command's clock in the seconds of `db::lru_clock`.
+    fn lru_clock(&self) -> u32 {
+        Self::clock_of(self.now)
+    }
+
+    fn clock_of(now_ms: i64) -> u32 {
+        (now_ms / 1000) as u32
     }
 
     pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
@@ -320,11 +340,9 @@ impl<'a> KeyLocks<'a> {
         self.shard_mut(db, key).blocked.key_changed(db, key);
     }
 
-    /// Marks a key as used now, for OBJECT IDLETIME. Reads skip it (it would make every GET write shared memory).
+    /// Marks a key as used now (TOUCH).
     pub fn touch_lru(&mut self, db: usize, key: &[u8]) {
-        if let Some(e) = self.get_mut(db, key) {
-            e.lru = super::lru_clock();
-        }
+        self.get(db, key);
     }
 }
 

@@ -15,6 +15,8 @@ mod locks;
 mod value;
 pub mod watch;
 
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
@@ -35,7 +37,7 @@ pub struct Entry {
     /// it and the shard's index of volatile keys stays exact.
     expire_at: i64,
     /// Seconds clock of the last access, for OBJECT IDLETIME.
-    pub(crate) lru: u32,
+    pub(crate) lru: Access,
     /// How Redis would have encoded a string edited in place (it sits in padding: no memory cost).
     pub(crate) str_encoding: StrEncoding,
 }
@@ -56,7 +58,7 @@ impl Entry {
         Entry {
             value,
             expire_at: 0,
-            lru: lru_clock(),
+            lru: Access::new(lru_clock()),
             str_encoding: StrEncoding::FromContents,
         }
     }
@@ -82,6 +84,36 @@ impl Entry {
     /// Whether the key is logically gone at `now`, for commands that walk a shard (KEYS, SCAN) under a read lock.
     pub fn expired(&self, now: i64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+/// When a key was last read or written, in the seconds of [`lru_clock`], as Redis keeps it in its `lru` field.
+///
+/// Atomic because reads record the access too (OBJECT IDLETIME is 0 right after a GET) and they hold only the
+/// shard's read lock. The store happens only when the second has changed, so a hot key read by many threads costs
+/// at most one write of its cache line per second, not one per read.
+#[derive(Debug, Default)]
+pub struct Access(AtomicU32);
+
+impl Access {
+    pub fn new(clock: u32) -> Self {
+        Access(AtomicU32::new(clock))
+    }
+
+    pub fn get(&self) -> u32 {
+        self.0.load(Relaxed)
+    }
+
+    pub fn touch(&self, clock: u32) {
+        if self.get() != clock {
+            self.0.store(clock, Relaxed);
+        }
+    }
+}
+
+impl Clone for Access {
+    fn clone(&self) -> Self {
+        Access::new(self.get())
     }
 }
 

@@ -372,3 +372,37 @@ fn reads_and_writes_reset_idle_time_inspection_does_not() {
     let idle = c.cmd(&["OBJECT", "IDLETIME", "inspected"]);
     assert!(idle == ":1\r\n" || idle == ":2\r\n", "inspected: {idle:?}");
 }
+
+/// Under an LFU policy OBJECT FREQ shows Redis's logarithmic access counter; with `lfu-log-factor 0` every use
+/// adds one, so the counts are exact: a new key starts at 5, a new value keeps its key's count, inspection (TYPE,
+/// EXISTS, TTL, OBJECT) is not a use, and each command counts as Redis counts it.
+#[test]
+fn lfu_access_counts_match_redis() {
+    let mut commands: Vec<Vec<&str>> = vec![
+        vec!["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+        vec!["CONFIG", "SET", "lfu-log-factor", "0"],
+    ];
+    let script = "set k v|object freq k|get k|get k|object freq k|set k v2|object freq k|exists k|type k|ttl k|\
+        object freq k|touch k|object freq k|set k v3 ex 100|object freq k|copy k k2|object freq k2|rename k k3|\
+        object freq k3|append k3 x|getset k3 y|setrange k3 0 z|object freq k3|hset h f v|hget h f|hset h f w|\
+        object freq h|sadd s a|sadd s b|object freq s|zadd z 1 a|zincrby z 1 a|object freq z|rpush l a|\
+        lrange l 0 -1|object freq l|expire k3 100|persist k3|object freq k3|object idletime k3|object freq nokey|\
+        config set maxmemory-policy allkeys-lru|object freq l";
+    commands.extend(script.split('|').map(|c| c.split_whitespace().collect()));
+    let commands: Vec<&[&str]> = commands.iter().map(|c| c.as_slice()).collect();
+    common::assert_same_as_redis(&commands);
+
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "lfu-log-factor", "0"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":5\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmd(&["TYPE", "k"]), "+string\r\n");
+    assert_eq!(c.cmd(&["SET", "k", "w"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":7\r\n");
+}

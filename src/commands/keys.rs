@@ -115,11 +115,10 @@ fn touch_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
 }
 
 fn touch(ctx: &mut Ctx, args: Args) -> Reply {
-    let db = ctx.db();
     let mut n = 0;
     for key in args.iter().skip(1) {
+        // The lookup is the touch: it stamps the key as used.
         if ctx.lookup(key).is_some() {
-            ctx.keys.touch_lru(db, key);
             n += 1;
         }
     }
@@ -215,7 +214,7 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     }
     // Cloned only once the copy is sure to happen: the value may be large.
-    let Some(copied) = ctx.keys.get(db, src).map(|e| {
+    let Some(copied) = ctx.keys.peek(db, src).map(|e| {
         let mut copy = Entry::with_expire(e.value.clone(), e.expire_at());
         copy.str_encoding = e.str_encoding;
         copy

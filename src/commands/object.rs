@@ -67,11 +67,9 @@ fn container(_ctx: &mut Ctx, _args: Args) -> Reply {
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 const SHARED_INTEGERS: i64 = 10000;
 
-fn lfu_policy(ctx: &Ctx) -> bool {
-    ctx.server
-        .config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.contains("lfu"))
+/// Whether `maxmemory-policy` is an LFU one: the key's access stamp then holds a frequency, not a time.
+fn lfu_policy() -> bool {
+    crate::db::access_policy::lfu()
 }
 
 fn encoding(ctx: &mut Ctx, args: Args) -> Reply {
@@ -100,22 +98,21 @@ fn idletime(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Nil;
     };
     let lru = entry.lru.get();
-    if lfu_policy(ctx) {
+    if lfu_policy() {
         return Reply::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
     Reply::Int(i64::from(lru_clock().saturating_sub(lru)))
 }
 
-/// Access frequency is only kept under an LFU policy, which ferredis has no eviction for yet: the counter then
-/// stays at its initial value, 5 in Redis.
+/// The access frequency Redis keeps under an LFU policy: a logarithmic counter that decays with idle minutes.
 fn freq(ctx: &mut Ctx, args: Args) -> Reply {
-    if ctx.peek_entry(args.get(2)).is_none() {
+    let Some(entry) = ctx.peek_entry(args.get(2)) else {
         return Reply::Nil;
-    }
-    if !lfu_policy(ctx) {
+    };
+    if !lfu_policy() {
         return Reply::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    Reply::Int(5)
+    Reply::Int(i64::from(entry.lru.lfu_counter(ctx.keys.now())))
 }
 
 fn help(_ctx: &mut Ctx, _args: Args) -> Reply {

@@ -227,6 +227,9 @@ impl Config {
             "port" => self.port.store(num() as u32, Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Relaxed),
             "loglevel" => log::set_max_level(log_level(v)),
+            "maxmemory-policy" => crate::db::access_policy::set_lfu(v.contains("lfu")),
+            "lfu-log-factor" => crate::db::access_policy::set_log_factor(num() as u32),
+            "lfu-decay-time" => crate::db::access_policy::set_decay_minutes(num() as u32),
             "notify-keyspace-events" => self
                 .notify_flags
                 .store(params::notify::parse(v).unwrap_or(0), Relaxed),

@@ -219,7 +219,7 @@ impl<'a> KeyLocks<'a> {
     /// by writers or the expiry cycle).
     pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         let entry = self.peek(db, key)?;
-        entry.lru.touch(self.lru_clock());
+        entry.lru.touch(self.now);
         Some(entry)
     }
 
@@ -243,8 +243,16 @@ impl<'a> KeyLocks<'a> {
         self.get(db, key).is_some()
     }
 
-    /// The live entry at `key` for changing in place; an expired one is deleted first.
+    /// The live entry at `key` for changing in place, recording the access; an expired one is deleted first.
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let entry = self.live_mut(db, key)?;
+        entry.lru.touch(now);
+        Some(entry)
+    }
+
+    /// `get_mut` without recording an access, for bookkeeping on a key the command already looked up.
+    fn live_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hash(key);
         let (now, ks) = (self.now, self.ks);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
@@ -253,18 +261,7 @@ impl<'a> KeyLocks<'a> {
             delete_expired(ks, db, shard, hash, key);
             return None;
         }
-        let entry = shard.dict.get_mut(hash, key)?;
-        entry.lru.touch(Self::clock_of(now));
-        Some(entry)
-    }
-
-    /// The command's clock in the seconds of `db::lru_clock`.
-    fn lru_clock(&self) -> u32 {
-        Self::clock_of(self.now)
-    }
-
-    fn clock_of(now_ms: i64) -> u32 {
-        (now_ms / 1000) as u32
+        shard.dict.get_mut(hash, key)
     }
 
     pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
@@ -277,9 +274,18 @@ impl<'a> KeyLocks<'a> {
     }
 
     /// Stores a whole entry, TTL included (RENAME, MOVE, COPY keep the TTL).
-    pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) -> Option<Entry> {
+    pub fn insert_entry(&mut self, db: usize, key: &[u8], mut entry: Entry) -> Option<Entry> {
         let hash = self.ks.hash(key);
         let now = self.now;
+        if entry.lru.get() == 0 && super::access_policy::lfu() {
+            // A new value for a live key keeps the key's frequency, as Redis's dbOverwrite does under LFU, and
+            // the overwrite counts as a use (Redis looks the key up for writing first).
+            if let Some(old) = self.peek(db, key) {
+                entry.lru = old.lru.clone();
+                entry.lru.touch(now);
+            }
+        }
+        entry.lru.stamp_new(now);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i);
         let new_ttl = entry.expire_at != 0;
@@ -309,7 +315,7 @@ impl<'a> KeyLocks<'a> {
     /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at: Option<i64>) -> bool {
         let hash = self.ks.hash(key);
-        let Some(entry) = self.get_mut(db, key) else {
+        let Some(entry) = self.live_mut(db, key) else {
             return false;
         };
         let had = entry.expire_at != 0;
@@ -338,11 +344,6 @@ impl<'a> KeyLocks<'a> {
     /// without `signalModifiedKey` (XGROUP DESTROY, which answers blocked XREADGROUPs with NOGROUP).
     pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
         self.shard_mut(db, key).blocked.key_changed(db, key);
-    }
-
-    /// Marks a key as used now (TOUCH).
-    pub fn touch_lru(&mut self, db: usize, key: &[u8]) {
-        self.get(db, key);
     }
 }
 

@@ -15,7 +15,7 @@ mod locks;
 mod value;
 pub mod watch;
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
@@ -58,7 +58,7 @@ impl Entry {
         Entry {
             value,
             expire_at: 0,
-            lru: Access::new(lru_clock()),
+            lru: Access::default(),
             str_encoding: StrEncoding::FromContents,
         }
     }
@@ -87,33 +87,119 @@ impl Entry {
     }
 }
 
-/// When a key was last read or written, in the seconds of [`lru_clock`], as Redis keeps it in its `lru` field.
+/// What a key's access stamp records, from `maxmemory-policy`: when it was last used (LRU: seconds of
+/// [`lru_clock`]) or how often (LFU: Redis's 16-bit minutes and 8-bit logarithmic counter), as Redis keeps its
+/// `lru` field. Process-wide, as the policy is in Redis; `Config` sets it.
+pub mod access_policy {
+    use super::*;
+
+    static LFU: AtomicBool = AtomicBool::new(false);
+    static LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
+    static DECAY_MINUTES: AtomicU32 = AtomicU32::new(1);
+
+    pub fn set_lfu(on: bool) {
+        LFU.store(on, Relaxed);
+    }
+    pub fn set_log_factor(f: u32) {
+        LOG_FACTOR.store(f, Relaxed);
+    }
+    pub fn set_decay_minutes(m: u32) {
+        DECAY_MINUTES.store(m, Relaxed);
+    }
+    pub fn lfu() -> bool {
+        LFU.load(Relaxed)
+    }
+    pub(super) fn log_factor() -> u32 {
+        LOG_FACTOR.load(Relaxed)
+    }
+    pub(super) fn decay_minutes() -> u32 {
+        DECAY_MINUTES.load(Relaxed)
+    }
+}
+
+/// A key's access stamp (see [`access_policy`]); 0 until the key is first stored.
 ///
-/// Atomic because reads record the access too (OBJECT IDLETIME is 0 right after a GET) and they hold only the
-/// shard's read lock. The store happens only when the second has changed, so a hot key read by many threads costs
-/// at most one write of its cache line per second, not one per read.
+/// Atomic because reads record the access too (OBJECT IDLETIME is 0 right after a GET, OBJECT FREQ grows) and they
+/// hold only the shard's read lock. It stores only when the value changes: under LRU once a second per key at
+/// most, under LFU when the counter grows (ever more rarely, it is logarithmic), so a hot key does not turn every
+/// read into a write of its cache line.
 #[derive(Debug, Default)]
 pub struct Access(AtomicU32);
 
-impl Access {
-    pub fn new(clock: u32) -> Self {
-        Access(AtomicU32::new(clock))
-    }
+/// Redis's LFU_INIT_VAL: a new key's counter, so it is not evicted before it had a chance to be used.
+const LFU_INIT: u32 = 5;
 
+impl Access {
     pub fn get(&self) -> u32 {
         self.0.load(Relaxed)
     }
 
-    pub fn touch(&self, clock: u32) {
-        if self.get() != clock {
-            self.0.store(clock, Relaxed);
+    fn set(&self, v: u32) {
+        if self.get() != v {
+            self.0.store(v, Relaxed);
         }
+    }
+
+    /// Stamps a key just stored, unless it was stored before (RENAME and MOVE keep theirs).
+    pub(crate) fn stamp_new(&self, now_ms: i64) {
+        if self.get() == 0 {
+            if access_policy::lfu() {
+                self.0.store(minutes(now_ms) << 8 | LFU_INIT, Relaxed);
+            } else {
+                self.0.store(seconds(now_ms), Relaxed);
+            }
+        }
+    }
+
+    /// Records a use: Redis's `LRU_CLOCK()` or `updateLFU`.
+    pub(crate) fn touch(&self, now_ms: i64) {
+        if access_policy::lfu() {
+            let counter = log_incr(self.lfu_counter(now_ms));
+            self.set(minutes(now_ms) << 8 | counter);
+        } else {
+            self.set(seconds(now_ms));
+        }
+    }
+
+    /// The LFU counter after the decay of the minutes since the last use (OBJECT FREQ; Redis's `LFUDecrAndReturn`).
+    pub fn lfu_counter(&self, now_ms: i64) -> u32 {
+        let v = self.get();
+        let (last, counter) = (v >> 8, v & 0xFF);
+        let decay = access_policy::decay_minutes();
+        let periods = match decay {
+            0 => 0,
+            d => (minutes(now_ms).wrapping_sub(last) & 0xFFFF) / d,
+        };
+        counter.saturating_sub(periods)
     }
 }
 
 impl Clone for Access {
     fn clone(&self) -> Self {
-        Access::new(self.get())
+        Access(AtomicU32::new(self.get()))
+    }
+}
+
+fn seconds(now_ms: i64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+/// Redis's 16-bit LFU clock in minutes.
+fn minutes(now_ms: i64) -> u32 {
+    ((now_ms / 60_000) & 0xFFFF) as u32
+}
+
+/// Redis's `LFULogIncr`: the counter grows with probability 1 / ((counter - 5) * lfu-log-factor + 1).
+fn log_incr(counter: u32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT) as f64;
+    let p = 1.0 / (base * access_policy::log_factor() as f64 + 1.0);
+    if fastrand::f64() < p {
+        counter + 1
+    } else {
+        counter
     }
 }
 
@@ -252,5 +338,43 @@ impl Keyspace {
             let s = s.read();
             (k + s.len(), v + s.volatile_len())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+
+    #[test]
+    fn lfu_counter_decays_one_step_per_idle_minute() {
+        // lfu-decay-time is 1 minute unless configured.
+        let t = 1_000 * MINUTE;
+        let a = Access(AtomicU32::new(minutes(t) << 8 | 10));
+        assert_eq!(a.lfu_counter(t), 10);
+        assert_eq!(a.lfu_counter(t + 59_999), 10);
+        assert_eq!(a.lfu_counter(t + 3 * MINUTE), 7);
+        assert_eq!(a.lfu_counter(t + 30 * MINUTE), 0);
+    }
+
+    #[test]
+    fn lfu_minutes_wrap_at_sixteen_bits() {
+        let last = 65_535 * MINUTE;
+        let a = Access(AtomicU32::new(minutes(last) << 8 | 9));
+        assert_eq!(
+            a.lfu_counter(last + 2 * MINUTE),
+            7,
+            "minute 65535 to minute 1 is two minutes"
+        );
+    }
+
+    #[test]
+    fn log_incr_is_certain_at_the_initial_count_and_saturates() {
+        for _ in 0..100 {
+            assert_eq!(log_incr(LFU_INIT), LFU_INIT + 1);
+            assert_eq!(log_incr(0), 1);
+        }
+        assert_eq!(log_incr(255), 255);
     }
 }

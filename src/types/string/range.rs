@@ -76,7 +76,8 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> Reply {
         Err(e) => return e,
     };
     let max = ctx.server.config.proto_max_bulk_len();
-    let current_len = match ctx.lookup_mut(key) {
+    // Looked at without counting as a use: the write below is the one use Redis counts.
+    let current_len = match ctx.keys.peek(ctx.db(), key).map(|e| &e.value) {
         None => None,
         Some(v) => match v.as_str() {
             Ok(s) => Some(s.len()),

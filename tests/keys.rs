@@ -406,3 +406,26 @@ fn lfu_access_counts_match_redis() {
     assert_eq!(c.cmd(&["SET", "k", "w"]), "+OK\r\n");
     assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":7\r\n");
 }
+
+/// CLIENT NO-TOUCH (Redis 7.2): the client's commands leave keys' access stamps alone, except TOUCH.
+#[test]
+fn client_no_touch_leaves_access_counts_alone() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "lfu-log-factor", "0"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH", "ON"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmd(&["APPEND", "k", "w"]), ":2\r\n");
+    assert_eq!(c.cmd(&["SET", "k", "x"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":5\r\n");
+    assert_eq!(c.cmd(&["TOUCH", "k"]), ":1\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":6\r\n");
+    assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH", "OFF"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nx\r\n");
+    assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":7\r\n");
+}

@@ -92,6 +92,13 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
 pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
     ctx.cmd = cmd;
+    // CLIENT NO-TOUCH: the client's lookups leave keys' access stamps alone, except in TOUCH.
+    let no_touch = ctx
+        .client
+        .info
+        .no_touch
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ctx.keys.set_touch(!no_touch || cmd.name == "touch");
     let start = monotonic_us();
     ctx.client.redacted = 0;
     let reply = (cmd.handler)(ctx, args);

@@ -109,11 +109,29 @@ pub struct KeyLocks<'a> {
     set: LockSet<'a>,
     /// The command's clock: one timestamp per command, as Redis uses, so a key cannot expire halfway through.
     now: i64,
+    /// Whether lookups count as uses of the key (OBJECT IDLETIME, OBJECT FREQ); off for CLIENT NO-TOUCH clients.
+    touch: bool,
 }
 
 impl<'a> KeyLocks<'a> {
     pub fn new(ks: &'a Keyspace, set: LockSet<'a>, now: i64) -> Self {
-        KeyLocks { ks, set, now }
+        KeyLocks {
+            ks,
+            set,
+            now,
+            touch: true,
+        }
+    }
+
+    /// Stops lookups from counting as uses, for a client in CLIENT NO-TOUCH mode (but for its TOUCH commands).
+    pub fn set_touch(&mut self, touch: bool) {
+        self.touch = touch;
+    }
+
+    fn record_use(&self, entry: &Entry) {
+        if self.touch {
+            entry.lru.touch(self.now);
+        }
     }
 
     pub fn keyspace(&self) -> &'a Keyspace {
@@ -219,7 +237,7 @@ impl<'a> KeyLocks<'a> {
     /// by writers or the expiry cycle).
     pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         let entry = self.peek(db, key)?;
-        entry.lru.touch(self.now);
+        self.record_use(entry);
         Some(entry)
     }
 
@@ -245,9 +263,11 @@ impl<'a> KeyLocks<'a> {
 
     /// The live entry at `key` for changing in place, recording the access; an expired one is deleted first.
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
-        let now = self.now;
+        let (now, touch) = (self.now, self.touch);
         let entry = self.live_mut(db, key)?;
-        entry.lru.touch(now);
+        if touch {
+            entry.lru.touch(now);
+        }
         Some(entry)
     }
 
@@ -282,7 +302,7 @@ impl<'a> KeyLocks<'a> {
             // the overwrite counts as a use (Redis looks the key up for writing first).
             if let Some(old) = self.peek(db, key) {
                 entry.lru = old.lru.clone();
-                entry.lru.touch(now);
+                self.record_use(&entry);
             }
         }
         entry.lru.stamp_new(now);

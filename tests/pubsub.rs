@@ -388,10 +388,11 @@ fn a_subscriber_that_never_reads_is_cut_off_alone() {
         "config",
         "set",
         "client-output-buffer-limit",
-        "pubsub 1mb 512kb 60",
+        "pubsub 4mb 2mb 60",
     ]) == "+OK\r\n";
+    // The healthy subscriber must never fall 4 MB behind, even on a loaded machine.
     let (size, max_rounds) = if small {
-        (64 << 10, 200)
+        (64 << 10, 400)
     } else {
         (1 << 20, 200)
     };
@@ -537,4 +538,46 @@ fn resp3_subscribers_get_push_frames() {
             ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n"
         );
     }
+}
+
+/// CLIENT LIST `omem=`: what a subscriber's writer still has to write, back to 0 once it has read everything.
+#[test]
+fn client_list_shows_what_a_slow_subscriber_has_not_read() {
+    let server = Server::start();
+    let mut p = server.client();
+    let unlimited = [
+        "config",
+        "set",
+        "client-output-buffer-limit",
+        "pubsub 0 0 0",
+    ];
+    assert_eq!(p.cmd(&unlimited), "+OK\r\n");
+    let mut slow = server.client();
+    cmd_frames(&mut slow, &["subscribe", "big"], 1);
+    let omem = |p: &mut Client| -> u64 {
+        let list = p.cmd(&["client", "list"]);
+        let line = list
+            .lines()
+            .find(|l| l.contains(" sub=1 "))
+            .expect("the subscriber");
+        let field = line.split(' ').find_map(|f| f.strip_prefix("omem="));
+        field.and_then(|v| v.parse().ok()).expect("omem=")
+    };
+    // The confirmation just read leaves the count once its write returns.
+    assert!(eventually(|| omem(&mut p) == 0));
+    // Megabytes until more is queued than the socket buffers (up to tcp_rmem's maximum) take in.
+    let payload = "x".repeat(1 << 20);
+    let mut published = 0;
+    while omem(&mut p) <= 1 << 20 {
+        assert!(
+            published < 256,
+            "omem stayed under 1 MB after {published} MB"
+        );
+        assert_eq!(p.cmd(&["publish", "big", &payload]), ":1\r\n");
+        published += 1;
+    }
+    for _ in 0..published {
+        assert!(slow.read_reply_bytes().len() > 1 << 20);
+    }
+    assert!(eventually(|| omem(&mut p) == 0));
 }

@@ -207,8 +207,9 @@ impl<'a> Running<'a> {
 }
 
 /// One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields in Redis's order (7.2's lib-name and lib-ver at
-/// the end, since ferredis has CLIENT SETINFO). Replies are written out after every batch, so the output
-/// buffer fields are 0; `tot-mem` counts the read buffer and the arguments.
+/// the end, since ferredis has CLIENT SETINFO). Replies are written out after every batch, so `omem` is what a
+/// subscriber's or monitor's writer has yet to write (0 for other clients); `tot-mem` counts the read buffer, the
+/// arguments and `omem`.
 pub fn describe(c: &ClientInfo, running: &Running) -> String {
     let now = now_ms();
     let mut flags = String::new();
@@ -243,11 +244,12 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
     let qbuf = c.qbuf.load(Relaxed);
     let rbs = c.rbs.load(Relaxed);
     let argv_mem = if me { running.argv_mem } else { 0 };
+    let omem = c.omem.load(Relaxed);
     let mut out = String::with_capacity(300);
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={rbs} rbp={rbs} obl=0 oll=0 omem=0 \
+         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={rbs} rbp={rbs} obl=0 oll=0 omem={omem} \
          tot-mem={} \
          events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -263,7 +265,7 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
         c.ssubscriptions.load(Relaxed),
         c.multi_len.load(Relaxed),
         rbs.saturating_sub(qbuf),
-        rbs + argv_mem,
+        rbs + argv_mem + omem,
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -62,7 +62,6 @@ pub fn configured_limits(config: &Config) -> Limits {
 pub struct Outbox {
     tx: Sender<Chunk>,
     pub(crate) info: Arc<ClientInfo>,
-    queued: AtomicUsize,
     /// When the queue first went over the soft limit (ms), 0 while under it.
     soft_since: AtomicI64,
     closed: AtomicBool,
@@ -75,7 +74,6 @@ impl Outbox {
         let outbox = Arc::new(Outbox {
             tx,
             info,
-            queued: AtomicUsize::new(0),
             soft_since: AtomicI64::new(0),
             closed: AtomicBool::new(false),
         });
@@ -94,9 +92,9 @@ impl Outbox {
         self.closed.load(Relaxed)
     }
 
-    /// Bytes queued and not yet written to the socket.
+    /// Bytes queued and not yet written to the socket (kept in the client's info, for CLIENT LIST `omem=`).
     pub fn queued(&self) -> usize {
-        self.queued.load(Relaxed)
+        self.info.omem.load(Relaxed)
     }
 
     /// Queues `chunk` (of `len` bytes) unless the client is closed or this pushes it over its limits, in which case
@@ -105,15 +103,15 @@ impl Outbox {
         if self.is_closed() {
             return false;
         }
-        let queued = (self.queued.fetch_add(len, Relaxed) + len) as u64;
+        let queued = (self.info.omem.fetch_add(len, Relaxed) + len) as u64;
         if self.over_limits(queued, limits) {
-            self.queued.fetch_sub(len, Relaxed);
+            self.info.omem.fetch_sub(len, Relaxed);
             self.close_for_limits(queued);
             return false;
         }
         if self.tx.send(chunk).is_err() {
             // The writer is gone (its socket failed): the client is on its way out.
-            self.queued.fetch_sub(len, Relaxed);
+            self.info.omem.fetch_sub(len, Relaxed);
             return false;
         }
         true
@@ -200,7 +198,7 @@ fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: TcpStream) -> i
         }
         if !buf.is_empty() {
             stream.write_all(&buf)?;
-            outbox.queued.fetch_sub(buf.len(), Relaxed);
+            outbox.info.omem.fetch_sub(buf.len(), Relaxed);
             stats::with_local(|s| s.net_output_bytes.add_local(buf.len() as u64));
             buf.clear();
             if buf.capacity() > 4 * WRITE_BATCH {

@@ -36,6 +36,9 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     /// The read buffer's size, for CLIENT LIST `rbs=` and `qbuf-free=`.
     pub rbs: AtomicUsize,
+    /// Bytes queued for a subscriber's or monitor's writer and not yet written, for CLIENT LIST `omem=` and the
+    /// output buffer limits. Other clients write their replies out after every batch: 0.
+    pub omem: AtomicUsize,
     pub multi_len: AtomicI64,
     /// Set when a key the client WATCHes changes (flag `d` in CLIENT LIST); shared with the shards' registries.
     pub watch_dirty: Arc<crate::db::watch::WatchFlag>,
@@ -190,6 +193,7 @@ impl ClientRegistry {
             last_cmd: AtomicU32::new(u32::MAX),
             qbuf: AtomicUsize::new(0),
             rbs: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
             watch_dirty: Arc::default(),
             subscriptions: AtomicU32::new(0),

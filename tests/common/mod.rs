@@ -42,68 +42,86 @@ impl Server {
 
     /// ferredis with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferredis"))
-            .args(["--port", &port.to_string()])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ferredis");
-        Self::wait_ready(child, port)
+        Self::start_on_free_port(|port| {
+            Command::new(env!("CARGO_BIN_EXE_ferredis"))
+                .args(["--port", &port.to_string()])
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start ferredis")
+        })
     }
 
     /// The official redis-server, if installed. With `CI` set it must be there: a missing reference server
     /// fails the test instead of skipping it.
     pub fn start_redis() -> Option<Server> {
-        let port = free_port();
-        let spawned = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--bind",
-                "127.0.0.1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        match spawned {
-            Ok(child) => Some(Self::wait_ready(child, port)),
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "redis-server is required in CI: {e}"
-                );
-                eprintln!("redis-server not installed; skipping the comparison");
-                None
-            }
+        if let Err(e) = Command::new("redis-server").arg("--version").output() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "redis-server is required in CI: {e}"
+            );
+            eprintln!("redis-server not installed; skipping the comparison");
+            return None;
         }
+        Some(Self::start_on_free_port(|port| {
+            Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(["--bind", "127.0.0.1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start redis-server")
+        }))
     }
 
-    fn wait_ready(mut child: Child, port: u16) -> Server {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server {
-                    child,
-                    port,
-                    exit_seen: false,
-                };
+    /// Starts a server and waits until it is the process listening on its port. Another process can take a
+    /// port between `free_port` checking it and the server binding it (seen: a test served by a process that
+    /// was not its server, then "connection refused"); the server then fails to bind and starts again elsewhere.
+    fn start_on_free_port(spawn: impl Fn(u16) -> Child) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = spawn(port);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if listens_on(child.id(), port) {
+                    return Server {
+                        child,
+                        port,
+                        exit_seen: false,
+                    };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("server exited at start-up: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        panic!("server did not start listening on {port}");
+        panic!("the server could not listen on any of 5 free ports");
     }
 
+    /// A new connection; if it cannot be made, the panic says whether the server process is still there.
     pub fn client(&self) -> Client {
-        Client::connect(self.port)
+        match TcpStream::connect(("127.0.0.1", self.port)) {
+            Ok(stream) => Client::from_stream(stream),
+            Err(e) => {
+                let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+                panic!(
+                    "connect to port {}: {e}; server process: {}",
+                    self.port,
+                    stat.unwrap_or_else(|e| format!("gone ({e})"))
+                );
+            }
+        }
     }
 
     /// Waits for the process to exit by itself (after SHUTDOWN or a signal).
@@ -176,7 +194,10 @@ pub struct Client {
 
 impl Client {
     pub fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Self::from_stream(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    fn from_stream(stream: TcpStream) -> Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -296,4 +317,33 @@ pub fn assert_same_as_redis(commands: &[&[&str]]) {
         let (got, want) = (a.cmd(cmd), b.cmd(cmd));
         assert_eq!(got, want, "reply to {cmd:?} differs from redis-server");
     }
+}
+
+/// Whether process `pid` holds the socket listening on `port`, from /proc: a listening socket of /proc/net/tcp
+/// (or tcp6) on that port whose inode is one of the process's descriptors.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let port_hex = format!(":{port:04X}");
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    let listen = f.len() > 9 && f[1].ends_with(&port_hex) && f[3] == "0A";
+                    listen.then(|| format!("socket:[{}]", f[9]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if listening.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .any(|target| listening.iter().any(|l| target.to_str() == Some(l)))
 }

@@ -392,11 +392,10 @@ fn client_list_shows_the_queue_length() {
     c.cmd(&["CLIENT", "SETNAME", "tx"]);
     let multi_field = |observer: &mut Client| {
         let list = observer.cmd(&["CLIENT", "LIST"]);
-        let line = list
-            .lines()
-            .find(|l| l.contains("name=tx"))
-            .unwrap()
-            .to_string();
+        let mut lines = list.lines().filter(|l| l.contains("id="));
+        let line = lines
+            .find(|l| !l.contains(" cmd=client|list "))
+            .expect("the other client");
         line.split(' ')
             .find(|f| f.starts_with("multi="))
             .unwrap()
@@ -505,4 +504,44 @@ fn transactions_mixed_with_whole_keyspace_commands_do_not_deadlock() {
         w.join().unwrap();
     }
     assert_eq!(s.client().cmd(&["PING"]), "+PONG\r\n");
+}
+
+/// CLIENT LIST `multi-mem`: what the queued commands take as Redis counts it (the arguments' bytes plus a pointer
+/// per argument), back to 0 after EXEC.
+#[test]
+fn client_list_multi_mem_counts_the_queue_as_redis_does() {
+    fn multi_mem(port: u16) -> Vec<String> {
+        let (mut a, mut b) = (Client::connect(port), Client::connect(port));
+        let field = |b: &mut Client| {
+            let list = b.cmd(&["CLIENT", "LIST"]);
+            let line = list
+                .lines()
+                .find(|l| l.starts_with("id=") && !l.contains(" cmd=client|list "))
+                .expect("the other client");
+            let field = line.split(' ').find(|f| f.starts_with("multi-mem="));
+            field.expect("multi-mem=").to_string()
+        };
+        let mut out = vec![field(&mut b)];
+        assert_eq!(a.cmd(&["MULTI"]), "+OK\r\n");
+        let big = "x".repeat(100);
+        for cmd in [&["SET", "a", "b"][..], &["SET", "key123", &big], &["PING"]] {
+            assert_eq!(a.cmd(cmd), "+QUEUED\r\n");
+            out.push(field(&mut b));
+        }
+        assert_eq!(a.cmd(&["EXEC"]), "*3\r\n+OK\r\n+OK\r\n+PONG\r\n");
+        out.push(field(&mut b));
+        out
+    }
+    let ours = Server::start();
+    let expected = [
+        "multi-mem=0",
+        "multi-mem=29",
+        "multi-mem=162",
+        "multi-mem=174",
+        "multi-mem=0",
+    ];
+    assert_eq!(multi_mem(ours.port), expected);
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(multi_mem(redis.port), expected);
+    }
 }

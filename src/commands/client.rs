@@ -245,11 +245,12 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
     let rbs = c.rbs.load(Relaxed);
     let argv_mem = if me { running.argv_mem } else { 0 };
     let omem = c.omem.load(Relaxed);
+    let multi_mem = c.multi_mem.load(Relaxed);
     let mut out = String::with_capacity(300);
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={rbs} rbp={rbs} obl=0 oll=0 omem={omem} \
+         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem={multi_mem} rbs={rbs} rbp={rbs} obl=0 oll=0 omem={omem} \
          tot-mem={} \
          events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -265,7 +266,7 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
         c.ssubscriptions.load(Relaxed),
         c.multi_len.load(Relaxed),
         rbs.saturating_sub(qbuf),
-        rbs + argv_mem + omem,
+        rbs + argv_mem + omem + multi_mem,
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),

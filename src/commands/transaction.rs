@@ -148,7 +148,10 @@ fn queue(client: &mut ClientState, id: usize, args: Args) -> Option<Reply> {
     }
     // As Redis: a transaction that can only fail does not keep growing.
     if !state.doomed && !client.info.watch_dirty.is_dirty() {
-        queue.push(Queued::copy(id, args));
+        let queued = Queued::copy(id, args);
+        let mem = queued.data.len() + std::mem::size_of::<usize>() * queued.spans.len();
+        client.info.multi_mem.fetch_add(mem, Relaxed);
+        queue.push(queued);
         client.info.multi_len.store(queue.len() as i64, Relaxed);
     }
     Some(Reply::status("QUEUED"))
@@ -183,6 +186,7 @@ pub fn discard_transaction(server: &Server, client: &mut ClientState) {
     state.queue = None;
     state.doomed = false;
     client.info.multi_len.store(-1, Relaxed);
+    client.info.multi_mem.store(0, Relaxed);
     unwatch_all(server, client);
 }
 
@@ -254,6 +258,7 @@ fn exec(ctx: &mut Ctx, _args: Args) -> Reply {
     let doomed = std::mem::take(&mut state.doomed);
     let reply = dispatch::exec(ctx, &queue, doomed);
     ctx.client.info.multi_len.store(-1, Relaxed);
+    ctx.client.info.multi_mem.store(0, Relaxed);
     reply
 }
 

@@ -40,6 +40,9 @@ pub struct ClientInfo {
     /// output buffer limits. Other clients write their replies out after every batch: 0.
     pub omem: AtomicUsize,
     pub multi_len: AtomicI64,
+    /// Bytes of the queued MULTI commands as Redis counts them (arguments plus a pointer each), for CLIENT LIST
+    /// `multi-mem=`.
+    pub multi_mem: AtomicUsize,
     /// Set when a key the client WATCHes changes (flag `d` in CLIENT LIST); shared with the shards' registries.
     pub watch_dirty: Arc<crate::db::watch::WatchFlag>,
     pub subscriptions: AtomicU32,
@@ -195,6 +198,7 @@ impl ClientRegistry {
             rbs: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
             watch_dirty: Arc::default(),
             subscriptions: AtomicU32::new(0),
             psubscriptions: AtomicU32::new(0),

@@ -128,9 +128,11 @@ impl<'a> KeyLocks<'a> {
         self.touch = touch;
     }
 
-    fn record_use(&self, entry: &Entry) {
-        if self.touch {
-            entry.lru.touch(self.now);
+    /// Stamps `entry` as used at `now` unless this command does not touch keys. An associated function so that
+    /// `get_mut` can call it while it holds the entry mutably.
+    fn record_use(touch: bool, now: i64, entry: &Entry) {
+        if touch {
+            entry.lru.touch(now);
         }
     }
 
@@ -237,7 +239,7 @@ impl<'a> KeyLocks<'a> {
     /// by writers or the expiry cycle).
     pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
         let entry = self.peek(db, key)?;
-        self.record_use(entry);
+        Self::record_use(self.touch, self.now, entry);
         Some(entry)
     }
 
@@ -265,9 +267,7 @@ impl<'a> KeyLocks<'a> {
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let (now, touch) = (self.now, self.touch);
         let entry = self.live_mut(db, key)?;
-        if touch {
-            entry.lru.touch(now);
-        }
+        Self::record_use(touch, now, entry);
         Some(entry)
     }
 
@@ -302,7 +302,7 @@ impl<'a> KeyLocks<'a> {
             // the overwrite counts as a use (Redis looks the key up for writing first).
             if let Some(old) = self.peek(db, key) {
                 entry.lru = old.lru.clone();
-                self.record_use(&entry);
+                Self::record_use(self.touch, now, &entry);
             }
         }
         entry.lru.stamp_new(now);

@@ -36,7 +36,7 @@ pub struct Entry {
     /// Absolute Unix time in ms after which the key is gone; 0 = no TTL. Private so that only `KeyLocks` changes
     /// it and the shard's index of volatile keys stays exact.
     expire_at: i64,
-    /// Seconds clock of the last access, for OBJECT IDLETIME.
+    /// When (LRU) or how often (LFU) the key is used, for OBJECT IDLETIME and OBJECT FREQ.
     pub(crate) lru: Access,
     /// How Redis would have encoded a string edited in place (it sits in padding: no memory cost).
     pub(crate) str_encoding: StrEncoding,

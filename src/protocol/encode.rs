@@ -91,9 +91,7 @@ pub(super) fn bulk(out: &mut Vec<u8>, b: &[u8]) {
             b'\n',
         ]);
     } else {
-        out.push(b'$');
-        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        header(out, b'$', n as i64);
     }
     out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");

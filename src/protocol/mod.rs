@@ -11,7 +11,7 @@ mod reply;
 pub use encode::encode;
 pub use inline::split_args;
 pub use reader::{Frame, ProtocolError, RequestReader, PROTO_INLINE_MAX_SIZE};
-pub use reply::{BulkArray, BulkBytes, Reply};
+pub use reply::{BulkBytes, Reply};
 
 /// Which RESP version a connection speaks; chosen by `HELLO`, RESP2 until then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

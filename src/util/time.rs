@@ -10,10 +10,6 @@ pub fn now_us() -> i64 {
     ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000
 }
 
-pub fn now_secs() -> i64 {
-    now_ms() / 1000
-}
-
 /// Reads a clock by id: `clock_gettime` through the vDSO, no system call.
 fn clock(id: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {

@@ -28,6 +28,7 @@ const GROUPS: &[&[Command]] = &[
     scan::COMMANDS,
     object::COMMANDS,
     types::string::COMMANDS,
+    types::string::BITMAP_COMMANDS,
     types::list::COMMANDS,
     types::hash::COMMANDS,
     types::set::COMMANDS,

@@ -6,7 +6,10 @@
 //!   MSETNX), GETEX, GETDEL, MGET.
 //! - `numeric`: INCR/DECR/INCRBY/DECRBY (one routine) and INCRBYFLOAT.
 //! - `range`: APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, LCS.
+//! - `bits` and `bitfield`: the bitmap commands (Redis's `bitmap` group) on the same strings.
 
+mod bitfield;
+mod bits;
 mod numeric;
 mod range;
 mod setget;
@@ -211,6 +214,54 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 2, 1)
         .doc("string", "7.0.0", "Find longest common substring")
         .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
+];
+
+/// The bitmap group: strings addressed bit by bit.
+pub const BITMAP_COMMANDS: &[Command] = &[
+    Command::new("setbit", 4, WRITE_OOM, bits::setbit)
+        .keys(1, 1, 1)
+        .doc(
+            "bitmap",
+            "2.2.0",
+            "Sets or clears the bit at offset in the string value stored at key",
+        )
+        .complexity("O(1)"),
+    Command::new("getbit", 3, READONLY | FAST, bits::getbit)
+        .keys(1, 1, 1)
+        .doc(
+            "bitmap",
+            "2.2.0",
+            "Returns the bit value at offset in the string value stored at key",
+        )
+        .complexity("O(1)"),
+    Command::new("bitcount", -2, READONLY, bits::bitcount)
+        .keys(1, 1, 1)
+        .doc("bitmap", "2.6.0", "Count set bits in a string")
+        .complexity("O(N)"),
+    Command::new("bitpos", -3, READONLY, bits::bitpos)
+        .keys(1, 1, 1)
+        .doc("bitmap", "2.8.7", "Find first bit set or clear in a string")
+        .complexity("O(N)"),
+    Command::new("bitop", -4, WRITE_OOM, bits::bitop)
+        .keys(2, -1, 1)
+        .doc("bitmap", "2.6.0", "Perform bitwise operations between strings")
+        .complexity("O(N)"),
+    Command::new("bitfield", -2, WRITE_OOM, bitfield::bitfield)
+        .keys(1, 1, 1)
+        .doc(
+            "bitmap",
+            "3.2.0",
+            "Perform arbitrary bitfield integer operations on strings",
+        )
+        .complexity("O(1) for each subcommand specified"),
+    Command::new("bitfield_ro", -2, READONLY | FAST, bitfield::bitfield_ro)
+        .keys(1, 1, 1)
+        .doc(
+            "bitmap",
+            "6.0.0",
+            "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+        )
+        .complexity("O(1) for each subcommand specified"),
 ];
 
 /// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the

@@ -12,7 +12,8 @@
 //! - `db/`: the keyspace: databases of shards behind `RwLock`s (`mod`), the lock plan that takes shard locks in
 //!   one global order (`locks`), the chained dict with Redis's SCAN cursor (`dict`), active expiry (`expiry`).
 //! - `types/`: one module per data type, holding the type and its commands (`string`, `list`, `hash`, `set`,
-//!   `zset`, `stream`).
+//!   `zset`, `stream`, `hyperloglog`;
+//!   bitmaps are string commands, in `string::bits` and `string::bitfield`).
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
 //! - `util/`: Redis's number formats, glob matching, clocks.

@@ -1,8 +1,10 @@
 //! Bitmap commands (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO): every option and error,
 //! byte for byte against redis-server, plus the limits and side effects that need their own setup.
 
+mod bits_support;
 mod common;
 
+use bits_support::{assert_watch_effects, events_of};
 use common::{assert_same_as_redis, Server};
 
 #[test]
@@ -355,64 +357,36 @@ fn setbit_at_a_high_offset_grows_once_and_is_fast() {
 #[test]
 fn writes_notify_and_invalidate_watch_as_redis() {
     let server = Server::start();
-    let mut sub = server.client();
     let mut c = server.client();
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
-        "+OK\r\n"
+    let events = events_of(
+        &server,
+        &mut c,
+        &[
+            &["SETBIT", "k", "3", "1"],
+            &["SETBIT", "k", "3", "1"], // unchanged: no event
+            &["BITFIELD", "k", "SET", "u8", "0", "16"], // unchanged: no event
+            &["BITFIELD", "k", "INCRBY", "u8", "0", "1"],
+            &[
+                "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000",
+            ], // refused: no event
+            &["BITOP", "OR", "d", "k"],
+            &["BITOP", "OR", "d", "nokey"],
+            &["BITOP", "OR", "d", "nokey"], // nothing to delete: no event
+        ],
     );
-    sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
-    c.cmd(&["SETBIT", "k", "3", "1"]);
-    c.cmd(&["SETBIT", "k", "3", "1"]); // unchanged: no event
-    c.cmd(&["BITFIELD", "k", "SET", "u8", "0", "16"]); // unchanged: no event
-    c.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "1"]);
-    c.cmd(&[
-        "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000",
-    ]); // refused: no event
-    c.cmd(&["BITOP", "OR", "d", "k"]);
-    c.cmd(&["BITOP", "OR", "d", "nokey"]);
-    c.cmd(&["BITOP", "OR", "d", "nokey"]); // nothing to delete: no event
-    c.cmd(&["SET", "last", "x"]);
-    let mut events = Vec::new();
-    loop {
-        let msg = sub.read_reply();
-        let event = msg.lines().nth(6).unwrap_or_default().to_string();
-        let key = msg.lines().nth(8).unwrap_or_default().to_string();
-        if key == "last" {
-            break;
-        }
-        events.push(format!("{event} {key}"));
-    }
-    assert_eq!(
-        events,
-        [
-            "__keyevent@0__:setbit k",
-            "__keyevent@0__:setbit k",
-            "__keyevent@0__:set d",
-            "__keyevent@0__:del d"
-        ]
+    assert_eq!(events, ["setbit k", "setbit k", "set d", "del d"]);
+    assert_watch_effects(
+        &server,
+        &mut c,
+        "k",
+        &[
+            (&["SETBIT", "k", "3", "1"], false),
+            (&["BITFIELD", "k", "GET", "u8", "0"], false),
+            (&["SETBIT", "k", "4", "1"], true),
+            (&["BITFIELD", "k", "INCRBY", "u8", "0", "1"], true),
+            (&["BITOP", "NOT", "k", "k"], true),
+        ],
     );
-
-    // WATCH sees a bit write but not a refused or read-only one.
-    let mut w = server.client();
-    for (cmd, aborted) in [
-        (&["SETBIT", "k", "3", "1"][..], false),
-        (&["BITFIELD", "k", "GET", "u8", "0"][..], false),
-        (&["SETBIT", "k", "4", "1"][..], true),
-        (&["BITFIELD", "k", "INCRBY", "u8", "0", "1"][..], true),
-        (&["BITOP", "NOT", "k", "k"][..], true),
-    ] {
-        assert_eq!(w.cmd(&["WATCH", "k"]), "+OK\r\n");
-        c.cmd(cmd);
-        w.cmd(&["MULTI"]);
-        w.cmd(&["PING"]);
-        let want = if aborted {
-            "*-1\r\n"
-        } else {
-            "*1\r\n+PONG\r\n"
-        };
-        assert_eq!(w.cmd(&["EXEC"]), want, "after {cmd:?}");
-    }
 }
 
 #[test]

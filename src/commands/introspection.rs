@@ -2,7 +2,7 @@
 
 use super::flags::*;
 use super::table::{self, CommandTable};
-use super::{Args, Command, Ctx};
+use super::{Args, Command, Ctx, KeySpec};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
@@ -170,6 +170,9 @@ fn key_specs(cmd: &Command) -> Reply {
             pair("find_keys", unknown()),
         ])]);
     }
+    if !cmd.key_specs.is_empty() {
+        return Reply::Set(cmd.key_specs.iter().map(range_spec).collect());
+    }
     if cmd.first_key <= 0 {
         return Reply::Set(Vec::new());
     }
@@ -178,33 +181,50 @@ fn key_specs(cmd: &Command) -> Reply {
     } else {
         cmd.last_key - cmd.first_key
     };
-    Reply::Set(vec![Reply::Map(vec![
-        pair("flags", status_set(key_flags(cmd))),
-        pair(
-            "begin_search",
-            Reply::Map(vec![
-                pair("type", Reply::bulk("index")),
+    Reply::Set(vec![range_spec(&KeySpec {
+        notes: "",
+        flags: key_flags(cmd),
+        begin: cmd.first_key,
+        last: lastkey,
+        step: cmd.key_step,
+    })])
+}
+
+/// A key spec that begins at an index and covers a range.
+fn range_spec(spec: &KeySpec) -> Reply {
+    let notes = (!spec.notes.is_empty()).then(|| pair("notes", Reply::bulk(spec.notes)));
+    Reply::Map(
+        notes
+            .into_iter()
+            .chain([
+                pair("flags", status_set(spec.flags)),
                 pair(
-                    "spec",
-                    Reply::Map(vec![pair("index", Reply::Int(cmd.first_key as i64))]),
-                ),
-            ]),
-        ),
-        pair(
-            "find_keys",
-            Reply::Map(vec![
-                pair("type", Reply::bulk("range")),
-                pair(
-                    "spec",
+                    "begin_search",
                     Reply::Map(vec![
-                        pair("lastkey", Reply::Int(lastkey as i64)),
-                        pair("keystep", Reply::Int(cmd.key_step as i64)),
-                        pair("limit", Reply::Int(0)),
+                        pair("type", Reply::bulk("index")),
+                        pair(
+                            "spec",
+                            Reply::Map(vec![pair("index", Reply::Int(spec.begin as i64))]),
+                        ),
                     ]),
                 ),
-            ]),
-        ),
-    ])])
+                pair(
+                    "find_keys",
+                    Reply::Map(vec![
+                        pair("type", Reply::bulk("range")),
+                        pair(
+                            "spec",
+                            Reply::Map(vec![
+                                pair("lastkey", Reply::Int(spec.last as i64)),
+                                pair("keystep", Reply::Int(spec.step as i64)),
+                                pair("limit", Reply::Int(0)),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ])
+            .collect(),
+    )
 }
 
 /// One COMMAND INFO entry: name, arity, flags, first/last/step, categories, tips, key specs, subcommands.

@@ -64,7 +64,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
+        // MAY_REPLICATE is not listed: Redis 7.0 hides it from COMMAND INFO on purpose.
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
@@ -105,6 +105,38 @@ pub struct Command {
     pub summary: &'static str,
     pub complexity: &'static str,
     pub subcommands: &'static [Command],
+    /// Redis's key specs, where they say more than the key positions and the WRITE flag do (BITOP's destination
+    /// and sources, PFCOUNT's RW). Empty: COMMAND INFO derives one spec from the positions.
+    pub key_specs: &'static [KeySpec],
+}
+
+/// One key spec as COMMAND INFO reports it: Redis's flags (`RW`, `access`, ...), the index the keys begin at, and
+/// the range (`lastkey` relative to the first key, negative from the end; `keystep`).
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    /// Redis's note on the spec, when it has one (listed before the flags).
+    pub notes: &'static str,
+    pub flags: &'static [&'static str],
+    pub begin: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    pub const fn new(flags: &'static [&'static str], begin: i32, last: i32) -> Self {
+        KeySpec {
+            notes: "",
+            flags,
+            begin,
+            last,
+            step: 1,
+        }
+    }
+
+    pub const fn notes(mut self, notes: &'static str) -> Self {
+        self.notes = notes;
+        self
+    }
 }
 
 impl Command {
@@ -124,6 +156,7 @@ impl Command {
             summary: "",
             complexity: "",
             subcommands: &[],
+            key_specs: &[],
         }
     }
 
@@ -159,6 +192,11 @@ impl Command {
 
     pub const fn complexity(mut self, complexity: &'static str) -> Self {
         self.complexity = complexity;
+        self
+    }
+
+    pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> Self {
+        self.key_specs = specs;
         self
     }
 

@@ -34,6 +34,7 @@ const GROUPS: &[&[Command]] = &[
     types::set::COMMANDS,
     types::zset::COMMANDS,
     types::stream::COMMANDS,
+    types::hyperloglog::COMMANDS,
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,
 ];

@@ -49,9 +49,11 @@ pub enum Threshold {
     ZsetMaxListpackValue,
     StreamNodeMaxBytes,
     StreamNodeMaxEntries,
+    /// Past this size a sparse HyperLogLog turns dense.
+    HllSparseMaxBytes,
 }
 
-const THRESHOLDS: [(&str, Threshold); 8] = [
+const THRESHOLDS: [(&str, Threshold); 9] = [
     ("list-max-listpack-size", Threshold::ListMaxListpackSize),
     (
         "hash-max-listpack-entries",
@@ -66,6 +68,7 @@ const THRESHOLDS: [(&str, Threshold); 8] = [
     ("zset-max-listpack-value", Threshold::ZsetMaxListpackValue),
     ("stream-node-max-bytes", Threshold::StreamNodeMaxBytes),
     ("stream-node-max-entries", Threshold::StreamNodeMaxEntries),
+    ("hll-sparse-max-bytes", Threshold::HllSparseMaxBytes),
 ];
 
 /// Why a value was refused; CONFIG SET and start-up word it differently around this text.

@@ -3,6 +3,7 @@
 
 pub mod collection;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod set;
 pub mod stream;

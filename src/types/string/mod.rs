@@ -15,7 +15,7 @@ mod range;
 mod setget;
 
 use crate::commands::flags::*;
-use crate::commands::Command;
+use crate::commands::{Command, KeySpec};
 use crate::db::Value;
 use crate::db::{Entry, StrEncoding, StrValue};
 use crate::protocol::Reply;
@@ -220,6 +220,7 @@ pub const COMMANDS: &[Command] = &[
 pub const BITMAP_COMMANDS: &[Command] = &[
     Command::new("setbit", 4, WRITE_OOM, bits::setbit)
         .keys(1, 1, 1)
+        .key_specs(&[KeySpec::new(&["RW", "access", "update"], 1, 0)])
         .doc(
             "bitmap",
             "2.2.0",
@@ -244,10 +245,20 @@ pub const BITMAP_COMMANDS: &[Command] = &[
         .complexity("O(N)"),
     Command::new("bitop", -4, WRITE_OOM, bits::bitop)
         .keys(2, -1, 1)
+        .key_specs(&[
+            KeySpec::new(&["OW", "update"], 2, 0),
+            KeySpec::new(&["RO", "access"], 3, -1),
+        ])
         .doc("bitmap", "2.6.0", "Perform bitwise operations between strings")
         .complexity("O(N)"),
     Command::new("bitfield", -2, WRITE_OOM, bitfield::bitfield)
         .keys(1, 1, 1)
+        .key_specs(&[KeySpec::new(
+            &["RW", "access", "update", "variable_flags"],
+            1,
+            0,
+        )
+        .notes("This command allows both access and modification of the key")])
         .doc(
             "bitmap",
             "3.2.0",

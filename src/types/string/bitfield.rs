@@ -251,7 +251,7 @@ pub fn signed_result(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Op
 }
 
 /// The low `bits` bits of `raw` as a two's complement number.
-fn sign_extend(raw: u64, bits: u32) -> i64 {
+pub fn sign_extend(raw: u64, bits: u32) -> i64 {
     if bits == 64 {
         return raw as i64;
     }

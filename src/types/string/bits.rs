@@ -124,7 +124,7 @@ pub fn getbit(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// A byte range of a string with the bits outside a BIT range masked off at both ends: what BITCOUNT and BITPOS
 /// look at. `first_out`/`last_out` are the masks of the bits of the first/last byte that lie outside the range.
-struct Span {
+pub(super) struct Span {
     start: i64,
     end: i64,
     first_out: u8,
@@ -133,7 +133,7 @@ struct Span {
 
 /// Redis's index arithmetic for BITCOUNT and BITPOS: negative indexes count from the end, both ends are clamped,
 /// and a BIT range becomes a byte range plus edge masks. `start > end` afterwards means an empty range.
-fn span(len: i64, start: i64, end: i64, bits: bool) -> Span {
+pub(super) fn span(len: i64, start: i64, end: i64, bits: bool) -> Span {
     let total = if bits { len << 3 } else { len };
     let start = if start < 0 { total + start } else { start }.max(0);
     let end = if end < 0 { total + end } else { end }
@@ -210,12 +210,17 @@ pub fn bitcount(ctx: &mut Ctx, args: Args) -> Reply {
         }
         _ => return Reply::syntax_error(),
     };
+    Reply::Int(count_set_bits(s, &sp))
+}
+
+/// The set bits of `s` within `sp`.
+pub(super) fn count_set_bits(s: &[u8], sp: &Span) -> i64 {
     if sp.start > sp.end {
-        return Reply::Int(0);
+        return 0;
     }
     let (start, end) = (sp.start as usize, sp.end as usize);
     let outside = (s[start] & sp.first_out).count_ones() + (s[end] & sp.last_out).count_ones();
-    Reply::Int((popcount(&s[start..=end]) - outside as u64) as i64)
+    (popcount(&s[start..=end]) - outside as u64) as i64
 }
 
 /// Redis's `redisBitpos` over `s[start..=end]`, the bits outside the range (`first_out` of the first byte,
@@ -281,15 +286,25 @@ pub fn bitpos(ctx: &mut Ctx, args: Args) -> Reply {
         },
         _ => return Reply::syntax_error(),
     };
+    Reply::Int(position(s, &sp, bit, end_given))
+}
+
+/// BITPOS's answer for a range: the first `bit` in it, or -1; when looking for a 0 with no explicit end, the bit
+/// just past the string if the range has none.
+pub(super) fn position(s: &[u8], sp: &Span, bit: bool, end_given: bool) -> i64 {
     if sp.start > sp.end {
-        return Reply::Int(-1);
+        return -1;
     }
-    let pos = first_bit(s, &sp, bit);
+    let pos = first_bit(s, sp, bit);
     // With an explicit end, a clear bit past the range is not "in" it.
     if end_given && !bit && pos == (sp.end - sp.start + 1) * 8 {
-        return Reply::Int(-1);
+        return -1;
     }
-    Reply::Int(if pos == -1 { -1 } else { pos + sp.start * 8 })
+    if pos == -1 {
+        -1
+    } else {
+        pos + sp.start * 8
+    }
 }
 
 /// BITPOS's optional `start [end [BYTE|BIT]]`, parsed in Redis's order (the unit before the end).

@@ -10,6 +10,8 @@
 
 mod bitfield;
 mod bits;
+#[cfg(test)]
+mod bits_props;
 mod numeric;
 mod range;
 mod setget;

@@ -304,3 +304,44 @@ fn command_info_and_getreg_match_redis() {
         &["PFDEBUG", "ENCODING", "h"],
     ]);
 }
+
+#[test]
+fn keyspace_hits_and_misses_count_as_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let server = Server::start();
+    let (mut a, mut b) = (server.client(), redis.client());
+    for cmd in [
+        &["PFADD", "h", "a"][..],
+        &["PFADD", "nokey1"],
+        &["PFCOUNT", "h"],
+        &["PFCOUNT", "nokey"],
+        &["PFCOUNT", "h", "nokey", "h"],
+        &["PFMERGE", "m", "h", "nokey"],
+        &["PFDEBUG", "ENCODING", "h"],
+        &["SETBIT", "b", "1", "1"],
+        &["GETBIT", "b", "1"],
+        &["GETBIT", "nob", "1"],
+        &["BITCOUNT", "b"],
+        &["BITPOS", "nob", "1"],
+        &["BITOP", "OR", "d", "b", "nob"],
+        &["BITFIELD", "b", "GET", "u8", "0"],
+        &["BITFIELD", "b", "SET", "u8", "0", "1"],
+        &["BITFIELD_RO", "nob", "GET", "u8", "0"],
+    ] {
+        both(
+            &mut a,
+            &mut b,
+            &cmd.iter().map(|s| s.as_bytes()).collect::<Vec<_>>(),
+        );
+    }
+    let stats = |c: &mut Client| -> Vec<String> {
+        c.cmd(&["INFO", "stats"])
+            .lines()
+            .filter(|l| l.starts_with("keyspace_"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(stats(&mut a), stats(&mut b));
+}

@@ -95,6 +95,8 @@ pub fn pfcount(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(estimate(&histogram_of_registers(&max)) as i64);
     }
     let key = args.get(1);
+    // Redis looks the key up for reading here: counted in keyspace hits/misses, unlike the writes' lookups.
+    ctx.peek_entry(key);
     let counted = with_sketch(ctx, key, |v| match cached(v) {
         Some(card) => Ok((card, false)),
         None => {

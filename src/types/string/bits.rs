@@ -249,9 +249,7 @@ fn first_bit(s: &[u8], sp: &Span, bit: bool) -> i64 {
     } else if last == 0 {
         None
     } else {
-        bytes[1..last]
-            .iter()
-            .position(|&b| b != skip)
+        first_other_than(&bytes[1..last], skip)
             .map(|p| p + 1)
             .or_else(|| (at(last) != skip).then_some(last))
     };
@@ -263,6 +261,36 @@ fn first_bit(s: &[u8], sp: &Span, bit: bool) -> i64 {
         None if bit => -1,
         None => bytes.len() as i64 * 8,
     }
+}
+
+/// The index of the first byte of `bytes` that is not `skip`, skipping 32 bytes at a time where it can (a BITPOS
+/// over a 512 MB string of zeroes reads it at memory speed, as Redis's word loop does).
+fn first_other_than(bytes: &[u8], skip: u8) -> Option<usize> {
+    let word = u64::from_ne_bytes([skip; 8]);
+    let mut chunks = bytes.chunks_exact(32);
+    let mut base = 0;
+    for c in chunks.by_ref() {
+        let w = |i: usize| {
+            u64::from_ne_bytes([
+                c[i],
+                c[i + 1],
+                c[i + 2],
+                c[i + 3],
+                c[i + 4],
+                c[i + 5],
+                c[i + 6],
+                c[i + 7],
+            ])
+        };
+        if (w(0) ^ word) | (w(8) ^ word) | (w(16) ^ word) | (w(24) ^ word) != 0 {
+            break;
+        }
+        base += 32;
+    }
+    bytes[base..]
+        .iter()
+        .position(|&b| b != skip)
+        .map(|p| p + base)
 }
 
 /// BITPOS key bit [start [end [BYTE|BIT]]]

@@ -345,3 +345,66 @@ fn keyspace_hits_and_misses_count_as_redis() {
     };
     assert_eq!(stats(&mut a), stats(&mut b));
 }
+
+/// Whether a sparse sketch's last opcode is an XZERO cut in half: Redis then reads the byte past its string's end
+/// (whatever its last write left there), which ferredis reads as zero; such sketches are left out below.
+fn ends_in_half_an_opcode(v: &[u8]) -> bool {
+    let mut p = 16;
+    while p < v.len() {
+        p += if v[p] & 0xc0 == 0x40 { 2 } else { 1 };
+    }
+    v[4] == 1 && p > v.len()
+}
+
+#[test]
+fn randomly_corrupted_sketches_behave_as_in_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let server = Server::start();
+    let (mut a, mut b) = (server.client(), redis.client());
+    let mut rng = Rng(7);
+    let mut compared = 0;
+    while compared < 300 {
+        both(&mut a, &mut b, &[b"DEL", b"h", b"h2"]);
+        let n = [1, 5, 50, 500][(rng.next() % 4) as usize];
+        let elements: Vec<String> = (0..n).map(|_| rng.next().to_string()).collect();
+        let mut args: Vec<&[u8]> = vec![b"PFADD", b"h"];
+        args.extend(elements.iter().map(|e| e.as_bytes()));
+        both(&mut a, &mut b, &args);
+        if rng.next().is_multiple_of(3) {
+            both(&mut a, &mut b, &[b"PFDEBUG", b"TODENSE", b"h"]);
+        }
+        let mut v = bulk_payload(&a.cmd_bytes(&[b"GET", b"h"]));
+        for _ in 0..1 + rng.next() % 4 {
+            let at = 16 + (rng.next() as usize) % (v.len() - 16);
+            match rng.next() % 4 {
+                0 | 1 => v[at] = rng.next() as u8,
+                2 if at > 16 => v.truncate(at),
+                _ => v.extend((0..1 + rng.next() % 3).map(|_| rng.next() as u8)),
+            }
+        }
+        if ends_in_half_an_opcode(&v) {
+            continue;
+        }
+        compared += 1;
+        both(&mut a, &mut b, &[b"SET", b"h", &v]);
+        let more: Vec<String> = (0..[1, 10, 100][(rng.next() % 3) as usize])
+            .map(|_| rng.next().to_string())
+            .collect();
+        let mut pfadd: Vec<&[u8]> = vec![b"PFADD", b"h"];
+        pfadd.extend(more.iter().map(|e| e.as_bytes()));
+        for cmd in [
+            &[&b"PFCOUNT"[..], b"h"][..],
+            &pfadd,
+            &[b"PFCOUNT", b"h"],
+            &[b"PFCOUNT", b"h", b"h"],
+            &[b"PFMERGE", b"h2", b"h"],
+            &[b"GET", b"h"],
+            &[b"GET", b"h2"],
+            &[b"PFDEBUG", b"GETREG", b"h"],
+        ] {
+            both(&mut a, &mut b, cmd);
+        }
+    }
+}

@@ -22,11 +22,11 @@ pub(super) fn bit_offset(
         (Some(b'#'), Some(bits)) => (&arg[1..], bits as i64),
         _ => (arg, 1),
     };
-    // C multiplies in a long long; a product that overflows is as out of range there as here.
+    // Redis multiplies in a long long that wraps on overflow (`#2305843009213693952` of u8 is offset 0 there), so
+    // the product wraps here too.
     let offset = int_arg(digits)
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| Reply::err(BAD_OFFSET))?;
+        .map_err(|_| Reply::err(BAD_OFFSET))?
+        .wrapping_mul(scale);
     if offset < 0 || (offset >> 3) as u64 >= max_bytes as u64 {
         return Err(Reply::err(BAD_OFFSET));
     }
@@ -460,6 +460,10 @@ mod tests {
         assert!(bit_offset(b"-1", 100, None).is_err());
         assert_eq!(bit_offset(b"#3", 100, Some(8)).ok(), Some(24));
         assert!(bit_offset(b"#3", 100, None).is_err());
-        assert!(bit_offset(b"#9223372036854775807", usize::MAX, Some(8)).is_err());
+        assert!(bit_offset(b"#1152921504606846976", usize::MAX, Some(8)).is_err());
+        assert_eq!(
+            bit_offset(b"#2305843009213693953", 100, Some(8)).ok(),
+            Some(8)
+        );
     }
 }

@@ -10,8 +10,9 @@ use super::{
 };
 use crate::commands::{Args, Ctx};
 use crate::config::Threshold;
-use crate::db::{Entry, StrEncoding, StrValue, Value};
+use crate::db::{StrEncoding, StrValue, Value};
 use crate::protocol::Reply;
+use crate::types::string::store_raw;
 
 pub(super) fn sparse_max(ctx: &Ctx) -> usize {
     ctx.server
@@ -42,14 +43,6 @@ pub(super) fn with_sketch<R>(
     Some(Ok(result))
 }
 
-/// Stores a new sketch at `key` as a `raw` string.
-fn store_sketch(ctx: &mut Ctx, key: &[u8], v: Vec<u8>) {
-    let mut entry = Entry::new(Value::Str(StrValue::from_vec(v)));
-    entry.str_encoding = StrEncoding::Raw;
-    let db = ctx.db();
-    ctx.keys.insert_entry(db, key, entry);
-}
-
 /// PFADD key [element ...]: 1 if a register changed (or the key was created), else 0.
 pub fn pfadd(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
@@ -74,7 +67,7 @@ pub fn pfadd(ctx: &mut Ctx, args: Args) -> Reply {
             let _ = add_all(&mut v);
             // Created counts as updated, so the new sketch's cache is stale even with no element.
             super::invalidate_cache(&mut v);
-            store_sketch(ctx, key, v);
+            store_raw(ctx, key, v);
             true
         }
     };
@@ -169,7 +162,7 @@ pub fn pfmerge(ctx: &mut Ctx, args: Args) -> Reply {
         None => {
             let mut v = new_sparse();
             let r = write(&mut v);
-            store_sketch(ctx, key, v);
+            store_raw(ctx, key, v);
             Ok(r)
         }
     };

@@ -6,7 +6,7 @@
 
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
-use crate::db::{Entry, StrEncoding, StrValue, Value};
+use crate::db::{StrEncoding, Value};
 use crate::protocol::Reply;
 
 const BAD_OFFSET: &str = "bit offset is not an integer or out of range";
@@ -48,9 +48,7 @@ pub(super) fn with_bits_mut<R>(
     if ctx.keys.peek(db, key).is_none() {
         let mut bytes = vec![0; len];
         let result = f(&mut bytes, true);
-        let mut entry = Entry::new(Value::Str(StrValue::from_vec(bytes)));
-        entry.str_encoding = StrEncoding::Raw;
-        ctx.keys.insert_entry(db, key, entry);
+        super::store_raw(ctx, key, bytes);
         return Ok(result);
     }
     let Some(entry) = ctx.keys.get_mut(db, key) else {
@@ -391,10 +389,7 @@ pub fn bitop(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     }
     let len = result.len();
-    let mut entry = Entry::new(Value::Str(StrValue::from_vec(result)));
-    entry.str_encoding = StrEncoding::Raw;
-    let db = ctx.db();
-    ctx.keys.insert_entry(db, dest, entry);
+    super::store_raw(ctx, dest, result);
     ctx.modified(dest);
     ctx.notify('$', "set", dest);
     Reply::Int(len as i64)

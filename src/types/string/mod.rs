@@ -277,6 +277,15 @@ pub const BITMAP_COMMANDS: &[Command] = &[
         .complexity("O(1) for each subcommand specified"),
 ];
 
+/// Stores `bytes` at `key` (dropping any TTL) as a `raw` string, the encoding Redis gives a string it built
+/// itself (BITOP's result, a string SETBIT or PFADD created). The caller signals the change.
+pub fn store_raw(ctx: &mut crate::commands::Ctx, key: &[u8], bytes: Vec<u8>) {
+    let mut entry = Entry::new(Value::Str(StrValue::from_vec(bytes)));
+    entry.str_encoding = StrEncoding::Raw;
+    let db = ctx.db();
+    ctx.keys.insert_entry(db, key, entry);
+}
+
 /// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the
 /// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key), stored with the
 /// encoding Redis would give the new object. One lookup for an existing key, the common case. Signals the change.

@@ -32,6 +32,7 @@ const GROUPS: &[&[Command]] = &[
     types::hash::COMMANDS,
     types::set::COMMANDS,
     types::zset::COMMANDS,
+    types::geo::COMMANDS,
     types::stream::COMMANDS,
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,

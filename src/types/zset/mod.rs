@@ -3,7 +3,7 @@
 //! what encoding Redis would report (and how ZSCAN and ZRANDMEMBER answer, which depends on it).
 
 mod blocking;
-mod commands;
+pub mod commands;
 mod popping;
 pub mod range;
 mod rangecmds;

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod object;
 pub mod scan;
 pub mod server_cmds;
+pub mod sort;
 pub mod table;
 pub mod transaction;
 
@@ -105,6 +106,9 @@ pub struct Command {
     pub summary: &'static str,
     pub complexity: &'static str,
     pub subcommands: &'static [Command],
+    /// ACL categories Redis gives the command beyond those its flags imply, where its group does not say them
+    /// (SORT: group generic, categories @set @sortedset @list @dangerous). Empty: the group's category.
+    pub acl: &'static [&'static str],
 }
 
 impl Command {
@@ -124,6 +128,7 @@ impl Command {
             summary: "",
             complexity: "",
             subcommands: &[],
+            acl: &[],
         }
     }
 
@@ -159,6 +164,12 @@ impl Command {
 
     pub const fn complexity(mut self, complexity: &'static str) -> Self {
         self.complexity = complexity;
+        self
+    }
+
+    /// ACL categories in place of the group's (see `acl`).
+    pub const fn acl(mut self, categories: &'static [&'static str]) -> Self {
+        self.acl = categories;
         self
     }
 

@@ -85,6 +85,11 @@ impl ZSet {
         }
     }
 
+    /// Redis's `zsetConvert(.., OBJ_ENCODING_SKIPLIST)`, which SORT applies to the sets it sorts.
+    pub fn to_skiplist(&mut self) {
+        self.big = true;
+    }
+
     pub fn is_listpack(&self) -> bool {
         !self.big
     }

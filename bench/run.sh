@@ -5,15 +5,17 @@
 #
 #   bench/run.sh [--rounds N] [--workloads a,b,...] [--requests N] [--threads N] [--clients N] [--quick]
 #
-# Workloads: seed pipeline suite c1 c1000 d1024 r1m (default: all). Output: a Markdown table on stdout, the raw
-# and summary CSV and an SVG chart under bench/results/.
+# Workloads: seed pipeline suite c1 c1000 d1024 r1m geo (default: all). geo runs custom redis-benchmark
+# commands: GEOADD of random points in a 1-degree square, GEOSEARCH of a 5 km circle among them, SORT of a
+# 100-element list. Output: a Markdown table on stdout, the raw and summary CSV and an SVG chart under
+# bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
 ROUNDS=3
-WORKLOADS="seed,pipeline,suite,c1,c1000,d1024,r1m"
+WORKLOADS="seed,pipeline,suite,c1,c1000,d1024,r1m,geo"
 REQUESTS=100000
 THREADS=""
 CLIENTS=""
@@ -61,6 +63,8 @@ workload_args() {
     c1000) echo "-t set,get -n $REQUESTS -c ${CLIENTS:-1000}" ;;
     d1024) echo "-t set,get -n $REQUESTS -c $c -d 1024" ;;
     r1m) echo "-t set,get -n $REQUESTS -c $c -r 1000000" ;;
+    # Up to 10000 points in the square of 1 degree north-east of (0, 0): `__rand_int__e-4` is 0 to 0.9999.
+    geo) echo "-n $REQUESTS -c $c -r 10000 GEOADD geopts __rand_int__e-4 __rand_int__e-4 m:__rand_int__" ;;
     *) echo "unknown workload $1" >&2; exit 2 ;;
   esac
 }
@@ -96,6 +100,17 @@ for w in "${WL[@]}"; do
         bench_into_raw "$w" "$server" "$r" -p "$port" -n "$REQUESTS" -c "${CLIENTS:-50}" \
           ${THREADS:+--threads $THREADS} XADD mystream '*' myfield xxx
       fi
+      if [ "$w" = geo ]; then
+        # The GEOADD run above filled geopts; a 5 km circle in it holds about 60 of its points.
+        # shellcheck disable=SC2086
+        bench_into_raw "$w" "$server" "$r" -p "$port" -n "$REQUESTS" -c "${CLIENTS:-50}" \
+          ${THREADS:+--threads $THREADS} GEOSEARCH geopts FROMLONLAT 0.5 0.5 BYRADIUS 5 km ASC WITHDIST
+        # shellcheck disable=SC2046
+        redis-cli -p "$port" rpush sortlist $(seq 1 100 | shuf) >/dev/null
+        # shellcheck disable=SC2086
+        bench_into_raw "$w" "$server" "$r" -p "$port" -n "$REQUESTS" -c "${CLIENTS:-50}" \
+          ${THREADS:+--threads $THREADS} SORT sortlist
+      fi
       redis-cli -p "$port" flushall >/dev/null 2>&1 || true
     done
   done
@@ -103,7 +118,7 @@ done
 
 # Which benchmark tests ferredis cannot run yet: reported as such, not hidden.
 MISSING=""
-for cmd in ping set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange mset xadd; do
+for cmd in ping set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange mset xadd geoadd geosearch sort; do
   if redis-cli -p "$FERREDIS_PORT" "$cmd" 2>&1 | grep -q "unknown command"; then
     MISSING="$MISSING $cmd"
   fi

@@ -3,10 +3,12 @@
 
 mod collections;
 mod common;
+mod vs_redis;
 
 use collections::{same, same_events, same_resp3};
-use common::{Client, Server};
+use common::Server;
 use proptest::prelude::*;
+use vs_redis::with_pair;
 
 const SICILY: &str = "GEOADD Sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania";
 
@@ -308,34 +310,6 @@ fn command_info_rows() {
     assert_eq!(keys, "*2\r\n$1\r\ns\r\n$1\r\nd\r\n");
 }
 
-/// One ferredis and one redis-server for the whole property run, emptied before each case.
-struct Pair {
-    ours: Client,
-    redis: Client,
-    _servers: (Server, Server),
-}
-
-fn pair() -> Option<Pair> {
-    let redis = Server::start_redis()?;
-    let ours = Server::start();
-    Some(Pair {
-        ours: ours.client(),
-        redis: redis.client(),
-        _servers: (ours, redis),
-    })
-}
-
-impl Pair {
-    fn same(&mut self, cmd: &[String]) {
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        assert_eq!(
-            self.ours.cmd(&args),
-            self.redis.cmd(&args),
-            "reply to {args:?} differs from redis-server"
-        );
-    }
-}
-
 fn lon() -> impl Strategy<Value = f64> {
     -180.0..=180.0f64
 }
@@ -369,35 +343,28 @@ proptest! {
         box_km in (0.0..800.0f64, 0.0..800.0f64),
         count in 1..10usize,
     ) {
-        thread_local! { static PAIR: std::cell::RefCell<Option<Pair>> = const { std::cell::RefCell::new(None) }; }
-        PAIR.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            if cell.is_none() {
-                *cell = pair();
-            }
-            let Some(p) = cell.as_mut() else { return };
-            p.same(&["FLUSHALL".to_string()]);
+        with_pair(|p| {
             let mut add = vec!["GEOADD".to_string(), "pts".to_string()];
             for (i, (x, y)) in points.iter().enumerate() {
                 add.extend([format!("{x:.6}"), format!("{y:.6}"), format!("p{i}")]);
             }
-            p.same(&add);
+            p.same_owned(&add);
             let (cx, cy) = (format!("{:.6}", center.0), format!("{:.6}", center.1));
             let r = format!("{radius_km:.3}");
             let (w, h) = (format!("{:.3}", box_km.0), format!("{:.3}", box_km.1));
             let c = count.to_string();
-            let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-            p.same(&s(&["GEORADIUS", "pts", &cx, &cy, &r, "km", "WITHDIST", "WITHCOORD", "WITHHASH"]));
-            p.same(&s(&["GEORADIUS", "pts", &cx, &cy, &r, "km", "WITHDIST", "ASC"]));
-            p.same(&s(&["GEORADIUS", "pts", &cx, &cy, &r, "mi", "DESC", "COUNT", &c]));
-            p.same(&s(&["GEOSEARCH", "pts", "FROMLONLAT", &cx, &cy, "BYBOX", &w, &h, "km", "WITHDIST", "WITHCOORD"]));
-            p.same(&s(&["GEOSEARCH", "pts", "FROMLONLAT", &cx, &cy, "BYBOX", &w, &h, "km", "COUNT", &c, "ANY"]));
-            p.same(&s(&["GEOSEARCH", "pts", "FROMMEMBER", "p0", "BYRADIUS", &r, "km", "ASC", "WITHDIST", "COUNT", &c]));
-            p.same(&s(&["GEOSEARCHSTORE", "dst", "pts", "FROMMEMBER", "p0", "BYBOX", &w, &h, "ft", "STOREDIST"]));
-            p.same(&s(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]));
-            p.same(&s(&["GEODIST", "pts", "p0", &format!("p{}", points.len().saturating_sub(1)), "km"]));
-            p.same(&s(&["GEOPOS", "pts", "p0", &format!("p{}", points.len().saturating_sub(1))]));
-            p.same(&s(&["GEOHASH", "pts", "p0", &format!("p{}", points.len().saturating_sub(1))]));
+            let last = format!("p{}", points.len().saturating_sub(1));
+                        p.same(&["GEORADIUS", "pts", &cx, &cy, &r, "km", "WITHDIST", "WITHCOORD", "WITHHASH"]);
+            p.same(&["GEORADIUS", "pts", &cx, &cy, &r, "km", "WITHDIST", "ASC"]);
+            p.same(&["GEORADIUS", "pts", &cx, &cy, &r, "mi", "DESC", "COUNT", &c]);
+            p.same(&["GEOSEARCH", "pts", "FROMLONLAT", &cx, &cy, "BYBOX", &w, &h, "km", "WITHDIST", "WITHCOORD"]);
+            p.same(&["GEOSEARCH", "pts", "FROMLONLAT", &cx, &cy, "BYBOX", &w, &h, "km", "COUNT", &c, "ANY"]);
+            p.same(&["GEOSEARCH", "pts", "FROMMEMBER", "p0", "BYRADIUS", &r, "km", "ASC", "WITHDIST", "COUNT", &c]);
+            p.same(&["GEOSEARCHSTORE", "dst", "pts", "FROMMEMBER", "p0", "BYBOX", &w, &h, "ft", "STOREDIST"]);
+            p.same(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]);
+            p.same(&["GEODIST", "pts", "p0", &last, "km"]);
+            p.same(&["GEOPOS", "pts", "p0", &last]);
+            p.same(&["GEOHASH", "pts", "p0", &last]);
         });
     }
 }

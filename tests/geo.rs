@@ -228,6 +228,31 @@ fn geosearchstore() {
     ]);
 }
 
+/// Points at one spot are equally distant: which of them COUNT returns is decided by Redis's partial quicksort
+/// (and by its stable merge sort without COUNT).
+#[test]
+fn equal_distances_keep_redis_order() {
+    let mut add = String::from("GEOADD t 1.1 1 far");
+    for i in 0..60 {
+        add.push_str(&format!(" 1 1 p{i}"));
+        if i % 7 == 0 {
+            add.push_str(&format!(" 1.0001 1 q{i}"));
+        }
+    }
+    same(&[
+        &add,
+        "GEORADIUS t 1 1 100 km COUNT 3",
+        "GEORADIUS t 1 1 100 km COUNT 5 DESC",
+        "GEORADIUS t 1 1 100 km COUNT 30",
+        "GEORADIUS t 1 1 100 km COUNT 69 DESC",
+        "GEORADIUS t 1 1 100 km ASC",
+        "GEORADIUS t 1 1 100 km DESC",
+        "GEOSEARCH t FROMMEMBER p7 BYBOX 50 50 km COUNT 12 DESC WITHDIST",
+        "GEOSEARCHSTORE dst t FROMMEMBER p7 BYBOX 50 50 km COUNT 12 DESC",
+        "ZRANGE dst 0 -1",
+    ]);
+}
+
 #[test]
 fn resp3_replies() {
     same_resp3(&[

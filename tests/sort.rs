@@ -135,6 +135,32 @@ fn sets_and_sorted_sets() {
     ]);
 }
 
+/// ALPHA BY weights that tie (equal, or missing): Redis orders them by its partial quicksort when LIMIT cuts the
+/// result, by its stable merge sort otherwise.
+#[test]
+fn tied_weights_keep_redis_order() {
+    let mut push = String::from("RPUSH l");
+    let mut weights = String::from("MSET");
+    for i in 0..70 {
+        push.push_str(&format!(" e{i}"));
+        if i % 3 != 0 {
+            weights.push_str(&format!(" w_e{i} {}", i % 4));
+        }
+    }
+    same(&[
+        &push,
+        &weights,
+        "SORT l BY w_* ALPHA LIMIT 0 5",
+        "SORT l BY w_* ALPHA LIMIT 10 20 DESC",
+        "SORT l BY w_* ALPHA LIMIT 60 20",
+        "SORT l BY w_* ALPHA",
+        "SORT l BY w_* ALPHA DESC",
+        "SORT l BY w_* ALPHA LIMIT 3 4 STORE dst",
+        "LRANGE dst 0 -1",
+        "SORT l BY w_* LIMIT 0 10",
+    ]);
+}
+
 #[test]
 fn store() {
     same(&[

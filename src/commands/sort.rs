@@ -22,6 +22,7 @@ use crate::db::{Keyspace, LockPlan, Value};
 use crate::protocol::Reply;
 use crate::types::list::{End, List};
 use crate::util::numbers::parse_i64;
+use crate::util::pqsort::partial_sort;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM, sort)
@@ -215,22 +216,29 @@ fn generic(ctx: &mut Ctx, args: Args, store_allowed: bool) -> Reply {
         }
         let by_pattern = r.by.is_some();
         let store = r.store.is_some();
-        items.sort_by(|a, b| {
+        let order = |a: &Item, b: &Item| {
             let ord = compare(a, b, r.alpha, by_pattern, store);
             if r.desc {
                 ord.reverse()
             } else {
                 ord
             }
-        });
+        };
+        // As Redis: a partial quicksort when sorting BY a pattern for part of the elements, else glibc's qsort,
+        // a merge sort, which is stable.
+        if by_pattern && (start != 0 || end != items.len() as i64 - 1) {
+            partial_sort(&mut items, start, end, order);
+        } else {
+            items.sort_by(order);
+        }
     }
     if not_a_number {
         return Reply::err("One or more scores can't be converted into double");
     }
-    let chosen = items
-        .get(start..=end)
-        .filter(|_| end >= start)
-        .unwrap_or(&[]);
+    let chosen = match (usize::try_from(start), usize::try_from(end)) {
+        (Ok(start), Ok(end)) if start <= end => &items[start..=end],
+        _ => &[],
+    };
     match r.store {
         None => reply(ctx, &r, chosen),
         Some(dest) => store(ctx, &r, dest, chosen),
@@ -280,8 +288,8 @@ fn load(ctx: &mut Ctx, key: &[u8], r: &mut Request) -> Result<(Vec<Vec<u8>>, Kin
 
 /// Applies LIMIT as Redis does: clamps the window to the elements; when nothing is sorted (BY nosort on a list or
 /// sorted set) the window is cut out now, DESC reading from the end. Returns the items and the inclusive window
-/// (`end < start` when empty).
-fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, usize, usize) {
+/// (`end < start` when empty), which always lies within the items when not empty.
+fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, i64, i64) {
     let n = elements.len() as i64;
     let (offset, count) = r.limit.unwrap_or((0, -1));
     let mut start = offset.max(0).min(n);
@@ -320,12 +328,6 @@ fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, usize,
             weight: None,
         })
         .collect();
-    // An empty window leaves end < start; as indexes, both are then only compared.
-    let (start, end) = if end < start || end < 0 {
-        (1, 0)
-    } else {
-        (start as usize, end as usize)
-    };
     (items, start, end)
 }
 

@@ -10,6 +10,8 @@ use crate::protocol::Reply;
 use crate::types::collection::{self, PackLimits};
 use crate::types::zset::ZSet;
 use crate::util::numbers::parse_i64;
+use crate::util::pqsort::partial_sort;
+use std::cmp::Ordering;
 
 /// Which command is running.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -142,11 +144,22 @@ fn generic(ctx: &mut Ctx, args: Args, variant: Variant) -> Reply {
         Order::Unsorted if query.count != 0 && !query.any => Order::Asc,
         o => o,
     };
-    // A stable sort, as glibc's qsort (a merge sort) is on the inputs Redis gives it.
-    match order {
-        Order::Asc => points.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Order::Desc => points.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
-        Order::Unsorted => {}
+    let by_dist = |a: &Point, b: &Point| {
+        let asc = a.dist.partial_cmp(&b.dist).unwrap_or(Ordering::Equal);
+        if order == Order::Desc {
+            asc.reverse()
+        } else {
+            asc
+        }
+    };
+    // As Redis: glibc's qsort (a merge sort: stable) for all the matches, its partial quicksort for the first
+    // COUNT of them, which decides the order of equally distant points.
+    if order != Order::Unsorted {
+        if wanted == points.len() {
+            points.sort_by(by_dist);
+        } else {
+            partial_sort(&mut points, 0, wanted as i64 - 1, by_dist);
+        }
     }
     points.truncate(wanted);
     for p in &mut points {

@@ -393,3 +393,30 @@ proptest! {
         });
     }
 }
+
+/// A sorted set stored by GEORADIUS ... STORE or GEOSEARCHSTORE serves a client blocked on it (BZPOPMIN).
+#[test]
+fn store_serves_blocked_pops() {
+    for server in [Some(Server::start()), Server::start_redis()]
+        .into_iter()
+        .flatten()
+    {
+        let mut c = server.client();
+        let args: Vec<&str> = SICILY.split_whitespace().collect();
+        assert_eq!(c.cmd(&args), ":2\r\n");
+        for store in [
+            "GEORADIUS Sicily 15 37 200 km STOREDIST dst",
+            "GEOSEARCHSTORE dst Sicily FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST",
+        ] {
+            let mut waiter = server.blocked_client(&["BZPOPMIN", "dst", "0"]);
+            let store: Vec<&str> = store.split_whitespace().collect();
+            assert_eq!(c.cmd(&store), ":2\r\n");
+            assert_eq!(
+                waiter.read_reply(),
+                "*3\r\n$3\r\ndst\r\n$7\r\nCatania\r\n$18\r\n56.441257870158204\r\n"
+            );
+            assert_eq!(c.cmd(&["ZCARD", "dst"]), ":1\r\n");
+            assert_eq!(c.cmd(&["DEL", "dst"]), ":1\r\n");
+        }
+    }
+}

@@ -473,3 +473,23 @@ proptest! {
         });
     }
 }
+
+/// A list stored by SORT ... STORE serves a client blocked on it, as Redis's setKey does; an empty result does not.
+#[test]
+fn store_serves_blocked_pops() {
+    for server in [Some(Server::start()), Server::start_redis()]
+        .into_iter()
+        .flatten()
+    {
+        let mut c = server.client();
+        assert_eq!(c.cmd(&["RPUSH", "l", "3", "1", "2"]), ":3\r\n");
+        let mut waiter = server.blocked_client(&["BLPOP", "dst", "0"]);
+        assert_eq!(c.cmd(&["SORT", "nokey", "STORE", "dst"]), ":0\r\n");
+        assert_eq!(c.cmd(&["SORT", "l", "STORE", "dst", "DESC"]), ":3\r\n");
+        assert_eq!(waiter.read_reply(), "*2\r\n$3\r\ndst\r\n$1\r\n3\r\n");
+        assert_eq!(
+            c.cmd(&["LRANGE", "dst", "0", "-1"]),
+            "*2\r\n$1\r\n2\r\n$1\r\n1\r\n"
+        );
+    }
+}

@@ -333,25 +333,25 @@ fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, i64, i
 
 /// Sets what `item` sorts by: its weight (BY) or itself. Returns true if a numeric weight is not a number.
 fn weigh(ctx: &mut Ctx, r: &Request, item: &mut Item) -> bool {
-    let value = match r.by {
-        Some(pattern) => match lookup_pattern(ctx, pattern, &item.element) {
-            Some(v) => v,
-            None => return false,
-        },
-        None => item.element.clone(),
-    };
-    if r.alpha {
-        if r.by.is_some() {
-            item.weight = Some(value);
-        }
-        return false;
-    }
-    match strtod_weight(&value) {
+    let mut number = |value: &[u8]| match strtod_weight(value) {
         Some(score) => {
             item.score = score;
             false
         }
         None => true,
+    };
+    match r.by {
+        // ALPHA without BY compares the elements themselves.
+        None if r.alpha => false,
+        None => number(&item.element),
+        Some(pattern) => match lookup_pattern(ctx, pattern, &item.element) {
+            None => false,
+            Some(value) if r.alpha => {
+                item.weight = Some(value);
+                false
+            }
+            Some(value) => number(&value),
+        },
     }
 }
 

@@ -148,6 +148,9 @@ fn georadius_store() {
         "GEORADIUS Sicily 15 37 200 km STOREDIST dst3 COUNT 1 DESC",
         "ZRANGE dst3 0 -1 WITHSCORES",
         "GEORADIUS Sicily 15 37 200 km STORE a STOREDIST b",
+        "GEORADIUS Sicily 15 37 200 km STORE a STORE b2 STORE b3 STOREDIST b4",
+        "ZRANGE b4 0 -1 WITHSCORES",
+        "EXISTS b2 b3",
         "ZRANGE b 0 -1 WITHSCORES",
         "EXISTS a",
         "EXPIRE dst 100",
@@ -310,29 +313,20 @@ fn a_store_invalidates_watch_on_the_destination() {
 fn command_info_rows() {
     let server = Server::start();
     let mut c = server.client();
-    let info = c.cmd(&[
-        "COMMAND",
-        "INFO",
-        "geosearchstore",
-        "georadius_ro",
-        "geoadd",
-    ]);
+    let mut cmd = |line: &str| c.cmd(&line.split_whitespace().collect::<Vec<_>>());
+    let info = cmd("COMMAND INFO geosearchstore georadius_ro geoadd");
     assert!(info.contains("$14\r\ngeosearchstore\r\n:-8\r\n"), "{info}");
     assert!(info.contains("$12\r\ngeoradius_ro\r\n:-6\r\n"), "{info}");
     assert!(info.contains("+@geo\r\n"), "{info}");
-    let keys = c.cmd(&[
-        "COMMAND",
-        "GETKEYS",
-        "GEORADIUS",
-        "s",
-        "1",
-        "1",
-        "1",
-        "km",
-        "STORE",
-        "d",
-    ]);
+    // Redis answers from its key specs: the first STORE's key, then the first STOREDIST's.
+    let keys = cmd("COMMAND GETKEYS GEORADIUS s 1 1 1 km STORE d");
     assert_eq!(keys, "*2\r\n$1\r\ns\r\n$1\r\nd\r\n");
+    let keys = cmd("COMMAND GETKEYS GEORADIUS s 1 1 STORE d");
+    assert_eq!(keys, "*1\r\n$1\r\ns\r\n");
+    let keys = cmd("COMMAND GETKEYS GEORADIUSBYMEMBER s m 1 km STOREDIST a STORE b");
+    assert_eq!(keys, "*3\r\n$1\r\ns\r\n$1\r\nb\r\n$1\r\na\r\n");
+    let keys = cmd("COMMAND GETKEYS GEORADIUS s 1 1 1 km STORE a STORE c");
+    assert_eq!(keys, "*2\r\n$1\r\ns\r\n$1\r\na\r\n");
 }
 
 fn lon() -> impl Strategy<Value = f64> {

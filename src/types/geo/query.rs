@@ -6,6 +6,7 @@
 use super::search::{Area, Point, Shape};
 use super::{distance_reply, float_or, geohash, lon_lat, unit_to_meters};
 use crate::commands::{Args, Ctx};
+use crate::db::{Keyspace, LockPlan};
 use crate::protocol::Reply;
 use crate::types::collection::{self, PackLimits};
 use crate::types::zset::ZSet;
@@ -87,30 +88,38 @@ pub(super) fn geosearchstore(ctx: &mut Ctx, args: Args) -> Reply {
     generic(ctx, args, Variant::SearchStore)
 }
 
-/// The argument indexes of GEORADIUS's and GEORADIUSBYMEMBER's keys: the source, and the key after the last
-/// STORE or STOREDIST among the options (Redis's `georadiusGetKeys`).
-pub(super) fn radius_keys(args: Args, first_option: usize) -> Vec<usize> {
+/// COMMAND GETKEYS of GEORADIUS: Redis 7.0 answers from the key specs, so the source, then the key after the
+/// first STORE and the one after the first STOREDIST from argument 6 on (a last argument is never a keyword).
+pub(super) fn georadius_keys(args: Args) -> Vec<usize> {
+    spec_keys(args, 6)
+}
+
+/// GEORADIUSBYMEMBER's, whose options start at argument 5.
+pub(super) fn georadiusbymember_keys(args: Args) -> Vec<usize> {
+    spec_keys(args, 5)
+}
+
+fn spec_keys(args: Args, from: usize) -> Vec<usize> {
     let mut keys = vec![1];
-    let mut store = None;
-    let mut i = first_option;
-    while i + 1 < args.len() {
-        let arg = args.get(i);
-        if arg.eq_ignore_ascii_case(b"store") || arg.eq_ignore_ascii_case(b"storedist") {
-            store = Some(i + 1);
-            i += 1;
-        }
-        i += 1;
+    for keyword in [&b"store"[..], b"storedist"] {
+        let found = (from..args.len().saturating_sub(1))
+            .find(|&i| args.get(i).eq_ignore_ascii_case(keyword));
+        keys.extend(found.map(|i| i + 1));
     }
-    keys.extend(store);
     keys
 }
 
-pub(super) fn georadius_keys(args: Args) -> Vec<usize> {
-    radius_keys(args, 6)
-}
-
-pub(super) fn georadiusbymember_keys(args: Args) -> Vec<usize> {
-    radius_keys(args, 5)
+/// The locks of GEORADIUS and GEORADIUSBYMEMBER: the source, and every argument after a STORE or STOREDIST
+/// from argument 5 on, all for writing. The handler stores to the last such key (it reads options from 6 or 5
+/// on, a unit at 5 in GEORADIUS), so this covers it whatever the spec-based key list above says.
+pub(super) fn radius_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
+    plan.key(ks, db, args.get(1), true);
+    for i in 5..args.len().saturating_sub(1) {
+        let arg = args.get(i);
+        if arg.eq_ignore_ascii_case(b"store") || arg.eq_ignore_ascii_case(b"storedist") {
+            plan.key(ks, db, args.get(i + 1), true);
+        }
+    }
 }
 
 fn generic(ctx: &mut Ctx, args: Args, variant: Variant) -> Reply {

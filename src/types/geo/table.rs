@@ -2,7 +2,7 @@
 
 use super::{commands, query};
 use crate::commands::flags::*;
-use crate::commands::{Command, Handler};
+use crate::commands::{Command, Handler, Scope};
 
 const fn g(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
     Command::new(name, arity, flags, handler).keys(1, 1, 1)
@@ -46,9 +46,10 @@ pub const COMMANDS: &[Command] = &[
             "Returns longitude and latitude of members of a geospatial index",
         )
         .complexity("O(N) where N is the number of members requested."),
-    // STORE / STOREDIST name a second key anywhere among the options.
+    // STORE / STOREDIST name a second key anywhere among the options: COMMAND GETKEYS and the locks differ there.
     g("georadius", -6, WRITE | DENYOOM, query::georadius)
         .movable(query::georadius_keys)
+        .scope(Scope::Custom(query::radius_locks))
         .doc(
             "geo",
             "3.2.0",
@@ -61,6 +62,7 @@ pub const COMMANDS: &[Command] = &[
         .complexity(RADIUS_COMPLEXITY),
     g("georadiusbymember", -5, WRITE | DENYOOM, query::georadiusbymember)
         .movable(query::georadiusbymember_keys)
+        .scope(Scope::Custom(query::radius_locks))
         .doc(
             "geo",
             "3.2.0",

@@ -190,12 +190,18 @@ fn sort_ro(ctx: &mut Ctx, args: Args) -> Reply {
     generic(ctx, args, false)
 }
 
-/// One element being sorted: itself, and what it sorts by.
-struct Item {
-    element: Vec<u8>,
+/// One element being sorted (borrowed from the source where it can be): itself, and what it sorts by.
+struct Item<'a> {
+    element: Cow<'a, [u8]>,
     score: f64,
     /// ALPHA BY: the weight value, if the weight key (or hash field) exists.
     weight: Option<Vec<u8>>,
+}
+
+/// What a SORT produces before anything is written: a reply, or the list to store and where.
+enum Output<'a> {
+    Reply(Reply),
+    Store(&'a [u8], List),
 }
 
 fn generic(ctx: &mut Ctx, args: Args, store_allowed: bool) -> Reply {
@@ -204,15 +210,33 @@ fn generic(ctx: &mut Ctx, args: Args, store_allowed: bool) -> Reply {
         Err(e) => return e,
     };
     let key = args.get(1);
-    let (elements, kind) = match load(ctx, key, &mut r) {
-        Ok(loaded) => loaded,
+    let kind = match prepare(ctx, key, &mut r) {
+        Ok(kind) => kind,
         Err(e) => return e,
     };
-    let (mut items, start, end) = window(elements, kind, &r);
+    let output = match sorted(ctx, key, kind, &r) {
+        Ok(output) => output,
+        Err(e) => return e,
+    };
+    match output {
+        Output::Reply(reply) => reply,
+        Output::Store(dest, list) => store(ctx, dest, list),
+    }
+}
+
+/// Sorts (unless BY nosort) and cuts the window, reading the source and pattern keys without changing anything.
+fn sorted<'a>(
+    ctx: &Ctx,
+    key: &[u8],
+    kind: Option<Kind>,
+    r: &Request<'a>,
+) -> Result<Output<'a>, Reply> {
+    let elements = load(ctx, key, kind, r);
+    let (mut items, start, end) = window(elements, kind, r);
     let mut not_a_number = false;
     if !r.dont_sort {
         for item in &mut items {
-            not_a_number |= weigh(ctx, &r, item);
+            not_a_number |= weigh(ctx, r, item);
         }
         let by_pattern = r.by.is_some();
         let store = r.store.is_some();
@@ -233,16 +257,18 @@ fn generic(ctx: &mut Ctx, args: Args, store_allowed: bool) -> Reply {
         }
     }
     if not_a_number {
-        return Reply::err("One or more scores can't be converted into double");
+        return Err(Reply::err(
+            "One or more scores can't be converted into double",
+        ));
     }
     let chosen = match (usize::try_from(start), usize::try_from(end)) {
         (Ok(start), Ok(end)) if start <= end => &items[start..=end],
         _ => &[],
     };
-    match r.store {
-        None => reply(ctx, &r, chosen),
-        Some(dest) => store(ctx, &r, dest, chosen),
-    }
+    Ok(match r.store {
+        None => Output::Reply(reply(ctx, r, chosen)),
+        Some(dest) => Output::Store(dest, stored_list(ctx, r, chosen)),
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -252,44 +278,61 @@ enum Kind {
     ZSet,
 }
 
-/// The elements to sort, in the order Redis loads them: a list's order, a set's iteration order, a sorted set's
-/// order (BY nosort) or its dictionary's order. A missing key is an empty list.
-fn load(ctx: &mut Ctx, key: &[u8], r: &mut Request) -> Result<(Vec<Vec<u8>>, Kind), Reply> {
-    let db = ctx.db();
+/// Looks the source up (once: one use of the key) and checks its type; `None` for a missing key, an empty list
+/// to Redis. Applies Redis's rules that depend on the type: a set sorted BY nosort into a STORE is sorted as
+/// strings instead (its order would differ between a master and its replicas), and a small sorted set becomes a
+/// skiplist, as Redis converts it for SORT.
+fn prepare(ctx: &mut Ctx, key: &[u8], r: &mut Request) -> Result<Option<Kind>, Reply> {
     let kind = match ctx.lookup(key) {
-        None => return Ok((Vec::new(), Kind::List)),
+        None => return Ok(None),
         Some(Value::List(_)) => Kind::List,
         Some(Value::Set(_)) => Kind::Set,
         Some(Value::ZSet(_)) => Kind::ZSet,
         Some(_) => return Err(Reply::wrong_type()),
     };
-    // Sorting a set's arbitrary order would differ between a master and its replicas: SORT ... STORE sorts it
-    // as strings instead.
     if r.dont_sort && kind == Kind::Set && r.store.is_some() {
         r.dont_sort = false;
         r.alpha = true;
         r.by = None;
     }
-    let elements = match ctx.keys.peek_mut(db, key).map(|e| &mut e.value) {
-        Some(Value::List(list)) => list.iter().map(|e| e.to_vec()).collect(),
-        Some(Value::Set(set)) => set.iter().map(Cow::into_owned).collect(),
-        Some(Value::ZSet(zset)) => {
+    if kind == Kind::ZSet {
+        let db = ctx.db();
+        if let Some(Value::ZSet(zset)) = ctx.keys.peek_mut(db, key).map(|e| &mut e.value) {
             zset.to_skiplist();
-            if r.dont_sort {
-                zset.list().iter().map(|(m, _)| m.to_vec()).collect()
-            } else {
-                zset.scores().iter().map(|(m, _)| m.to_vec()).collect()
-            }
         }
+    }
+    Ok(Some(kind))
+}
+
+/// The elements to sort, in the order Redis loads them: a list's order, a set's iteration order, a sorted set's
+/// order (BY nosort) or its dictionary's order.
+fn load<'c>(ctx: &'c Ctx, key: &[u8], kind: Option<Kind>, r: &Request) -> Vec<Cow<'c, [u8]>> {
+    if kind.is_none() {
+        return Vec::new();
+    }
+    match ctx.keys.peek(ctx.db(), key).map(|e| &e.value) {
+        Some(Value::List(list)) => list.iter().map(|e| Cow::Borrowed(&e[..])).collect(),
+        Some(Value::Set(set)) => set.iter().collect(),
+        Some(Value::ZSet(zset)) if r.dont_sort => {
+            zset.list().iter().map(|(m, _)| Cow::Borrowed(m)).collect()
+        }
+        Some(Value::ZSet(zset)) => zset
+            .scores()
+            .iter()
+            .map(|(m, _)| Cow::Borrowed(m))
+            .collect(),
         _ => Vec::new(),
-    };
-    Ok((elements, kind))
+    }
 }
 
 /// Applies LIMIT as Redis does: clamps the window to the elements; when nothing is sorted (BY nosort on a list or
 /// sorted set) the window is cut out now, DESC reading from the end. Returns the items and the inclusive window
 /// (`end < start` when empty), which always lies within the items when not empty.
-fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, i64, i64) {
+fn window<'c>(
+    elements: Vec<Cow<'c, [u8]>>,
+    kind: Option<Kind>,
+    r: &Request,
+) -> (Vec<Item<'c>>, i64, i64) {
     let n = elements.len() as i64;
     let (offset, count) = r.limit.unwrap_or((0, -1));
     let mut start = offset.max(0).min(n);
@@ -301,7 +344,7 @@ fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, i64, i
     }
     end = end.min(n - 1);
     let mut elements = elements;
-    if kind != Kind::Set && r.dont_sort {
+    if kind != Some(Kind::Set) && r.dont_sort {
         if r.desc {
             elements.reverse();
         }
@@ -332,7 +375,7 @@ fn window(elements: Vec<Vec<u8>>, kind: Kind, r: &Request) -> (Vec<Item>, i64, i
 }
 
 /// Sets what `item` sorts by: its weight (BY) or itself. Returns true if a numeric weight is not a number.
-fn weigh(ctx: &mut Ctx, r: &Request, item: &mut Item) -> bool {
+fn weigh(ctx: &Ctx, r: &Request, item: &mut Item) -> bool {
     let mut number = |value: &[u8]| match strtod_weight(value) {
         Some(score) => {
             item.score = score;
@@ -358,12 +401,23 @@ fn weigh(ctx: &mut Ctx, r: &Request, item: &mut Item) -> bool {
 /// A numeric weight as SORT reads it: C's `strtod` over the value up to its first NUL, all of it consumed
 /// (leading spaces and an empty string, which is 0, are fine), no overflow or underflow, not NaN.
 fn strtod_weight(value: &[u8]) -> Option<f64> {
-    let text = std::ffi::CString::new(c_str(value)).ok()?;
+    let text = c_str(value);
+    // Most weights are short: copied NUL-terminated onto the stack rather than into an allocation.
+    let mut stack = [0u8; 64];
+    let heap;
+    let start: *const libc::c_char = if text.len() < stack.len() {
+        stack[..text.len()].copy_from_slice(text);
+        stack.as_ptr().cast()
+    } else {
+        heap = std::ffi::CString::new(text).ok()?;
+        heap.as_ptr()
+    };
     let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `text` is NUL-terminated and outlives the call; strtod only writes `end` (inside `text`) and errno.
+    // SAFETY: `start` points at `text` followed by a NUL, alive for the call; strtod only writes `end` (inside
+    // that string) and errno.
     let (v, rest, erange) = unsafe {
         *libc::__errno_location() = 0;
-        let v = libc::strtod(text.as_ptr(), &mut end);
+        let v = libc::strtod(start, &mut end);
         (v, *end, *libc::__errno_location() == libc::ERANGE)
     };
     (rest == 0 && !erange && !v.is_nan()).then_some(v)
@@ -422,11 +476,11 @@ fn lookup_pattern(ctx: &Ctx, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> 
 
 /// The window as a reply: each element, or for each the results of its GET patterns (null where missing).
 fn reply(ctx: &Ctx, r: &Request, chosen: &[Item]) -> Reply {
-    let mut out = Vec::with_capacity(chosen.len() * r.gets.len().max(1));
+    if r.gets.is_empty() {
+        return Reply::bulks(chosen.iter().map(|item| &item.element));
+    }
+    let mut out = Vec::with_capacity(chosen.len() * r.gets.len());
     for item in chosen {
-        if r.gets.is_empty() {
-            out.push(Reply::bulk(&item.element));
-        }
         for pattern in &r.gets {
             out.push(Reply::bulk_or_nil(lookup_pattern(
                 ctx,
@@ -438,9 +492,8 @@ fn reply(ctx: &Ctx, r: &Request, chosen: &[Item]) -> Reply {
     Reply::Array(out)
 }
 
-/// SORT ... STORE: the window (or its GET results, `""` where missing) as a list at `dest`, replacing what was
-/// there; an empty result deletes `dest`. Replies with the length stored.
-fn store(ctx: &mut Ctx, r: &Request, dest: &[u8], chosen: &[Item]) -> Reply {
+/// The list SORT ... STORE writes: the window, or its GET results with `""` where missing.
+fn stored_list(ctx: &Ctx, r: &Request, chosen: &[Item]) -> List {
     let mut list = List::default();
     for item in chosen {
         if r.gets.is_empty() {
@@ -451,6 +504,11 @@ fn store(ctx: &mut Ctx, r: &Request, dest: &[u8], chosen: &[Item]) -> Reply {
             list.push(End::Right, &value);
         }
     }
+    list
+}
+
+/// Stores the list at `dest`, replacing what was there; an empty one deletes `dest`. Replies with its length.
+fn store(ctx: &mut Ctx, dest: &[u8], list: List) -> Reply {
     let n = list.len();
     if n == 0 {
         if ctx.delete(dest) {

@@ -5,16 +5,17 @@
 #
 #   bench/run.sh [--rounds N] [--workloads a,b,...] [--requests N] [--threads N] [--clients N] [--quick]
 #
-# Workloads: seed pipeline suite c1 c1000 d1024 r1m bits (default: all). `bits` is SETBIT, BITCOUNT, PFADD and
-# PFCOUNT as custom commands. Output: a Markdown table on stdout, the raw
-# and summary CSV and an SVG chart under bench/results/.
+# Workloads: seed pipeline suite c1 c1000 d1024 r1m bits geo (default: all). `bits` is SETBIT, BITCOUNT, PFADD and
+# PFCOUNT as custom commands; `geo` is GEOADD of random points in a 1-degree square, GEOSEARCH of a 5 km circle
+# among them and SORT of a 100-element list. Output: a Markdown table on stdout, the raw and summary CSV and an
+# SVG chart under bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
 ROUNDS=3
-WORKLOADS="seed,pipeline,suite,c1,c1000,d1024,r1m,bits"
+WORKLOADS="seed,pipeline,suite,c1,c1000,d1024,r1m,bits,geo"
 REQUESTS=100000
 THREADS=""
 CLIENTS=""
@@ -63,6 +64,8 @@ workload_args() {
     d1024) echo "-t set,get -n $REQUESTS -c $c -d 1024" ;;
     r1m) echo "-t set,get -n $REQUESTS -c $c -r 1000000" ;;
     bits) echo "" ;;
+    # Up to 10000 points in the square of 1 degree north-east of (0, 0): `__rand_int__e-4` is 0 to 0.9999.
+    geo) echo "-n $REQUESTS -c $c -r 10000 GEOADD geopts __rand_int__e-4 __rand_int__e-4 m:__rand_int__" ;;
     *) echo "unknown workload $1" >&2; exit 2 ;;
   esac
 }
@@ -74,6 +77,11 @@ workload_args() {
 custom_commands() {
   case "$1" in
     suite) echo "XADD mystream * myfield xxx" ;;
+    geo)
+      # The GEOADD run (workload_args) filled geopts; a 5 km circle in it holds about 60 of its points.
+      echo "GEOSEARCH geopts FROMLONLAT 0.5 0.5 BYRADIUS 5 km ASC WITHDIST"
+      echo "SORT sortlist"
+      ;;
     bits)
       echo "SETBIT bitkey 123456 1"
       echo "BITCOUNT bitkey"
@@ -110,6 +118,10 @@ for w in "${WL[@]}"; do
         # shellcheck disable=SC2086
         bench_into_raw "$w" "$server" "$r" -p "$port" $args
       fi
+      if [ "$w" = geo ]; then
+        # shellcheck disable=SC2046
+        redis-cli -p "$port" rpush sortlist $(seq 1 100 | shuf) >/dev/null
+      fi
       while read -r -a custom; do
         [ ${#custom[@]} -gt 0 ] || continue
         # shellcheck disable=SC2086
@@ -123,7 +135,7 @@ done
 
 # Which benchmark tests ferredis cannot run yet: reported as such, not hidden.
 MISSING=""
-for cmd in ping set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange mset xadd setbit bitcount pfadd pfcount; do
+for cmd in ping set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange mset xadd setbit bitcount pfadd pfcount geoadd geosearch sort; do
   if redis-cli -p "$FERREDIS_PORT" "$cmd" 2>&1 | grep -q "unknown command"; then
     MISSING="$MISSING $cmd"
   fi

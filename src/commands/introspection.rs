@@ -120,20 +120,23 @@ const CATEGORIES: &[(&str, Option<&str>)] = &[
 ];
 
 /// The categories Redis's `setImplicitACLCategories` derives from the flags, plus the command's group
-/// (containers such as CLIENT carry none of their group's).
+/// (containers such as CLIENT carry none of their group's), or the command's own list in place of the group's.
 fn categories(cmd: &Command) -> Vec<&'static str> {
     let container = !cmd.subcommands.is_empty();
     CATEGORIES
         .iter()
-        .filter(|(name, group)| match *name {
-            "read" => cmd.has(READONLY),
-            "write" => cmd.has(WRITE),
-            "pubsub" => cmd.has(PUBSUB) || (!container && cmd.group == "pubsub"),
-            "admin" | "dangerous" => cmd.has(ADMIN),
-            "fast" => cmd.has(FAST),
-            "slow" => !cmd.has(FAST),
-            "blocking" => cmd.has(BLOCKING),
-            _ => !container && group.is_some_and(|g| g == cmd.group),
+        .filter(|(name, group)| {
+            cmd.acl.contains(name)
+                || match *name {
+                    "read" => cmd.has(READONLY),
+                    "write" => cmd.has(WRITE),
+                    "pubsub" => cmd.has(PUBSUB) || (!container && cmd.group == "pubsub"),
+                    "admin" | "dangerous" => cmd.has(ADMIN),
+                    "fast" => cmd.has(FAST),
+                    "slow" => !cmd.has(FAST),
+                    "blocking" => cmd.has(BLOCKING),
+                    _ => cmd.acl.is_empty() && !container && group.is_some_and(|g| g == cmd.group),
+                }
         })
         .map(|(name, _)| *name)
         .collect()

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod object;
 pub mod scan;
 pub mod server_cmds;
+pub mod sort;
 pub mod table;
 pub mod transaction;
 
@@ -105,6 +106,9 @@ pub struct Command {
     pub summary: &'static str,
     pub complexity: &'static str,
     pub subcommands: &'static [Command],
+    /// ACL categories Redis gives the command beyond those its flags imply, where its group does not say them
+    /// (SORT: group generic, categories @set @sortedset @list @dangerous). Empty: the group's category.
+    pub acl: &'static [&'static str],
     /// Redis's key specs, where they say more than the key positions and the WRITE flag do (BITOP's destination
     /// and sources, PFCOUNT's RW). Empty: COMMAND INFO derives one spec from the positions.
     pub key_specs: &'static [KeySpec],
@@ -157,6 +161,7 @@ impl Command {
             complexity: "",
             subcommands: &[],
             key_specs: &[],
+            acl: &[],
         }
     }
 
@@ -197,6 +202,12 @@ impl Command {
 
     pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> Self {
         self.key_specs = specs;
+        self
+    }
+
+    /// ACL categories in place of the group's (see `acl`).
+    pub const fn acl(mut self, categories: &'static [&'static str]) -> Self {
+        self.acl = categories;
         self
     }
 

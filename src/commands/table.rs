@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use super::{
     client, config_cmd, connection, expire, info, introspection, keys, object, scan, server_cmds,
-    transaction, Command,
+    sort, transaction, Command,
 };
 use crate::types;
 
@@ -27,12 +27,14 @@ const GROUPS: &[&[Command]] = &[
     expire::COMMANDS,
     scan::COMMANDS,
     object::COMMANDS,
+    sort::COMMANDS,
     types::string::COMMANDS,
     types::string::BITMAP_COMMANDS,
     types::list::COMMANDS,
     types::hash::COMMANDS,
     types::set::COMMANDS,
     types::zset::COMMANDS,
+    types::geo::COMMANDS,
     types::stream::COMMANDS,
     types::hyperloglog::COMMANDS,
     crate::pubsub::COMMANDS,

@@ -271,6 +271,12 @@ impl<'a> KeyLocks<'a> {
         Some(entry)
     }
 
+    /// `get_mut` without recording an access, for bookkeeping on a key the command already looked up (SORT
+    /// turning the small sorted set it read into a skiplist, as Redis does).
+    pub fn peek_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.live_mut(db, key)
+    }
+
     /// `get_mut` without recording an access, for bookkeeping on a key the command already looked up.
     fn live_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hash(key);

@@ -1,7 +1,7 @@
 //! Lowering a [`Reply`] to RESP2 or RESP3 bytes.
 
 use super::{Protocol, Reply};
-use crate::util::numbers::format_double;
+use crate::util::numbers::{format_double, format_human_double};
 
 /// Appends the encoding of `reply` for `proto` to `out`.
 pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
@@ -34,14 +34,8 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
                 encode(v, proto, out);
             }
         }
-        Reply::Double(d) => {
-            let text = format_double(*d);
-            if resp3 {
-                line(out, b',', text.as_bytes());
-            } else {
-                bulk(out, text.as_bytes());
-            }
-        }
+        Reply::Double(d) => double(out, resp3, &format_double(*d)),
+        Reply::HumanDouble(d) => double(out, resp3, &format_human_double(*d)),
         Reply::Bool(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
         Reply::Bool(b) => header(out, b':', *b as i64),
         Reply::Verbatim(format, text) if resp3 => {
@@ -56,6 +50,15 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
         Reply::BigNumber(n) => bulk(out, n.as_bytes()),
         Reply::Raw(bytes) => out.extend_from_slice(bytes),
         Reply::NoReply => {}
+    }
+}
+
+/// A double already formatted: `,` in RESP3, a bulk string in RESP2.
+fn double(out: &mut Vec<u8>, resp3: bool, text: &str) {
+    if resp3 {
+        line(out, b',', text.as_bytes());
+    } else {
+        bulk(out, text.as_bytes());
     }
 }
 
@@ -123,6 +126,11 @@ mod tests {
         assert_eq!(enc(Reply::Nil, Resp2), "$-1\r\n");
         assert_eq!(enc(Reply::NilArray, Resp2), "*-1\r\n");
         assert_eq!(enc(Reply::Bool(true), Resp2), ":1\r\n");
+        assert_eq!(
+            enc(Reply::HumanDouble(13.361389338970184), Resp2),
+            "$20\r\n13.36138933897018433\r\n"
+        );
+        assert_eq!(enc(Reply::HumanDouble(-0.0), Protocol::Resp3), ",0\r\n");
         assert_eq!(enc(Reply::Double(1.5), Resp2), "$3\r\n1.5\r\n");
         assert_eq!(
             enc(Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]), Resp2),

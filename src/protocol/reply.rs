@@ -34,6 +34,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 double; a bulk string formatted as Redis formats doubles in RESP2.
     Double(f64),
+    /// A coordinate as Redis's `addReplyHumanLongDouble` prints it (`%.17Lf` without trailing zeros, GEOPOS and
+    /// WITHCOORD): a bulk string in RESP2, a RESP3 double in RESP3.
+    HumanDouble(f64),
     /// RESP3 boolean; `:1`/`:0` in RESP2.
     Bool(bool),
     /// RESP3 verbatim string (`=`) with its three-letter format; a bulk string in RESP2.

@@ -2,6 +2,7 @@
 //! Redis's `t_<type>.c` files.
 
 pub mod collection;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;

@@ -1,5 +1,6 @@
-//! Small pieces every module shares: Redis's number rules, glob matching, clocks.
+//! Small pieces every module shares: Redis's number rules, glob matching, clocks, its partial sort.
 
 pub mod glob;
 pub mod numbers;
+pub mod pqsort;
 pub mod time;

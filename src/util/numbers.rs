@@ -57,13 +57,36 @@ pub fn format_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let mut buf = [0u8; 64];
-    // SAFETY: the buffer is large enough for any %.17g output and snprintf NUL-terminates within `len`.
+    c_format(c"%.17g", d)
+}
+
+/// Redis's `LD_STR_HUMAN` format (`%.17Lf`, trailing zeros and a bare dot removed, `-0` as `0`), which GEOPOS
+/// and WITHCOORD print coordinates in. A double widened to long double has the same exact decimal expansion, so
+/// `%.17f` of the double prints the same digits.
+pub fn format_human_double(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let mut text = c_format(c"%.17f", d);
+    if text.contains('.') {
+        let kept = text.trim_end_matches('0').trim_end_matches('.').len();
+        text.truncate(kept);
+    }
+    if text == "-0" {
+        text = "0".into();
+    }
+    text
+}
+
+/// One double through C's `snprintf` with `format` (a single `%...f`/`%...g` conversion), as Redis prints it.
+pub fn c_format(format: &std::ffi::CStr, d: f64) -> String {
+    let mut buf = [0u8; 512];
+    // SAFETY: `format` takes exactly one double; snprintf writes at most `buf.len()` bytes, NUL included.
     let n = unsafe {
         libc::snprintf(
             buf.as_mut_ptr() as *mut libc::c_char,
             buf.len(),
-            c"%.17g".as_ptr(),
+            format.as_ptr(),
             d,
         )
     };

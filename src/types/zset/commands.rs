@@ -29,15 +29,15 @@ pub(super) fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
     collection::delete_if_empty::<ZSet>(ctx, key)
 }
 
-/// ZADD's flags, shared with ZINCRBY.
+/// ZADD's flags, shared with ZINCRBY and GEOADD.
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 pub(super) fn zadd(ctx: &mut Ctx, args: Args) -> Reply {
@@ -89,6 +89,11 @@ fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
             None => return Reply::not_float(),
         }
     }
+    add_pairs(ctx, key, pairs, f)
+}
+
+/// ZADD's effect, once its flags and scores are valid: GEOADD comes here with the scores it computed.
+pub fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: Vec<(f64, &[u8])>, f: AddFlags) -> Reply {
     let limits = PackLimits::zset(&ctx.server.config);
     let mut fresh: Option<Box<ZSet>> = None;
     let zset: &mut ZSet = match write(ctx, key) {

@@ -3,7 +3,7 @@
 //! what encoding Redis would report (and how ZSCAN and ZRANDMEMBER answer, which depends on it).
 
 mod blocking;
-mod commands;
+pub mod commands;
 mod popping;
 pub mod range;
 mod rangecmds;
@@ -83,6 +83,11 @@ impl ZSet {
         } else {
             "listpack"
         }
+    }
+
+    /// Redis's `zsetConvert(.., OBJ_ENCODING_SKIPLIST)`, which SORT applies to the sets it sorts.
+    pub fn to_skiplist(&mut self) {
+        self.big = true;
     }
 
     pub fn is_listpack(&self) -> bool {

@@ -4,13 +4,15 @@
 //! protocol-neutral [`Reply`] into RESP2 or RESP3 bytes for whichever protocol the client chose with `HELLO`.
 
 mod encode;
+mod error;
 mod inline;
 mod reader;
 mod reply;
 
 pub use encode::encode;
+pub use error::{query_sample, ProtocolError};
 pub use inline::split_args;
-pub use reader::{Frame, ProtocolError, RequestReader, PROTO_INLINE_MAX_SIZE};
+pub use reader::{Frame, Limits, RequestReader, PROTO_INLINE_MAX_SIZE};
 pub use reply::{BulkBytes, Reply};
 
 /// Which RESP version a connection speaks; chosen by `HELLO`, RESP2 until then.

@@ -6,6 +6,8 @@
 mod encode;
 mod error;
 mod inline;
+#[cfg(test)]
+mod props;
 mod reader;
 mod reply;
 

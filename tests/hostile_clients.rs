@@ -154,3 +154,31 @@ fn a_client_vanishing_mid_reply_leaves_the_server_serving() {
     wait_for_one_client(&mut c);
     assert_eq!(c.cmd(&["STRLEN", "big"]), ":1048576\r\n");
 }
+
+#[test]
+fn a_big_request_gives_its_buffer_back_when_done() {
+    let server = Server::start();
+    let mut c = server.client();
+    let value = "x".repeat(3 << 20);
+    assert_eq!(c.cmd(&["SET", "big", &value]), "+OK\r\n");
+    let info = c.cmd(&["CLIENT", "INFO"]);
+    assert!(info.contains(" qbuf=0 qbuf-free=16384 "), "{info}");
+    assert!(info.contains(" rbs=16384 "), "{info}");
+    // Announcing a big value allocates nothing until its bytes come.
+    c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\nabc");
+    let mut other = server.client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let list = other.cmd(&["CLIENT", "LIST"]);
+        let line = list.lines().find(|l| l.contains("cmd=client|info"));
+        let line = line.unwrap_or_default().to_string();
+        if !line.contains(" qbuf=0 ") || Instant::now() > deadline {
+            break line;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(line.contains(" qbuf=35 qbuf-free=16349 "), "{line}");
+    assert!(line.contains(" rbs=16384 "), "{line}");
+    let peak_mb = peak_rss_kb(server.pid()) / 1024;
+    assert!(peak_mb < 64, "peak RSS {peak_mb} MB");
+}

@@ -131,13 +131,7 @@ impl RequestReader {
 
     /// One `read` from `src` into the buffer; returns what `read` returned (0 = EOF).
     pub fn read_from(&mut self, src: &mut impl Read) -> io::Result<usize> {
-        if self.start == self.end && self.remaining == 0 {
-            // Idle: rewind, and give back memory a huge request left behind.
-            self.start = 0;
-            self.end = 0;
-            self.pos = 0;
-            self.shrink_idle();
-        }
+        self.release_if_idle();
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.compact();
@@ -167,8 +161,15 @@ impl RequestReader {
         }
     }
 
-    /// Between requests, buffers that grew for a big one go back to their usual size.
-    fn shrink_idle(&mut self) {
+    /// With every byte received parsed and run, rewinds the buffer and gives back what a big request made it
+    /// grow. `read_from` does it before waiting for more; the connection calls it before reporting `rbs`.
+    pub fn release_if_idle(&mut self) {
+        if self.start != self.end || self.remaining != 0 {
+            return;
+        }
+        self.start = 0;
+        self.end = 0;
+        self.pos = 0;
         if self.buf.len() > 4 * READ_CHUNK {
             self.buf = vec![0; READ_CHUNK];
         }

@@ -104,6 +104,7 @@ fn connection_loop(
                 }
             }
         }
+        reader.release_if_idle();
         info.qbuf.store(reader.pending(), Relaxed);
         info.rbs.store(reader.capacity(), Relaxed);
         flush(stream, &mut out)?;

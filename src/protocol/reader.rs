@@ -245,8 +245,23 @@ impl RequestReader {
         }
     }
 
-    /// The `*<n>` line at `pos`, checked as Redis checks it; `None` while incomplete.
+    /// The `*<n>` line at `pos`, checked as Redis checks it; `None` while incomplete. The common case, a short
+    /// canonical count within the limits, is decided inline (this runs for every request); anything else takes
+    /// the general path, which applies Redis's exact rules.
+    #[inline(always)]
     fn multibulk_count(&mut self, limits: Limits) -> Result<Option<i64>, ProtocolError> {
+        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'*') {
+            if n <= i32::MAX as i64 && (n <= UNAUTH_MAX_ARGS || !limits.unauthenticated) {
+                self.pos += used;
+                return Ok(Some(n));
+            }
+        }
+        self.multibulk_count_general(limits)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn multibulk_count_general(&mut self, limits: Limits) -> Result<Option<i64>, ProtocolError> {
         let Some((count, used)) = self.count_line(b'*', ProtocolError::TooBigMultibulkCount)?
         else {
             return Ok(None);
@@ -262,8 +277,23 @@ impl RequestReader {
         Ok(Some(count))
     }
 
-    /// The `$<n>` line at `pos`, checked as Redis checks it; `None` while incomplete.
+    /// The `$<n>` line at `pos`, checked as Redis checks it; `None` while incomplete. Fast path as above.
+    #[inline(always)]
     fn bulk_header(&mut self, limits: Limits) -> Result<Option<usize>, ProtocolError> {
+        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'$') {
+            if n as u64 <= limits.max_bulk as u64
+                && (n <= UNAUTH_MAX_BULK || !limits.unauthenticated)
+            {
+                self.pos += used;
+                return Ok(Some(n as usize));
+            }
+        }
+        self.bulk_header_general(limits)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bulk_header_general(&mut self, limits: Limits) -> Result<Option<usize>, ProtocolError> {
         let Some((len, used)) = self.count_line(b'$', ProtocolError::TooBigBulkCount)? else {
             return Ok(None);
         };
@@ -279,26 +309,9 @@ impl RequestReader {
     }
 
     /// Reads `<prefix><number>\r\n` at `pos` without consuming it: the number (`None` if not a valid one) and the
-    /// line's length. Outer `None`: incomplete. Inlined so that the common case (a short canonical count, four
-    /// per SET) costs no call.
-    #[inline(always)]
+    /// line's length. Outer `None`: incomplete. Redis looks for the CR with `strchr`, which stops at a NUL: a NUL
+    /// before the CR leaves the line incomplete until the 64 KB limit.
     fn count_line(
-        &self,
-        prefix: u8,
-        too_big: ProtocolError,
-    ) -> Result<Option<(Option<i64>, usize)>, ProtocolError> {
-        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], prefix) {
-            return Ok(Some((Some(n), used)));
-        }
-        self.count_line_general(prefix, too_big)
-    }
-
-    /// `count_line` for everything but a complete canonical count: partial lines, signs, errors. Redis looks for
-    /// the CR with `strchr`, which stops at a NUL: a NUL before the CR leaves the line incomplete until the
-    /// 64 KB limit.
-    #[cold]
-    #[inline(never)]
-    fn count_line_general(
         &self,
         prefix: u8,
         too_big: ProtocolError,

@@ -146,6 +146,10 @@ fn every_protocol_error_is_answered_as_redis_and_closes() {
     for (bytes, want) in &cases {
         assert_exchange(&ours, &redis, bytes, want, true);
     }
+    // CLIENT REPLY OFF silences the error too. Redis then never closes the connection (it closes after writing
+    // a reply, and there is none) and ignores all further input; ferredis closes it.
+    let silenced = exchange(ours.port, b"CLIENT REPLY OFF\r\n*x\r\n");
+    assert_eq!(silenced, (Vec::new(), true));
 }
 
 #[test]

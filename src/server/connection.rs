@@ -95,7 +95,9 @@ fn connection_loop(
                 Ok(None) => break,
                 Err(e) => {
                     log_protocol_error(&reader, &info, e);
-                    reply_error(&e.message(), &mut out);
+                    if !client.reply_off {
+                        reply_error(&e.message(), &mut out);
+                    }
                     if client.ext.pubsub.has_outbox() {
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }

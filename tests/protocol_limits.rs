@@ -338,3 +338,16 @@ fn query_buffer_limit_closes_the_client() {
         "{protocol}"
     );
 }
+
+#[test]
+fn protocol_errors_count_in_errorstats() {
+    let (ours, redis) = (Server::start(), Server::start_redis());
+    for server in std::iter::once(&ours).chain(redis.as_ref()) {
+        assert!(exchange(server.port, b"*x\r\n").1);
+        assert!(exchange(server.port, b"*1\r\n\xff\r\n").1);
+        let stats = server.client().cmd(&["INFO", "errorstats"]);
+        assert!(stats.contains("\r\nerrorstat_ERR:count=2\r\n"), "{stats}");
+        let info = server.client().cmd(&["INFO", "stats"]);
+        assert!(info.contains("\r\ntotal_error_replies:2\r\n"), "{info}");
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use ferredis::protocol::{split_args, Limits, RequestReader};
+use ferredis::protocol::{split_args, RequestLimits, RequestReader};
 use libfuzzer_sys::fuzz_target;
 
 /// Hands out the input in pieces of 1 to 256 bytes, sized by the input's first bytes.
@@ -34,7 +34,7 @@ impl Read for Pieces<'_> {
 fuzz_target!(|input: &[u8]| {
     let split = input.len().min(8);
     let (sizes, data) = input.split_at(split);
-    let limits = Limits {
+    let limits = RequestLimits {
         max_bulk: 1 << 20,
         unauthenticated: sizes.first().is_some_and(|b| b & 1 == 1),
     };

@@ -16,7 +16,7 @@ mod reply;
 pub use encode::encode;
 pub use error::{query_sample, ProtocolError};
 pub use inline::split_args;
-pub use reader::{Frame, Limits, RequestReader, PROTO_INLINE_MAX_SIZE};
+pub use reader::{Frame, RequestLimits, RequestReader, PROTO_INLINE_MAX_SIZE};
 pub use reply::{BulkBytes, Reply};
 
 /// Which RESP version a connection speaks; chosen by `HELLO`, RESP2 until then.

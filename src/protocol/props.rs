@@ -7,7 +7,7 @@ use std::io::Read;
 use proptest::prelude::*;
 
 use super::inline::split_args_into;
-use super::reader::{Limits, RequestReader};
+use super::reader::{RequestLimits, RequestReader};
 use super::{encode, Protocol, Reply};
 
 /// A source that hands out `data` in pieces of the given sizes (cycled), as a socket would.
@@ -33,7 +33,7 @@ impl Read for Pieces<'_> {
 fn parse_in_pieces(
     data: &[u8],
     sizes: &[usize],
-    limits: Limits,
+    limits: RequestLimits,
 ) -> (Vec<Vec<Vec<u8>>>, bool, usize) {
     let mut reader = RequestReader::new();
     let mut src = Pieces {
@@ -108,7 +108,7 @@ proptest! {
         unauthenticated in any::<bool>(),
         max_bulk in prop::sample::select(vec![5usize, 1 << 20, 512 << 20]),
     ) {
-        let limits = Limits { max_bulk, unauthenticated };
+        let limits = RequestLimits { max_bulk, unauthenticated };
         let (_, _, peak) = parse_in_pieces(&data, &sizes, limits);
         // The 16 KB read buffer (doubled at most once for 6 KB of input) plus spans and inline arguments, each a
         // small multiple of the input.
@@ -122,7 +122,7 @@ proptest! {
         tail in prop::collection::vec(any::<u8>(), 0..100),
     ) {
         let data = [format!("*{count}\r\n${bulk}\r\n").as_bytes(), &tail].concat();
-        let (_, _, peak) = parse_in_pieces(&data, &[7], Limits::DEFAULT);
+        let (_, _, peak) = parse_in_pieces(&data, &[7], RequestLimits::DEFAULT);
         prop_assert!(peak <= 16 * 1024 + 1024);
     }
 
@@ -136,10 +136,10 @@ proptest! {
             data.extend(if *as_inline { inline(args) } else { multibulk(args) });
         }
         let want: Vec<Vec<Vec<u8>>> = requests.into_iter().map(|(_, args)| args).collect();
-        let whole = parse_in_pieces(&data, &[data.len()], Limits::DEFAULT);
+        let whole = parse_in_pieces(&data, &[data.len()], RequestLimits::DEFAULT);
         prop_assert_eq!(&whole.0, &want);
         prop_assert!(!whole.1);
-        let cut = parse_in_pieces(&data, &sizes, Limits::DEFAULT);
+        let cut = parse_in_pieces(&data, &sizes, RequestLimits::DEFAULT);
         prop_assert_eq!(&cut.0, &want);
         prop_assert!(!cut.1);
     }

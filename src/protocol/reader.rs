@@ -30,16 +30,16 @@ const UNAUTH_MAX_BULK: i64 = 16 * 1024;
 
 /// What a request may announce; read from the config before each parse, so CONFIG SET applies to every client.
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub struct RequestLimits {
     /// `proto-max-bulk-len`.
     pub max_bulk: usize,
     /// The client must still authenticate: at most 10 arguments of 16 KB each, as Redis allows.
     pub unauthenticated: bool,
 }
 
-impl Limits {
+impl RequestLimits {
     /// Redis's defaults for an authenticated client.
-    pub const DEFAULT: Limits = Limits {
+    pub const DEFAULT: RequestLimits = RequestLimits {
         max_bulk: 512 << 20,
         unauthenticated: false,
     };
@@ -211,7 +211,10 @@ impl RequestReader {
 
     /// The next complete request, `Ok(None)` if more bytes are needed. Empty requests (`*0`, blank lines) are
     /// skipped, as Redis does. After an error the reader is not to be used again (the connection closes).
-    pub fn next_frame(&mut self, limits: Limits) -> Result<Option<Frame<'_>>, ProtocolError> {
+    pub fn next_frame(
+        &mut self,
+        limits: RequestLimits,
+    ) -> Result<Option<Frame<'_>>, ProtocolError> {
         loop {
             if self.remaining == 0 {
                 self.spans.clear();
@@ -249,7 +252,7 @@ impl RequestReader {
     /// canonical count within the limits, is decided inline (this runs for every request); anything else takes
     /// the general path, which applies Redis's exact rules.
     #[inline(always)]
-    fn multibulk_count(&mut self, limits: Limits) -> Result<Option<i64>, ProtocolError> {
+    fn multibulk_count(&mut self, limits: RequestLimits) -> Result<Option<i64>, ProtocolError> {
         if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'*') {
             if n <= i32::MAX as i64 && (n <= UNAUTH_MAX_ARGS || !limits.unauthenticated) {
                 self.pos += used;
@@ -261,7 +264,10 @@ impl RequestReader {
 
     #[cold]
     #[inline(never)]
-    fn multibulk_count_general(&mut self, limits: Limits) -> Result<Option<i64>, ProtocolError> {
+    fn multibulk_count_general(
+        &mut self,
+        limits: RequestLimits,
+    ) -> Result<Option<i64>, ProtocolError> {
         let Some((count, used)) = self.count_line(b'*', ProtocolError::TooBigMultibulkCount)?
         else {
             return Ok(None);
@@ -279,7 +285,7 @@ impl RequestReader {
 
     /// The `$<n>` line at `pos`, checked as Redis checks it; `None` while incomplete. Fast path as above.
     #[inline(always)]
-    fn bulk_header(&mut self, limits: Limits) -> Result<Option<usize>, ProtocolError> {
+    fn bulk_header(&mut self, limits: RequestLimits) -> Result<Option<usize>, ProtocolError> {
         if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'$') {
             if n as u64 <= limits.max_bulk as u64
                 && (n <= UNAUTH_MAX_BULK || !limits.unauthenticated)
@@ -293,7 +299,10 @@ impl RequestReader {
 
     #[cold]
     #[inline(never)]
-    fn bulk_header_general(&mut self, limits: Limits) -> Result<Option<usize>, ProtocolError> {
+    fn bulk_header_general(
+        &mut self,
+        limits: RequestLimits,
+    ) -> Result<Option<usize>, ProtocolError> {
         let Some((len, used)) = self.count_line(b'$', ProtocolError::TooBigBulkCount)? else {
             return Ok(None);
         };
@@ -331,7 +340,7 @@ impl RequestReader {
         Ok(Some((parse_i64(&window[1..cr]), cr + 2)))
     }
 
-    fn parse_bulks(&mut self, limits: Limits) -> Result<bool, ProtocolError> {
+    fn parse_bulks(&mut self, limits: RequestLimits) -> Result<bool, ProtocolError> {
         while self.remaining > 0 {
             let len = match self.bulk_len {
                 Some(len) => len,
@@ -416,7 +425,7 @@ mod tests {
 
     fn frames_with(
         r: &mut RequestReader,
-        limits: Limits,
+        limits: RequestLimits,
     ) -> Result<Vec<Vec<String>>, ProtocolError> {
         let mut out = Vec::new();
         while let Some(f) = r.next_frame(limits)? {
@@ -430,7 +439,7 @@ mod tests {
     }
 
     fn frames(r: &mut RequestReader) -> Result<Vec<Vec<String>>, ProtocolError> {
-        frames_with(r, Limits::DEFAULT)
+        frames_with(r, RequestLimits::DEFAULT)
     }
 
     #[test]
@@ -459,7 +468,7 @@ mod tests {
         }
     }
 
-    fn error_of(input: &[u8], limits: Limits) -> ProtocolError {
+    fn error_of(input: &[u8], limits: RequestLimits) -> ProtocolError {
         let mut r = RequestReader::new();
         feed(&mut r, input);
         frames_with(&mut r, limits).unwrap_err()
@@ -481,15 +490,15 @@ mod tests {
             (b"SET \"k v\r\n", UnbalancedQuotes),
         ];
         for (input, want) in cases {
-            assert_eq!(error_of(input, Limits::DEFAULT), *want, "{input:?}");
+            assert_eq!(error_of(input, RequestLimits::DEFAULT), *want, "{input:?}");
         }
     }
 
     #[test]
     fn unauthenticated_limits() {
-        let unauth = Limits {
+        let unauth = RequestLimits {
             unauthenticated: true,
-            ..Limits::DEFAULT
+            ..RequestLimits::DEFAULT
         };
         assert_eq!(
             error_of(b"*11\r\n", unauth),
@@ -515,15 +524,15 @@ mod tests {
         let long = vec![b'7'; PROTO_INLINE_MAX_SIZE + 1];
         let with = |prefix: &[u8]| [prefix, &long[..]].concat();
         assert_eq!(
-            error_of(&with(b"*"), Limits::DEFAULT),
+            error_of(&with(b"*"), RequestLimits::DEFAULT),
             ProtocolError::TooBigMultibulkCount
         );
         assert_eq!(
-            error_of(&with(b"*1\r\n$"), Limits::DEFAULT),
+            error_of(&with(b"*1\r\n$"), RequestLimits::DEFAULT),
             ProtocolError::TooBigBulkCount
         );
         assert_eq!(
-            error_of(&with(b"GET "), Limits::DEFAULT),
+            error_of(&with(b"GET "), RequestLimits::DEFAULT),
             ProtocolError::TooBigInline
         );
     }
@@ -560,11 +569,15 @@ mod tests {
         msg.extend_from_slice(b"\r\n");
         feed(&mut r, &msg);
         assert_eq!(
-            r.next_frame(Limits::DEFAULT).unwrap().unwrap().get(2).len(),
+            r.next_frame(RequestLimits::DEFAULT)
+                .unwrap()
+                .unwrap()
+                .get(2)
+                .len(),
             3 << 20
         );
         assert!(r.capacity() >= msg.len() && r.capacity() <= msg.len() * 3 / 2);
-        assert!(r.next_frame(Limits::DEFAULT).unwrap().is_none());
+        assert!(r.next_frame(RequestLimits::DEFAULT).unwrap().is_none());
         feed(&mut r, b"PING\r\n");
         assert_eq!(r.capacity(), READ_CHUNK);
         assert_eq!(frames(&mut r).unwrap(), vec![vec!["PING"]]);

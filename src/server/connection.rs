@@ -14,7 +14,7 @@ use super::clients::{ClientInfo, ClientState};
 use super::{stats, Server};
 use crate::commands::client::{describe, Running};
 use crate::commands::dispatch;
-use crate::protocol::{encode, query_sample, Limits, ProtocolError, Reply, RequestReader};
+use crate::protocol::{encode, query_sample, ProtocolError, Reply, RequestLimits, RequestReader};
 use crate::util::time::now_ms;
 
 /// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
@@ -65,7 +65,7 @@ fn connection_loop(
         }
         loop {
             // Read for every request: CONFIG SET and AUTH apply from the next one on.
-            let limits = Limits {
+            let limits = RequestLimits {
                 max_bulk: server.config.proto_max_bulk_len(),
                 unauthenticated: !client.authenticated,
             };

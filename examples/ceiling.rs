@@ -48,7 +48,7 @@ fn serve(mut stream: TcpStream) {
             Ok(_) => {}
         }
         loop {
-            match reader.next_frame(512 << 20) {
+            match reader.next_frame(ferredis::protocol::RequestLimits::DEFAULT) {
                 Ok(Some(frame)) => {
                     if frame.get(0).eq_ignore_ascii_case(b"config") {
                         out.extend_from_slice(b"*0\r\n");

@@ -2,7 +2,8 @@
 //!
 //! # Where things live
 //! - `protocol/`: RESP in and out. `reader` parses requests (multibulk and inline) from one buffer into argument
-//!   spans; `reply` is the protocol-neutral reply value; `encode` writes it as RESP2 or RESP3.
+//!   spans, under Redis's limits (`error` words what a malformed request gets); `reply` is the protocol-neutral
+//!   reply value; `encode` writes it as RESP2 or RESP3.
 //! - `server/`: the listeners and the thread pool (`listener`), the per-connection loop (`connection`), the client
 //!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`).
 //! - `commands/`: the command table (`table`, the only list of commands), the dispatcher (`dispatch`: lookup,

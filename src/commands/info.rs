@@ -325,6 +325,12 @@ fn stats_section(server: &Server, out: &mut String) {
         "total_error_replies",
         stats::sum(|t| t.total_error_replies.get())
     );
+    // Redis 7.2's field; 7.0 has no counter for these disconnections.
+    field!(
+        out,
+        "client_query_buffer_limit_disconnections",
+        g.query_buffer_limit_disconnections.load(Relaxed)
+    );
 }
 
 fn replication_section(server: &Server, out: &mut String) {

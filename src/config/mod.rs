@@ -30,6 +30,7 @@ pub struct Config {
     maxclients: AtomicUsize,
     timeout_secs: AtomicU64,
     proto_max_bulk_len: AtomicUsize,
+    client_query_buffer_limit: AtomicUsize,
     databases: AtomicUsize,
     port: AtomicU32,
     protected_mode: AtomicBool,
@@ -95,6 +96,7 @@ impl Config {
             maxclients: AtomicUsize::new(10000),
             timeout_secs: AtomicU64::new(0),
             proto_max_bulk_len: AtomicUsize::new(512 << 20),
+            client_query_buffer_limit: AtomicUsize::new(1 << 30),
             databases: AtomicUsize::new(16),
             port: AtomicU32::new(6379),
             protected_mode: AtomicBool::new(true),
@@ -226,6 +228,9 @@ impl Config {
             "maxclients" => self.maxclients.store(num() as usize, Relaxed),
             "timeout" => self.timeout_secs.store(num() as u64, Relaxed),
             "proto-max-bulk-len" => self.proto_max_bulk_len.store(num() as usize, Relaxed),
+            "client-query-buffer-limit" => self
+                .client_query_buffer_limit
+                .store(num() as usize, Relaxed),
             "databases" => self.databases.store(num() as usize, Relaxed),
             "port" => self.port.store(num() as u32, Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Relaxed),
@@ -269,6 +274,10 @@ impl Config {
     }
     pub fn proto_max_bulk_len(&self) -> usize {
         self.proto_max_bulk_len.load(Relaxed)
+    }
+    /// Most bytes a client may have sent and not yet had parsed into arguments; beyond it the client is closed.
+    pub fn client_query_buffer_limit(&self) -> usize {
+        self.client_query_buffer_limit.load(Relaxed)
     }
     pub fn databases(&self) -> usize {
         self.databases.load(Relaxed)

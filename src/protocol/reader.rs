@@ -2,28 +2,47 @@
 //!
 //! A request is either a RESP multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) or an inline line (`GET k\r\n`).
 //! Multibulk arguments are not copied: a [`Frame`] hands out spans of the read buffer. Parsing resumes where it
-//! stopped when a frame arrives in pieces, so a large pipelined or huge-argument request costs linear time, and the
-//! buffer only grows as bytes actually arrive (a header claiming 500 MB allocates nothing by itself).
+//! stopped when a frame arrives in pieces, so a large pipelined or huge-argument request costs linear time.
+//!
+//! Memory follows the bytes that arrived, never a length a client announced: nothing is reserved for a `*<n>`
+//! or `$<n>`, the buffer grows only when it is full of unparsed bytes (at most doubling, and for a bulk of known
+//! length no further than the frame needs), and it is given back once the request is done. Redis's limits apply:
+//! 64 KB for a line without its terminator, `proto-max-bulk-len`, and 10 arguments of 16 KB before AUTH.
 
 use std::io::{self, Read};
 
-use memchr::memchr;
+use memchr::memchr2;
 
-use super::inline::split_args;
+use super::error::ProtocolError;
+use super::inline::split_args_into;
 use crate::util::numbers::parse_i64;
 
 /// Longest inline request, and longest count line (`*<n>`, `$<n>`) searched for its CRLF, as in Redis.
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// Most bytes one read takes outside a big argument.
+const MAX_READ: usize = 64 * 1024;
+/// An argument this long is read on its own, as Redis's `PROTO_MBULK_BIG_ARG`.
+const BIG_ARG: usize = 32 * 1024;
+/// Redis's caps for a client that has not authenticated yet (`authRequired`).
+const UNAUTH_MAX_ARGS: i64 = 10;
+const UNAUTH_MAX_BULK: i64 = 16 * 1024;
 
-/// A protocol violation: the client gets `-ERR Protocol error: <text>` and the connection is closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError(pub String);
+/// What a request may announce; read from the config before each parse, so CONFIG SET applies to every client.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLimits {
+    /// `proto-max-bulk-len`.
+    pub max_bulk: usize,
+    /// The client must still authenticate: at most 10 arguments of 16 KB each, as Redis allows.
+    pub unauthenticated: bool,
+}
 
-impl ProtocolError {
-    fn new(msg: &str) -> Self {
-        ProtocolError(format!("ERR Protocol error: {msg}"))
-    }
+impl RequestLimits {
+    /// Redis's defaults for an authenticated client.
+    pub const DEFAULT: RequestLimits = RequestLimits {
+        max_bulk: 512 << 20,
+        unauthenticated: false,
+    };
 }
 
 /// One complete request: its arguments as spans of `data`.
@@ -57,7 +76,7 @@ pub struct RequestReader {
     /// Valid bytes are `buf[start..end]`; `buf.len()` is the capacity we read into.
     start: usize,
     end: usize,
-    /// Where parsing of the current frame resumes.
+    /// Where parsing of the current frame resumes; on a protocol error, the start of the offending line.
     pos: usize,
     /// Arguments still expected by the multibulk being parsed (0: at a frame boundary).
     remaining: usize,
@@ -66,7 +85,6 @@ pub struct RequestReader {
     spans: Vec<(usize, usize)>,
     /// Inline arguments are unescaped, so they live in their own buffer.
     inline_data: Vec<u8>,
-    inline_frame: bool,
 }
 
 impl Default for RequestReader {
@@ -86,7 +104,6 @@ impl RequestReader {
             bulk_len: None,
             spans: Vec::new(),
             inline_data: Vec::new(),
-            inline_frame: false,
         }
     }
 
@@ -95,33 +112,88 @@ impl RequestReader {
         self.end - self.start
     }
 
+    /// Bytes received and not yet parsed into arguments: what Redis keeps in its query buffer (the arguments
+    /// already parsed have moved to the command's argv there), so what `client-query-buffer-limit` bounds.
+    pub fn unparsed(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
+    /// Heap bytes held for requests: the read buffer, the argument spans and the unescaped inline arguments.
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity()
+            + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.inline_data.capacity()
+    }
+
     /// One `read` from `src` into the buffer; returns what `read` returned (0 = EOF).
     pub fn read_from(&mut self, src: &mut impl Read) -> io::Result<usize> {
-        if self.start == self.end && self.remaining == 0 {
-            // Idle: rewind, and give back memory a huge request left behind.
-            self.start = 0;
-            self.end = 0;
-            self.pos = 0;
-            if self.buf.len() > 4 * READ_CHUNK {
-                self.buf = vec![0; READ_CHUNK];
-            }
-        }
+        self.release_if_idle();
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.compact();
             }
             if self.end == self.buf.len() {
-                let grown = (self.buf.len() * 2).max(READ_CHUNK);
-                self.buf.resize(grown, 0);
+                self.grow();
             }
         }
-        let n = src.read(&mut self.buf[self.end..])?;
+        let room = self.read_room();
+        let n = src.read(&mut self.buf[self.end..self.end + room])?;
         self.end += n;
         Ok(n)
+    }
+
+    /// How much one read may take: the rest of a big argument and no more (Redis reads big arguments so), else
+    /// at most 64 KB. The bytes left unparsed after a read are then one argument plus at most 128 KB, so
+    /// `client-query-buffer-limit` (1 MB at least) closes a client for an argument over it, never for the
+    /// size of a read.
+    fn read_room(&self) -> usize {
+        let free = self.buf.len() - self.end;
+        match self.bulk_len {
+            Some(bulk) if bulk >= BIG_ARG => (self.pos + bulk + 2)
+                .saturating_sub(self.end)
+                .max(1)
+                .min(free),
+            _ => free.min(MAX_READ),
+        }
+    }
+
+    /// With every byte received parsed and run, rewinds the buffer and gives back what a big request made it
+    /// grow. `read_from` does it before waiting for more; the connection calls it before reporting `rbs`.
+    pub fn release_if_idle(&mut self) {
+        if self.start != self.end || self.remaining != 0 {
+            return;
+        }
+        self.start = 0;
+        self.end = 0;
+        self.pos = 0;
+        if self.buf.len() > 4 * READ_CHUNK {
+            self.buf = vec![0; READ_CHUNK];
+        }
+        if self.spans.capacity() > 1024 {
+            self.spans = Vec::new();
+        }
+        if self.inline_data.capacity() > 4 * READ_CHUNK {
+            self.inline_data = Vec::new();
+        }
+    }
+
+    /// Called with the buffer full of unconsumed bytes. Doubles it, but when a bulk's length is known grows it
+    /// only to what the frame needs (by at least half, so a run of big arguments costs linear copying): the
+    /// buffer never exceeds twice the bytes that arrived, whatever a header claimed.
+    fn grow(&mut self) {
+        let len = self.buf.len();
+        let target = match self.bulk_len {
+            Some(bulk) => {
+                let needed = self.pos.saturating_add(bulk).saturating_add(2);
+                needed.max(len + len / 2).min(len * 2)
+            }
+            None => len * 2,
+        };
+        self.buf.resize(target.max(READ_CHUNK), 0);
     }
 
     /// Moves the unconsumed bytes to the front; spans of a half-parsed frame move with them.
@@ -138,8 +210,11 @@ impl RequestReader {
     }
 
     /// The next complete request, `Ok(None)` if more bytes are needed. Empty requests (`*0`, blank lines) are
-    /// skipped, as Redis does. `max_bulk` is `proto-max-bulk-len`.
-    pub fn next_frame(&mut self, max_bulk: usize) -> Result<Option<Frame<'_>>, ProtocolError> {
+    /// skipped, as Redis does. After an error the reader is not to be used again (the connection closes).
+    pub fn next_frame(
+        &mut self,
+        limits: RequestLimits,
+    ) -> Result<Option<Frame<'_>>, ProtocolError> {
         loop {
             if self.remaining == 0 {
                 self.spans.clear();
@@ -156,21 +231,16 @@ impl RequestReader {
                     }
                     return Ok(Some(Frame::new(&self.inline_data, &self.spans)));
                 }
-                let Some(count) = self.count_line(b'*', "too big mbulk count string")? else {
+                let Some(count) = self.multibulk_count(limits)? else {
                     return Ok(None);
-                };
-                let count = match count {
-                    Some(n) if n <= i32::MAX as i64 => n,
-                    _ => return Err(ProtocolError::new("invalid multibulk length")),
                 };
                 if count <= 0 {
                     self.start = self.pos;
                     continue;
                 }
                 self.remaining = count as usize;
-                self.inline_frame = false;
             }
-            if !self.parse_bulks(max_bulk)? {
+            if !self.parse_bulks(limits)? {
                 return Ok(None);
             }
             self.start = self.pos;
@@ -178,71 +248,108 @@ impl RequestReader {
         }
     }
 
-    /// Reads `<prefix><number>\r\n` at `pos`. Outer `None`: incomplete; inner `None`: not a valid number.
-    /// Inlined so that the common case (a short canonical count, four per SET) costs no call.
+    /// The `*<n>` line at `pos`, checked as Redis checks it; `None` while incomplete. The common case, a short
+    /// canonical count within the limits, is decided inline (this runs for every request); anything else takes
+    /// the general path, which applies Redis's exact rules.
     #[inline(always)]
-    fn count_line(
-        &mut self,
-        prefix: u8,
-        too_big: &str,
-    ) -> Result<Option<Option<i64>>, ProtocolError> {
-        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], prefix) {
-            self.pos += used;
-            return Ok(Some(Some(n)));
+    fn multibulk_count(&mut self, limits: RequestLimits) -> Result<Option<i64>, ProtocolError> {
+        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'*') {
+            if n <= i32::MAX as i64 && (n <= UNAUTH_MAX_ARGS || !limits.unauthenticated) {
+                self.pos += used;
+                return Ok(Some(n));
+            }
         }
-        self.count_line_general(prefix, too_big)
+        self.multibulk_count_general(limits)
     }
 
-    /// `count_line` for everything but a complete canonical count: partial lines, signs, errors.
     #[cold]
     #[inline(never)]
-    fn count_line_general(
+    fn multibulk_count_general(
         &mut self,
-        prefix: u8,
-        too_big: &str,
-    ) -> Result<Option<Option<i64>>, ProtocolError> {
-        let window = &self.buf[self.pos..self.end];
-        // Count lines are a few bytes long: a plain scan beats setting up memchr. Long lines fall back to it.
-        let cr = match window.iter().take(24).position(|&c| c == b'\r') {
-            Some(i) => Some(i),
-            None if window.len() > 24 => memchr(b'\r', window),
-            None => None,
-        };
-        let Some(cr) = cr else {
-            if window.len() > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtocolError::new(too_big));
-            }
+        limits: RequestLimits,
+    ) -> Result<Option<i64>, ProtocolError> {
+        let Some((count, used)) = self.count_line(b'*', ProtocolError::TooBigMultibulkCount)?
+        else {
             return Ok(None);
+        };
+        let count = match count {
+            Some(n) if n <= i32::MAX as i64 => n,
+            _ => return Err(ProtocolError::InvalidMultibulkLength),
+        };
+        if count > UNAUTH_MAX_ARGS && limits.unauthenticated {
+            return Err(ProtocolError::UnauthenticatedMultibulkLength);
+        }
+        self.pos += used;
+        Ok(Some(count))
+    }
+
+    /// The `$<n>` line at `pos`, checked as Redis checks it; `None` while incomplete. Fast path as above.
+    #[inline(always)]
+    fn bulk_header(&mut self, limits: RequestLimits) -> Result<Option<usize>, ProtocolError> {
+        if let Some((n, used)) = canonical_count(&self.buf[self.pos..self.end], b'$') {
+            if n as u64 <= limits.max_bulk as u64
+                && (n <= UNAUTH_MAX_BULK || !limits.unauthenticated)
+            {
+                self.pos += used;
+                return Ok(Some(n as usize));
+            }
+        }
+        self.bulk_header_general(limits)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bulk_header_general(
+        &mut self,
+        limits: RequestLimits,
+    ) -> Result<Option<usize>, ProtocolError> {
+        let Some((len, used)) = self.count_line(b'$', ProtocolError::TooBigBulkCount)? else {
+            return Ok(None);
+        };
+        let len = match len {
+            Some(n) if n >= 0 && n as u64 <= limits.max_bulk as u64 => n,
+            _ => return Err(ProtocolError::InvalidBulkLength),
+        };
+        if len > UNAUTH_MAX_BULK && limits.unauthenticated {
+            return Err(ProtocolError::UnauthenticatedBulkLength);
+        }
+        self.pos += used;
+        Ok(Some(len as usize))
+    }
+
+    /// Reads `<prefix><number>\r\n` at `pos` without consuming it: the number (`None` if not a valid one) and the
+    /// line's length. Outer `None`: incomplete. Redis looks for the CR with `strchr`, which stops at a NUL: a NUL
+    /// before the CR leaves the line incomplete until the 64 KB limit.
+    fn count_line(
+        &self,
+        prefix: u8,
+        too_big: ProtocolError,
+    ) -> Result<Option<(Option<i64>, usize)>, ProtocolError> {
+        let window = &self.buf[self.pos..self.end];
+        let cr = match memchr2(b'\r', 0, window) {
+            Some(i) if window[i] == b'\r' => i,
+            _ if window.len() > PROTO_INLINE_MAX_SIZE => return Err(too_big),
+            _ => return Ok(None),
         };
         if cr + 1 >= window.len() {
             return Ok(None); // the '\n' has not arrived yet
         }
         if window[0] != prefix {
-            let got = window[0] as char;
-            return Err(ProtocolError(format!(
-                "ERR Protocol error: expected '$', got '{got}'"
-            )));
+            return Err(ProtocolError::ExpectedDollar(window[0]));
         }
-        let number = parse_i64(&window[1..cr]);
-        self.pos += cr + 2;
-        Ok(Some(number))
+        Ok(Some((parse_i64(&window[1..cr]), cr + 2)))
     }
 
-    fn parse_bulks(&mut self, max_bulk: usize) -> Result<bool, ProtocolError> {
+    fn parse_bulks(&mut self, limits: RequestLimits) -> Result<bool, ProtocolError> {
         while self.remaining > 0 {
             let len = match self.bulk_len {
                 Some(len) => len,
                 None => {
-                    let Some(len) = self.count_line(b'$', "too big bulk count string")? else {
+                    let Some(len) = self.bulk_header(limits)? else {
                         return Ok(false);
                     };
-                    match len {
-                        Some(n) if n >= 0 && n as u64 <= max_bulk as u64 => {
-                            self.bulk_len = Some(n as usize);
-                            n as usize
-                        }
-                        _ => return Err(ProtocolError::new("invalid bulk length")),
-                    }
+                    self.bulk_len = Some(len);
+                    len
                 }
             };
             // Like Redis, the two bytes after the payload are skipped without being checked.
@@ -257,30 +364,27 @@ impl RequestReader {
         Ok(true)
     }
 
+    /// An inline request at `start`. Redis finds its end with `strchr`, which stops at a NUL: a NUL before the
+    /// LF leaves the request incomplete until the 64 KB limit.
     fn parse_inline(&mut self) -> Result<bool, ProtocolError> {
         let window = &self.buf[self.start..self.end];
-        let Some(nl) = memchr(b'\n', window) else {
-            if window.len() > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtocolError::new("too big inline request"));
-            }
-            return Ok(false);
+        let nl = match memchr2(b'\n', 0, window) {
+            Some(i) if window[i] == b'\n' => i,
+            _ if window.len() > PROTO_INLINE_MAX_SIZE => return Err(ProtocolError::TooBigInline),
+            _ => return Ok(false),
         };
         let line_end = if nl > 0 && window[nl - 1] == b'\r' {
             nl - 1
         } else {
             nl
         };
-        let args = split_args(&window[..line_end])
-            .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))?;
+        self.inline_data.clear();
+        if !split_args_into(&window[..line_end], &mut self.inline_data, &mut self.spans) {
+            self.spans.clear();
+            return Err(ProtocolError::UnbalancedQuotes);
+        }
         self.start += nl + 1;
         self.pos = self.start;
-        self.inline_data.clear();
-        for arg in args {
-            let s = self.inline_data.len();
-            self.inline_data.extend_from_slice(&arg);
-            self.spans.push((s, self.inline_data.len()));
-        }
-        self.inline_frame = true;
         Ok(true)
     }
 }
@@ -319,9 +423,12 @@ mod tests {
         }
     }
 
-    fn frames(r: &mut RequestReader) -> Result<Vec<Vec<String>>, ProtocolError> {
+    fn frames_with(
+        r: &mut RequestReader,
+        limits: RequestLimits,
+    ) -> Result<Vec<Vec<String>>, ProtocolError> {
         let mut out = Vec::new();
-        while let Some(f) = r.next_frame(512 << 20)? {
+        while let Some(f) = r.next_frame(limits)? {
             out.push(
                 f.iter()
                     .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -329,6 +436,10 @@ mod tests {
             );
         }
         Ok(out)
+    }
+
+    fn frames(r: &mut RequestReader) -> Result<Vec<Vec<String>>, ProtocolError> {
+        frames_with(r, RequestLimits::DEFAULT)
     }
 
     #[test]
@@ -357,32 +468,127 @@ mod tests {
         }
     }
 
+    fn error_of(input: &[u8], limits: RequestLimits) -> ProtocolError {
+        let mut r = RequestReader::new();
+        feed(&mut r, input);
+        frames_with(&mut r, limits).unwrap_err()
+    }
+
     #[test]
     fn errors() {
-        let cases: &[(&[u8], &str)] = &[
-            (b"*x\r\n", "ERR Protocol error: invalid multibulk length"),
-            (b"*1\r\n$-5\r\n", "ERR Protocol error: invalid bulk length"),
-            (
-                b"*1\r\nfoo\r\n",
-                "ERR Protocol error: expected '$', got 'f'",
-            ),
-            (
-                b"SET \"k v\r\n",
-                "ERR Protocol error: unbalanced quotes in request",
-            ),
+        use ProtocolError::*;
+        let cases: &[(&[u8], ProtocolError)] = &[
+            (b"*x\r\n", InvalidMultibulkLength),
+            (b"*2147483648\r\n", InvalidMultibulkLength),
+            (b"*01\r\n", InvalidMultibulkLength),
+            (b"*1\r\n$-5\r\n", InvalidBulkLength),
+            (b"*1\r\n$-0\r\n", InvalidBulkLength),
+            (b"*1\r\n$\r\n", InvalidBulkLength),
+            (b"*1\r\n$536870913\r\n", InvalidBulkLength),
+            (b"*1\r\nfoo\r\n", ExpectedDollar(b'f')),
+            (b"*1\r\n\r\n", ExpectedDollar(b'\r')),
+            (b"SET \"k v\r\n", UnbalancedQuotes),
         ];
         for (input, want) in cases {
+            assert_eq!(error_of(input, RequestLimits::DEFAULT), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let unauth = RequestLimits {
+            unauthenticated: true,
+            ..RequestLimits::DEFAULT
+        };
+        assert_eq!(
+            error_of(b"*11\r\n", unauth),
+            ProtocolError::UnauthenticatedMultibulkLength
+        );
+        assert_eq!(
+            error_of(b"*1\r\n$16385\r\n", unauth),
+            ProtocolError::UnauthenticatedBulkLength
+        );
+        // An invalid length is reported as invalid first, as Redis checks it first.
+        assert_eq!(
+            error_of(b"*1\r\n$536870913\r\n", unauth),
+            ProtocolError::InvalidBulkLength
+        );
+        let mut r = RequestReader::new();
+        feed(&mut r, b"*10\r\n");
+        feed(&mut r, b"$16384\r\n");
+        assert!(frames_with(&mut r, unauth).unwrap().is_empty());
+    }
+
+    #[test]
+    fn lines_without_terminator_are_capped() {
+        let long = vec![b'7'; PROTO_INLINE_MAX_SIZE + 1];
+        let with = |prefix: &[u8]| [prefix, &long[..]].concat();
+        assert_eq!(
+            error_of(&with(b"*"), RequestLimits::DEFAULT),
+            ProtocolError::TooBigMultibulkCount
+        );
+        assert_eq!(
+            error_of(&with(b"*1\r\n$"), RequestLimits::DEFAULT),
+            ProtocolError::TooBigBulkCount
+        );
+        assert_eq!(
+            error_of(&with(b"GET "), RequestLimits::DEFAULT),
+            ProtocolError::TooBigInline
+        );
+    }
+
+    #[test]
+    fn a_nul_hides_the_terminator_as_in_redis() {
+        // Redis searches with strchr: the request waits for more bytes, then hits the 64 KB limit.
+        for input in [&b"PING\0\r\n"[..], b"*1\0\r\n", b"*1\r\n$\0\r\n"] {
             let mut r = RequestReader::new();
             feed(&mut r, input);
-            assert_eq!(frames(&mut r).unwrap_err().0, *want);
+            assert!(frames(&mut r).unwrap().is_empty(), "{input:?}");
         }
+        let mut r = RequestReader::new();
+        feed(&mut r, b"PING\r\nPING\0\r\n");
+        assert_eq!(frames(&mut r).unwrap(), vec![vec!["PING"]]);
+        feed(&mut r, &[b'x'; PROTO_INLINE_MAX_SIZE]);
+        assert_eq!(frames(&mut r).unwrap_err(), ProtocolError::TooBigInline);
     }
 
     #[test]
     fn huge_claims_allocate_nothing() {
         let mut r = RequestReader::new();
-        feed(&mut r, b"*1\r\n$400000000\r\nabc");
+        feed(&mut r, b"*2147483647\r\n$400000000\r\nabc");
         assert!(frames(&mut r).unwrap().is_empty());
-        assert!(r.capacity() <= 4 * READ_CHUNK);
+        assert!(r.heap_bytes() <= 4 * READ_CHUNK);
+    }
+
+    #[test]
+    fn a_big_bulk_grows_the_buffer_to_what_it_needs_then_gives_it_back() {
+        let mut r = RequestReader::new();
+        let value = vec![b'v'; 3 << 20];
+        let mut msg = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3145728\r\n".to_vec();
+        msg.extend_from_slice(&value);
+        msg.extend_from_slice(b"\r\n");
+        feed(&mut r, &msg);
+        assert_eq!(
+            r.next_frame(RequestLimits::DEFAULT)
+                .unwrap()
+                .unwrap()
+                .get(2)
+                .len(),
+            3 << 20
+        );
+        assert!(r.capacity() >= msg.len() && r.capacity() <= msg.len() * 3 / 2);
+        assert!(r.next_frame(RequestLimits::DEFAULT).unwrap().is_none());
+        feed(&mut r, b"PING\r\n");
+        assert_eq!(r.capacity(), READ_CHUNK);
+        assert_eq!(frames(&mut r).unwrap(), vec![vec!["PING"]]);
+    }
+
+    #[test]
+    fn unparsed_excludes_parsed_arguments() {
+        let mut r = RequestReader::new();
+        feed(&mut r, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc");
+        assert!(frames(&mut r).unwrap().is_empty());
+        assert_eq!(r.unparsed(), b"abc");
+        assert_eq!(r.pending(), 28);
     }
 }

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use super::clients::{ClientInfo, ClientState};
 use super::{stats, Server};
+use crate::commands::client::{describe, Running};
 use crate::commands::dispatch;
-use crate::protocol::{encode, Reply, RequestReader};
+use crate::protocol::{encode, query_sample, ProtocolError, Reply, RequestLimits, RequestReader};
 use crate::util::time::now_ms;
 
 /// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
@@ -58,9 +59,17 @@ fn connection_loop(
         }
         info.last_interaction_ms.store(now_ms(), Relaxed);
         stats::with_local(|s| s.net_input_bytes.add_local(n as u64));
+        if reader.unparsed().len() > server.config.client_query_buffer_limit() {
+            close_over_query_limit(&reader, &info);
+            return Ok(());
+        }
         loop {
-            let max_bulk = server.config.proto_max_bulk_len();
-            match reader.next_frame(max_bulk) {
+            // Read for every request: CONFIG SET and AUTH apply from the next one on.
+            let limits = RequestLimits {
+                max_bulk: server.config.proto_max_bulk_len(),
+                unauthenticated: !client.authenticated,
+            };
+            match reader.next_frame(limits) {
                 Ok(Some(frame)) => {
                     let mut reply = dispatch::execute(server, client, frame);
                     if crate::blocking::pending(client) {
@@ -85,13 +94,10 @@ fn connection_loop(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    log::debug!(
-                        "Protocol error ({}) from client id={} addr={}",
-                        e.0,
-                        info.id,
-                        info.addr
-                    );
-                    encode(&Reply::Error(e.0.into()), client.protocol, &mut out);
+                    log_protocol_error(&reader, &info, e);
+                    if !client.reply_off {
+                        reply_error(&e.message(), &mut out);
+                    }
                     if client.ext.pubsub.has_outbox() {
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
@@ -100,10 +106,60 @@ fn connection_loop(
                 }
             }
         }
+        reader.release_if_idle();
         info.qbuf.store(reader.pending(), Relaxed);
         info.rbs.store(reader.capacity(), Relaxed);
         flush(stream, &mut out)?;
     }
+}
+
+/// Appends a protocol error reply (the same in RESP2 and RESP3) and counts it as Redis does (`errorstat_ERR`,
+/// `total_error_replies`). Raw bytes: the text may hold the client's unexpected byte as it came.
+fn reply_error(message: &[u8], out: &mut Vec<u8>) {
+    out.push(b'-');
+    out.extend_from_slice(message);
+    out.extend_from_slice(b"\r\n");
+    stats::with_local(|s| s.count_error(&Reply::Error("ERR Protocol error".into())));
+}
+
+/// Redis logs protocol errors at verbose level, with the client and a sample of what it sent.
+fn log_protocol_error(reader: &RequestReader, info: &ClientInfo, e: ProtocolError) {
+    if log::log_enabled!(log::Level::Debug) {
+        info.qbuf.store(reader.pending(), Relaxed);
+        log::debug!(
+            "Protocol error ({}) from client: {}. {}",
+            e.reason(),
+            describe_client(info),
+            query_sample(reader.unparsed())
+        );
+    }
+}
+
+/// `client-query-buffer-limit` reached: the client is closed without a reply, with Redis's warning.
+fn close_over_query_limit(reader: &RequestReader, info: &ClientInfo) {
+    stats::global()
+        .query_buffer_limit_disconnections
+        .fetch_add(1, Relaxed);
+    info.qbuf.store(reader.unparsed().len(), Relaxed);
+    info.rbs.store(reader.capacity(), Relaxed);
+    let unparsed = reader.unparsed();
+    let mut head = Vec::new();
+    crate::pubsub::repr(&unparsed[..unparsed.len().min(64)], &mut head);
+    log::warn!(
+        "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
+        describe_client(info),
+        String::from_utf8_lossy(&head)
+    );
+}
+
+/// The client as CLIENT LIST shows it, for log lines.
+fn describe_client(info: &ClientInfo) -> String {
+    let between_commands = Running {
+        id: 0,
+        cmd: "",
+        argv_mem: 0,
+    };
+    describe(info, &between_commands)
 }
 
 fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {

@@ -106,6 +106,8 @@ pub struct GlobalStats {
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
     pub pubsub_messages: AtomicU64,
+    /// Clients closed for going over `client-query-buffer-limit`.
+    pub query_buffer_limit_disconnections: AtomicU64,
 }
 
 struct Registry {
@@ -199,6 +201,7 @@ pub fn reset() {
         &g.expired_keys,
         &g.evicted_keys,
         &g.pubsub_messages,
+        &g.query_buffer_limit_disconnections,
     ] {
         c.store(0, Relaxed);
     }

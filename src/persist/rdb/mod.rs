@@ -101,7 +101,7 @@ impl fmt::Display for RdbError {
             RdbError::Checksum { expected, got } => {
                 write!(
                     f,
-                    "Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now."
+                    "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now."
                 )
             }
             RdbError::Corrupt { offset, reason } => write!(

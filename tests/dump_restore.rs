@@ -72,6 +72,29 @@ fn payloads_are_byte_for_byte_redis_s() {
         b.cmd(s);
         assert_eq!(dump(&mut a, s[1]), dump(&mut b, s[1]), "DUMP {}", s[1]);
     }
+    // Quicklist nodes split where Redis splits a list pushed in order, by size and by count.
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("{i}-{}", "y".repeat(i % 40)))
+        .collect();
+    let lzf_text: String = (0..200).map(|i| format!("word{} ", i % 17)).collect();
+    for fill in ["-2", "-1", "5", "-5"] {
+        for c in [&mut a, &mut b] {
+            c.cmd(&["CONFIG", "SET", "list-max-listpack-size", fill]);
+            c.cmd(&["DEL", "big"]);
+            for chunk in items.chunks(500) {
+                let mut args = vec!["RPUSH", "big"];
+                args.extend(chunk.iter().map(String::as_str));
+                c.cmd(&args);
+            }
+            c.cmd(&["SET", "text", &lzf_text]);
+        }
+        assert_eq!(
+            dump(&mut a, "big"),
+            dump(&mut b, "big"),
+            "list-max-listpack-size {fill}"
+        );
+    }
+    assert_eq!(dump(&mut a, "text"), dump(&mut b, "text"), "LZF");
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub mod value;
 pub mod write;
 pub mod ziplist;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::fmt;
 
 pub use read::{read_rdb, RdbItem, RdbSummary};

@@ -234,7 +234,9 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<Vec<(StreamId, F
     let int = |it: &mut dyn Iterator<Item = LpValue<'_>>| it.next()?.as_int();
     let count = int(&mut it)?;
     let deleted = int(&mut it)?;
-    let nmaster = usize::try_from(int(&mut it)?).ok()?;
+    let nmaster = usize::try_from(int(&mut it)?)
+        .ok()
+        .filter(|&n| n <= lp.len())?;
     let mut master_fields = Vec::new();
     for _ in 0..nmaster {
         master_fields.push(it.next()?.to_vec());
@@ -256,7 +258,9 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<Vec<(StreamId, F
             }
             f
         } else {
-            let n = usize::try_from(int(&mut it)?).ok()?;
+            let n = usize::try_from(int(&mut it)?)
+                .ok()
+                .filter(|&n| n <= lp.len())?;
             let mut f = Vec::new();
             for _ in 0..n.checked_mul(2)? {
                 f.push(it.next()?.to_vec());

@@ -133,17 +133,12 @@ pub fn put_body(out: &mut Vec<u8>, value: &Value, enc: &Encoder) {
     }
 }
 
-/// A quicklist of packed listpack nodes, split as `list-max-listpack-size` splits Redis's nodes.
+/// A quicklist of packed listpack nodes, split where Redis's quicklist would split a list pushed in order.
 fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
-    let (max_entries, max_bytes) = match enc.limits.list_node {
-        n if n > 0 => (n as usize, usize::MAX),
-        n => (usize::MAX, 4096usize << (n.unsigned_abs().clamp(1, 5) - 1)),
-    };
     let mut nodes: Vec<Vec<u8>> = Vec::new();
     let mut node = ListpackBuilder::new();
     for item in list.iter() {
-        let full = node.len() >= max_entries || node.bytes() + item.len() + 11 > max_bytes;
-        if !node.is_empty() && full {
+        if !node.is_empty() && !node_takes(&node, item.len(), enc.limits.list_node) {
             nodes.push(std::mem::take(&mut node).finish());
         }
         node.push(item);
@@ -156,6 +151,20 @@ fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
         put_len(out, QUICKLIST_PACKED);
         put_string(out, &n, enc.compress);
     }
+}
+
+/// Redis's `_quicklistNodeAllowInsert` for `list-max-listpack-size` `fill`: a negative fill caps a node's bytes
+/// (-1 to -5: 4 to 64 KB), a positive one its entries (within an 8 KB safety cap). Sizes are estimates: the
+/// listpack's bytes, the element's length and 8 bytes of overhead.
+fn node_takes(node: &ListpackBuilder, item_len: usize, fill: i64) -> bool {
+    const LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+    const SAFETY_LIMIT: usize = 8192;
+    let new_size = node.bytes() + item_len + 8;
+    let level = usize::try_from(-fill - 1).ok().and_then(|i| LEVELS.get(i));
+    if level.is_some_and(|&limit| new_size <= limit) {
+        return true;
+    }
+    new_size <= SAFETY_LIMIT && (node.len() as i64) < fill
 }
 
 const QUICKLIST_PLAIN: u64 = 1;

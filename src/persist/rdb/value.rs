@@ -345,13 +345,13 @@ fn read_packed_hash<R: Read>(
     }
     .filter(|p| !p.is_empty())
     .ok_or_else(|| input.corrupt("Hash listpack integrity check failed."))?;
-    // A listpack stays one unless it has too many fields; ziplists and zipmaps also convert for a long one.
+    // A listpack or ziplist stays a listpack unless it has too many fields; a zipmap also converts for a long one.
     let longest = pairs
         .iter()
         .map(|(f, v)| f.len().max(v.len()))
         .max()
         .unwrap_or(0);
-    let too_long = ty != types::HASH_LISTPACK && limits.hash.too_long(longest);
+    let too_long = ty == types::HASH_ZIPMAP && limits.hash.too_long(longest);
     let mut lim = PackLimits {
         entries: usize::MAX,
         value: usize::MAX,

@@ -16,7 +16,7 @@ use ferredis::persist::rdb::payload;
 use ferredis::persist::rdb::value::Encoder;
 use ferredis::persist::rdb::write::AuxInfo;
 use ferredis::persist::rdb::{
-    read_rdb, Limits, RdbError, RdbItem, RdbOptions, RdbSummary, RdbWriter,
+    read_rdb, AccessStamps, Limits, RdbError, RdbItem, RdbOptions, RdbSummary, RdbWriter,
 };
 use rdb_support::{cmd, dump, fixtures, restore, run};
 
@@ -125,19 +125,22 @@ struct FileContents {
     summary: RdbSummary,
     aux: BTreeMap<Vec<u8>, Vec<u8>>,
     entries: Vec<(usize, Vec<u8>, Entry)>,
+    functions: Vec<Vec<u8>>,
 }
 
 fn read_file(path: &Path) -> Result<FileContents, RdbError> {
     let mut aux = BTreeMap::new();
     let mut entries = Vec::new();
+    let mut functions = Vec::new();
     let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let summary = read_rdb(file, &Limits::default(), 0, |item| {
+    let summary = read_rdb(file, &Limits::default(), now_ms(), |item| {
         match item {
             RdbItem::Aux { key, value } => {
                 aux.insert(key, value);
             }
             RdbItem::Entry { db, key, entry } => entries.push((db, key, entry)),
-            RdbItem::ResizeDb { .. } | RdbItem::Function(_) => {}
+            RdbItem::Function(code) => functions.push(code),
+            RdbItem::ResizeDb { .. } => {}
         }
         Ok(())
     })?;
@@ -145,6 +148,7 @@ fn read_file(path: &Path) -> Result<FileContents, RdbError> {
         summary,
         aux,
         entries,
+        functions,
     })
 }
 
@@ -233,8 +237,20 @@ fn entries_of(c: &mut Client) -> Vec<(usize, Vec<(String, Entry)>)> {
 }
 
 fn write_file(path: &Path, dbs: &[(usize, Vec<(String, Entry)>)], opts: RdbOptions) {
+    write_file_with(path, dbs, opts, |w| w, &[]);
+}
+
+fn write_file_with(
+    path: &Path,
+    dbs: &[(usize, Vec<(String, Entry)>)],
+    opts: RdbOptions,
+    setup: impl FnOnce(
+        RdbWriter<std::io::BufWriter<std::fs::File>>,
+    ) -> RdbWriter<std::io::BufWriter<std::fs::File>>,
+    functions: &[&[u8]],
+) {
     let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut w = RdbWriter::new(file, opts);
+    let mut w = setup(RdbWriter::new(file, opts));
     w.header().unwrap();
     w.standard_aux(AuxInfo {
         used_mem: 1 << 20,
@@ -242,6 +258,9 @@ fn write_file(path: &Path, dbs: &[(usize, Vec<(String, Entry)>)], opts: RdbOptio
         ctime: 1_700_000_000,
     })
     .unwrap();
+    for code in functions {
+        w.function(code).unwrap();
+    }
     for (db, entries) in dbs {
         let expires = entries
             .iter()
@@ -348,5 +367,70 @@ fn damaged_files_fail_with_redis_s_messages() {
         Err(RdbError::Io("stop".into()))
     });
     assert_eq!(sink_error, Err(RdbError::Io("stop".into())));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const LIBRARY: &[u8] =
+    b"#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 7 end)";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Function libraries and LRU idle times cross in both directions (Redis writes IDLE under an LRU policy).
+#[test]
+fn functions_and_idle_times_cross_over() {
+    let dir = temp_dir("functions");
+    let lru = ["--maxmemory-policy", "allkeys-lru"];
+    let Some(mut redis) = Redis::start(&dir, "dump.rdb", &lru) else {
+        return;
+    };
+    let mut r = redis.client();
+    let lib = std::str::from_utf8(LIBRARY).unwrap();
+    assert_eq!(r.cmd(&["FUNCTION", "LOAD", lib]), "$5\r\nmylib\r\n");
+    r.cmd(&["SET", "src", "v"]);
+    let p = dump(&mut r, "src");
+    assert_eq!(
+        restore(&mut r, "k", "0", &p, &["IDLETIME", "777"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd(&["SAVE"]), "+OK\r\n");
+    drop(redis);
+    let file = read_file(&dir.join("dump.rdb")).expect("readable");
+    assert_eq!(file.functions, vec![LIBRARY.to_vec()]);
+    let (_, _, k) = file
+        .entries
+        .iter()
+        .find(|(_, key, _)| key == b"k")
+        .expect("k");
+    let idle = k.access().idle_secs(now_ms());
+    assert!((777..=780).contains(&idle), "idle {idle}");
+
+    let ours = Server::start();
+    let mut f = ours.client();
+    f.cmd(&["SET", "s", "v"]);
+    let dbs: Vec<_> = entries_of(&mut f)
+        .into_iter()
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    let now = now_ms();
+    dbs.iter()
+        .flat_map(|(_, e)| e)
+        .for_each(|(_, e)| e.access().restore(Some(5000), None, now));
+    let path = dir.join("ours.rdb");
+    let stamps = |w: RdbWriter<_>| w.with_access_stamps(AccessStamps::Idle, now);
+    write_file_with(&path, &dbs, RdbOptions::default(), stamps, &[LIBRARY]);
+    let Some(mut redis) = Redis::start(&dir, "ours.rdb", &lru) else {
+        return;
+    };
+    let mut r = redis.client();
+    let idle: i64 = r.cmd(&["OBJECT", "IDLETIME", "s"])[1..]
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((5000..=5003).contains(&idle), "idle {idle}");
+    assert_eq!(r.cmd(&["FCALL", "myfunc", "0"]), ":7\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -223,6 +223,24 @@ pub fn fixtures() -> Vec<Fixture> {
                 &["XLEN", "xlong"],
             ],
         ),
+        fx(
+            "xe",
+            vec![
+                cmd(&["XADD", "xe", "1-1", "a", "b"]),
+                cmd(&["XDEL", "xe", "1-1"]),
+                cmd(&["XGROUP", "CREATE", "xe", "g", "0", "ENTRIESREAD", "0"]),
+                cmd(&[
+                    "XSETID",
+                    "xe",
+                    "5-0",
+                    "ENTRIESADDED",
+                    "10",
+                    "MAXDELETEDID",
+                    "3-0",
+                ]),
+            ],
+            &[&["XINFO", "STREAM", "xe", "FULL"], &["XLEN", "xe"]],
+        ),
     ]
 }
 

@@ -27,7 +27,7 @@ use std::fmt;
 pub use read::{read_rdb, RdbItem, RdbSummary};
 pub use string::crc64;
 pub use value::Limits;
-pub use write::{RdbOptions, RdbWriter};
+pub use write::{AccessStamps, AuxInfo, RdbOptions, RdbWriter};
 
 /// The version this server writes, and the newest it reads.
 pub const RDB_VERSION: u16 = 10;

@@ -218,3 +218,32 @@ fn dump_respects_rdbcompression() {
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
     );
 }
+
+/// RESTORE fires `restore` (and, replacing with a TTL already past, `del`), and invalidates WATCH, as in Redis.
+#[test]
+fn restore_notifies_and_touches_watched_keys() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let mut seen = Vec::new();
+    for server in [&ours, &redis] {
+        let mut c = server.client();
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        c.cmd(&["SET", "src", "v"]);
+        let p = dump(&mut c, "src");
+        let mut sub = server.client();
+        sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
+        let mut watcher = server.client();
+        watcher.cmd(&["WATCH", "k"]);
+        restore(&mut c, "k", "0", &p, &[]);
+        watcher.cmd(&["MULTI"]);
+        watcher.cmd(&["GET", "k"]);
+        let exec = watcher.cmd(&["EXEC"]);
+        restore(&mut c, "k", "1", &p, &["REPLACE", "ABSTTL"]);
+        let events = [sub.read_reply(), sub.read_reply()];
+        seen.push((exec, events));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0, "*-1\r\n", "EXEC aborted by the RESTORE");
+}

@@ -13,7 +13,7 @@ use super::string::{put_double, put_len, put_string, Input};
 use super::{intset, stream, types, ziplist, RdbError};
 use crate::config::{Config, Threshold};
 use crate::db::{StrValue, Value};
-use crate::types::collection::{intset_limit, PackLimits};
+use crate::types::collection::{intset_limit, new_dict, PackLimits};
 use crate::types::hash::Hash;
 use crate::types::list::{End, List};
 use crate::types::set::Set;
@@ -277,23 +277,16 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
 
 fn read_set<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, RdbError> {
     let n = input.length()?;
-    // Past the intset limit Redis starts with a hashtable; a limit of 0 makes the first add convert.
-    let limit = if n > limits.intset as u64 {
-        0
-    } else {
-        limits.intset
-    };
+    // Past the intset limit Redis starts with a hashtable; under it, an intset until a member is not an integer.
+    let big = n > limits.intset as u64;
     let mut set: Option<Set> = None;
     for _ in 0..n {
         let m = input.string()?;
-        let s = set.get_or_insert_with(|| {
-            if limit == 0 {
-                Set::for_member(b"-")
-            } else {
-                Set::for_member(&m)
-            }
+        let s = set.get_or_insert_with(|| match big {
+            true => Set::Table(new_dict()),
+            false => Set::for_member(&m),
         });
-        if !s.add(&m, limit) {
+        if !s.add(&m, limits.intset) {
             return Err(input.corrupt("Duplicate set members detected"));
         }
     }

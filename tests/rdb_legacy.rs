@@ -190,12 +190,26 @@ fn cases() -> Vec<Case> {
         .collect();
     let hash_refs: Vec<&[u8]> = hash_fields.iter().map(Vec::as_slice).collect();
     let hash_body = pairs(&hash_refs);
+    let empty_lp = ListpackBuilder::new().finish();
+    let mut one_lp = ListpackBuilder::new();
+    one_lp.push(b"only");
+    let mut ql2 = Vec::new();
+    put_len(&mut ql2, 2);
+    for node in [empty_lp, one_lp.finish()] {
+        put_len(&mut ql2, 2);
+        put_string(&mut ql2, &node, false);
+    }
     let case = |key, payload, check: &[&[&'static str]]| Case {
         key,
         payload,
         check: check.iter().map(|c| c.to_vec()).collect(),
     };
     vec![
+        case(
+            "listql2",
+            payload(18, &ql2, 10),
+            &[&["LRANGE", "listql2", "0", "-1"]],
+        ),
         case(
             "list1",
             payload(1, &strings(&[b"a", b"1", b"ccc"]), 6),
@@ -358,5 +372,33 @@ fn restored_values_follow_the_thresholds_in_force() {
         ] {
             assert_eq!(a.cmd(c), b.cmd(c), "{c:?}");
         }
+    }
+}
+
+/// Values with nothing in them are refused as Redis refuses them (a file loader skips them instead).
+#[test]
+fn empty_values_are_refused_like_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    let empty_lp = blob(&ListpackBuilder::new().finish());
+    let mut empty_ql = Vec::new();
+    put_len(&mut empty_ql, 1);
+    put_len(&mut empty_ql, 2);
+    put_string(&mut empty_ql, &ListpackBuilder::new().finish(), false);
+    let payloads = [
+        payload(16, &empty_lp, 10),
+        payload(17, &empty_lp, 10),
+        payload(18, &empty_ql, 10),
+        payload(1, &strings(&[]), 10),
+        payload(4, &pairs(&[]), 10),
+        payload(10, &blob(&ziplist(&[])), 9),
+    ];
+    for (i, p) in payloads.iter().enumerate() {
+        let want = restore(&mut b, "e", "0", p, &[]);
+        assert_eq!(want, "-ERR Bad data format\r\n", "case {i}");
+        assert_eq!(restore(&mut a, "e", "0", p, &[]), want, "case {i}");
     }
 }

@@ -262,9 +262,9 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
                     types::LIST_QUICKLIST => ziplist::parse(&blob),
                     _ => listpack::parse(&blob),
                 };
-                let items = items
-                    .filter(|i| !i.is_empty())
-                    .ok_or_else(|| input.corrupt("Listpack integrity check failed."))?;
+                // An empty node is skipped, as Redis does; a list left empty is an empty key.
+                let items =
+                    items.ok_or_else(|| input.corrupt("Listpack integrity check failed."))?;
                 items
                     .into_iter()
                     .for_each(|v| list.push(End::Right, &v.to_vec()));
@@ -336,7 +336,6 @@ fn read_packed_hash<R: Read>(
         types::HASH_ZIPLIST => ziplist::parse(&blob).and_then(pairs_of),
         _ => listpack::parse(&blob).and_then(pairs_of),
     }
-    .filter(|p| !p.is_empty())
     .ok_or_else(|| input.corrupt("Hash listpack integrity check failed."))?;
     // A listpack or ziplist stays a listpack unless it has too many fields; a zipmap also converts for a long one.
     let longest = pairs
@@ -408,7 +407,7 @@ fn read_packed_zset<R: Read>(
     };
     let corrupt = || input.corrupt("Zset listpack integrity check failed.");
     let parsed = parsed
-        .filter(|p| !p.is_empty() && p.len().is_multiple_of(2))
+        .filter(|p| p.len().is_multiple_of(2))
         .ok_or_else(corrupt)?;
     let mut items = Vec::with_capacity(parsed.len() / 2);
     for pair in parsed.chunks_exact(2) {

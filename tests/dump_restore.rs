@@ -247,3 +247,39 @@ fn restore_notifies_and_touches_watched_keys() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0].0, "*-1\r\n", "EXEC aborted by the RESTORE");
 }
+
+/// A stream keeps the node layout it was dumped with (node size settings of the source, deleted heads), so
+/// XINFO's radix-tree counts and later appends match Redis after the restore.
+#[test]
+fn stream_node_layout_survives_restore() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let source = Server::start_redis().expect("a second redis-server");
+    let mut src = source.client();
+    src.cmd(&["CONFIG", "SET", "stream-node-max-entries", "3"]);
+    for i in 1..=10 {
+        src.cmd(&["XADD", "s", &format!("{i}-0"), "f", &i.to_string()]);
+    }
+    src.cmd(&["XDEL", "s", "1-0", "5-0", "6-0"]);
+    let p = dump(&mut src, "s");
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for c in [&mut a, &mut b] {
+        assert_eq!(restore(c, "s", "0", &p, &[]), "+OK\r\n");
+    }
+    let info: &[&str] = &["XINFO", "STREAM", "s", "FULL"];
+    assert_eq!(a.cmd(info), b.cmd(info));
+    for i in 11..=15 {
+        let add = [&"XADD"[..], "s", &format!("{i}-0"), "f", "v"];
+        assert_eq!(a.cmd(&add), b.cmd(&add));
+    }
+    assert_eq!(a.cmd(info), b.cmd(info), "appends after the restore");
+    let trim: &[&str] = &["XTRIM", "s", "MAXLEN", "~", "4"];
+    assert_eq!(a.cmd(trim), b.cmd(trim));
+    assert_eq!(
+        a.cmd(info),
+        b.cmd(info),
+        "approximate trim by the restored nodes"
+    );
+}

@@ -202,7 +202,7 @@ pub fn read_body<R: Read>(
         types::ZSET | types::ZSET_2 => read_zset(input, ty, limits)?,
         types::ZSET_ZIPLIST | types::ZSET_LISTPACK => read_packed_zset(input, ty, limits)?,
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => {
-            Value::Stream(Box::new(stream::read_stream(input, ty, limits)?))
+            Value::Stream(Box::new(stream::read_stream(input, ty)?))
         }
         types::MODULE | types::MODULE_2 => return Err(module_error(input)?),
         other => return Err(input.corrupt(format!("Unknown RDB encoding type {other}"))),

@@ -283,3 +283,26 @@ fn stream_node_layout_survives_restore() {
         "approximate trim by the restored nodes"
     );
 }
+
+/// Under an LFU policy RESTORE ... FREQ sets the counter (and IDLETIME is ignored); under LRU the reverse.
+#[test]
+fn restore_freq_under_lfu_matches_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for c in [&mut a, &mut b] {
+        c.cmd(&["SET", "src", "v"]);
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]);
+    }
+    let p = dump(&mut a, "src");
+    for (key, extra) in [("f", &["FREQ", "100"][..]), ("i", &["IDLETIME", "100"])] {
+        assert_eq!(
+            restore(&mut a, key, "0", &p, extra),
+            restore(&mut b, key, "0", &p, extra)
+        );
+        let freq: &[&str] = &["OBJECT", "FREQ", key];
+        assert_eq!(a.cmd(freq), b.cmd(freq), "{key}");
+    }
+}

@@ -271,8 +271,9 @@ fn stream_node_layout_survives_restore() {
     let info: &[&str] = &["XINFO", "STREAM", "s", "FULL"];
     assert_eq!(a.cmd(info), b.cmd(info));
     for i in 11..=15 {
-        let add = [&"XADD"[..], "s", &format!("{i}-0"), "f", "v"];
-        assert_eq!(a.cmd(&add), b.cmd(&add));
+        let id = format!("{i}-0");
+        let add: &[&str] = &["XADD", "s", &id, "f", "v"];
+        assert_eq!(a.cmd(add), b.cmd(add));
     }
     assert_eq!(a.cmd(info), b.cmd(info), "appends after the restore");
     let trim: &[&str] = &["XTRIM", "s", "MAXLEN", "~", "4"];

@@ -65,6 +65,41 @@ fn samples() -> Vec<Value> {
     ]
 }
 
+/// Fuzz seeds (type byte first) in the forms only older versions write: a ziplist list, a zipmap hash, a
+/// quicklist of ziplists (these three valid), a ziplist hash with a wrong header, and a 7.0 stream.
+fn legacy_bodies() -> Vec<Vec<u8>> {
+    use super::string::{put_len, put_string};
+    let entries: [&[u8]; 3] = [&[0, 0x01, b'a'], &[3, 0xF8], &[2, 0xC0, 0x2C, 0x01]];
+    let body: Vec<u8> = entries.concat();
+    let mut zl = ((11 + body.len()) as u32).to_le_bytes().to_vec();
+    zl.extend_from_slice(&15u32.to_le_bytes());
+    zl.extend_from_slice(&3u16.to_le_bytes());
+    zl.extend_from_slice(&body);
+    zl.push(0xFF);
+    let zipmap = [2u8, 1, b'f', 2, 1, b'v', b'w', 0, 1, b'g', 0, 0, 0xFF];
+    let with = |ty: u8, parts: &[&[u8]], nodes: Option<u64>| {
+        let mut out = vec![ty];
+        if let Some(n) = nodes {
+            put_len(&mut out, n);
+        }
+        parts.iter().for_each(|p| put_string(&mut out, p, false));
+        out
+    };
+    let mut stream = payload::dump(&samples()[10], &encoder());
+    stream.truncate(stream.len() - 10);
+    vec![
+        with(10, &[&zl], None),
+        with(9, &[&zipmap], None),
+        with(14, &[&zl, &zl], Some(2)),
+        with(
+            13,
+            &[&[&zl[..10], &[0, 1, b'a', 3, 0xF8, 0xFF]].concat()],
+            None,
+        ),
+        stream,
+    ]
+}
+
 /// `body` framed as a payload with a valid version and checksum, so only the decoder judges it.
 fn framed(body: &[u8]) -> Vec<u8> {
     let mut p = body.to_vec();
@@ -125,6 +160,14 @@ proptest! {
     }
 
     #[test]
+    fn damaged_legacy_payloads_are_answered(which in 0usize..5, at in any::<usize>(), byte in any::<u8>()) {
+        let mut body = legacy_bodies()[which].clone();
+        let i = at % body.len();
+        body[i] = byte;
+        let _ = payload::restore(&framed(&body), &Limits::default());
+    }
+
+    #[test]
     fn damaged_files_are_answered(at in any::<usize>(), byte in any::<u8>()) {
         let mut w = RdbWriter::new(Vec::new(), RdbOptions { compression: true, checksum: false });
         w.header().ok();
@@ -136,5 +179,15 @@ proptest! {
         let i = at % file.len();
         file[i] = byte;
         let _ = read_rdb(&file[..], &Limits::default(), 0, |_| Ok(()));
+    }
+}
+
+#[test]
+fn legacy_samples_load() {
+    for (i, body) in legacy_bodies().iter().enumerate().take(3) {
+        assert!(
+            payload::restore(&framed(body), &Limits::default()).is_ok(),
+            "legacy sample {i}"
+        );
     }
 }

@@ -307,3 +307,36 @@ fn restore_freq_under_lfu_matches_redis() {
         assert_eq!(a.cmd(freq), b.cmd(freq), "{key}");
     }
 }
+
+/// A restored list, sorted set or stream serves the clients blocked on its key, as Redis's dbAdd signals it.
+#[test]
+fn restore_serves_blocked_clients() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let mut replies = Vec::new();
+    for server in [&ours, &redis] {
+        let mut c = server.client();
+        c.cmd(&["RPUSH", "l", "a", "b"]);
+        c.cmd(&["ZADD", "z", "1", "m"]);
+        c.cmd(&["XADD", "x", "1-1", "f", "v"]);
+        let payloads: Vec<Vec<u8>> = ["l", "z", "x"].iter().map(|k| dump(&mut c, k)).collect();
+        let mut blocked = [
+            server.blocked_client(&["BLPOP", "l2", "0"]),
+            server.blocked_client(&["BZPOPMIN", "z2", "0"]),
+            server.blocked_client(&["XREAD", "BLOCK", "0", "STREAMS", "x2", "$"]),
+        ];
+        for (key, p) in ["l2", "z2", "x2"].iter().zip(&payloads) {
+            assert_eq!(restore(&mut c, key, "0", p, &[]), "+OK\r\n");
+        }
+        replies.push(
+            blocked
+                .iter_mut()
+                .map(|b| b.read_reply())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[0][0], "*2\r\n$2\r\nl2\r\n$1\r\na\r\n");
+}

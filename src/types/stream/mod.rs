@@ -26,6 +26,7 @@ use crate::commands::Command;
 use crate::protocol::Reply;
 
 pub use group::{Consumer, Group, Nack};
+pub use store::NodeLimits;
 
 /// An entry id: milliseconds and sequence, compared as the pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -284,6 +285,26 @@ impl Stream {
         self.entries_added += 1;
     }
 
+    /// Adds one node of a saved stream (RDB or RESTORE): its master id and fields and its entries in order,
+    /// deleted ones flagged. The caller sets `last_id`, `entries_added` and `max_deleted_id` from the save.
+    pub fn load_node(
+        &mut self,
+        master: StreamId,
+        master_fields: Fields,
+        entries: Vec<(StreamId, Fields, bool)>,
+    ) {
+        {
+            let view: Vec<(StreamId, &Fields, bool)> =
+                entries.iter().map(|(id, f, d)| (*id, f, *d)).collect();
+            self.nodes.load_node(master, master_fields, &view);
+        }
+        for (id, fields, deleted) in entries {
+            if !deleted {
+                self.entries.insert(id, fields);
+            }
+        }
+    }
+
     /// Deletes one entry (XDEL); true if it was there.
     pub fn delete(&mut self, id: StreamId) -> bool {
         if self.entries.remove(&id).is_none() {
@@ -291,6 +312,16 @@ impl Stream {
         }
         self.nodes.delete(id);
         true
+    }
+
+    /// Every entry in id order (what a save walks).
+    pub fn entries(&self) -> impl Iterator<Item = (StreamId, &Fields)> + '_ {
+        self.entries.iter().map(|(id, f)| (*id, f))
+    }
+
+    /// The first id of each modelled listpack node, in order: where a save splits the entries into nodes.
+    pub fn node_masters(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.nodes.masters()
     }
 
     /// Redis's `streamRangeHasTombstones`: whether an XDEL hole may lie in `[start, +]`.
@@ -323,10 +354,10 @@ impl Stream {
         if self.max_deleted_id.is_zero() || self.max_deleted_id < first {
             let len = self.len() as u64;
             if id < first {
-                return Some(self.entries_added - len);
+                return Some(self.entries_added.wrapping_sub(len));
             }
             if id == first {
-                return Some(self.entries_added - len + 1);
+                return Some(self.entries_added.wrapping_sub(len).wrapping_add(1));
             }
         }
         None

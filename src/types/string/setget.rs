@@ -4,6 +4,7 @@
 use crate::commands::args::{Cursor, ExpireUnit};
 use crate::commands::{Args, Ctx};
 use crate::db::{Entry, StrValue, Value};
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 /// SET's switches (Redis's `OBJ_SET_*` / `OBJ_EX...` flags). The expire time stays raw until every option has
@@ -112,10 +113,14 @@ fn set_generic(
     };
     let entry = Entry::with_expire(Value::Str(StrValue::from_slice(value)), ttl);
     ctx.keys.insert_entry(db, key, entry);
-    ctx.modified(key);
-    ctx.notify('$', "set", key);
-    if deadline.is_some() {
-        ctx.notify('g', "expire", key);
+    ctx.changed(key, '$', "set");
+    if let Some(at) = deadline {
+        ctx.report(key, Change::event_only('g', "expire"));
+        // Replicated with an absolute deadline (and without NX, XX, GET), as Redis does.
+        if ctx.feeding() {
+            let mut ms = itoa::Buffer::new();
+            ctx.propagate_as(&[b"SET", key, value, b"PXAT", ms.format(at).as_bytes()]);
+        }
     }
     old_reply.unwrap_or(ok)
 }
@@ -191,16 +196,23 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> Reply {
     if let Some(at) = deadline {
         if at <= ctx.keys.now() {
             ctx.delete(key);
-            ctx.notify('g', "del", key);
+            ctx.changed(key, 'g', "del");
+            if ctx.feeding() {
+                let del = crate::effects::deletion(&ctx.server.config, "lazyfree-lazy-expire");
+                ctx.propagate_as(&[del, key]);
+            }
         } else {
             ctx.keys.set_expire(db, key, Some(at));
-            ctx.modified(key);
-            ctx.notify('g', "expire", key);
+            ctx.changed(key, 'g', "expire");
+            if ctx.feeding() {
+                let mut ms = itoa::Buffer::new();
+                ctx.propagate_as(&[b"PEXPIREAT", key, ms.format(at).as_bytes()]);
+            }
         }
     } else if flags.persist && ctx.keys.get(db, key).and_then(Entry::expire_at).is_some() {
         ctx.keys.set_expire(db, key, None);
-        ctx.modified(key);
-        ctx.notify('g', "persist", key);
+        ctx.changed(key, 'g', "persist");
+        ctx.propagate_as(&[b"PERSIST", key]);
     }
     value
 }
@@ -215,7 +227,9 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> Reply {
         },
     };
     ctx.delete(key);
-    ctx.notify('g', "del", key);
+    ctx.changed(key, 'g', "del");
+    let del = crate::effects::deletion(&ctx.server.config, "lazyfree-lazy-user-del");
+    ctx.propagate_as(&[del, key]);
     value
 }
 
@@ -257,8 +271,7 @@ fn mset_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
         let key = args.get(i);
         ctx.keys
             .insert(db, key, Value::Str(StrValue::from_slice(args.get(i + 1))));
-        ctx.modified(key);
-        ctx.notify('$', "set", key);
+        ctx.changed(key, '$', "set");
     }
     if nx {
         Reply::Int(1)

@@ -353,17 +353,22 @@ impl<'a> KeyLocks<'a> {
         old.filter(|o| !o.expired(now))
     }
 
-    /// Deletes `key`; returns the entry if it was live.
+    /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
+    /// event and its `DEL` effect), as Redis's DEL expires the key before deleting it.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        if self.held_mut(i).dict.get(hash, key)?.expired(now) {
+            self.delete_expired(db, i, hash, key);
+            return None;
+        }
         let shard = self.held_mut(i);
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {
             shard.volatile.remove(hash, key);
         }
-        (!entry.expired(now)).then_some(entry)
+        Some(entry)
     }
 
     /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.

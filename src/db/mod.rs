@@ -245,7 +245,7 @@ impl Shard {
         self.dict.take()
     }
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
-    pub fn swap_data(&mut self, other: &mut Shard) {
+    pub(super) fn swap_data(&mut self, other: &mut Shard) {
         let now = crate::util::time::now_ms();
         self.watched.replace_all(&self.dict, Some(&other.dict), now);
         other

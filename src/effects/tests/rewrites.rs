@@ -1,12 +1,12 @@
 //! Each rewrite, against what redis-server 7.0.15 propagated for the same commands (captured from its replication
-//! stream with a `SYNC` client). Absolute times become `<ms>` and generated stream IDs `<id>`; the tests that care
+//! stream with a `SYNC` client); `reference` runs more scenarios against a live redis-server. Absolute times become `<ms>` and generated stream IDs `<id>`; the tests that care
 //! check those values on their own.
 
 use super::{effects_of, Harness};
 use crate::protocol::Reply;
 
 /// Replaces millisecond Unix times (13 digits) by `<ms>` and stream IDs made of one by `<id>`.
-fn normalized(effects: Vec<String>) -> Vec<String> {
+pub(super) fn normalized(effects: Vec<String>) -> Vec<String> {
     let is_ms = |w: &str| w.len() == 13 && w.bytes().all(|b| b.is_ascii_digit());
     effects
         .into_iter()
@@ -367,80 +367,6 @@ fn the_offset_counts_every_byte() {
 }
 
 #[test]
-fn consumer_groups_replicate_as_xclaim_and_setid() {
-    check(
-        &[
-            &["xadd", "k", "1-1", "f", "v"],
-            &["xadd", "k", "2-1", "f", "v"],
-            &["xadd", "k", "3-1", "f", "v"],
-            &["xgroup", "create", "k", "g", "0"],
-            &[
-                "xreadgroup",
-                "GROUP",
-                "g",
-                "c1",
-                "COUNT",
-                "2",
-                "STREAMS",
-                "k",
-                ">",
-            ],
-            &["xreadgroup", "GROUP", "g", "c1", "STREAMS", "k", "0"],
-            &[
-                "xreadgroup",
-                "GROUP",
-                "g",
-                "c2",
-                "NOACK",
-                "STREAMS",
-                "k",
-                ">",
-            ],
-            &["xack", "k", "g", "1-1", "9-9"],
-            &["xclaim", "k", "g", "c3", "0", "2-1"],
-            &["xclaim", "k", "g", "c3", "0", "2-1", "LASTID", "5-0"],
-            &["xgroup", "setid", "k", "g", "0"],
-            &["xclaim", "k", "g", "c3", "0", "1-1", "LASTID", "5-0"],
-            &["xdel", "k", "2-1"],
-            &["xautoclaim", "k", "g", "c4", "0", "0"],
-            &["xgroup", "createconsumer", "k", "g", "c9"],
-            &["xgroup", "delconsumer", "k", "g", "c9"],
-            &["xgroup", "delconsumer", "k", "g", "nobody"],
-            &["xgroup", "destroy", "k", "g"],
-            &["xgroup", "create", "k2", "g", "$", "MKSTREAM"],
-            &["xsetid", "k", "5-5"],
-        ],
-        &[
-            "SELECT 0",
-            "xadd k 1-1 f v",
-            "xadd k 2-1 f v",
-            "xadd k 3-1 f v",
-            "xgroup create k g 0",
-            "MULTI",
-            "XCLAIM k g c1 0 1-1 TIME <ms> RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
-            "XCLAIM k g c1 0 2-1 TIME <ms> RETRYCOUNT 1 FORCE JUSTID LASTID 2-1",
-            "EXEC",
-            "MULTI",
-            "XGROUP CREATECONSUMER k g c2",
-            "XGROUP SETID k g 3-1 ENTRIESREAD 3",
-            "EXEC",
-            "xack k g 1-1 9-9",
-            "XCLAIM k g c3 0 2-1 TIME <ms> RETRYCOUNT 3 FORCE JUSTID LASTID 3-1",
-            "XCLAIM k g c3 0 2-1 TIME <ms> RETRYCOUNT 4 FORCE JUSTID LASTID 5-0",
-            "xgroup setid k g 0",
-            "XGROUP SETID k g 5-0 ENTRIESREAD -1",
-            "xdel k 2-1",
-            "XCLAIM k g c3 0 2-1 TIME <ms> RETRYCOUNT 4 FORCE JUSTID LASTID 5-0",
-            "xgroup createconsumer k g c9",
-            "xgroup delconsumer k g c9",
-            "xgroup destroy k g",
-            "xgroup create k2 g $ MKSTREAM",
-            "xsetid k 5-5",
-        ],
-    );
-}
-
-#[test]
 fn a_served_xreadgroup_replicates_as_xclaim() {
     let mut h = Harness::new();
     let (mut waiter, mut pusher) = (h.client(), h.client());
@@ -470,4 +396,15 @@ fn a_served_xreadgroup_replicates_as_xclaim() {
             "XCLAIM k2 g c1 0 7-1 TIME <ms> RETRYCOUNT 1 FORCE JUSTID LASTID 7-1"
         ]
     );
+}
+
+#[test]
+fn deleting_an_expired_key_propagates_its_expiry() {
+    let mut h = Harness::new();
+    let mut c = h.client();
+    h.run(&mut c, &["set", "e", "v", "px", "1"]);
+    h.effects();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(h.run(&mut c, &["del", "e"]), Reply::Int(0));
+    assert_eq!(h.effects(), ["DEL e"]);
 }

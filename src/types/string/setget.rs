@@ -134,10 +134,23 @@ pub fn get(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]
 pub fn set(ctx: &mut Ctx, args: Args) -> Reply {
-    match SetFlags::parse(args, 3, true) {
-        Ok(f) => set_generic(ctx, args.get(1), args.get(2), f, Reply::Ok, Reply::Nil),
-        Err(e) => e,
+    let flags = match SetFlags::parse(args, 3, true) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let (get, expire) = (flags.get, flags.expire.is_some());
+    let reply = set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil);
+    // Replicated without GET, which a replica has no use for (with an expiry it was rewritten already).
+    if get && !expire && ctx.feeding() {
+        let kept: Vec<&[u8]> = (0..args.len())
+            .map(|i| args.get(i))
+            .enumerate()
+            .filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| a)
+            .collect();
+        ctx.propagate_as(&kept);
     }
+    reply
 }
 
 pub fn setnx(ctx: &mut Ctx, args: Args) -> Reply {
@@ -170,7 +183,9 @@ pub fn getset(ctx: &mut Ctx, args: Args) -> Reply {
         get: true,
         ..SetFlags::default()
     };
-    set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil)
+    let reply = set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil);
+    ctx.propagate_as(&[b"SET", args.get(1), args.get(2)]);
+    reply
 }
 
 /// GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]: as Redis, a missing key or wrong type is

@@ -350,7 +350,14 @@ impl<'a> KeyLocks<'a> {
         } else if old_ttl && !new_ttl {
             shard.volatile.remove(hash, key);
         }
-        old.filter(|o| !o.expired(now))
+        match old {
+            Some(o) if o.expired(now) => {
+                // Redis expires the key before overwriting it: its event and its DEL come first.
+                self.expired_gone(db, key);
+                None
+            }
+            old => old,
+        }
     }
 
     /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
@@ -449,6 +456,11 @@ impl<'a> KeyLocks<'a> {
             return;
         }
         shard.volatile.remove(hash, key);
+        self.expired_gone(db, key);
+    }
+
+    /// What follows an expired key's removal: INFO `expired_keys`, its report and its `DEL` effect.
+    fn expired_gone(&mut self, db: usize, key: &[u8]) {
         stats::global()
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

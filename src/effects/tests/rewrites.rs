@@ -408,3 +408,14 @@ fn deleting_an_expired_key_propagates_its_expiry() {
     assert_eq!(h.run(&mut c, &["del", "e"]), Reply::Int(0));
     assert_eq!(h.effects(), ["DEL e"]);
 }
+
+#[test]
+fn overwriting_an_expired_key_expires_it_first() {
+    let mut h = Harness::new();
+    let mut c = h.client();
+    h.run(&mut c, &["set", "e", "v", "px", "1"]);
+    h.effects();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    h.run(&mut c, &["mset", "e", "w", "f", "x"]);
+    assert_eq!(h.effects(), ["MULTI", "DEL e", "mset e w f x", "EXEC"]);
+}

@@ -105,7 +105,7 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     ctx.client.redacted = 0;
     let mark = ctx.keys.pending.begin_call();
     let reply = (cmd.handler)(ctx, args);
-    ctx.keys.pending.end_call(mark, ctx.client.db, args);
+    let dirty = ctx.keys.pending.end_call(mark, ctx.client.db, args);
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);
     }
@@ -115,6 +115,9 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         c.calls.add_local(1);
         c.usec.add_local(usec);
         s.total_commands.add_local(1);
+        if dirty != 0 {
+            s.dirty.add_local(dirty);
+        }
         if reply.is_error() {
             c.failed.add_local(1);
             s.count_error(&reply);

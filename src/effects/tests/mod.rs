@@ -3,6 +3,7 @@
 //! (recorded from `redis-cli --replica`); `table` runs every write command of the table.
 
 mod dirty;
+mod order;
 mod reference;
 mod rewrites;
 mod table;

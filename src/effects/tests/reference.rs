@@ -30,10 +30,7 @@ impl Drop for Reference {
 impl Reference {
     fn start() -> Option<Reference> {
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .ok()?
-                .port();
+            let port = free_port();
             let spawned = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args([
@@ -66,6 +63,10 @@ impl Reference {
                     None => continue,
                 }),
             };
+            // Another process may have taken the port first: then this server exited.
+            if !matches!(reference.child.try_wait(), Ok(None)) {
+                continue;
+            }
             reference.sync();
             return Some(reference);
         }
@@ -108,10 +109,24 @@ impl Reference {
     }
 }
 
+/// A port above the kernel's ephemeral range (where this process's loopback listeners get theirs) and above the
+/// range the integration tests hand out, free when asked.
+fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % 4000) as u16;
+    (0..4000)
+        .map(|_| 61_000 + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % 4000)
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port")
+}
+
 fn connect(port: u16) -> Option<TcpStream> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            // A stream that stops short fails the test instead of hanging it.
+            s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
             return Some(s);
         }
         std::thread::sleep(Duration::from_millis(10));

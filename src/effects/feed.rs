@@ -172,3 +172,69 @@ impl Drop for Subscription {
         self.feed.readers.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(feed: &Feed, db: usize, cmds: &[&[&str]]) {
+        let mut buf = Vec::new();
+        let mut ops = Vec::new();
+        for c in cmds {
+            ops.push((db, buf.len()));
+            encode_command(&mut buf, c.iter());
+        }
+        feed.append(&buf, &ops, ops.len() > 1);
+    }
+
+    fn text(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).unwrap().replace("\r\n", " ")
+    }
+
+    #[test]
+    fn readers_keep_their_own_place_and_read_bytes_are_dropped() {
+        let feed = Feed::new();
+        assert!(!feed.active());
+        let mut a = feed.subscribe();
+        assert!(feed.active());
+        unit(&feed, 0, &[&["INCR", "k"]]);
+        let mut b = feed.subscribe();
+        unit(&feed, 0, &[&["DEL", "k"], &["SET", "k", "v"]]);
+        assert_eq!(
+            text(a.take()),
+            "*2 $6 SELECT $1 0 *2 $4 INCR $1 k *2 $6 SELECT $1 0 *1 $5 MULTI *2 $3 DEL $1 k \
+             *3 $3 SET $1 k $1 v *1 $4 EXEC "
+        );
+        // A new reader forces a SELECT before the next effect; both readers see it.
+        assert_eq!(
+            text(b.take()),
+            "*2 $6 SELECT $1 0 *1 $5 MULTI *2 $3 DEL $1 k *3 $3 SET $1 k $1 v *1 $4 EXEC "
+        );
+        assert_eq!(a.offset(), feed.offset());
+        assert_eq!(b.offset(), feed.offset());
+        assert!(feed.inner.lock().backlog.is_empty(), "every byte was read");
+        drop(a);
+        unit(&feed, 2, &[&["SET", "x", "1"]]);
+        assert_eq!(text(b.take()), "*2 $6 SELECT $1 2 *3 $3 SET $1 x $1 1 ");
+        drop(b);
+        assert!(!feed.active());
+        assert!(feed.inner.lock().backlog.is_empty());
+    }
+
+    #[test]
+    fn a_reader_waits_for_the_next_effect() {
+        let feed = Feed::new();
+        let mut sub = feed.subscribe();
+        let writer = {
+            let feed = feed.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                unit(&feed, 0, &[&["SET", "k", "v"]]);
+            })
+        };
+        let got = sub.read(Duration::from_secs(10));
+        writer.join().unwrap();
+        assert!(text(got).ends_with("*3 $3 SET $1 k $1 v "));
+        assert!(sub.read(Duration::from_millis(10)).is_empty());
+    }
+}

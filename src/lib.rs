@@ -15,6 +15,8 @@
 //! - `types/`: one module per data type, holding the type and its commands (`string`, `list`, `hash`, `set`,
 //!   `zset`, `stream`, `hyperloglog`;
 //!   bitmaps are string commands, in `string::bits` and `string::bitfield`).
+//! - `effects/`: the one write path: how a change is reported (`Change`), the effects of the running unit
+//!   (`pending`) and the server-wide feed of effects that AOF and replication will read (`feed`).
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
 //! - `util/`: Redis's number formats, glob matching, clocks.
@@ -28,6 +30,7 @@ pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod effects;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;

@@ -7,7 +7,7 @@
 //! answers [`Reply::NoReply`]; the connection loop sees [`pending`], flushes earlier pipelined replies and calls
 //! [`wait`], which sleeps on the waiter's own `Condvar` with no lock held.
 //!
-//! Every write ends in the "key changed" hook (`KeyLocks::signal_modified` → [`BlockedKeys::key_changed`]).
+//! Every write ends in the "key changed" hook (`KeyLocks::report` → [`BlockedKeys::key_changed`]).
 //! When the key has waiters, the hook records it in a per-thread "ready" list. After the handler returns,
 //! `dispatch::run` calls [`serve_ready`] while the command's locks are still held: the ready keys are offered to
 //! their waiters in FIFO order through [`Request::serve`], so waiters get the data before any other client sees
@@ -34,7 +34,7 @@
 //!     fn serve(&self, ctx: &mut Ctx, key: &[u8]) -> blocking::Serve {
 //!         // Runs under the key's write lock, with ctx.db() = the waiter's database.
 //!         match ctx.lookup_mut(key) {
-//!             Some(Value::ZSet(z)) => { /* pop, ctx.modified(key), ctx.notify('z', ...) */
+//!             Some(Value::ZSet(z)) => { /* pop, ctx.changed(key, 'z', "zpopmin"), ctx.propagate_as(..) */
 //!                 blocking::Serve::Served(reply) }
 //!             _ => blocking::Serve::Stop, // nothing here for anyone behind this waiter either
 //!         }
@@ -75,7 +75,9 @@ pub use wait::{client_killed, client_unblock, unblock, wait, CLIENT_UNBLOCK};
 pub trait Request: Send + Sync + 'static {
     /// Offers `key` (one of the waiter's keys, just changed) to this waiter. Runs with the write locks of `key`
     /// and of [`Request::extra_keys`] held and `ctx.db()` set to the waiter's database; must call
-    /// `ctx.modified`/`ctx.notify` for what it writes, as a handler does.
+    /// `ctx.changed`/`ctx.report` for what it writes, as a handler does, and `ctx.propagate_as` (or
+    /// `ctx.also_propagate`) for its effect: a served client's command is not its own effect (BLPOP is
+    /// replicated as the LPOP it did). The effects of each served client are a unit of their own.
     fn serve(&self, ctx: &mut Ctx, key: &[u8]) -> Serve;
 
     /// Keys the serve writes besides the one it is offered (BLMOVE's destination), so their shards get locked.

@@ -104,7 +104,7 @@ fn serve_key(server: &Server, client: &mut ClientState, db: usize, key: &[u8]) {
         let mut ctx = Ctx {
             server,
             client: &mut *client,
-            keys: KeyLocks::new(ks, plan.acquire(ks), now_ms()),
+            keys: KeyLocks::new(server, plan.acquire(ks), now_ms()),
             cmd,
         };
         if offer(&mut ctx, key) {
@@ -141,8 +141,12 @@ fn offer(ctx: &mut Ctx, key: &[u8]) -> bool {
             return false;
         }
         ctx.cmd = waiter.cmd;
+        let mark = ctx.keys.pending.begin_call();
         match waiter.request.serve(ctx, key) {
             Serve::Served(reply) => {
+                // The served client's effects are a unit of their own, after the command that fed it.
+                ctx.keys.pending.end_serve(mark);
+                ctx.keys.end_unit();
                 *state = State::Answered(reply);
                 waiter.cond.notify_one();
                 drop(state);

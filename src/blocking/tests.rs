@@ -150,7 +150,7 @@ fn client_unblock_command_replies() {
         let mut ctx = crate::commands::Ctx {
             server: &server,
             client: other,
-            keys: crate::db::KeyLocks::new(&server.keyspace, crate::db::LockSet::empty(), 0),
+            keys: crate::db::KeyLocks::new(&server, crate::db::LockSet::empty(), 0),
             cmd: &super::CLIENT_UNBLOCK,
         };
         super::client_unblock(&mut ctx, Frame::new(&data, &spans))

@@ -130,7 +130,7 @@ fn leave_queues(server: &Server, waiter: &Arc<Waiter>) {
     for key in &waiter.keys {
         plan.key(ks, waiter.db, key, false);
     }
-    let locks = crate::db::KeyLocks::new(ks, plan.acquire(ks), 0);
+    let locks = crate::db::KeyLocks::new(server, plan.acquire(ks), 0);
     for key in &waiter.keys {
         locks.shard(waiter.db, key).blocked.remove(key, waiter);
     }

@@ -2,6 +2,7 @@
 
 use crate::commands::Command;
 use crate::db::{Entry, KeyLocks, Value};
+use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::{stats, Server};
@@ -55,51 +56,67 @@ impl<'a> Ctx<'a> {
         self.keys.get_value_mut(db, key)
     }
 
-    /// Stores `value` at `key` (dropping any TTL) and signals the change.
+    /// Stores `value` at `key`, dropping any TTL. Report the change with [`Ctx::changed`].
     pub fn store(&mut self, key: &[u8], value: Value) {
         let db = self.client.db;
         self.keys.insert(db, key, value);
-        self.keys.signal_modified(db, key);
     }
 
-    /// Deletes `key`; true if it existed. Signals the change.
+    /// Deletes `key`; true if it existed. Report the change with [`Ctx::changed`].
     pub fn delete(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;
-        let existed = self.keys.remove(db, key).is_some();
-        if existed {
-            self.keys.signal_modified(db, key);
-        }
-        existed
+        self.keys.remove(db, key).is_some()
     }
 
-    /// The "key changed" hook for the selected database (see `KeyLocks::signal_modified`).
-    pub fn modified(&mut self, key: &[u8]) {
-        let db = self.client.db;
-        self.keys.signal_modified(db, key);
-    }
-
-    /// `KeyLocks::signal_ready` for the selected database.
-    pub fn ready(&mut self, key: &[u8]) {
-        let db = self.client.db;
-        self.keys.signal_ready(db, key);
-    }
-
-    /// Keyspace notification hook (`notify-keyspace-events`): `class` is Redis's class letter (`g`, `$`, `l`, `s`,
-    /// `h`, `z`, `x`, `t`, `e`, `n`, `m`), `event` the event name (`set`, `del`, `lpush`, ...). Costs one atomic
-    /// load while notifications are off.
+    /// Reports a plain write of `key` in the selected database: WATCH sees it, blocked clients are offered it, it
+    /// counts once in the dirty counter and emits keyspace event `event` of class `class` (Redis's letter: `g`,
+    /// `$`, `l`, `s`, `h`, `z`, `x`, `t`). Call it once per key changed, after changing it.
     #[inline]
-    pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
-        let db = self.client.db;
-        self.notify_db(db, class, event, key);
+    pub fn changed(&mut self, key: &[u8], class: char, event: &str) {
+        self.report(key, Change::new(class, event));
     }
 
-    /// `notify` for a key in another database than the selected one (MOVE's `move_to`, COPY ... DB's `copy_to`).
+    /// Reports a change of `key` in the selected database, as `change` describes it (see [`Change`]).
     #[inline]
-    pub fn notify_db(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
-        let flags = self.server.config.notify_flags();
-        if flags != 0 {
-            crate::pubsub::notify_keyspace(self.server, flags, class, event, db, key);
-        }
+    pub fn report(&mut self, key: &[u8], change: Change) {
+        let db = self.client.db;
+        self.keys.report(db, key, change);
+    }
+
+    /// Counts `n` changes that no key reports (XACK), as Redis's bare `server.dirty += n`.
+    pub fn count_dirty(&mut self, n: u64) {
+        self.keys.count_dirty(n);
+    }
+
+    /// Whether effects are being recorded (somebody reads the feed): building a rewritten effect is wasted
+    /// otherwise.
+    #[inline]
+    pub fn feeding(&self) -> bool {
+        self.keys.pending.feeding()
+    }
+
+    /// The command's effect is `args` (in the selected database) instead of its own arguments, as Redis's
+    /// `rewriteClientCommandVector`: `SET k v EX 10` as `SET k v PXAT <ms>`.
+    pub fn propagate_as(&mut self, args: &[&[u8]]) {
+        let db = self.client.db;
+        self.keys.pending.rewrite(db, args.iter());
+    }
+
+    /// Adds `args` (in the selected database) to the effects now, before the command's own, as Redis's
+    /// `alsoPropagate`.
+    pub fn also_propagate(&mut self, args: &[&[u8]]) {
+        let db = self.client.db;
+        self.keys.pending.also(db, args.iter());
+    }
+
+    /// The command's own arguments are not an effect (it said what it did with `also_propagate`).
+    pub fn prevent_propagation(&mut self) {
+        self.keys.pending.prevent();
+    }
+
+    /// The command's arguments are an effect even if it changed nothing (FLUSHALL on an empty server).
+    pub fn force_propagation(&mut self) {
+        self.keys.pending.force();
     }
 
     /// The error reply for a command-level failure that Redis words with the command's name.

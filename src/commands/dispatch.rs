@@ -76,10 +76,12 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
     let mut ctx = Ctx {
         server,
         client,
-        keys: KeyLocks::new(&server.keyspace, locks, now_ms()),
+        keys: KeyLocks::new(server, locks, now_ms()),
         cmd,
     };
     let reply = call(&mut ctx, id, args);
+    // The command's effects go to the feed first, then those of the clients it serves, each its own unit.
+    ctx.keys.end_unit();
     // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
     // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
     crate::blocking::serve_ready(&mut ctx);
@@ -101,7 +103,9 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     ctx.keys.set_touch(!no_touch || cmd.name == "touch");
     let start = monotonic_us();
     ctx.client.redacted = 0;
+    let mark = ctx.keys.pending.begin_call();
     let reply = (cmd.handler)(ctx, args);
+    let dirty = ctx.keys.pending.end_call(mark, ctx.client.db, args);
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);
     }
@@ -111,6 +115,9 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         c.calls.add_local(1);
         c.usec.add_local(usec);
         s.total_commands.add_local(1);
+        if dirty != 0 {
+            s.dirty.add_local(dirty);
+        }
         if reply.is_error() {
             c.failed.add_local(1);
             s.count_error(&reply);
@@ -154,7 +161,7 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
     let mut ctx = Ctx {
         server,
         client: &mut *outer.client,
-        keys: KeyLocks::new(ks, plan.acquire(ks), now_ms()),
+        keys: KeyLocks::new(server, plan.acquire(ks), now_ms()),
         cmd: outer.cmd,
     };
     let clean = transaction::end_watch(&mut ctx.keys, ctx.client);
@@ -170,6 +177,9 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
         .map(|queued| call(&mut ctx, queued.id, queued.args()))
         .collect();
     transaction::set_executing(ctx.client, false);
+    // The transaction's effects are one unit: in MULTI ... EXEC if there are several, bare if only one, as in
+    // Redis 7.0.
+    ctx.keys.end_unit();
     // Clients blocked on keys the transaction fed are served once, after all of it and before anyone else sees
     // those keys; serves writing keys outside the plan are left to EXEC's own `run`, after the plan is released.
     crate::blocking::serve_ready(&mut ctx);

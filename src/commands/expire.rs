@@ -176,13 +176,31 @@ fn expire_generic(ctx: &mut Ctx, args: Args, basetime: i64, seconds: bool) -> Re
     }
     if when <= ctx.keys.now() {
         ctx.delete(key);
-        ctx.notify('g', "del", key);
+        ctx.changed(key, 'g', "del");
+        if ctx.feeding() {
+            let del = crate::effects::deletion(&ctx.server.config, "lazyfree-lazy-expire");
+            ctx.propagate_as(&[del, key]);
+        }
     } else {
         ctx.keys.set_expire(db, key, Some(when));
-        ctx.modified(key);
-        ctx.notify('g', "expire", key);
+        ctx.changed(key, 'g', "expire");
+        if ctx.feeding() {
+            propagate_expire_at(ctx, args, when);
+        }
     }
     Reply::Int(1)
+}
+
+/// An EXPIRE family command's effect, as Redis 7.0's: `PEXPIREAT key <absolute ms>` with the command's flags
+/// (`NX`, `GT`, ...) kept; a PEXPIREAT is its own effect.
+fn propagate_expire_at(ctx: &mut Ctx, args: Args, at: i64) {
+    if ctx.cmd.name != "pexpireat" {
+        let mut num = itoa::Buffer::new();
+        let mut out: Vec<&[u8]> = (0..args.len()).map(|i| args.get(i)).collect();
+        out[0] = b"PEXPIREAT";
+        out[2] = num.format(at).as_bytes();
+        ctx.propagate_as(&out);
+    }
 }
 
 fn ttl(ctx: &mut Ctx, args: Args) -> Reply {
@@ -230,7 +248,6 @@ fn persist(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     }
     ctx.keys.set_expire(db, key, None);
-    ctx.modified(key);
-    ctx.notify('g', "persist", key);
+    ctx.changed(key, 'g', "persist");
     Reply::Int(1)
 }

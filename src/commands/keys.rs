@@ -6,6 +6,7 @@ use super::args::int_arg;
 use super::flags::*;
 use super::{Args, Command, Ctx, Cursor, Scope};
 use crate::db::{Dict, Entry, Keyspace, LockPlan};
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 pub const COMMANDS: &[Command] = &[
@@ -84,7 +85,7 @@ fn del(ctx: &mut Ctx, args: Args) -> Reply {
     let mut n = 0;
     for key in args.iter().skip(1) {
         if ctx.delete(key) {
-            ctx.notify('g', "del", key);
+            ctx.changed(key, 'g', "del");
             n += 1;
         }
     }
@@ -150,10 +151,9 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
         return Reply::no_such_key();
     };
     ctx.keys.insert_entry(db, dst, entry);
-    ctx.modified(src);
-    ctx.modified(dst);
-    ctx.notify('g', "rename_from", src);
-    ctx.notify('g', "rename_to", dst);
+    // One change for Redis's dirty counter, two keys for WATCH and the events.
+    ctx.report(src, Change::new('g', "rename_from").dirty(0));
+    ctx.changed(dst, 'g', "rename_to");
     if nx {
         Reply::Int(1)
     } else {
@@ -222,8 +222,7 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     ctx.keys.insert_entry(target, dst, copied);
-    ctx.keys.signal_modified(target, dst);
-    ctx.notify_db(target, 'g', "copy_to", dst);
+    ctx.keys.report(target, dst, Change::new('g', "copy_to"));
     Reply::Int(1)
 }
 
@@ -252,10 +251,8 @@ fn move_cmd(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     ctx.keys.insert_entry(target, key, entry);
-    ctx.keys.signal_modified(db, key);
-    ctx.keys.signal_modified(target, key);
-    ctx.notify('g', "move_from", key);
-    ctx.notify_db(target, 'g', "move_to", key);
+    ctx.report(key, Change::new('g', "move_from").dirty(0));
+    ctx.keys.report(target, key, Change::new('g', "move_to"));
     Reply::Int(1)
 }
 
@@ -306,16 +303,13 @@ fn flush(ctx: &mut Ctx, args: Args, dbs: std::ops::Range<usize>) -> Reply {
     };
     let mut detached: Vec<Dict<Entry>> = Vec::new();
     for db in dbs {
-        for shard in ctx.keys.shards_mut(db) {
-            if shard.is_empty() {
-                continue;
-            }
-            let contents = shard.take_contents();
-            if lazy {
-                detached.push(contents);
-            }
+        let contents = ctx.keys.flush_db(db);
+        if lazy {
+            detached.extend(contents);
         }
     }
+    // Replicated even when there was nothing to remove, as in Redis.
+    ctx.force_propagation();
     if !detached.is_empty() {
         let spawned = std::thread::Builder::new()
             .name("ferredis-lazyfree".into())

@@ -512,11 +512,11 @@ fn store(ctx: &mut Ctx, dest: &[u8], list: List) -> Reply {
     let n = list.len();
     if n == 0 {
         if ctx.delete(dest) {
-            ctx.notify('g', "del", dest);
+            ctx.changed(dest, 'g', "del");
         }
     } else {
         ctx.store(dest, Value::List(Box::new(list)));
-        ctx.notify('l', "sortstore", dest);
+        ctx.changed(dest, 'l', "sortstore");
     }
     Reply::Int(n as i64)
 }

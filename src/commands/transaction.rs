@@ -228,7 +228,7 @@ fn unwatch_all(server: &Server, client: &mut ClientState) {
     let ks = &server.keyspace;
     let mut plan = LockPlan::new();
     lock_watched(ks, client, &mut plan);
-    let mut keys = KeyLocks::new(ks, plan.acquire(ks), now_ms());
+    let mut keys = KeyLocks::new(server, plan.acquire(ks), now_ms());
     unwatch_locked(&mut keys, &mut client.ext.multi, &client.info.watch_dirty);
 }
 

@@ -7,32 +7,39 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::locks::delete_expired;
-use super::{Key, Keyspace, Shard, SHARDS};
+use super::{Key, KeyLocks, LockPlan, SHARDS};
+use crate::server::Server;
 use crate::util::time::now_ms;
 
 const KEYS_PER_STEP: usize = 20;
 
 /// Runs one cycle with the given time budget; returns how many keys it deleted.
-pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> usize {
+pub fn run_cycle(server: &Server, budget: Duration, next_slot: &AtomicUsize) -> usize {
+    let ks = &server.keyspace;
     let start = Instant::now();
     let slots = ks.db_count() * SHARDS;
     let mut deleted = 0;
     for _ in 0..slots {
         let slot = next_slot.fetch_add(1, Ordering::Relaxed) % slots;
-        let lock = ks.db(slot / SHARDS).shard(slot % SHARDS);
-        if lock.read().volatile_len() == 0 {
+        let (db, shard) = (slot / SHARDS, slot % SHARDS);
+        if ks.db(db).shard(shard).read().volatile_len() == 0 {
             continue;
         }
-        let mut shard = lock.write();
+        let mut plan = LockPlan::new();
+        plan.shard(db, shard, true);
+        let mut keys = KeyLocks::new(server, plan.acquire(ks), now_ms());
+        // Redis propagates the active expiry's DELs one by one, never in MULTI/EXEC.
+        keys.pending.set_no_multi();
         loop {
-            let (checked, expired) = expire_step(ks, slot / SHARDS, &mut shard, now_ms());
+            keys.set_now(now_ms());
+            let (checked, expired) = expire_step(&mut keys, db, shard);
             deleted += expired;
             if checked == 0 || expired * 4 < checked || start.elapsed() >= budget {
                 break;
             }
         }
-        drop(shard);
+        // Dropping the locks appends the DELs to the effects feed.
+        drop(keys);
         if start.elapsed() >= budget {
             break;
         }
@@ -41,7 +48,8 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
 }
 
 /// Checks up to [`KEYS_PER_STEP`] volatile keys from the shard's cursor; returns (checked, deleted).
-fn expire_step(ks: &Keyspace, db: usize, shard: &mut Shard, now: i64) -> (usize, usize) {
+fn expire_step(keys: &mut KeyLocks, db: usize, index: usize) -> (usize, usize) {
+    let shard = keys.shard_at_mut(db, index);
     let mut candidates: Vec<Key> = Vec::with_capacity(KEYS_PER_STEP);
     let mut cursor = shard.expire_cursor;
     loop {
@@ -53,14 +61,10 @@ fn expire_step(ks: &Keyspace, db: usize, shard: &mut Shard, now: i64) -> (usize,
         }
     }
     shard.expire_cursor = cursor;
-    let mut deleted = 0;
-    for key in &candidates {
-        let hash = ks.hash(key);
-        if shard.dict.get(hash, key).is_some_and(|e| e.expired(now)) {
-            delete_expired(ks, db, shard, hash, key);
-            deleted += 1;
-        }
-    }
+    let deleted = candidates
+        .iter()
+        .filter(|key| keys.delete_if_expired(db, key))
+        .count();
     (candidates.len(), deleted)
 }
 
@@ -88,7 +92,7 @@ pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
                 let hz = server.config.hz().clamp(1, 500);
                 let period = Duration::from_millis(1000 / hz as u64);
                 std::thread::sleep(period);
-                let deleted = run_cycle(&server.keyspace, period / 4, &next_slot);
+                let deleted = run_cycle(&server, period / 4, &next_slot);
                 untrimmed += deleted;
                 if deleted == 0 && untrimmed >= TRIM_AFTER {
                     release_free_memory();

@@ -4,7 +4,8 @@ use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 use smallvec::SmallVec;
 
 use super::{Entry, Keyspace, Shard, Value, SHARDS};
-use crate::server::stats;
+use crate::effects::{Change, Pending};
+use crate::server::{stats, Server};
 
 /// The (database, shard) pairs a command needs, before any lock is taken.
 #[derive(Default, Clone)]
@@ -34,6 +35,11 @@ impl LockPlan {
         for db in 0..ks.db_count() {
             self.whole_db(db, write);
         }
+    }
+
+    /// One shard by index (the active expiry walks them in turn).
+    pub fn shard(&mut self, db: usize, shard: usize, write: bool) {
+        self.items.push((db as u32, shard as u32, write));
     }
 
     pub fn merge(&mut self, other: &LockPlan) {
@@ -104,22 +110,32 @@ impl LockSet<'_> {
 }
 
 /// What a handler sees of the keyspace: only the shards locked for it, with Redis's expiry rules applied.
+///
+/// It is also where every change is reported ([`KeyLocks::report`]) and where the effects of the running unit wait
+/// for the feed: they are appended when the unit ends ([`KeyLocks::end_unit`]) or, at the latest, when this drops,
+/// before its locks are released.
 pub struct KeyLocks<'a> {
+    server: &'a Server,
     ks: &'a Keyspace,
     set: LockSet<'a>,
     /// The command's clock: one timestamp per command, as Redis uses, so a key cannot expire halfway through.
     now: i64,
     /// Whether lookups count as uses of the key (OBJECT IDLETIME, OBJECT FREQ); off for CLIENT NO-TOUCH clients.
     touch: bool,
+    /// The dirty count and the effects of the unit running under these locks.
+    pub(crate) pending: Pending,
 }
 
 impl<'a> KeyLocks<'a> {
-    pub fn new(ks: &'a Keyspace, set: LockSet<'a>, now: i64) -> Self {
+    /// Takes over `set`, locked from `server`'s keyspace; `now` is the unit's clock.
+    pub fn new(server: &'a Server, set: LockSet<'a>, now: i64) -> Self {
         KeyLocks {
-            ks,
+            server,
+            ks: &server.keyspace,
             set,
             now,
             touch: true,
+            pending: Pending::new(server.feed.active()),
         }
     }
 
@@ -211,7 +227,10 @@ impl<'a> KeyLocks<'a> {
 
     /// Exchanges the contents of databases `a` and `b` shard by shard (SWAPDB); both must be locked for writing.
     /// A key hashes to the same shard index in every database, so swapping shard i with shard i is exact.
+    /// Watchers of keys that change see it, blocked clients of either database are offered their keys, and it
+    /// counts as one change, as Redis's `swapdbCommand`.
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.pending.add_dirty(1);
         if a == b {
             return;
         }
@@ -233,6 +252,22 @@ impl<'a> KeyLocks<'a> {
                 _ => panic!("write through a read lock: the command must be flagged write"),
             }
         }
+    }
+
+    /// Empties database `db` (FLUSHDB, FLUSHALL), every shard locked for writing: watchers of stored keys see it
+    /// and every key removed counts as a change, as Redis's `emptyData`. Returns the old contents, for freeing
+    /// elsewhere.
+    pub fn flush_db(&mut self, db: usize) -> Vec<super::Dict<Entry>> {
+        let mut removed = 0;
+        let mut contents = Vec::new();
+        for shard in self.shards_mut(db) {
+            if !shard.is_empty() {
+                removed += shard.len() as u64;
+                contents.push(shard.take_contents());
+            }
+        }
+        self.pending.add_dirty(removed);
+        contents
     }
 
     /// The live entry at `key`, recording the access (OBJECT IDLETIME); an expired one is invisible (it is deleted
@@ -280,14 +315,13 @@ impl<'a> KeyLocks<'a> {
     /// `get_mut` without recording an access, for bookkeeping on a key the command already looked up.
     fn live_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hash(key);
-        let (now, ks) = (self.now, self.ks);
+        let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let shard = self.held_mut(i);
-        if shard.dict.get(hash, key)?.expired(now) {
-            delete_expired(ks, db, shard, hash, key);
+        if self.held_mut(i).dict.get(hash, key)?.expired(now) {
+            self.delete_expired(db, i, hash, key);
             return None;
         }
-        shard.dict.get_mut(hash, key)
+        self.held_mut(i).dict.get_mut(hash, key)
     }
 
     pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
@@ -322,20 +356,32 @@ impl<'a> KeyLocks<'a> {
         } else if old_ttl && !new_ttl {
             shard.volatile.remove(hash, key);
         }
-        old.filter(|o| !o.expired(now))
+        match old {
+            Some(o) if o.expired(now) => {
+                // Redis expires the key before overwriting it: its event and its DEL come first.
+                self.expired_gone(db, key);
+                None
+            }
+            old => old,
+        }
     }
 
-    /// Deletes `key`; returns the entry if it was live.
+    /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
+    /// event and its `DEL` effect), as Redis's DEL expires the key before deleting it.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        if self.held_mut(i).dict.get(hash, key)?.expired(now) {
+            self.delete_expired(db, i, hash, key);
+            return None;
+        }
         let shard = self.held_mut(i);
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {
             shard.volatile.remove(hash, key);
         }
-        (!entry.expired(now)).then_some(entry)
+        Some(entry)
     }
 
     /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.
@@ -359,28 +405,94 @@ impl<'a> KeyLocks<'a> {
         true
     }
 
-    /// The "key changed" hook: every write calls it once per key it changed.
-    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
-        let shard = self.shard_mut(db, key);
-        shard.watched.touch(key, &shard.dict);
-        shard.blocked.key_changed(db, key);
+    /// The one place a change is reported (see `crate::effects`): WATCH, blocked clients, the dirty counter and
+    /// the keyspace event, as `change` asks. Every write calls it for every key it changed, after changing it.
+    pub fn report(&mut self, db: usize, key: &[u8], change: Change) {
+        if change.watch || change.ready {
+            let shard = self.shard_mut(db, key);
+            if change.watch {
+                shard.watched.touch(key, &shard.dict);
+            }
+            if change.ready {
+                shard.blocked.key_changed(db, key);
+            }
+        }
+        self.pending.add_dirty(change.dirty);
+        if !change.event.is_empty() {
+            let flags = self.server.config.notify_flags();
+            if flags != 0 {
+                crate::pubsub::notify_keyspace(
+                    self.server,
+                    flags,
+                    change.class,
+                    change.event,
+                    db,
+                    key,
+                );
+            }
+        }
     }
 
-    /// Offers the key to its blocked clients without counting as a change for WATCH: Redis's `signalKeyAsReady`
-    /// without `signalModifiedKey` (XGROUP DESTROY, which answers blocked XREADGROUPs with NOGROUP).
-    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
-        self.shard_mut(db, key).blocked.key_changed(db, key);
+    /// Counts changes that concern no key's watchers or events (XACK), as Redis's bare `server.dirty++`.
+    pub fn count_dirty(&mut self, n: u64) {
+        self.pending.add_dirty(n);
     }
-}
 
-/// Deletes a key found expired, counting it for INFO `expired_keys` and telling the expired-key hook.
-pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: u64, key: &[u8]) {
-    if shard.dict.remove(hash, key).is_some() {
+    /// Deletes `key` of `db` if it is stored but expired, as the lazy and the active expiry do; true if it was.
+    pub(crate) fn delete_if_expired(&mut self, db: usize, key: &[u8]) -> bool {
+        let hash = self.ks.hash(key);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let now = self.now;
+        let expired = self
+            .held_mut(i)
+            .dict
+            .get(hash, key)
+            .is_some_and(|e| e.expired(now));
+        if expired {
+            self.delete_expired(db, i, hash, key);
+        }
+        expired
+    }
+
+    /// Deletes a key found expired in held shard `i`: counted in INFO `expired_keys`, reported as `expired`, and
+    /// propagated as `DEL` (`UNLINK` under lazyfree-lazy-expire), as Redis's `deleteExpiredKeyAndPropagate`.
+    fn delete_expired(&mut self, db: usize, i: usize, hash: u64, key: &[u8]) {
+        let shard = self.held_mut(i);
+        if shard.dict.remove(hash, key).is_none() {
+            return;
+        }
         shard.volatile.remove(hash, key);
-        shard.watched.touch(key, &shard.dict);
+        self.expired_gone(db, key);
+    }
+
+    /// What follows an expired key's removal: INFO `expired_keys`, its report and its `DEL` effect.
+    fn expired_gone(&mut self, db: usize, key: &[u8]) {
         stats::global()
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ks.key_expired(db, key);
+        self.report(db, key, Change::expired());
+        if self.pending.feeding() {
+            let del = crate::effects::deletion(&self.server.config, "lazyfree-lazy-expire");
+            self.pending.also(db, [del, key].into_iter());
+        }
+    }
+
+    /// The shard at index `shard` of `db`, held for writing (the active expiry's walk).
+    pub(crate) fn shard_at_mut(&mut self, db: usize, shard: usize) -> &mut Shard {
+        let i = self.set.find(db, shard);
+        self.held_mut(i)
+    }
+
+    /// Ends the running execution unit: its dirty count goes to the thread's stats and its effects to the feed.
+    /// `dispatch` calls it between a command and the blocked clients it serves; dropping the locks calls it too.
+    pub fn end_unit(&mut self) {
+        self.pending.end_unit(&self.server.feed);
+    }
+}
+
+impl Drop for KeyLocks<'_> {
+    /// The effects go to the feed before the locks they were made under are released (fields drop after this).
+    fn drop(&mut self) {
+        self.end_unit();
     }
 }

@@ -6,8 +6,8 @@
 //! whole command makes multi-key commands and transactions atomic. Reads take read locks, so GETs on one shard
 //! run in parallel.
 //!
-//! Every write ends in [`KeyLocks::signal_modified`]: the one "key changed" hook where WATCH invalidation and
-//! blocked-client wake-ups attach.
+//! Every write ends in [`KeyLocks::report`]: the one "key changed" hook where WATCH invalidation, blocked-client
+//! wake-ups, the dirty counter and keyspace events attach (see `crate::effects`).
 
 mod dict;
 pub mod expiry;
@@ -263,22 +263,16 @@ impl Shard {
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()
     }
-    /// Drops every key; watchers see the change.
-    pub fn clear(&mut self) {
-        self.watched
-            .replace_all(&self.dict, None, crate::util::time::now_ms());
-        self.dict.clear();
-        self.volatile.clear();
-    }
-    /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread.
-    pub fn take_contents(&mut self) -> Dict<Entry> {
+    /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread; watchers see
+    /// it. Only `KeyLocks::flush_db` calls it, which reports the change.
+    pub(super) fn take_contents(&mut self) -> Dict<Entry> {
         self.watched
             .replace_all(&self.dict, None, crate::util::time::now_ms());
         self.volatile.clear();
         self.dict.take()
     }
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
-    pub fn swap_data(&mut self, other: &mut Shard) {
+    pub(super) fn swap_data(&mut self, other: &mut Shard) {
         let now = crate::util::time::now_ms();
         self.watched.replace_all(&self.dict, Some(&other.dict), now);
         other
@@ -306,14 +300,9 @@ impl Db {
     }
 }
 
-/// Told about every key the active or lazy expiry deletes, with the shard's write lock held (keyspace
-/// notifications' `expired` event).
-pub type ExpiredHook = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
-
 pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
-    expired_hook: std::sync::OnceLock<ExpiredHook>,
 }
 
 impl Keyspace {
@@ -322,18 +311,6 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
-            expired_hook: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Installs the expired-key hook (once, at start-up).
-    pub fn on_expired(&self, hook: ExpiredHook) {
-        let _ = self.expired_hook.set(hook);
-    }
-
-    fn key_expired(&self, db: usize, key: &[u8]) {
-        if let Some(hook) = self.expired_hook.get() {
-            hook(db, key);
         }
     }
 

@@ -107,7 +107,9 @@ fn restore(ctx: &mut Ctx, args: Args) -> Reply {
     };
     if at.is_some_and(|at| at <= now) {
         if deleted {
-            ctx.notify('g', "del", key);
+            // Redis propagates a RESTORE whose TTL is already past as the DEL it amounts to.
+            ctx.changed(key, 'g', "del");
+            ctx.propagate_as(&[b"DEL", key]);
         }
         return Reply::Ok;
     }
@@ -115,7 +117,6 @@ fn restore(ctx: &mut Ctx, args: Args) -> Reply {
     entry.lru.restore(o.idle, o.freq, now);
     let db = ctx.db();
     ctx.keys.insert_entry(db, key, entry);
-    ctx.modified(key);
-    ctx.notify('g', "restore", key);
+    ctx.changed(key, 'g', "restore");
     Reply::Ok
 }

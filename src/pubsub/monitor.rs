@@ -123,21 +123,6 @@ pub fn notify_keyspace(
     }
 }
 
-/// Makes the keyspace report keys deleted by the active or lazy expiry as `expired` events (class `x`). The hook
-/// holds a `Weak` so the keyspace does not keep its own server alive; it costs a load of the flags per expired key.
-pub fn install_expired_events(server: &Arc<Server>) {
-    let weak = Arc::downgrade(server);
-    server.keyspace.on_expired(Box::new(move |db, key| {
-        let Some(server) = weak.upgrade() else {
-            return;
-        };
-        let flags = server.config.notify_flags();
-        if flags != 0 {
-            notify_keyspace(&server, flags, 'x', "expired", db, key);
-        }
-    }));
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

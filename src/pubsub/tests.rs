@@ -126,34 +126,44 @@ fn keyspace_notifications_follow_the_flags() {
 
 #[test]
 fn the_keyspace_reports_keys_the_expiry_deletes() {
-    use crate::db::{expiry, KeyLocks, Keyspace, LockPlan, Value};
+    use crate::db::{expiry, KeyLocks, LockPlan, Value};
     use crate::util::time::now_ms;
-    use parking_lot::Mutex;
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
-    let ks = Keyspace::new(4);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    ks.on_expired(Box::new(move |db, key| log.lock().push((db, key.to_vec()))));
+    let server = Server::new(Config::new());
+    server
+        .config
+        .set("notify-keyspace-events", "Ex", false)
+        .unwrap();
+    let (o, rx, _p) = subscriber(&server);
+    server
+        .pubsub
+        .subscribe(Kind::Pattern, b"__keyevent@2__:*", &o, None);
+    let ks = &server.keyspace;
     let write = |key: &[u8], at: i64| {
         let mut plan = LockPlan::new();
-        plan.key(&ks, 2, key, true);
-        let mut keys = KeyLocks::new(&ks, plan.acquire(&ks), now_ms());
+        plan.key(ks, 2, key, true);
+        let mut keys = KeyLocks::new(&server, plan.acquire(ks), now_ms());
         keys.insert(2, key, Value::Str(crate::db::StrValue::from_slice(b"v")));
         assert!(keys.set_expire(2, key, Some(at)));
     };
     write(b"lazy", now_ms() - 1);
     write(b"active", now_ms() - 1);
+    let expired = |key: &str| {
+        format!(
+            "*4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@2__:*\r\n$22\r\n__keyevent@2__:expired\r\n${}\r\n{key}\r\n",
+            key.len()
+        )
+    };
     // Lazy: a writer finds the key expired.
     let mut plan = LockPlan::new();
-    plan.key(&ks, 2, b"lazy", true);
-    let mut keys = KeyLocks::new(&ks, plan.acquire(&ks), now_ms());
+    plan.key(ks, 2, b"lazy", true);
+    let mut keys = KeyLocks::new(&server, plan.acquire(ks), now_ms());
     assert!(keys.get_mut(2, b"lazy").is_none());
     drop(keys);
-    assert_eq!(*seen.lock(), vec![(2, b"lazy".to_vec())]);
+    assert_eq!(drain(&rx), expired("lazy"));
     // Active: the cycle finds the other one.
-    expiry::run_cycle(&ks, Duration::from_millis(100), &AtomicUsize::new(0));
-    assert_eq!(seen.lock().len(), 2);
-    assert_eq!(seen.lock()[1], (2, b"active".to_vec()));
+    expiry::run_cycle(&server, Duration::from_millis(100), &AtomicUsize::new(0));
+    assert_eq!(drain(&rx), expired("active"));
 }

@@ -28,6 +28,8 @@ pub struct Server {
     pub shutting_down: AtomicBool,
     /// Channels, patterns and monitors.
     pub pubsub: crate::pubsub::Hub,
+    /// What every write did, for the AOF, replicas and tests (see `crate::effects`).
+    pub feed: Arc<crate::effects::Feed>,
     pub listeners: listener::Listeners,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
@@ -39,7 +41,7 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
-        let server = Arc::new_cyclic(|me| Server {
+        Arc::new_cyclic(|me| Server {
             keyspace: Keyspace::new(config.databases()),
             config,
             clients: ClientRegistry::new(),
@@ -47,11 +49,10 @@ impl Server {
             run_id,
             shutting_down: AtomicBool::new(false),
             pubsub: crate::pubsub::Hub::new(),
+            feed: crate::effects::Feed::new(),
             listeners: listener::Listeners::default(),
             me: me.clone(),
-        });
-        crate::pubsub::install_expired_events(&server);
-        server
+        })
     }
 
     pub fn arc(&self) -> Option<Arc<Server>> {

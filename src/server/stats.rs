@@ -44,6 +44,9 @@ pub struct ThreadStats {
     pub keyspace_hits: Counter,
     pub keyspace_misses: Counter,
     pub total_error_replies: Counter,
+    /// Changes to the keyspace (Redis's `server.dirty`), added when an execution unit ends. Never reset: INFO's
+    /// `rdb_changes_since_last_save` and the save points subtract the total at the last save.
+    pub dirty: Counter,
     /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats. Only this thread writes it, so the
     /// lock is never contended; errors are rare enough that a small map is fine.
     errors: Mutex<Vec<(Box<str>, u64)>>,
@@ -73,6 +76,7 @@ impl ThreadStats {
             keyspace_hits: Counter::default(),
             keyspace_misses: Counter::default(),
             total_error_replies: Counter::default(),
+            dirty: Counter::default(),
             errors: Mutex::new(Vec::new()),
         }
     }
@@ -155,6 +159,11 @@ pub fn with_local<R>(f: impl FnOnce(&ThreadStats) -> R) -> R {
 /// Sums one counter over every thread.
 pub fn sum(f: impl Fn(&ThreadStats) -> u64) -> u64 {
     registry().threads.lock().iter().map(|t| f(t)).sum()
+}
+
+/// Every change to the keyspace since the start, over all threads (see [`ThreadStats::dirty`]).
+pub fn dirty_total() -> u64 {
+    sum(|t| t.dirty.get())
 }
 
 /// Error replies by code, summed over threads, sorted by code.

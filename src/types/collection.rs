@@ -119,7 +119,8 @@ pub fn delete_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
         .is_some_and(|c| c.is_empty())
     {
         ctx.delete(key);
-        ctx.notify('g', "del", key);
+        // The removal that emptied it was reported (and counted) already.
+        ctx.report(key, crate::effects::Change::event_only('g', "del"));
     }
 }
 

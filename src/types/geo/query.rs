@@ -215,7 +215,7 @@ fn store(ctx: &mut Ctx, variant: Variant, dest: &[u8], points: Vec<Point>, by_di
     let n = points.len();
     if n == 0 {
         if ctx.delete(dest) {
-            ctx.notify('g', "del", dest);
+            ctx.changed(dest, 'g', "del");
         }
         return Reply::Int(0);
     }
@@ -230,7 +230,7 @@ fn store(ctx: &mut Ctx, variant: Variant, dest: &[u8], points: Vec<Point>, by_di
     } else {
         "georadiusstore"
     };
-    ctx.notify('z', event, dest);
+    ctx.changed(dest, 'z', event);
     Reply::Int(n as i64)
 }
 

@@ -5,6 +5,7 @@ use super::Hash;
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
     self, parse_random_count, push_pair, random_picks, scan_command, scan_matches, PackLimits,
@@ -135,7 +136,6 @@ fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usi
         let db = ctx.db();
         ctx.keys.insert(db, key, Value::Hash(h));
     }
-    ctx.modified(key);
     Ok(added)
 }
 
@@ -159,7 +159,7 @@ fn set_pairs(ctx: &mut Ctx, args: Args) -> Result<usize, Reply> {
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
     let added = set_fields(ctx, key, &pairs)?;
-    ctx.notify('h', "hset", key);
+    ctx.report(key, Change::new('h', "hset").dirty(pairs.len() as u64));
     Ok(added)
 }
 
@@ -172,7 +172,7 @@ fn hsetnx(ctx: &mut Ctx, args: Args) -> Reply {
     }
     match set_fields(ctx, key, &[(field, args.get(3))]) {
         Ok(_) => {
-            ctx.notify('h', "hset", key);
+            ctx.changed(key, 'h', "hset");
             Reply::Int(1)
         }
         Err(e) => e,
@@ -207,8 +207,7 @@ fn hdel(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let removed = args.iter().skip(2).filter(|f| hash.remove(f)).count();
     if removed > 0 {
-        ctx.modified(key);
-        ctx.notify('h', "hdel", key);
+        ctx.report(key, Change::new('h', "hdel").dirty(removed as u64));
         collection::delete_if_empty::<Hash>(ctx, key);
     }
     Reply::Int(removed as i64)
@@ -296,7 +295,7 @@ fn hincrby(ctx: &mut Ctx, args: Args) -> Reply {
     if let Err(e) = set_fields(ctx, key, &[(field, next.to_string().as_bytes())]) {
         return e;
     }
-    ctx.notify('h', "hincrby", key);
+    ctx.changed(key, 'h', "hincrby");
     Reply::Int(next)
 }
 
@@ -325,7 +324,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
     if let Err(e) = set_fields(ctx, key, &[(field, &sum)]) {
         return e;
     }
-    ctx.notify('h', "hincrbyfloat", key);
+    ctx.changed(key, 'h', "hincrbyfloat");
+    // Replicated as the value it produced, as Redis does.
+    ctx.propagate_as(&[b"HSET", key, field, &sum]);
     Reply::Bulk(sum.into())
 }
 

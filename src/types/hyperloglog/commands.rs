@@ -72,8 +72,7 @@ pub fn pfadd(ctx: &mut Ctx, args: Args) -> Reply {
         }
     };
     if updated {
-        ctx.modified(key);
-        ctx.notify('$', "pfadd", key);
+        ctx.changed(key, '$', "pfadd");
     }
     Reply::Int(updated as i64)
 }
@@ -105,7 +104,7 @@ pub fn pfcount(ctx: &mut Ctx, args: Args) -> Reply {
         Some(Ok(Ok((card, recomputed)))) => {
             // The cache is part of the value: a recount is a change WATCH sees, with no event (as Redis).
             if recomputed {
-                ctx.modified(key);
+                ctx.report(key, crate::effects::Change::silent());
             }
             Reply::Int(card as i64)
         }
@@ -168,8 +167,7 @@ pub fn pfmerge(ctx: &mut Ctx, args: Args) -> Reply {
     };
     match written {
         Ok(Ok(())) => {
-            ctx.modified(key);
-            ctx.notify('$', "pfadd", key);
+            ctx.changed(key, '$', "pfadd");
             Reply::Ok
         }
         Ok(Err(Corrupt)) => corrupt_reply(),

@@ -72,8 +72,12 @@ pub fn pfselftest(ctx: &mut Ctx, _args: Args) -> Reply {
 /// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key
 pub fn pfdebug(ctx: &mut Ctx, args: Args) -> Reply {
     let (sub, key) = (args.get(1).to_ascii_lowercase(), args.get(2));
+    // GETREG turns a sparse sketch dense: Redis counts that in the dirty counter so it propagates (TODENSE,
+    // oddly, does not).
+    let mut converted = false;
     let result = with_sketch(ctx, key, |v| match sub.as_slice() {
         b"getreg" => {
+            converted = v[4] != DENSE;
             if sparse::to_dense(v).is_err() {
                 return corrupt_reply();
             }
@@ -97,6 +101,9 @@ pub fn pfdebug(ctx: &mut Ctx, args: Args) -> Reply {
             String::from_utf8_lossy(args.get(1))
         )),
     });
+    if converted && matches!(result, Some(Ok(Reply::Array(_)))) {
+        ctx.count_dirty(1);
+    }
     match result {
         None => Reply::err("The specified key does not exist"),
         Some(Ok(reply)) | Some(Err(reply)) => reply,

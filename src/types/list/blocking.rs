@@ -1,7 +1,7 @@
 //! BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP: the non-blocking path first, then a waiter in `crate::blocking`.
 
 use super::commands::{mpop_first, parse_mpop};
-use super::{list_mut, move_one, pop_from, End};
+use super::{list_mut, move_one, pop_from, propagate_pop, End};
 use crate::blocking::{self, Request, Serve, Unit};
 use crate::commands::transaction::in_exec;
 use crate::commands::{Args, Ctx};
@@ -33,7 +33,18 @@ impl Request for ListWaiter {
             Kind::Pop => pop_reply(ctx, key, self.from, None),
             Kind::MultiPop(count) => pop_reply(ctx, key, self.from, Some(*count)),
             // A destination of another type answers WRONGTYPE and moves nothing, as Redis does.
-            Kind::Move { dst, to } => move_one(ctx, key, dst, self.from, *to),
+            Kind::Move { dst, to } => {
+                let reply = move_one(ctx, key, dst, self.from, *to);
+                if matches!(reply, Reply::Bulk(_)) {
+                    // Replicated with the ends spelled out, or as RPOPLPUSH for a BRPOPLPUSH.
+                    if ctx.cmd.name == "brpoplpush" {
+                        ctx.propagate_as(&[b"RPOPLPUSH", key, dst]);
+                    } else {
+                        ctx.propagate_as(&[b"LMOVE", key, dst, self.from.name(), to.name()]);
+                    }
+                }
+                reply
+            }
         })
     }
 
@@ -51,6 +62,7 @@ fn pop_reply(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usize>) -> Reply
         Ok(items) => items.unwrap_or_default(),
         Err(e) => return e,
     };
+    propagate_pop(ctx, key, end, count.map(|_| items.len()));
     let popped = match count {
         Some(_) => Reply::bulks(items),
         None => Reply::bulk_or_nil(items.into_iter().next()),
@@ -112,7 +124,16 @@ fn blmove_generic(ctx: &mut Ctx, args: Args, from: End, to: End, timeout_at: usi
         Ok(l) => l.is_some(),
     };
     match exists {
-        true => move_one(ctx, src, dst, from, to),
+        true => {
+            let reply = move_one(ctx, src, dst, from, to);
+            // Replicated as the non-blocking command.
+            if ctx.cmd.name == "brpoplpush" {
+                ctx.propagate_as(&[b"RPOPLPUSH", src, dst]);
+            } else {
+                ctx.propagate_as(&[b"LMOVE", src, dst, args.get(3), args.get(4)]);
+            }
+            reply
+        }
         // Redis answers a plain nil here, not the null array of a timeout.
         false if in_exec(ctx.client) => Reply::Nil,
         false => {

@@ -1,6 +1,6 @@
 //! The non-blocking list commands, each validating all of its arguments before it changes anything.
 
-use super::{list_mut, list_ref, move_one, pop_from, push_to, shrunk, End, List};
+use super::{list_mut, list_ref, move_one, pop_from, propagate_pop, push_to, shrunk, End, List};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
 use crate::db::StrValue;
@@ -118,8 +118,7 @@ pub fn lset(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::out_of_range();
     };
     list.items[i] = StrValue::from_slice(args.get(3));
-    ctx.modified(key);
-    ctx.notify('l', "lset", key);
+    ctx.changed(key, 'l', "lset");
     Reply::Ok
 }
 
@@ -144,8 +143,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> Reply {
     list.items
         .insert(at + after as usize, StrValue::from_slice(element));
     let len = list.len();
-    ctx.modified(key);
-    ctx.notify('l', "linsert", key);
+    ctx.changed(key, 'l', "linsert");
     Reply::Int(len as i64)
 }
 
@@ -190,7 +188,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> Reply {
         !drop_it
     });
     let now_empty = list.is_empty();
-    shrunk(ctx, key, "lrem", now_empty);
+    shrunk(ctx, key, "lrem", now_empty, removed);
     Reply::Int(removed as i64)
 }
 
@@ -205,6 +203,7 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => return Reply::Ok,
         Ok(Some(l)) => l,
     };
+    let before = list.len();
     match list.window(start, stop) {
         None => list.items.clear(),
         Some((a, b)) => {
@@ -212,8 +211,8 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> Reply {
             list.items.drain(..a);
         }
     }
-    let now_empty = list.is_empty();
-    shrunk(ctx, key, "ltrim", now_empty);
+    let (now_empty, removed) = (list.is_empty(), before - list.len());
+    shrunk(ctx, key, "ltrim", now_empty, removed);
     Reply::Ok
 }
 
@@ -357,6 +356,7 @@ pub(super) fn mpop_first(
 ) -> Result<Option<Reply>, Reply> {
     for key in keys {
         if let Some(items) = pop_from(ctx, key, end, count)? {
+            propagate_pop(ctx, key, end, Some(items.len()));
             return Ok(Some(Reply::Array(vec![
                 Reply::bulk(key),
                 Reply::bulks(items),

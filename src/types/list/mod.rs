@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx};
 use crate::db::{StrValue, Value};
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 #[derive(Default, Clone)]
@@ -51,6 +52,34 @@ impl End {
         match self {
             End::Left => "lpush",
             End::Right => "rpush",
+        }
+    }
+
+    /// The command a pop from this end replicates as.
+    fn pop_command(self) -> &'static [u8] {
+        match self {
+            End::Left => b"LPOP",
+            End::Right => b"RPOP",
+        }
+    }
+
+    /// The argument naming this end, as a served BLMOVE replicates it (Redis's shared `left` / `right`).
+    fn name(self) -> &'static [u8] {
+        match self {
+            End::Left => b"left",
+            End::Right => b"right",
+        }
+    }
+}
+
+/// A blocking or multi-key pop's effect: the plain `LPOP key` / `RPOP key`, or with a count (LMPOP, BLMPOP) `LPOP
+/// key n`, n being how many it popped, as Redis replicates them.
+fn propagate_pop(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usize>) {
+    match count {
+        None => ctx.propagate_as(&[end.pop_command(), key]),
+        Some(n) => {
+            let mut num = itoa::Buffer::new();
+            ctx.propagate_as(&[end.pop_command(), key, num.format(n).as_bytes()]);
         }
     }
 }
@@ -148,20 +177,20 @@ fn pop_from(
     let out: Vec<StrValue> = (0..n).filter_map(|_| list.pop(end)).collect();
     let now_empty = list.is_empty();
     if !out.is_empty() {
-        shrunk(ctx, key, end.pop_event(), now_empty);
+        shrunk(ctx, key, end.pop_event(), now_empty, out.len());
     }
     Ok(Some(out))
 }
 
-/// What follows taking elements out of the list at `key`: its event, and deleting the key once the list is
-/// empty (a list never exists empty).
-fn shrunk(ctx: &mut Ctx, key: &[u8], event: &str, now_empty: bool) {
-    ctx.notify('l', event, key);
+/// What follows taking `removed` elements out of the list at `key`: deleting the key once the list is empty (a
+/// list never exists empty), its event, and `del` if it went.
+fn shrunk(ctx: &mut Ctx, key: &[u8], event: &str, now_empty: bool, removed: usize) {
     if now_empty {
         ctx.delete(key);
-        ctx.notify('g', "del", key);
-    } else {
-        ctx.modified(key);
+    }
+    ctx.report(key, Change::new('l', event).dirty(removed as u64));
+    if now_empty {
+        ctx.report(key, Change::event_only('g', "del"));
     }
 }
 
@@ -177,21 +206,21 @@ fn push_to(
     let len = match list_mut(ctx, key)? {
         Some(list) => {
             items.iter().for_each(|i| list.push(end, i));
-            let len = list.len();
-            ctx.modified(key);
-            len
+            list.len()
         }
         None if only_existing => return Ok(0),
         None => {
             let mut list = List::default();
             items.iter().for_each(|i| list.push(end, i));
             let len = list.len();
-            // `store` signals the change itself.
             ctx.store(key, Value::List(Box::new(list)));
             len
         }
     };
-    ctx.notify('l', end.push_event(), key);
+    ctx.report(
+        key,
+        Change::new('l', end.push_event()).dirty(items.len() as u64),
+    );
     Ok(len)
 }
 
@@ -213,7 +242,8 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
     // The destination's type was checked above, under the same locks.
     let _ = push_to(ctx, dst, to, &[item.as_slice()], false);
     let now_empty = matches!(list_mut(ctx, src), Ok(Some(l)) if l.is_empty());
-    shrunk(ctx, src, from.pop_event(), now_empty);
+    // The push counted the move's one change.
+    shrunk(ctx, src, from.pop_event(), now_empty, 0);
     Reply::Bulk(item)
 }
 

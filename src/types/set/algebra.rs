@@ -131,12 +131,12 @@ fn store(ctx: &mut Ctx, dst: &[u8], set: Set, event: &str) -> Reply {
     let n = set.len();
     if n == 0 {
         if ctx.delete(dst) {
-            ctx.notify('g', "del", dst);
+            ctx.changed(dst, 'g', "del");
         }
         return Reply::Int(0);
     }
     ctx.store(dst, Value::Set(Box::new(set)));
-    ctx.notify('s', event, dst);
+    ctx.changed(dst, 's', event);
     Reply::Int(n as i64)
 }
 

@@ -5,6 +5,7 @@ use super::{algebra, Set};
 use crate::commands::flags::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::types::collection::{
     self, intset_limit, parse_random_count, positive_count, random_picks, scan_command,
@@ -168,8 +169,7 @@ fn sadd(ctx: &mut Ctx, args: Args) -> Reply {
         ctx.keys.insert(db, key, Value::Set(set));
     }
     if added > 0 {
-        ctx.modified(key);
-        ctx.notify('s', "sadd", key);
+        ctx.report(key, Change::new('s', "sadd").dirty(added as u64));
     }
     Reply::Int(added as i64)
 }
@@ -183,8 +183,7 @@ fn srem(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let removed = args.iter().skip(2).filter(|m| set.remove(m)).count();
     if removed > 0 {
-        ctx.modified(key);
-        ctx.notify('s', "srem", key);
+        ctx.report(key, Change::new('s', "srem").dirty(removed as u64));
         delete_if_empty(ctx, key);
     }
     Reply::Int(removed as i64)
@@ -263,6 +262,7 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Set(vec![]);
     }
     let popped = sample(set, count.unwrap_or(1));
+    let emptied = popped.len() == set.len();
     for m in &popped {
         set.remove(m);
     }
@@ -271,12 +271,30 @@ fn spop(ctx: &mut Ctx, args: Args) -> Reply {
     if count.is_some_and(|n| !set.is_empty() && set.len() * 5 <= n) {
         *set = set.rebuilt(limit);
     }
-    ctx.modified(key);
-    ctx.notify('s', "spop", key);
+    ctx.report(key, Change::new('s', "spop").dirty(popped.len() as u64));
     delete_if_empty(ctx, key);
+    propagate_spop(ctx, key, &popped, count.is_some() && emptied);
     match count {
         None => Reply::bulk_or_nil(popped.into_iter().next()),
         Some(_) => Reply::Set(popped.into_iter().map(Reply::bulk_vec).collect()),
+    }
+}
+
+/// SPOP's effect, as Redis replicates it: `SREM key member` for each member popped, or `DEL key` when a count
+/// took the whole set.
+fn propagate_spop(ctx: &mut Ctx, key: &[u8], popped: &[Vec<u8>], whole: bool) {
+    if whole {
+        ctx.propagate_as(&[b"DEL", key]);
+        return;
+    }
+    match popped {
+        [one] => ctx.propagate_as(&[b"SREM", key, one]),
+        many => {
+            for m in many {
+                ctx.also_propagate(&[b"SREM", key, m]);
+            }
+            ctx.prevent_propagation();
+        }
     }
 }
 
@@ -324,9 +342,8 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
     if let Ok(Some(s)) = write(ctx, src) {
         s.remove(member);
     }
-    ctx.notify('s', "srem", src);
+    ctx.changed(src, 's', "srem");
     delete_if_empty(ctx, src);
-    ctx.modified(src);
     let limit = intset_limit(&ctx.server.config);
     let added = match write(ctx, dst) {
         Ok(Some(s)) => s.add(member, limit),
@@ -339,8 +356,7 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
         }
     };
     if added {
-        ctx.modified(dst);
-        ctx.notify('s', "sadd", dst);
+        ctx.changed(dst, 's', "sadd");
     }
     Reply::Int(1)
 }

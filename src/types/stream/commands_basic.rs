@@ -8,6 +8,7 @@ use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::config::Threshold;
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 /// `stream-node-max-entries` and `stream-node-max-bytes`, from the thresholds the config keeps as numbers (XADD
@@ -46,6 +47,8 @@ struct AddTrimArgs {
     id: Option<ParsedId>,
     /// Index of the id argument (XADD).
     id_pos: usize,
+    /// Index of the MAXLEN / MINID threshold, rewritten in the effect of an approximate trim.
+    trim_arg: usize,
 }
 
 /// Redis's `streamParseAddOrTrimArgsOrReply`.
@@ -57,6 +60,7 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
         nomkstream: false,
         id: None,
         id_pos: args.len(),
+        trim_arg: 0,
     };
     let mut strategy = None;
     let mut approx = false;
@@ -81,6 +85,7 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
                 i += 1;
             }
             let value = args.get(i + 1);
+            out.trim_arg = i + 1;
             strategy = Some(if is_maxlen {
                 let n = int_arg(value)?;
                 if n < 0 {
@@ -193,12 +198,48 @@ pub fn xadd(ctx: &mut Ctx, args: Args) -> Reply {
         .collect();
     s.append(id, fields.into_boxed_slice(), limits);
     let trimmed = parsed.trim.map_or(0, |t| s.trim(t));
-    ctx.modified(key);
-    ctx.notify('t', "xadd", key);
+    let after = (s.len(), s.first_id());
+    ctx.changed(key, 't', "xadd");
     if trimmed > 0 {
-        ctx.notify('t', "xtrim", key);
+        ctx.report(key, Change::event_only('t', "xtrim"));
     }
+    let generated = !matches!(
+        parsed.id,
+        Some(ParsedId {
+            seq_given: true,
+            ..
+        })
+    );
+    propagate_add_trim(ctx, args, &parsed, after, generated.then_some(id));
     id.reply()
+}
+
+/// XADD's and XTRIM's effect, as Redis 7.0 rewrites it: an approximate trim (`~`) as the exact one it did (`=` and
+/// the resulting length, or the first ID left), and a generated XADD ID (`*`, `<ms>-*`) as the ID it got.
+fn propagate_add_trim(
+    ctx: &mut Ctx,
+    args: Args,
+    parsed: &AddTrimArgs,
+    (len, first): (usize, StreamId),
+    id: Option<StreamId>,
+) {
+    let approx = parsed.trim.is_some_and(|t| t.approx);
+    if !ctx.feeding() || (!approx && id.is_none()) {
+        return;
+    }
+    let mut out: Vec<Vec<u8>> = (0..args.len()).map(|i| args.get(i).to_vec()).collect();
+    if let Some(t) = parsed.trim.filter(|t| t.approx) {
+        out[parsed.trim_arg - 1] = b"=".to_vec();
+        out[parsed.trim_arg] = match t.strategy {
+            Strategy::MaxLen(_) => itoa::Buffer::new().format(len).as_bytes().to_vec(),
+            Strategy::MinId(_) => first.to_string().into_bytes(),
+        };
+    }
+    if let Some(id) = id {
+        out[parsed.id_pos] = id.to_string().into_bytes();
+    }
+    let out: Vec<&[u8]> = out.iter().map(Vec::as_slice).collect();
+    ctx.propagate_as(&out);
 }
 
 pub fn xlen(ctx: &mut Ctx, args: Args) -> Reply {
@@ -286,8 +327,7 @@ pub fn xdel(ctx: &mut Ctx, args: Args) -> Reply {
         }
     }
     if deleted > 0 {
-        ctx.modified(key);
-        ctx.notify('t', "xdel", key);
+        ctx.report(key, Change::new('t', "xdel").dirty(deleted as u64));
     }
     Reply::Int(deleted)
 }
@@ -308,9 +348,10 @@ pub fn xtrim(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     let deleted = s.trim(trim);
+    let after = (s.len(), s.first_id());
     if deleted > 0 {
-        ctx.modified(key);
-        ctx.notify('t', "xtrim", key);
+        ctx.report(key, Change::new('t', "xtrim").dirty(deleted));
+        propagate_add_trim(ctx, args, &parsed, after, None);
     }
     Reply::Int(deleted as i64)
 }
@@ -371,7 +412,6 @@ pub fn xsetid(ctx: &mut Ctx, args: Args) -> Reply {
     if !max_xdel.is_zero() {
         s.max_deleted_id = max_xdel;
     }
-    ctx.modified(key);
-    ctx.notify('t', "xsetid", key);
+    ctx.changed(key, 't', "xsetid");
     Reply::Ok
 }

@@ -1,10 +1,12 @@
 //! XGROUP, XACK, XPENDING, XCLAIM and XAUTOCLAIM.
 
 use super::commands_basic::{read_stream, write_stream};
+use super::propagate::{self, Claimed};
 use super::{entry_reply, help_reply, parse_range_bound, parse_strict_id, Group, Stream, StreamId};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 fn lossy(b: &[u8]) -> String {
@@ -112,6 +114,8 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             };
             if !exists {
                 ctx.store(key, Value::Stream(Box::default()));
+                // MKSTREAM: a new key WATCH sees, with no event of its own.
+                ctx.report(key, Change::silent().dirty(0));
             }
             let Ok(Some(s)) = write_stream(ctx, key) else {
                 return Reply::wrong_type();
@@ -121,7 +125,7 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             }
             s.groups
                 .insert(group.to_vec(), Group::new(id, entries_read));
-            ctx.notify('t', "xgroup-create", key);
+            ctx.report(key, Change::new('t', "xgroup-create").bookkeeping());
             Reply::Ok
         }
         b"SETID" if argc == 5 || argc == 7 => {
@@ -138,7 +142,7 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             };
             g.last_id = id;
             g.entries_read = entries_read;
-            ctx.notify('t', "xgroup-setid", key);
+            ctx.report(key, Change::new('t', "xgroup-setid").bookkeeping());
             Reply::Ok
         }
         b"DESTROY" if argc == 4 => {
@@ -149,8 +153,7 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
                 return Reply::Int(0);
             }
             // XREADGROUPs blocked on the group get NOGROUP; WATCH does not see a change, as in Redis.
-            ctx.ready(key);
-            ctx.notify('t', "xgroup-destroy", key);
+            ctx.report(key, Change::new('t', "xgroup-destroy").ready_only());
             Reply::Int(1)
         }
         b"CREATECONSUMER" if argc == 5 => {
@@ -159,7 +162,7 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             };
             let created = g.create_consumer(args.get(4), now);
             if created {
-                ctx.notify('t', "xgroup-createconsumer", key);
+                ctx.report(key, Change::new('t', "xgroup-createconsumer").bookkeeping());
             }
             Reply::Int(created as i64)
         }
@@ -167,8 +170,11 @@ pub fn xgroup(ctx: &mut Ctx, args: Args) -> Reply {
             let Some(g) = group_mut(ctx, key, group) else {
                 return nogroup_for_key(group, key);
             };
+            let existed = g.consumers.contains_key(args.get(4));
             let pending = g.delete_consumer(args.get(4));
-            ctx.notify('t', "xgroup-delconsumer", key);
+            if existed {
+                ctx.report(key, Change::new('t', "xgroup-delconsumer").bookkeeping());
+            }
             Reply::Int(pending as i64)
         }
         _ => subcommand_syntax_error(args),
@@ -213,6 +219,8 @@ pub fn xack(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(0);
     };
     let acked = ids.into_iter().filter(|id| g.ack(*id)).count();
+    // Counted and replicated, though nobody is notified, as in Redis.
+    ctx.count_dirty(acked as u64);
     Reply::Int(acked as i64)
 }
 
@@ -390,13 +398,16 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
         return nogroup_key_or_group(key, group);
     };
     let mut created = false;
+    let mut moved_last = false;
     if let Some(g) = s.groups.get_mut(group) {
         if last_id > g.last_id {
             g.last_id = last_id;
+            moved_last = true;
         }
     }
     let mut out = Vec::new();
-    for id in ids {
+    let mut claims = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
         let exists = s.contains(id);
         let Some(g) = s.groups.get_mut(group) else {
             break;
@@ -404,6 +415,9 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
         let pending_since = g.pel.get(&id).map(|n| n.delivery_time);
         if !exists {
             // Pending entries deleted from the stream leave the PEL.
+            if let Some(claim) = propagate::dropped(g, id, args.get(5 + i)) {
+                claims.push(claim);
+            }
             g.ack(id);
             continue;
         }
@@ -422,10 +436,26 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
             _ if !justid => nack.delivery_count = nack.delivery_count.wrapping_add(1),
             _ => {}
         }
+        let (delivery_time, delivery_count) = (nack.delivery_time, nack.delivery_count);
+        claims.push(Claimed {
+            consumer: consumer.to_vec(),
+            id: args.get(5 + i).to_vec(),
+            delivery_time,
+            delivery_count,
+            last_id: g.last_id,
+        });
         out.push(claimed_reply(s, id, justid));
     }
+    let group_state = s.groups.get(group).map(|g| (g.last_id, g.entries_read));
     if created {
-        ctx.notify('t', "xgroup-createconsumer", key);
+        ctx.report(key, Change::new('t', "xgroup-createconsumer").bookkeeping());
+    }
+    // A moved last ID travels with the XCLAIMs, or alone as XGROUP SETID.
+    let set_last = moved_last && claims.is_empty();
+    propagate::claims(ctx, key, group, &claims);
+    if let (true, Some((last, read))) = (set_last, group_state) {
+        ctx.count_dirty(1);
+        propagate::group_id(ctx, key, group, last, read);
     }
     Reply::Array(out)
 }
@@ -486,6 +516,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
     let mut cursor = Some(start);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
+    let mut claims = Vec::new();
     let mut created = false;
     while attempts > 0 && count > 0 {
         attempts -= 1;
@@ -507,6 +538,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
             break;
         };
         if !exists {
+            claims.extend(propagate::dropped(g, id, id.to_string().as_bytes()));
             g.ack(id);
             deleted.push(id.reply());
             count -= 1;
@@ -523,6 +555,14 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
         if !justid {
             nack.delivery_count = nack.delivery_count.wrapping_add(1);
         }
+        let delivery_count = nack.delivery_count;
+        claims.push(Claimed {
+            consumer: consumer.to_vec(),
+            id: id.to_string().into_bytes(),
+            delivery_time: now,
+            delivery_count,
+            last_id: g.last_id,
+        });
         count -= 1;
         claimed.push(claimed_reply(s, id, justid));
     }
@@ -537,8 +577,9 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
         })
         .unwrap_or(StreamId::MIN);
     if created {
-        ctx.notify('t', "xgroup-createconsumer", key);
+        ctx.report(key, Change::new('t', "xgroup-createconsumer").bookkeeping());
     }
+    propagate::claims(ctx, key, group, &claims);
     Reply::Array(vec![
         next.reply(),
         Reply::Array(claimed),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::commands_basic::read_stream;
 use super::group::{read_group, ReadFrom};
+use super::propagate;
 use super::waiting::{StreamWait, WaitKey};
 use super::{entry_reply, parse_strict_id, StreamId};
 use crate::blocking;
@@ -161,6 +162,8 @@ pub fn xread(ctx: &mut Ctx, args: Args) -> Reply {
         Err(e) => return e,
     };
     let served = serve_read(ctx, &req);
+    // XREADGROUP's effects are the XCLAIMs and SETIDs `serve_read` recorded, never the command itself.
+    ctx.prevent_propagation();
     if !served.is_empty() {
         return read_reply(ctx.client.protocol, served);
     }
@@ -240,10 +243,11 @@ pub fn serve_read(ctx: &mut Ctx, req: &ReadRequest) -> Vec<(Vec<u8>, Reply)> {
         let Some(from) = from else { continue };
         let created = g.touch_consumer(consumer, now);
         // Delivering moves entries into the PEL, which Redis does not count as a change for WATCH.
-        let reply = read_group(s, group, consumer, from, req.count, req.noack, now);
-        if created {
-            ctx.notify('t', "xgroup-createconsumer", key);
-        }
+        let (reply, delivered) = read_group(s, group, consumer, from, req.count, req.noack, now);
+        let read = propagate::GroupRead::after(
+            s, key, group, consumer, created, req.noack, delivered, now,
+        );
+        propagate::group_read(ctx, read);
         out.push((key.to_vec(), reply));
     }
     out

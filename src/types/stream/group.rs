@@ -144,7 +144,8 @@ pub enum ReadFrom {
 }
 
 /// Serves one stream of an XREADGROUP: delivers entries to `consumer` (which must exist) and updates the PEL and
-/// the group's counters as Redis's `streamReplyWithRange` does. Returns the entries reply.
+/// the group's counters as Redis's `streamReplyWithRange` does. Returns the entries reply and the IDs of the new
+/// entries delivered (none for a history read), for the effects.
 pub fn read_group(
     s: &mut Stream,
     group_name: &[u8],
@@ -153,12 +154,12 @@ pub fn read_group(
     count: usize,
     noack: bool,
     now: i64,
-) -> Reply {
+) -> (Reply, Vec<StreamId>) {
     let limit = if count == 0 { usize::MAX } else { count };
     match from {
         ReadFrom::History(after) => {
             let (Some(group), Some(start)) = (s.groups.get_mut(group_name), after.incr()) else {
-                return Reply::Array(Vec::new());
+                return (Reply::Array(Vec::new()), Vec::new());
             };
             let ids: Vec<StreamId> = group
                 .consumers
@@ -179,14 +180,14 @@ pub fn read_group(
                     None => out.push(Reply::Array(vec![id.reply(), Reply::NilArray])),
                 }
             }
-            Reply::Array(out)
+            (Reply::Array(out), Vec::new())
         }
         ReadFrom::New => {
             let Some(last) = s.groups.get(group_name).map(|g| g.last_id) else {
-                return Reply::Array(Vec::new());
+                return (Reply::Array(Vec::new()), Vec::new());
             };
             let Some(start) = last.incr() else {
-                return Reply::Array(Vec::new());
+                return (Reply::Array(Vec::new()), Vec::new());
             };
             let ids: Vec<StreamId> = s
                 .entries
@@ -195,7 +196,7 @@ pub fn read_group(
                 .map(|(id, _)| *id)
                 .collect();
             let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
+            for &id in &ids {
                 advance_group(s, group_name, id);
                 if let Some(fields) = s.entries.get(&id) {
                     out.push(entry_reply(id, fields));
@@ -209,7 +210,7 @@ pub fn read_group(
                     nack.delivery_count = 1;
                 }
             }
-            Reply::Array(out)
+            (Reply::Array(out), ids)
         }
     }
 }

@@ -12,6 +12,7 @@ mod commands_group;
 mod commands_read;
 mod group;
 mod info;
+mod propagate;
 mod store;
 mod waiting;
 

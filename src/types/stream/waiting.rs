@@ -8,6 +8,7 @@
 
 use super::commands_read::read_reply;
 use super::group::{read_group, ReadFrom};
+use super::propagate;
 use super::{entry_reply, StreamId};
 use crate::blocking::{Request, Serve};
 use crate::commands::Ctx;
@@ -73,7 +74,7 @@ impl Request for StreamWait {
             return Serve::Pass;
         }
         let created = g.touch_consumer(consumer, now);
-        let entries = read_group(
+        let (entries, delivered) = read_group(
             s,
             group,
             consumer,
@@ -82,9 +83,10 @@ impl Request for StreamWait {
             self.noack,
             now,
         );
-        if created {
-            ctx.notify('t', "xgroup-createconsumer", key);
-        }
+        let read = propagate::GroupRead::after(
+            s, key, group, consumer, created, self.noack, delivered, now,
+        );
+        propagate::group_read(ctx, read);
         Serve::Served(read_reply(self.protocol, vec![(key.to_vec(), entries)]))
     }
 }

@@ -155,8 +155,7 @@ fn run(ctx: &mut Ctx, args: Args, read_only: bool) -> Reply {
     match done {
         Ok((replies, changes)) => {
             if changes > 0 {
-                ctx.modified(key);
-                ctx.notify('$', "setbit", key);
+                ctx.changed(key, '$', "setbit");
             }
             Reply::Array(replies)
         }

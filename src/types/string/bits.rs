@@ -97,8 +97,7 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> Reply {
     match written {
         Ok((old, changed)) => {
             if changed {
-                ctx.modified(key);
-                ctx.notify('$', "setbit", key);
+                ctx.changed(key, '$', "setbit");
             }
             Reply::Int(old as i64)
         }
@@ -384,14 +383,13 @@ pub fn bitop(ctx: &mut Ctx, args: Args) -> Reply {
     let dest = args.get(2);
     if result.is_empty() {
         if ctx.delete(dest) {
-            ctx.notify('g', "del", dest);
+            ctx.changed(dest, 'g', "del");
         }
         return Reply::Int(0);
     }
     let len = result.len();
     super::store_raw(ctx, dest, result);
-    ctx.modified(dest);
-    ctx.notify('$', "set", dest);
+    ctx.changed(dest, '$', "set");
     Reply::Int(len as i64)
 }
 

@@ -288,7 +288,8 @@ pub fn store_raw(ctx: &mut crate::commands::Ctx, key: &[u8], bytes: Vec<u8>) {
 
 /// Read-modify-write of the string at `key` (None when missing): `f` returns the new contents, which replace the
 /// old ones in place, so the key keeps its TTL (INCR and friends change a value, not the key), stored with the
-/// encoding Redis would give the new object. One lookup for an existing key, the common case. Signals the change.
+/// encoding Redis would give the new object. One lookup for an existing key, the common case. The caller reports
+/// the change.
 fn update_string(
     ctx: &mut crate::commands::Ctx,
     key: &[u8],
@@ -310,6 +311,5 @@ fn update_string(
             ctx.keys.insert_entry(db, key, entry);
         }
     }
-    ctx.modified(key);
     Ok(())
 }

@@ -48,7 +48,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
     if let Err(e) = updated {
         return e;
     }
-    ctx.notify('$', "incrby", key);
+    ctx.changed(key, '$', "incrby");
     Reply::Int(next)
 }
 
@@ -67,6 +67,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> Reply {
     if let Err(e) = updated {
         return e;
     }
-    ctx.notify('$', "incrbyfloat", key);
+    ctx.changed(key, '$', "incrbyfloat");
+    // Replicated as the value it produced, so float arithmetic cannot differ on a replica; the TTL stays.
+    ctx.propagate_as(&[b"SET", key, &text, b"KEEPTTL"]);
     Reply::Bulk(text.into())
 }

@@ -31,8 +31,7 @@ pub fn append(ctx: &mut Ctx, args: Args) -> Reply {
             tail.len()
         }
     };
-    ctx.modified(key);
-    ctx.notify('$', "append", key);
+    ctx.changed(key, '$', "append");
     Reply::Int(len as i64)
 }
 
@@ -110,8 +109,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> Reply {
     }
     s[offset..end].copy_from_slice(value);
     let len = s.len();
-    ctx.modified(key);
-    ctx.notify('$', "setrange", key);
+    ctx.changed(key, '$', "setrange");
     Reply::Int(len as i64)
 }
 

@@ -4,6 +4,7 @@
 use crate::commands::args::{Cursor, ExpireUnit};
 use crate::commands::{Args, Ctx};
 use crate::db::{Entry, StrValue, Value};
+use crate::effects::Change;
 use crate::protocol::Reply;
 
 /// SET's switches (Redis's `OBJ_SET_*` / `OBJ_EX...` flags). The expire time stays raw until every option has
@@ -112,10 +113,14 @@ fn set_generic(
     };
     let entry = Entry::with_expire(Value::Str(StrValue::from_slice(value)), ttl);
     ctx.keys.insert_entry(db, key, entry);
-    ctx.modified(key);
-    ctx.notify('$', "set", key);
-    if deadline.is_some() {
-        ctx.notify('g', "expire", key);
+    ctx.changed(key, '$', "set");
+    if let Some(at) = deadline {
+        ctx.report(key, Change::event_only('g', "expire"));
+        // Replicated with an absolute deadline (and without NX, XX, GET), as Redis does.
+        if ctx.feeding() {
+            let mut ms = itoa::Buffer::new();
+            ctx.propagate_as(&[b"SET", key, value, b"PXAT", ms.format(at).as_bytes()]);
+        }
     }
     old_reply.unwrap_or(ok)
 }
@@ -129,10 +134,23 @@ pub fn get(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]
 pub fn set(ctx: &mut Ctx, args: Args) -> Reply {
-    match SetFlags::parse(args, 3, true) {
-        Ok(f) => set_generic(ctx, args.get(1), args.get(2), f, Reply::Ok, Reply::Nil),
-        Err(e) => e,
+    let flags = match SetFlags::parse(args, 3, true) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let (get, expire) = (flags.get, flags.expire.is_some());
+    let reply = set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil);
+    // Replicated without GET, which a replica has no use for (with an expiry it was rewritten already).
+    if get && !expire && ctx.feeding() {
+        let kept: Vec<&[u8]> = (0..args.len())
+            .map(|i| args.get(i))
+            .enumerate()
+            .filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| a)
+            .collect();
+        ctx.propagate_as(&kept);
     }
+    reply
 }
 
 pub fn setnx(ctx: &mut Ctx, args: Args) -> Reply {
@@ -165,7 +183,9 @@ pub fn getset(ctx: &mut Ctx, args: Args) -> Reply {
         get: true,
         ..SetFlags::default()
     };
-    set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil)
+    let reply = set_generic(ctx, args.get(1), args.get(2), flags, Reply::Ok, Reply::Nil);
+    ctx.propagate_as(&[b"SET", args.get(1), args.get(2)]);
+    reply
 }
 
 /// GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]: as Redis, a missing key or wrong type is
@@ -191,16 +211,23 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> Reply {
     if let Some(at) = deadline {
         if at <= ctx.keys.now() {
             ctx.delete(key);
-            ctx.notify('g', "del", key);
+            ctx.changed(key, 'g', "del");
+            if ctx.feeding() {
+                let del = crate::effects::deletion(&ctx.server.config, "lazyfree-lazy-expire");
+                ctx.propagate_as(&[del, key]);
+            }
         } else {
             ctx.keys.set_expire(db, key, Some(at));
-            ctx.modified(key);
-            ctx.notify('g', "expire", key);
+            ctx.changed(key, 'g', "expire");
+            if ctx.feeding() {
+                let mut ms = itoa::Buffer::new();
+                ctx.propagate_as(&[b"PEXPIREAT", key, ms.format(at).as_bytes()]);
+            }
         }
     } else if flags.persist && ctx.keys.get(db, key).and_then(Entry::expire_at).is_some() {
         ctx.keys.set_expire(db, key, None);
-        ctx.modified(key);
-        ctx.notify('g', "persist", key);
+        ctx.changed(key, 'g', "persist");
+        ctx.propagate_as(&[b"PERSIST", key]);
     }
     value
 }
@@ -215,7 +242,9 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> Reply {
         },
     };
     ctx.delete(key);
-    ctx.notify('g', "del", key);
+    ctx.changed(key, 'g', "del");
+    let del = crate::effects::deletion(&ctx.server.config, "lazyfree-lazy-user-del");
+    ctx.propagate_as(&[del, key]);
     value
 }
 
@@ -257,8 +286,7 @@ fn mset_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
         let key = args.get(i);
         ctx.keys
             .insert(db, key, Value::Str(StrValue::from_slice(args.get(i + 1))));
-        ctx.modified(key);
-        ctx.notify('$', "set", key);
+        ctx.changed(key, '$', "set");
     }
     if nx {
         Reply::Int(1)

@@ -1,7 +1,9 @@
 //! BZPOPMIN, BZPOPMAX and BZMPOP: the non-blocking pop first, then a waiter in `crate::blocking` that pops for
 //! the client when one of its keys gets members.
 
-use super::popping::{mpop_keys, mpop_reply, parse_mpop, pop, pop_first, Mpop, Popped};
+use super::popping::{
+    mpop_keys, mpop_reply, parse_mpop, pop, pop_first, propagate_pop, Mpop, Popped,
+};
 use crate::blocking::{self, Request, Serve, Unit};
 use crate::commands::transaction::in_exec;
 use crate::commands::{Args, Ctx};
@@ -23,7 +25,10 @@ impl Request for ZPopWaiter {
             _ => return Serve::Stop,
         }
         match pop(ctx, key, self.max, self.multi.unwrap_or(1)) {
-            Ok(popped) => Serve::Served(self.reply(key, popped)),
+            Ok(popped) => {
+                propagate_pop(ctx, key, self.max, self.multi.map(|_| popped.len()));
+                Serve::Served(self.reply(key, popped))
+            }
             Err(e) => Serve::Served(e),
         }
     }
@@ -94,7 +99,10 @@ fn block_or_pop(
 ) -> Reply {
     match pop_first(ctx, &keys, waiter.max, waiter.multi.unwrap_or(1)) {
         Err(e) => e,
-        Ok(Some((key, popped))) => waiter.reply(&key, popped),
+        Ok(Some((key, popped))) => {
+            propagate_pop(ctx, &key, waiter.max, waiter.multi.map(|_| popped.len()));
+            waiter.reply(&key, popped)
+        }
         Ok(None) if in_exec(ctx.client) => Reply::NilArray,
         Ok(None) => blocking::block(
             ctx,

@@ -5,6 +5,7 @@ use super::range::{Bounds, LexRange, ScoreRange};
 use super::ZSet;
 use crate::commands::{Args, Ctx, Cursor};
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::{Protocol, Reply};
 use crate::types::collection::{
     self, parse_random_count, push_pair, random_picks, scan_command, scan_dict, scan_matches,
@@ -140,8 +141,8 @@ pub fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: Vec<(f64, &[u8])>, f: AddFlag
         ctx.keys.insert(db, key, Value::ZSet(z));
     }
     if added + updated > 0 {
-        ctx.modified(key);
-        ctx.notify('z', if f.incr { "zincr" } else { "zadd" }, key);
+        let event = if f.incr { "zincr" } else { "zadd" };
+        ctx.report(key, Change::new('z', event).dirty((added + updated) as u64));
     }
     if nan {
         return Reply::err("resulting score is not a number (NaN)");
@@ -166,8 +167,7 @@ pub(super) fn zrem(ctx: &mut Ctx, args: Args) -> Reply {
         .filter(|m| zset.remove(m).is_some())
         .count();
     if removed > 0 {
-        ctx.modified(key);
-        ctx.notify('z', "zrem", key);
+        ctx.report(key, Change::new('z', "zrem").dirty(removed as u64));
         delete_if_empty(ctx, key);
     }
     Reply::Int(removed as i64)

@@ -3,6 +3,7 @@
 use super::commands::{delete_if_empty, resp3, write};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
+use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::types::collection::{positive_count, push_pair};
 use crate::util::numbers::parse_i64;
@@ -59,11 +60,24 @@ pub(super) fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<
         out.push((m, s));
     }
     if !out.is_empty() {
-        ctx.modified(key);
-        ctx.notify('z', if max { "zpopmax" } else { "zpopmin" }, key);
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        ctx.report(key, Change::new('z', event).dirty(out.len() as u64));
         delete_if_empty(ctx, key);
     }
     Ok(out)
+}
+
+/// A blocking or multi-key pop's effect, as Redis replicates it: `ZPOPMIN key`, or with a count (ZMPOP, BZMPOP)
+/// `ZPOPMIN key n`, n being how many it popped.
+pub(super) fn propagate_pop(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>) {
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    match count {
+        None => ctx.propagate_as(&[name, key]),
+        Some(n) => {
+            let mut num = itoa::Buffer::new();
+            ctx.propagate_as(&[name, key, num.format(n).as_bytes()]);
+        }
+    }
 }
 
 /// The numkeys of ZMPOP / BZMPOP (`numkeys should be greater than 0`).
@@ -159,7 +173,10 @@ pub fn zmpop(ctx: &mut Ctx, args: Args) -> Reply {
         Err(e) => return e,
     };
     match pop_first(ctx, &keys, max, count) {
-        Ok(Some((key, popped))) => mpop_reply(&key, popped),
+        Ok(Some((key, popped))) => {
+            propagate_pop(ctx, &key, max, Some(popped.len()));
+            mpop_reply(&key, popped)
+        }
         Ok(None) => Reply::NilArray,
         Err(e) => e,
     }

@@ -9,6 +9,7 @@ use super::ZSet;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
 use crate::db::Value;
+use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::types::collection::{push_pair, PackLimits};
 
@@ -217,12 +218,12 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str)
     let n = result.len();
     if n == 0 {
         if ctx.delete(dst) {
-            ctx.notify('g', "del", dst);
+            ctx.changed(dst, 'g', "del");
         }
         return Reply::Int(0);
     }
     ctx.store(dst, Value::ZSet(Box::new(result)));
-    ctx.notify('z', event, dst);
+    ctx.changed(dst, 'z', event);
     Reply::Int(n as i64)
 }
 
@@ -285,8 +286,7 @@ fn remrange_generic(ctx: &mut Ctx, args: Args, kind: Kind, event: &str) -> Reply
         zset.remove(m);
     }
     if !doomed.is_empty() {
-        ctx.modified(key);
-        ctx.notify('z', event, key);
+        ctx.report(key, Change::new('z', event).dirty(doomed.len() as u64));
         delete_if_empty(ctx, key);
     }
     Reply::Int(doomed.len() as i64)

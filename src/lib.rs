@@ -25,6 +25,7 @@ pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod persist;
 pub mod protocol;
 pub mod pubsub;
 pub mod server;

@@ -10,8 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::{
-    client, config_cmd, connection, expire, info, introspection, keys, object, scan, server_cmds,
-    transaction, Command,
+    client, config_cmd, connection, debug, expire, info, introspection, keys, object, scan,
+    server_cmds, transaction, Command,
 };
 use crate::types;
 
@@ -27,6 +27,7 @@ const GROUPS: &[&[Command]] = &[
     expire::COMMANDS,
     scan::COMMANDS,
     object::COMMANDS,
+    debug::COMMANDS,
     types::string::COMMANDS,
     types::list::COMMANDS,
     types::hash::COMMANDS,

@@ -13,6 +13,13 @@ use crate::util::time::now_ms;
 
 const KEYS_PER_STEP: usize = 20;
 
+/// DEBUG SET-ACTIVE-EXPIRE 0 stops the cycle (lazy expiry still applies), as Redis's `active_expire_enabled`.
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn set_active(on: bool) {
+    ACTIVE.store(on, Ordering::Relaxed);
+}
+
 /// Runs one cycle with the given time budget; returns how many keys it deleted.
 pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> usize {
     let start = Instant::now();
@@ -25,6 +32,7 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
             continue;
         }
         let mut shard = lock.write();
+        ks.save_before_write(slot / SHARDS, &shard);
         loop {
             let (checked, expired) = expire_step(ks, slot / SHARDS, &mut shard, now_ms());
             deleted += expired;
@@ -88,6 +96,9 @@ pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
                 let hz = server.config.hz().clamp(1, 500);
                 let period = Duration::from_millis(1000 / hz as u64);
                 std::thread::sleep(period);
+                if !ACTIVE.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let deleted = run_cycle(&server.keyspace, period / 4, &next_slot);
                 untrimmed += deleted;
                 if deleted == 0 && untrimmed >= TRIM_AFTER {

@@ -172,9 +172,16 @@ impl<'a> KeyLocks<'a> {
         self.held_mut(i)
     }
 
+    /// Write access to a held shard. Every change to a shard goes through here (or `shards_mut` / `swap_dbs`), so
+    /// this is where a running snapshot gets the shard's old contents first ("save before mutate").
     fn held_mut(&mut self, i: usize) -> &mut Shard {
-        match &mut self.set.held[i].guard {
-            Guard::Write(g) => g,
+        let ks = self.ks;
+        let held = &mut self.set.held[i];
+        match &mut held.guard {
+            Guard::Write(g) => {
+                ks.save_before_write(held.db as usize, g);
+                g
+            }
             Guard::Read(_) => {
                 panic!("write through a read lock: the command must be flagged write")
             }
@@ -197,12 +204,16 @@ impl<'a> KeyLocks<'a> {
     }
 
     pub fn shards_mut(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        let ks = self.ks;
         self.set
             .held
             .iter_mut()
             .filter(move |h| h.db as usize == db)
-            .map(|h| match &mut h.guard {
-                Guard::Write(g) => &mut **g,
+            .map(move |h| match &mut h.guard {
+                Guard::Write(g) => {
+                    ks.save_before_write(db, g);
+                    &mut **g
+                }
                 Guard::Read(_) => {
                     panic!("write through a read lock: the command must be flagged write")
                 }
@@ -225,6 +236,8 @@ impl<'a> KeyLocks<'a> {
                 .unwrap_or_else(|| panic!("SWAPDB needs every shard of db {hi} locked"));
             match (&mut l.guard, &mut r.guard) {
                 (Guard::Write(x), Guard::Write(y)) => {
+                    self.ks.save_before_write(lo as usize, x);
+                    self.ks.save_before_write(hi as usize, y);
                     x.swap_data(y);
                     // Clients blocked on keys of either database may find data there now, as in Redis.
                     x.blocked.mark_all_ready(lo as usize);
@@ -355,6 +368,7 @@ impl<'a> KeyLocks<'a> {
 
     /// The "key changed" hook: every write calls it once per key it changed.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        stats::with_local(|s| s.dirty.add_local(1));
         let shard = self.shard_mut(db, key);
         shard.watched.touch(key, &shard.dict);
         shard.blocked.key_changed(db, key);

@@ -214,6 +214,9 @@ pub struct Shard {
     expire_cursor: u64,
     pub(crate) watched: WatchedKeys,
     pub(crate) blocked: BlockedKeys,
+    /// Set for every shard when a snapshot starts; cleared by whoever saves the shard first (the serializer or a
+    /// writer about to change it). Atomic so the serializer can clear it under a read lock.
+    snapshot_pending: AtomicBool,
 }
 
 impl Shard {
@@ -224,6 +227,7 @@ impl Shard {
             expire_cursor: 0,
             watched: WatchedKeys::default(),
             blocked: BlockedKeys::default(),
+            snapshot_pending: AtomicBool::new(false),
         }
     }
 
@@ -287,6 +291,17 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
     expired_hook: std::sync::OnceLock<ExpiredHook>,
+    /// The snapshot in progress, if any (see `crate::persist::snapshot`).
+    snapshot: parking_lot::Mutex<Option<std::sync::Arc<dyn ShardSaver>>>,
+}
+
+/// What a point-in-time snapshot does with a shard it must save: write every entry as it is now. Called with the
+/// shard locked (read by the serializer, write by a writer about to change it), at most once per shard and
+/// snapshot.
+pub trait ShardSaver: Send + Sync {
+    /// Told, at the snapshot's instant, each database's (keys, keys with a TTL).
+    fn started(&self, sizes: Vec<(u64, u64)>);
+    fn save_shard(&self, db: usize, shard: &Shard);
 }
 
 impl Keyspace {
@@ -296,7 +311,70 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
             expired_hook: std::sync::OnceLock::new(),
+            snapshot: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// Starts a point-in-time snapshot: with every shard of every database write-locked at once (O(shards), no
+    /// key is touched), marks each shard pending and installs `saver`. From then on each shard is saved exactly
+    /// once, as it was at this instant: by `save_pending` (the serializer) or by `save_before_write` (the first
+    /// writer to change it). False if a snapshot is already running.
+    pub fn begin_snapshot(&self, saver: std::sync::Arc<dyn ShardSaver>) -> bool {
+        let all = {
+            let mut plan = LockPlan::new();
+            plan.all_dbs(self, true);
+            KeyLocks::new(self, plan.acquire(self), 0)
+        };
+        let mut current = self.snapshot.lock();
+        if current.is_some() {
+            return false;
+        }
+        // Every shard is write-locked by `all`: no reader or writer sees a half-marked keyspace.
+        let mut sizes = Vec::with_capacity(self.db_count());
+        for db in 0..self.db_count() {
+            let (mut keys, mut expires) = (0, 0);
+            for (_, shard) in all.shards(db) {
+                shard.snapshot_pending.store(true, Relaxed);
+                keys += shard.len() as u64;
+                expires += shard.volatile_len() as u64;
+            }
+            sizes.push((keys, expires));
+        }
+        saver.started(sizes);
+        *current = Some(saver);
+        drop(current);
+        drop(all);
+        true
+    }
+
+    /// The serializer's step: saves shard `shard` of `db` unless a writer already did.
+    pub fn save_pending(&self, db: usize, shard: usize) {
+        let guard = self.dbs[db].shards[shard].read();
+        self.save_before_write(db, &guard);
+    }
+
+    /// Called with `shard` locked before anything changes it: saves it first if the running snapshot has not.
+    #[inline]
+    pub fn save_before_write(&self, db: usize, shard: &Shard) {
+        if shard.snapshot_pending.load(Relaxed) {
+            self.save_shard_now(db, shard);
+        }
+    }
+
+    #[cold]
+    fn save_shard_now(&self, db: usize, shard: &Shard) {
+        // Writers hold the write lock and the serializer a read lock, so no two callers race on one shard.
+        if shard.snapshot_pending.swap(false, Relaxed) {
+            let saver = self.snapshot.lock().clone();
+            if let Some(saver) = saver {
+                saver.save_shard(db, shard);
+            }
+        }
+    }
+
+    /// Ends the snapshot: every shard must have been passed to `save_pending` first.
+    pub fn end_snapshot(&self) {
+        *self.snapshot.lock() = None;
     }
 
     /// Installs the expired-key hook (once, at start-up).

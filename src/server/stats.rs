@@ -44,6 +44,9 @@ pub struct ThreadStats {
     pub keyspace_hits: Counter,
     pub keyspace_misses: Counter,
     pub total_error_replies: Counter,
+    /// Changes to the dataset (Redis's `server.dirty`), never reset: `dirty_total` minus its value at the last
+    /// save is `rdb_changes_since_last_save`.
+    pub dirty: Counter,
     /// Error replies by code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats. Only this thread writes it, so the
     /// lock is never contended; errors are rare enough that a small map is fine.
     errors: Mutex<Vec<(Box<str>, u64)>>,
@@ -73,6 +76,7 @@ impl ThreadStats {
             keyspace_hits: Counter::default(),
             keyspace_misses: Counter::default(),
             total_error_replies: Counter::default(),
+            dirty: Counter::default(),
             errors: Mutex::new(Vec::new()),
         }
     }
@@ -153,6 +157,11 @@ pub fn with_local<R>(f: impl FnOnce(&ThreadStats) -> R) -> R {
 /// Sums one counter over every thread.
 pub fn sum(f: impl Fn(&ThreadStats) -> u64) -> u64 {
     registry().threads.lock().iter().map(|t| f(t)).sum()
+}
+
+/// Changes to the dataset since start-up, summed over threads (not reset by CONFIG RESETSTAT).
+pub fn dirty_total() -> u64 {
+    sum(|t| t.dirty.get())
 }
 
 /// Error replies by code, summed over threads, sorted by code.

@@ -56,6 +56,11 @@ impl Server {
     /// The official redis-server, if installed. With `CI` set it must be there: a missing reference server
     /// fails the test instead of skipping it.
     pub fn start_redis() -> Option<Server> {
+        Self::start_redis_with(&[])
+    }
+
+    /// The official redis-server with extra command-line arguments (`--enable-debug-command yes`, `--dir ...`).
+    pub fn start_redis_with(args: &[&str]) -> Option<Server> {
         let started = Self::start_on_free_port(|port| {
             Command::new("redis-server")
                 .args([
@@ -67,6 +72,7 @@ impl Server {
                     "no",
                 ])
                 .args(["--bind", "127.0.0.1"])
+                .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -1,0 +1,203 @@
+//! A point-in-time snapshot of the whole keyspace without fork(): for BGSAVE and SAVE now, and for the AOF
+//! rewrite and a replica's full sync later.
+//!
+//! # How (Dragonfly's "save before mutate", at shard granularity)
+//! 1. [`Keyspace::begin_snapshot`] write-locks every shard of every database at once, marks each one pending and
+//!    installs the job. That instant, T, is the snapshot's point in time. The pause is O(shards) (1,024 lock
+//!    acquisitions with 16 databases), whatever the number of keys.
+//! 2. The serializer (the thread calling [`take`]) walks the shards in order; for each it takes the read lock and,
+//!    if the shard is still pending, clears the mark and writes the shard's entries to the sink.
+//! 3. A writer about to change a shard holds its write lock; `KeyLocks` (the one door to every change: commands,
+//!    lazy expiry, FLUSHALL, SWAPDB) and the active expiry cycle call `Keyspace::save_before_write` first, which
+//!    writes the still-pending shard to the sink before the change.
+//!
+//! # Why the result is consistent
+//! Between T and the moment a shard is saved nobody changed it: every change needs the write lock and passes
+//! through `save_before_write`, which saves a pending shard before the change happens. The mark is cleared by
+//! whoever saves, under the shard's lock (a writer's write lock or the serializer's read lock, which exclude each
+//! other), so each shard is saved exactly once, and with its contents at T. Keys already expired at T are left
+//! out, as they were logically gone at T. After the walk every shard has been saved: the serializer either saved
+//! it or waited for the shard's lock held by the writer that did. The RDB format allows several SELECTDB sections
+//! for one database, so shards may reach the sink in any order.
+//!
+//! # Cost
+//! Extra memory is the sink's buffer: writers write the old shard straight to the sink rather than keep a copy.
+//! A writer that is first to change a shard pays for serializing that shard (about a thousand keys per shard with
+//! a million keys in 16 x 64 shards) before its own change; readers are never delayed beyond that shard.
+//! The sink's mutex is the last lock anyone takes (a leaf), so it cannot join a deadlock cycle.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::db::{Entry, Keyspace, Shard, ShardSaver, SHARDS};
+
+/// Where a snapshot's entries go (an RDB file, a replica's socket, an in-memory check in tests).
+pub trait EntrySink: Send {
+    /// The entries that follow belong to database `db`, which held `keys` keys (`expires` with a TTL) at the
+    /// snapshot's instant. A database may be selected several times, its entries interleaved with others'.
+    fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()>;
+    /// One live entry of the selected database, as of the snapshot's instant.
+    fn entry(&mut self, key: &[u8], entry: &Entry) -> io::Result<()>;
+}
+
+/// What a finished snapshot reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SnapshotStats {
+    pub keys: u64,
+    /// How long every shard was locked at once to mark the start.
+    pub start_pause: Duration,
+    /// The longest time one shard was held to be saved (by the serializer or a writer).
+    pub longest_shard: Duration,
+    /// Shards a writer saved before changing them.
+    pub saved_by_writers: u64,
+}
+
+/// The sink and the database its last entries went to.
+struct Output {
+    sink: Box<dyn EntrySink>,
+    db: Option<usize>,
+    error: Option<io::Error>,
+}
+
+struct Job {
+    out: Mutex<Option<Output>>,
+    /// (keys, keys with a TTL) per database at T, for the sink's size hints; set while every shard is locked.
+    sizes: OnceLock<Vec<(u64, u64)>>,
+    /// T in Unix ms: entries expired by then are not part of the snapshot.
+    at_ms: i64,
+    keys: Arc<AtomicU64>,
+    longest_shard_us: AtomicU64,
+    saved_by_writers: AtomicU64,
+    serializer: std::thread::ThreadId,
+}
+
+impl Job {
+    fn write_shard(&self, out: &mut Output, db: usize, shard: &Shard) -> io::Result<()> {
+        if out.db != Some(db) {
+            let sizes = self.sizes.get().and_then(|s| s.get(db));
+            let (keys, expires) = sizes.copied().unwrap_or_default();
+            out.sink.select_db(db, keys, expires)?;
+            out.db = Some(db);
+        }
+        for (key, entry) in shard.dict.iter() {
+            if !entry.expired(self.at_ms) {
+                out.sink.entry(key, entry)?;
+                self.keys.fetch_add(1, Relaxed);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ShardSaver for Job {
+    fn started(&self, sizes: Vec<(u64, u64)>) {
+        let _ = self.sizes.set(sizes);
+    }
+
+    fn save_shard(&self, db: usize, shard: &Shard) {
+        if shard.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        if std::thread::current().id() != self.serializer {
+            self.saved_by_writers.fetch_add(1, Relaxed);
+        }
+        let mut out = self.out.lock();
+        let Some(out) = out.as_mut() else { return };
+        if out.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.write_shard(out, db, shard) {
+            out.error = Some(e);
+        }
+        let us = started.elapsed().as_micros() as u64;
+        self.longest_shard_us.fetch_max(us, Relaxed);
+    }
+}
+
+/// Writes the whole keyspace as of one instant to `sink`, serializing on the calling thread while clients keep
+/// reading and writing; returns the sink (to finish the file) and the figures. `keys` counts entries written so
+/// far, for INFO's `current_save_keys_processed`.
+///
+/// The caller must hold no shard lock (it waits for all of them).
+pub fn take(
+    ks: &Keyspace,
+    sink: Box<dyn EntrySink>,
+    keys: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn EntrySink>, SnapshotStats)> {
+    let job = Job {
+        out: Mutex::new(Some(Output {
+            sink,
+            db: None,
+            error: None,
+        })),
+        sizes: OnceLock::new(),
+        at_ms: crate::util::time::now_ms(),
+        keys,
+        longest_shard_us: AtomicU64::new(0),
+        saved_by_writers: AtomicU64::new(0),
+        serializer: std::thread::current().id(),
+    };
+    let started = Instant::now();
+    let job = Arc::new(job);
+    if !ks.begin_snapshot(job.clone()) {
+        return Err(io::Error::other("another snapshot is in progress"));
+    }
+    let start_pause = started.elapsed();
+    for db in 0..ks.db_count() {
+        for shard in 0..SHARDS {
+            ks.save_pending(db, shard);
+        }
+    }
+    ks.end_snapshot();
+    let out = job.out.lock().take();
+    let Some(out) = out else {
+        return Err(io::Error::other("snapshot output lost"));
+    };
+    if let Some(e) = out.error {
+        return Err(e);
+    }
+    let stats = SnapshotStats {
+        keys: job.keys.load(Relaxed),
+        start_pause,
+        longest_shard: Duration::from_micros(job.longest_shard_us.load(Relaxed)),
+        saved_by_writers: job.saved_by_writers.load(Relaxed),
+    };
+    log::debug!(
+        "Snapshot of {} keys: start pause {:?}, longest shard {:?}, {} shards saved by writers",
+        stats.keys,
+        stats.start_pause,
+        stats.longest_shard,
+        stats.saved_by_writers
+    );
+    Ok((out.sink, stats))
+}
+
+/// Saves a keyspace the caller already holds entirely (every shard of every database locked, as FLUSHALL does):
+/// nothing can change meanwhile, so a plain walk is a point-in-time snapshot.
+pub fn save_locked(locks: &crate::db::KeyLocks, sink: &mut dyn EntrySink) -> io::Result<u64> {
+    let now = locks.now();
+    let mut written = 0;
+    for db in 0..locks.keyspace().db_count() {
+        let (keys, expires) = locks.shards(db).fold((0, 0), |(k, e), (_, s)| {
+            (k + s.len() as u64, e + s.volatile_len() as u64)
+        });
+        if keys == 0 {
+            continue;
+        }
+        sink.select_db(db, keys, expires)?;
+        for (_, shard) in locks.shards(db) {
+            for (key, entry) in shard.dict.iter() {
+                if !entry.expired(now) {
+                    sink.entry(key, entry)?;
+                    written += 1;
+                }
+            }
+        }
+    }
+    Ok(written)
+}

@@ -16,6 +16,7 @@
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
 //! - `util/`: Redis's number formats, glob matching, clocks.
+//! - `persist/`: the RDB format both ways (`rdb`) and DUMP/RESTORE (`dump`).
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
 //! command in the table, checks arity, locks the shards of its keys → the handler returns a `Reply` →

@@ -36,6 +36,7 @@ const GROUPS: &[&[Command]] = &[
     types::stream::COMMANDS,
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,
+    crate::persist::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).

@@ -161,6 +161,21 @@ impl Access {
         }
     }
 
+    /// Sets the stamp of a loaded or restored key as Redis's `objectSetLRUOrLFU` does: under LFU the given
+    /// frequency (RESTORE FREQ, the RDB FREQ opcode), under LRU the given idle seconds (IDLETIME, the IDLE opcode);
+    /// the one that does not match the policy is ignored. Set before the entry is stored, it survives `stamp_new`.
+    pub fn restore(&self, idle_secs: Option<u64>, freq: Option<u8>, now_ms: i64) {
+        if access_policy::lfu() {
+            if let Some(f) = freq {
+                self.0.store(minutes(now_ms) << 8 | u32::from(f), Relaxed);
+            }
+        } else if let Some(idle) = idle_secs {
+            let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+            self.0
+                .store(seconds(now_ms).saturating_sub(idle).max(1), Relaxed);
+        }
+    }
+
     /// The LFU counter after the decay of the minutes since the last use (OBJECT FREQ; Redis's `LFUDecrAndReturn`).
     pub fn lfu_counter(&self, now_ms: i64) -> u32 {
         let v = self.get();

@@ -1,14 +1,25 @@
 //! Persistence: how the keyspace leaves the process and comes back.
 //!
 //! # Where things live
+//! - `rdb/`: the RDB format (version 10, as redis-server 7.0 writes it) both ways. `rdb::write` has
+//!   [`rdb::RdbWriter`], which streams a file (header, AUX fields, databases, entries, EOF + CRC-64);
+//!   `rdb::read` has [`rdb::read_rdb`], which yields each item of a file to a sink; `rdb::value` encodes and
+//!   decodes one value (the part DUMP and RESTORE share with files); the compact blobs a value may be stored in
+//!   have one module each (`listpack`, `ziplist` with the zipmap, `intset`, `stream`); `string` holds the
+//!   primitives (lengths, integer and LZF strings, doubles) and the checksummed input.
+//! - `dump`: the DUMP and RESTORE commands, on top of `rdb::value`.
 //! - `snapshot`: a point-in-time copy of the keyspace without fork() (save before mutate), written to any
 //!   [`snapshot::EntrySink`]; BGSAVE and SAVE use it, the AOF rewrite and full syncs will.
 //! - `state`: what INFO persistence, LASTSAVE and the save points know about saves and loads.
 
+pub mod dump;
+pub mod rdb;
 pub mod snapshot;
 pub mod state;
 
 pub use state::Persistence;
+
+pub const COMMANDS: &[crate::commands::Command] = dump::COMMANDS;
 
 #[cfg(test)]
 mod snapshot_tests;

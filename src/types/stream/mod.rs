@@ -26,6 +26,7 @@ use crate::commands::Command;
 use crate::protocol::Reply;
 
 pub use group::{Consumer, Group, Nack};
+pub use store::NodeLimits;
 
 /// An entry id: milliseconds and sequence, compared as the pair.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -291,6 +292,16 @@ impl Stream {
         }
         self.nodes.delete(id);
         true
+    }
+
+    /// Every entry in id order (what a save walks).
+    pub fn entries(&self) -> impl Iterator<Item = (StreamId, &Fields)> + '_ {
+        self.entries.iter().map(|(id, f)| (*id, f))
+    }
+
+    /// The first id of each modelled listpack node, in order: where a save splits the entries into nodes.
+    pub fn node_masters(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.nodes.masters()
     }
 
     /// Redis's `streamRangeHasTombstones`: whether an XDEL hole may lie in `[start, +]`.

@@ -76,6 +76,23 @@ impl ZSet {
         zset
     }
 
+    /// A set read from an RDB value or a RESTORE payload, in the encoding the loader chose; `None` if a member
+    /// repeats (a corrupt payload).
+    pub fn loaded(items: Vec<(Vec<u8>, f64)>, listpack: bool) -> Option<ZSet> {
+        let mut zset = ZSet::new();
+        zset.big = !listpack;
+        let unlimited = PackLimits {
+            entries: usize::MAX,
+            value: usize::MAX,
+        };
+        for (m, s) in items {
+            if zset.insert(&m, s, unlimited).is_some() {
+                return None;
+            }
+        }
+        Some(zset)
+    }
+
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         if self.big {

@@ -1,0 +1,162 @@
+//! [`RdbWriter`]: streams an RDB file as redis-server 7.0 writes one.
+//!
+//! The caller drives it: `header`, `standard_aux` (and any `aux`), then per non-empty database `select_db`
+//! followed by one `entry` per key, optionally `function` for each library, and `finish`, which writes the EOF
+//! opcode and the CRC-64 of everything before it (zero with `rdbchecksum no`, as Redis writes it).
+
+use std::io::Write;
+
+use super::string::{put_len, put_ms, put_string, CRC64};
+use super::value::{put_body, type_of, Encoder, Limits};
+use super::{opcodes, RDB_VERSION};
+use crate::db::Entry;
+
+/// `rdbcompression` and `rdbchecksum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdbOptions {
+    pub compression: bool,
+    pub checksum: bool,
+}
+
+impl Default for RdbOptions {
+    fn default() -> Self {
+        RdbOptions {
+            compression: true,
+            checksum: true,
+        }
+    }
+}
+
+/// What the standard AUX fields report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuxInfo {
+    /// `used-mem`: bytes in use.
+    pub used_mem: u64,
+    /// `aof-base`: whether the file is the base of an AOF.
+    pub aof_base: bool,
+    /// `ctime`: Unix seconds of the save.
+    pub ctime: i64,
+}
+
+pub struct RdbWriter<W: Write> {
+    w: W,
+    opts: RdbOptions,
+    enc: Encoder,
+    digest: crc::Digest<'static, u64>,
+    written: u64,
+    /// Reused for every record, so a save allocates once per large value at most.
+    buf: Vec<u8>,
+}
+
+impl<W: Write> RdbWriter<W> {
+    pub fn new(w: W, opts: RdbOptions) -> Self {
+        RdbWriter {
+            w,
+            opts,
+            enc: Encoder {
+                compress: opts.compression,
+                limits: Limits::default(),
+            },
+            digest: CRC64.digest(),
+            written: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The thresholds that split lists and streams into nodes (Redis's defaults unless set).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.enc.limits = limits;
+        self
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// `REDIS0010`.
+    pub fn header(&mut self) -> std::io::Result<()> {
+        self.buf.clear();
+        self.buf
+            .extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+        self.flush_buf()
+    }
+
+    pub fn aux(&mut self, key: &[u8], value: &[u8]) -> std::io::Result<()> {
+        self.buf.clear();
+        self.buf.push(opcodes::AUX);
+        put_string(&mut self.buf, key, self.opts.compression);
+        put_string(&mut self.buf, value, self.opts.compression);
+        self.flush_buf()
+    }
+
+    /// The fields redis-server 7.0 writes in every file, in its order: `redis-ver`, `redis-bits`, `ctime`,
+    /// `used-mem`, then `aof-base` (the replication ones are for replication to add).
+    pub fn standard_aux(&mut self, info: AuxInfo) -> std::io::Result<()> {
+        self.aux(
+            b"redis-ver",
+            crate::commands::connection::REDIS_VERSION.as_bytes(),
+        )?;
+        self.aux(b"redis-bits", b"64")?;
+        self.aux(b"ctime", info.ctime.to_string().as_bytes())?;
+        self.aux(b"used-mem", info.used_mem.to_string().as_bytes())?;
+        self.aux(b"aof-base", if info.aof_base { b"1" } else { b"0" })
+    }
+
+    /// SELECTDB and the RESIZEDB hint: the database's key count and how many of them have a TTL.
+    pub fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> std::io::Result<()> {
+        self.buf.clear();
+        self.buf.push(opcodes::SELECTDB);
+        put_len(&mut self.buf, db as u64);
+        self.buf.push(opcodes::RESIZEDB);
+        put_len(&mut self.buf, keys);
+        put_len(&mut self.buf, expires);
+        self.flush_buf()
+    }
+
+    /// One key: EXPIRETIME_MS if it has a TTL, the type byte, the key, the value.
+    pub fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
+        self.buf.clear();
+        if let Some(at) = entry.expire_at() {
+            self.buf.push(opcodes::EXPIRETIME_MS);
+            put_ms(&mut self.buf, at);
+        }
+        self.buf.push(type_of(&entry.value));
+        put_string(&mut self.buf, key, self.opts.compression);
+        put_body(&mut self.buf, &entry.value, &self.enc);
+        self.flush_buf()
+    }
+
+    /// A function library (FUNCTION2 opcode), its code as the scripting engine gives it.
+    pub fn function(&mut self, code: &[u8]) -> std::io::Result<()> {
+        self.buf.clear();
+        self.buf.push(opcodes::FUNCTION2);
+        put_string(&mut self.buf, code, self.opts.compression);
+        self.flush_buf()
+    }
+
+    /// EOF and the checksum; returns the inner writer (flushed).
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.buf.clear();
+        self.buf.push(opcodes::EOF);
+        self.flush_buf()?;
+        let crc = if self.opts.checksum {
+            self.digest.clone().finalize()
+        } else {
+            0
+        };
+        self.w.write_all(&crc.to_le_bytes())?;
+        self.written += 8;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+
+    fn flush_buf(&mut self) -> std::io::Result<()> {
+        if self.opts.checksum {
+            self.digest.update(&self.buf);
+        }
+        self.w.write_all(&self.buf)?;
+        self.written += self.buf.len() as u64;
+        Ok(())
+    }
+}

@@ -292,9 +292,19 @@ fn flushdb(ctx: &mut Ctx, args: Args) -> Reply {
     flush(ctx, args, db..db + 1)
 }
 
+/// FLUSHALL also stops a running BGSAVE and, when save points are set, saves the now empty dataset, as Redis
+/// 7.0's `flushAllDataAndResetRDB`.
 fn flushall(ctx: &mut Ctx, args: Args) -> Reply {
     let dbs = ctx.server.keyspace.db_count();
-    flush(ctx, args, 0..dbs)
+    if flush_mode(args).is_ok() {
+        // Stopped first, so the flush does not spend time saving shards for a file nobody will keep.
+        ctx.server.persist.stop_bgsave();
+    }
+    let reply = flush(ctx, args, 0..dbs);
+    if reply == Reply::Ok {
+        crate::persist::save::after_flushall(ctx);
+    }
+    reply
 }
 
 /// Empties the databases in `dbs`. ASYNC frees the old contents on a background thread, so the client gets its
@@ -305,17 +315,20 @@ fn flush(ctx: &mut Ctx, args: Args, dbs: std::ops::Range<usize>) -> Reply {
         Err(e) => return e,
     };
     let mut detached: Vec<Dict<Entry>> = Vec::new();
+    let mut removed = 0;
     for db in dbs {
         for shard in ctx.keys.shards_mut(db) {
             if shard.is_empty() {
                 continue;
             }
+            removed += shard.len() as u64;
             let contents = shard.take_contents();
             if lazy {
                 detached.push(contents);
             }
         }
     }
+    crate::server::stats::with_local(|s| s.dirty.add_local(removed));
     if !detached.is_empty() {
         let spawned = std::thread::Builder::new()
             .name("ferredis-lazyfree".into())

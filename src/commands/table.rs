@@ -37,6 +37,7 @@ const GROUPS: &[&[Command]] = &[
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,
     crate::persist::COMMANDS,
+    crate::persist::commands::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).

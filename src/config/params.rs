@@ -14,6 +14,8 @@ pub const MUTABLE: u8 = 1;
 pub const PROTECTED: u8 = 2;
 /// The value is several words (CONFIG SET splits it; the config file passes them all).
 pub const MULTI_ARG: u8 = 4;
+/// A testing knob CONFIG GET shows only when asked by its exact name (Redis's HIDDEN_CONFIG).
+pub const HIDDEN: u8 = 8;
 
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
@@ -180,6 +182,8 @@ pub static PARAMS: &[Param] = &[
     param("no-appendfsync-on-rewrite", None, MUTABLE, Kind::Bool, "no"),
     param("cluster-require-full-coverage", None, MUTABLE, Kind::Bool, "yes"),
     param("rdb-save-incremental-fsync", None, MUTABLE, Kind::Bool, "yes"),
+    param("rdb-key-save-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("key-load-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
     param("aof-load-truncated", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-use-rdb-preamble", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-timestamp-enabled", None, MUTABLE, Kind::Bool, "no"),

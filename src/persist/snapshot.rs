@@ -42,6 +42,10 @@ pub trait EntrySink: Send {
     fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()>;
     /// One live entry of the selected database, as of the snapshot's instant.
     fn entry(&mut self, key: &[u8], entry: &Entry) -> io::Result<()>;
+    /// Called once after the last entry (a file sink writes its trailer and syncs).
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What a finished snapshot reports.

@@ -16,11 +16,13 @@ pub const BGSAVE_RETRY_DELAY_SECS: i64 = 5;
 pub struct Persistence {
     /// Set while the dataset is being loaded: commands without the `loading` flag answer -LOADING.
     pub loading: AtomicBool,
+    /// `!status.last_bgsave_ok`, readable by every command without taking the status lock.
+    bgsave_failed: AtomicBool,
     /// Keys written by the snapshot in progress (INFO `current_save_keys_processed`).
     pub keys_processed: Arc<AtomicU64>,
     pub keys_total: AtomicU64,
     /// Set to stop the running BGSAVE (FLUSHALL, SHUTDOWN), as Redis kills its child; the saver clears it.
-    pub cancel_bgsave: AtomicBool,
+    pub cancel_bgsave: Arc<AtomicBool>,
     /// Held while a save renames its temp file over the RDB file, so a stopped BGSAVE cannot overwrite a newer
     /// file written by the save that stopped it.
     pub rename_lock: Mutex<()>,
@@ -62,9 +64,10 @@ impl Persistence {
     pub fn new() -> Self {
         Persistence {
             loading: AtomicBool::new(false),
+            bgsave_failed: AtomicBool::new(false),
             keys_processed: Arc::new(AtomicU64::new(0)),
             keys_total: AtomicU64::new(0),
-            cancel_bgsave: AtomicBool::new(false),
+            cancel_bgsave: Arc::new(AtomicBool::new(false)),
             rename_lock: Mutex::new(()),
             status: Mutex::new(Status {
                 dirty_at_save: 0,
@@ -89,9 +92,19 @@ impl Persistence {
     }
 
     pub fn update<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
-        f(&mut self.status.lock())
+        let mut status = self.status.lock();
+        let r = f(&mut status);
+        self.bgsave_failed.store(!status.last_bgsave_ok, Relaxed);
+        r
     }
 
+    /// Whether the last background save failed (Redis's `lastbgsave_status == C_ERR`).
+    #[inline]
+    pub fn bgsave_failed(&self) -> bool {
+        self.bgsave_failed.load(Relaxed)
+    }
+
+    #[inline]
     pub fn loading(&self) -> bool {
         self.loading.load(Relaxed)
     }

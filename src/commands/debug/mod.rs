@@ -64,6 +64,7 @@ fn debug(ctx: &mut Ctx, args: Args) -> Reply {
         (b"sdslen", 3) => inspect::sdslen(ctx, args.get(2)),
         (b"listpack", 3) => inspect::listpack(ctx, args.get(2)),
         (b"quicklist", 3 | 4) => inspect::quicklist(ctx, args.get(2)),
+        (b"reload", _) => crate::persist::debug_reload(ctx, args),
         (b"populate", 3..=5) => populate(ctx, args),
         (b"sleep", 3) => sleep(args.get(2)),
         (b"set-active-expire", 3) => {

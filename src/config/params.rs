@@ -323,7 +323,7 @@ pub static PARAMS: &[Param] = &[
     param("tls-ciphers", None, MUTABLE, Kind::Str, ""),
     param("tls-ciphersuites", None, MUTABLE, Kind::Str, ""),
     param("dir", None, MUTABLE | PROTECTED, Kind::Special(special::dir), "."),
-    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), ""),
+    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), "3600 1 300 100 60 10000"),
     param("client-output-buffer-limit", None, MUTABLE | MULTI_ARG, Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     param("oom-score-adj-values", None, MUTABLE | MULTI_ARG, Kind::Special(special::oom_score_adj_values), "0 200 800"),
     param("notify-keyspace-events", None, MUTABLE, Kind::Special(special::notify_keyspace_events), ""),

@@ -43,8 +43,10 @@ impl Server {
     /// ferredis with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
         Self::start_on_free_port(|port| {
+            // No save points unless a test sets some (as redis-server below): a server must not write
+            // dump.rdb into the crate's directory, where every later server would load it.
             Command::new(env!("CARGO_BIN_EXE_ferredis"))
-                .args(["--port", &port.to_string()])
+                .args(["--port", &port.to_string(), "--save", ""])
                 .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

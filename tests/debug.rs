@@ -188,7 +188,10 @@ fn object_shows_redis_fields() {
     );
     assert!(n.ends_with(" lru_seconds_idle:0\r\n"), "{n}");
     let l = c.cmd(&["debug", "object", "l"]);
-    assert!(l.contains(" refcount:1 encoding:quicklist "), "{l}");
+    assert!(
+        l.contains(" refcount:1 encoding:quicklist serializedlength:19 "),
+        "{l}"
+    );
     assert!(
         l.ends_with(" ql_nodes:1 ql_avg_node:3.00 ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:16\r\n"),
         "{l}"

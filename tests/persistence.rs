@@ -477,6 +477,15 @@ fn loading_answers_loading_until_done() {
         "-LOADING Redis is loading the dataset in memory\r\n"
     );
     assert_eq!(info_field(&mut c, "loading"), "1");
+    let info = c.cmd(&["info", "persistence"]);
+    for f in [
+        "loading_start_time:",
+        "loading_total_bytes:",
+        "loading_loaded_bytes:",
+        "loading_eta_seconds:",
+    ] {
+        assert!(info.contains(f), "{f} not in {info}");
+    }
     wait_until("the load", || info_field(&mut c, "loading") == "0");
     assert_eq!(c.cmd(&["dbsize"]), ":40\r\n");
     assert_eq!(c.cmd(&["get", "key:1"]), "$7\r\nvalue:1\r\n");

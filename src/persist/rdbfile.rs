@@ -239,6 +239,16 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
         }
     };
     let limits = Limits::from_config(&server.config);
+    let p = &server.persist;
+    p.loading_start.store((now_ms() / 1000) as u64, Relaxed);
+    p.loading_total_bytes
+        .store(file.metadata().map_or(0, |m| m.len()), Relaxed);
+    p.loading_rdb_used_mem.store(0, Relaxed);
+    p.loading_loaded_bytes.store(0, Relaxed);
+    let file = Counting {
+        inner: file,
+        read: p.loading_loaded_bytes.clone(),
+    };
     let mut loader = Loader {
         server,
         dups,
@@ -273,6 +283,20 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
     }
 }
 
+/// A reader that counts the bytes read, for INFO's `loading_loaded_bytes`.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: io::Read> io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+}
+
 /// Stores what `read_rdb` yields, as Redis's `rdbLoadRio` does for a master.
 struct Loader<'s> {
     server: &'s Server,
@@ -287,7 +311,13 @@ struct Loader<'s> {
 impl Loader<'_> {
     fn item(&mut self, item: RdbItem) -> Result<(), RdbError> {
         match item {
-            RdbItem::Aux { key, value } => log_aux(&key, &value, self.now),
+            RdbItem::Aux { key, value } => {
+                if key == b"used-mem" {
+                    let mem = String::from_utf8_lossy(&value).parse().unwrap_or(0);
+                    self.server.persist.loading_rdb_used_mem.store(mem, Relaxed);
+                }
+                log_aux(&key, &value, self.now)
+            }
             RdbItem::Entry { db, key, entry } => self.entry(db, &key, entry)?,
             RdbItem::ResizeDb { .. } | RdbItem::Function(_) => {}
         }

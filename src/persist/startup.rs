@@ -132,7 +132,36 @@ pub fn info_section(server: &Server, out: &mut String) {
         let _ = write!(out, "{k}:{v}\r\n");
     }
     if loading == 1 {
-        // Redis adds the progress of the load; ferredis reads the file in one pass without a progress count.
-        let _ = write!(out, "loading_start_time:{}\r\n", s.last_save);
+        loading_fields(p, out);
     }
+}
+
+/// The progress of a load, computed as Redis computes it.
+fn loading_fields(p: &super::Persistence, out: &mut String) {
+    let start = p.loading_start.load(Relaxed) as i64;
+    let total = p.loading_total_bytes.load(Relaxed);
+    let used_mem = p.loading_rdb_used_mem.load(Relaxed);
+    let loaded = p.loading_loaded_bytes.load(Relaxed);
+    let (perc, remaining) = if total > 0 {
+        (
+            loaded as f64 / total as f64 * 100.0,
+            total.saturating_sub(loaded),
+        )
+    } else if used_mem > 0 {
+        let perc = (loaded as f64 / used_mem as f64 * 100.0).min(99.99);
+        (perc, used_mem.saturating_sub(loaded).max(1))
+    } else {
+        (0.0, 1)
+    };
+    let elapsed = crate::util::time::now_ms() / 1000 - start;
+    let eta = if elapsed == 0 {
+        1
+    } else {
+        elapsed * remaining as i64 / (loaded as i64 + 1)
+    };
+    let _ = write!(
+        out,
+        "loading_start_time:{start}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:{used_mem}\r\n\
+         loading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n"
+    );
 }

@@ -16,6 +16,12 @@ pub const BGSAVE_RETRY_DELAY_SECS: i64 = 5;
 pub struct Persistence {
     /// Set while the dataset is being loaded: commands without the `loading` flag answer -LOADING.
     pub loading: AtomicBool,
+    /// While loading: when it started (Unix seconds), the file's size, the bytes read so far and the `used-mem`
+    /// the file was saved with, for INFO's `loading_*` fields.
+    pub loading_start: AtomicU64,
+    pub loading_total_bytes: AtomicU64,
+    pub loading_loaded_bytes: Arc<AtomicU64>,
+    pub loading_rdb_used_mem: AtomicU64,
     /// `!status.last_bgsave_ok`, readable by every command without taking the status lock.
     bgsave_failed: AtomicBool,
     /// Keys written by the snapshot in progress (INFO `current_save_keys_processed`).
@@ -65,6 +71,10 @@ impl Persistence {
         Persistence {
             loading: AtomicBool::new(false),
             bgsave_failed: AtomicBool::new(false),
+            loading_start: AtomicU64::new(0),
+            loading_total_bytes: AtomicU64::new(0),
+            loading_loaded_bytes: Arc::new(AtomicU64::new(0)),
+            loading_rdb_used_mem: AtomicU64::new(0),
             keys_processed: Arc::new(AtomicU64::new(0)),
             keys_total: AtomicU64::new(0),
             cancel_bgsave: Arc::new(AtomicBool::new(false)),

@@ -1,14 +1,15 @@
 //! DEBUG subcommands that describe one key's low-level representation: OBJECT, SDSLEN, LISTPACK, QUICKLIST.
 //!
 //! ferredis stores values differently from Redis, so these report what Redis would show for the same contents
-//! where that is meaningful (the encoding, the refcount, the LRU clock, the list's node count for the configured
-//! `list-max-listpack-size`) and estimates the rest (`serializedlength` is the RDB size of the plain encoding).
+//! where that is meaningful (the encoding, the refcount, the LRU clock, `serializedlength` as a save would write
+//! the value, the list's node count for the configured `list-max-listpack-size`).
 
 use crate::commands::Ctx;
 use crate::config::Threshold;
 use crate::db::{Entry, Value};
+use crate::persist::rdb::value::{put_body, Encoder};
+use crate::persist::rdb::Limits;
 use crate::protocol::Reply;
-use crate::util::numbers::parse_i64;
 
 pub const HELP_LINES: &[&str] = &[
     "AOF-FLUSH-SLEEP <microsec>",
@@ -148,7 +149,7 @@ pub fn object(ctx: &mut Ctx, key: &[u8]) -> Reply {
             &entry.value as *const Value,
             crate::commands::object::refcount_of(entry),
             entry.encoding(),
-            serialized_len(&entry.value),
+            serialized_len(ctx, &entry.value),
             lru & 0xFF_FFFF,
             idle_secs,
             extra
@@ -201,47 +202,16 @@ fn quicklist_fields(ctx: &Ctx, lens: impl Iterator<Item = usize>) -> String {
     )
 }
 
-/// The RDB length of a string: an integer in 2 to 5 bytes, else its length prefix and bytes.
-fn string_len(s: &[u8]) -> usize {
-    if s.len() <= 11 {
-        if let Some(n) = parse_i64(s).filter(|n| n.to_string().as_bytes() == s) {
-            return match n {
-                -128..=127 => 2,
-                -32768..=32767 => 3,
-                -2147483648..=2147483647 => 5,
-                _ => s.len() + 1,
-            };
-        }
-    }
-    let prefix = match s.len() {
-        0..=63 => 1,
-        64..=16383 => 2,
-        _ => 5,
+/// What RDB writes for `value` (Redis's `rdbSavedObjectLen`): the body as a save would encode it now.
+fn serialized_len(ctx: &Ctx, value: &Value) -> usize {
+    let config = &ctx.server.config;
+    let enc = Encoder {
+        compress: config.get("rdbcompression").as_deref() != Some("no"),
+        limits: Limits::from_config(config),
     };
-    prefix + s.len()
-}
-
-/// An estimate of what RDB would write for `value` (plain encodings, no compression).
-fn serialized_len(value: &Value) -> usize {
-    match value {
-        Value::Str(s) => string_len(s),
-        Value::List(l) => 1 + l.iter().map(|i| string_len(i)).sum::<usize>(),
-        Value::Set(s) => 1 + s.iter().map(|m| string_len(&m)).sum::<usize>(),
-        Value::Hash(h) => {
-            1 + h
-                .iter()
-                .map(|(f, v)| string_len(f) + string_len(v))
-                .sum::<usize>()
-        }
-        Value::ZSet(z) => {
-            1 + z
-                .list()
-                .iter()
-                .map(|(m, _)| string_len(m) + 8)
-                .sum::<usize>()
-        }
-        Value::Stream(s) => 16 + 16 * s.len(),
-    }
+    let mut out = Vec::new();
+    put_body(&mut out, value, &enc);
+    out.len()
 }
 
 /// DEBUG SDSLEN key: for a string not stored as an integer, its lengths (ferredis keeps no spare room).

@@ -2,246 +2,11 @@
 //! the same; corrupt payloads get Redis's exact errors and leave the server serving.
 
 mod common;
+mod rdb_support;
 
 use common::{Client, Server};
 use ferredis::persist::rdb::crc64;
-
-/// A value to move: the commands that build it, and the commands that read it back (compared between servers).
-struct Fixture {
-    key: &'static str,
-    setup: Vec<Vec<String>>,
-    check: Vec<Vec<String>>,
-}
-
-fn cmd(parts: &[&str]) -> Vec<String> {
-    parts.iter().map(|s| s.to_string()).collect()
-}
-
-fn fixture(key: &'static str, setup: Vec<Vec<String>>, check: &[&[&str]]) -> Fixture {
-    let mut check: Vec<Vec<String>> = check.iter().map(|c| cmd(c)).collect();
-    check.push(cmd(&["OBJECT", "ENCODING", key]));
-    check.push(cmd(&["TYPE", key]));
-    Fixture { key, setup, check }
-}
-
-/// One command per chunk of `items`, e.g. RPUSH key i1 i2 ... so large values build fast.
-fn batched(head: &[&str], items: Vec<String>) -> Vec<Vec<String>> {
-    items
-        .chunks(100)
-        .map(|chunk| {
-            let mut c = cmd(head);
-            c.extend(chunk.iter().cloned());
-            c
-        })
-        .collect()
-}
-
-fn fixtures() -> Vec<Fixture> {
-    let binary: String = (1u8..=127).map(char::from).collect();
-    let compressible = "abcdefgh".repeat(40);
-    let long_list: Vec<String> = (0..2000)
-        .map(|i| {
-            if i % 3 == 0 {
-                i.to_string()
-            } else {
-                format!("item-{i}-{}", "x".repeat(i % 50))
-            }
-        })
-        .collect();
-    let big_ints: Vec<String> = (0..600).map(|i| (i * 7 - 1000).to_string()).collect();
-    let mut sbig_members: Vec<&str> = vec!["SMISMEMBER", "sbig", "0", "-1000", "3193"];
-    sbig_members.extend(big_ints.iter().map(|s| s.as_str()));
-    let hash_fields: Vec<String> = (0..200)
-        .flat_map(|i| [format!("f{i}"), format!("v{i}")])
-        .collect();
-    let zset_members: Vec<String> = (0..200)
-        .flat_map(|i| [format!("{}.5", i - 100), format!("m{i}")])
-        .collect();
-    let mut hget_big: Vec<&str> = vec!["HMGET", "hbig"];
-    let fields: Vec<String> = (0..200).map(|i| format!("f{i}")).collect();
-    hget_big.extend(fields.iter().map(|s| s.as_str()));
-    let mut stream_setup = vec![
-        cmd(&["XADD", "x", "1-1", "name", "a", "n", "1"]),
-        cmd(&["XADD", "x", "1-2", "name", "b", "n", "2"]),
-        cmd(&["XADD", "x", "2-0", "other", "c"]),
-        cmd(&["XADD", "x", "3-0", "name", "d", "n", "-70000"]),
-        cmd(&["XDEL", "x", "1-2"]),
-        cmd(&["XGROUP", "CREATE", "x", "g1", "0"]),
-        cmd(&["XGROUP", "CREATE", "x", "g2", "$"]),
-        cmd(&["XGROUP", "CREATECONSUMER", "x", "g1", "idle"]),
-        cmd(&[
-            "XREADGROUP",
-            "GROUP",
-            "g1",
-            "alice",
-            "COUNT",
-            "2",
-            "STREAMS",
-            "x",
-            ">",
-        ]),
-        cmd(&[
-            "XREADGROUP",
-            "GROUP",
-            "g1",
-            "bob",
-            "COUNT",
-            "1",
-            "STREAMS",
-            "x",
-            ">",
-        ]),
-        cmd(&["XACK", "x", "g1", "2-0"]),
-    ];
-    stream_setup.extend((0..300).map(|i| {
-        cmd(&[
-            "XADD",
-            "xlong",
-            &format!("{}-{}", 10 + i / 7, i % 7),
-            "k",
-            &i.to_string(),
-        ])
-    }));
-    let fx = |key, setup: Vec<Vec<String>>, check: &[&[&str]]| fixture(key, setup, check);
-    vec![
-        fx("s", vec![cmd(&["SET", "s", "hello"])], &[&["GET", "s"]]),
-        fx("i", vec![cmd(&["SET", "i", "-12345"])], &[&["GET", "i"]]),
-        fx(
-            "i64",
-            vec![cmd(&["SET", "i64", "9223372036854775807"])],
-            &[&["GET", "i64"]],
-        ),
-        fx(
-            "lead0",
-            vec![cmd(&["SET", "lead0", "007"])],
-            &[&["GET", "lead0"]],
-        ),
-        fx(
-            "lzf",
-            vec![cmd(&["SET", "lzf", &compressible])],
-            &[&["GET", "lzf"]],
-        ),
-        fx(
-            "bin",
-            vec![cmd(&["SET", "bin", &binary])],
-            &[&["GET", "bin"], &["STRLEN", "bin"]],
-        ),
-        fx(
-            "raw",
-            vec![
-                cmd(&["SET", "raw", &"q".repeat(50)]),
-                cmd(&["APPEND", "raw", "!"]),
-            ],
-            &[&["GET", "raw"]],
-        ),
-        fx(
-            "l",
-            vec![cmd(&[
-                "RPUSH",
-                "l",
-                "a",
-                "",
-                "1",
-                "-5",
-                "300",
-                "70000",
-                "9999999999",
-                &"z".repeat(100),
-            ])],
-            &[&["LRANGE", "l", "0", "-1"]],
-        ),
-        fx(
-            "lbig",
-            batched(&["RPUSH", "lbig"], long_list),
-            &[&["LRANGE", "lbig", "0", "-1"], &["LLEN", "lbig"]],
-        ),
-        fx(
-            "si",
-            vec![cmd(&[
-                "SADD",
-                "si",
-                "3",
-                "1",
-                "-100",
-                "100000",
-                "5000000000",
-            ])],
-            &[&["SMEMBERS", "si"]],
-        ),
-        fx(
-            "ss",
-            vec![cmd(&["SADD", "ss", "a", "b", "1"])],
-            &[&["SMISMEMBER", "ss", "a", "b", "1", "c"], &["SCARD", "ss"]],
-        ),
-        fx(
-            "sbig",
-            batched(&["SADD", "sbig"], big_ints.clone()),
-            &[&sbig_members, &["SCARD", "sbig"]],
-        ),
-        fx(
-            "h",
-            vec![cmd(&["HSET", "h", "f", "v", "n", "12", "e", ""])],
-            &[&["HGETALL", "h"]],
-        ),
-        fx(
-            "hbig",
-            batched(&["HSET", "hbig"], hash_fields),
-            &[&hget_big, &["HLEN", "hbig"]],
-        ),
-        fx(
-            "hlong",
-            vec![cmd(&["HSET", "hlong", "f", &"v".repeat(100)])],
-            &[&["HGETALL", "hlong"]],
-        ),
-        fx(
-            "z",
-            vec![cmd(&[
-                "ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "inf", "d", "0.1", "e", "-3", "f",
-            ])],
-            &[&["ZRANGE", "z", "0", "-1", "WITHSCORES"]],
-        ),
-        fx(
-            "zbig",
-            batched(&["ZADD", "zbig"], zset_members),
-            &[&["ZRANGE", "zbig", "0", "-1", "WITHSCORES"]],
-        ),
-        fx(
-            "x",
-            stream_setup,
-            &[
-                &["XRANGE", "x", "-", "+"],
-                &["XINFO", "STREAM", "x", "FULL"],
-                &["XRANGE", "xlong", "-", "+", "COUNT", "5"],
-                &["XLEN", "xlong"],
-            ],
-        ),
-    ]
-}
-
-fn bulk_of(reply: &[u8]) -> Vec<u8> {
-    assert!(
-        reply.starts_with(b"$"),
-        "not a bulk: {:?}",
-        String::from_utf8_lossy(reply)
-    );
-    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
-    reply[nl + 1..reply.len() - 2].to_vec()
-}
-
-fn run(c: &mut Client, command: &[String]) -> String {
-    let args: Vec<&str> = command.iter().map(String::as_str).collect();
-    c.cmd(&args)
-}
-
-fn dump(c: &mut Client, key: &str) -> Vec<u8> {
-    bulk_of(&c.cmd_bytes(&[b"DUMP", key.as_bytes()]))
-}
-
-fn restore(c: &mut Client, key: &str, ttl: &str, payload: &[u8], extra: &[&str]) -> String {
-    let mut args: Vec<&[u8]> = vec![b"RESTORE", key.as_bytes(), ttl.as_bytes(), payload];
-    args.extend(extra.iter().map(|s| s.as_bytes()));
-    String::from_utf8_lossy(&c.cmd_bytes(&args)).into_owned()
-}
+use rdb_support::{dump, fixtures, restore, run};
 
 /// Builds every fixture on `from`, moves it with DUMP/RESTORE to `to`, and compares the read-backs.
 fn transfer(from: &Server, to: &Server, direction: &str) {
@@ -307,6 +72,29 @@ fn payloads_are_byte_for_byte_redis_s() {
         b.cmd(s);
         assert_eq!(dump(&mut a, s[1]), dump(&mut b, s[1]), "DUMP {}", s[1]);
     }
+    // Quicklist nodes split where Redis splits a list pushed in order, by size and by count.
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("{i}-{}", "y".repeat(i % 40)))
+        .collect();
+    let lzf_text: String = (0..200).map(|i| format!("word{} ", i % 17)).collect();
+    for fill in ["-2", "-1", "5", "-5"] {
+        for c in [&mut a, &mut b] {
+            c.cmd(&["CONFIG", "SET", "list-max-listpack-size", fill]);
+            c.cmd(&["DEL", "big"]);
+            for chunk in items.chunks(500) {
+                let mut args = vec!["RPUSH", "big"];
+                args.extend(chunk.iter().map(String::as_str));
+                c.cmd(&args);
+            }
+            c.cmd(&["SET", "text", &lzf_text]);
+        }
+        assert_eq!(
+            dump(&mut a, "big"),
+            dump(&mut b, "big"),
+            "list-max-listpack-size {fill}"
+        );
+    }
+    assert_eq!(dump(&mut a, "text"), dump(&mut b, "text"), "LZF");
 }
 
 #[test]
@@ -429,4 +217,93 @@ fn dump_respects_rdbcompression() {
         c.cmd(&["LPUSH", "n", "1"]),
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
     );
+}
+
+/// RESTORE fires `restore` (and, replacing with a TTL already past, `del`), and invalidates WATCH, as in Redis.
+#[test]
+fn restore_notifies_and_touches_watched_keys() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let mut seen = Vec::new();
+    for server in [&ours, &redis] {
+        let mut c = server.client();
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        c.cmd(&["SET", "src", "v"]);
+        let p = dump(&mut c, "src");
+        let mut sub = server.client();
+        sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
+        let mut watcher = server.client();
+        watcher.cmd(&["WATCH", "k"]);
+        restore(&mut c, "k", "0", &p, &[]);
+        watcher.cmd(&["MULTI"]);
+        watcher.cmd(&["GET", "k"]);
+        let exec = watcher.cmd(&["EXEC"]);
+        restore(&mut c, "k", "1", &p, &["REPLACE", "ABSTTL"]);
+        let events = [sub.read_reply(), sub.read_reply()];
+        seen.push((exec, events));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0, "*-1\r\n", "EXEC aborted by the RESTORE");
+}
+
+/// A stream keeps the node layout it was dumped with (node size settings of the source, deleted heads), so
+/// XINFO's radix-tree counts and later appends match Redis after the restore.
+#[test]
+fn stream_node_layout_survives_restore() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let source = Server::start_redis().expect("a second redis-server");
+    let mut src = source.client();
+    src.cmd(&["CONFIG", "SET", "stream-node-max-entries", "3"]);
+    for i in 1..=10 {
+        src.cmd(&["XADD", "s", &format!("{i}-0"), "f", &i.to_string()]);
+    }
+    src.cmd(&["XDEL", "s", "1-0", "5-0", "6-0"]);
+    let p = dump(&mut src, "s");
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for c in [&mut a, &mut b] {
+        assert_eq!(restore(c, "s", "0", &p, &[]), "+OK\r\n");
+    }
+    let info: &[&str] = &["XINFO", "STREAM", "s", "FULL"];
+    assert_eq!(a.cmd(info), b.cmd(info));
+    for i in 11..=15 {
+        let id = format!("{i}-0");
+        let add: &[&str] = &["XADD", "s", &id, "f", "v"];
+        assert_eq!(a.cmd(add), b.cmd(add));
+    }
+    assert_eq!(a.cmd(info), b.cmd(info), "appends after the restore");
+    let trim: &[&str] = &["XTRIM", "s", "MAXLEN", "~", "4"];
+    assert_eq!(a.cmd(trim), b.cmd(trim));
+    assert_eq!(
+        a.cmd(info),
+        b.cmd(info),
+        "approximate trim by the restored nodes"
+    );
+}
+
+/// Under an LFU policy RESTORE ... FREQ sets the counter (and IDLETIME is ignored); under LRU the reverse.
+#[test]
+fn restore_freq_under_lfu_matches_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let (mut a, mut b) = (ours.client(), redis.client());
+    for c in [&mut a, &mut b] {
+        c.cmd(&["SET", "src", "v"]);
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]);
+    }
+    let p = dump(&mut a, "src");
+    for (key, extra) in [("f", &["FREQ", "100"][..]), ("i", &["IDLETIME", "100"])] {
+        assert_eq!(
+            restore(&mut a, key, "0", &p, extra),
+            restore(&mut b, key, "0", &p, extra)
+        );
+        let freq: &[&str] = &["OBJECT", "FREQ", key];
+        assert_eq!(a.cmd(freq), b.cmd(freq), "{key}");
+    }
 }

@@ -81,6 +81,10 @@ impl Entry {
     pub fn expire_at(&self) -> Option<i64> {
         (self.expire_at != 0).then_some(self.expire_at)
     }
+    /// The access stamp, for persistence (RDB IDLE/FREQ opcodes, RESTORE IDLETIME/FREQ).
+    pub fn access(&self) -> &Access {
+        &self.lru
+    }
     /// Whether the key is logically gone at `now`, for commands that walk a shard (KEYS, SCAN) under a read lock.
     pub fn expired(&self, now: i64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
@@ -173,6 +177,14 @@ impl Access {
             let idle = u32::try_from(idle).unwrap_or(u32::MAX);
             self.0
                 .store(seconds(now_ms).saturating_sub(idle).max(1), Relaxed);
+        }
+    }
+
+    /// Seconds since the last use under LRU (OBJECT IDLETIME; what an RDB file's IDLE opcode records).
+    pub fn idle_secs(&self, now_ms: i64) -> u64 {
+        match self.get() {
+            0 => 0, // never stamped: not stored yet
+            stamp => u64::from(seconds(now_ms).saturating_sub(stamp)),
         }
     }
 

@@ -19,12 +19,15 @@ pub mod value;
 pub mod write;
 pub mod ziplist;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::fmt;
 
 pub use read::{read_rdb, RdbItem, RdbSummary};
 pub use string::crc64;
 pub use value::Limits;
-pub use write::{RdbOptions, RdbWriter};
+pub use write::{AccessStamps, AuxInfo, RdbOptions, RdbWriter};
 
 /// The version this server writes, and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
@@ -101,7 +104,7 @@ impl fmt::Display for RdbError {
             RdbError::Checksum { expected, got } => {
                 write!(
                     f,
-                    "Wrong RDB checksum expected: ({expected:x}) got ({got:x}). Aborting now."
+                    "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now."
                 )
             }
             RdbError::Corrupt { offset, reason } => write!(

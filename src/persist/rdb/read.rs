@@ -44,7 +44,7 @@ pub struct RdbSummary {
     pub checksum_verified: bool,
 }
 
-/// Reads a whole file. `limits` decide the encodings of the loaded values; `now_ms` is when the IDLE opcode's
+/// Reads a whole file (buffered here: the reader is read a few bytes at a time). `limits` decide the encodings of the loaded values; `now_ms` is when the IDLE opcode's
 /// idle times count from. A sink error stops the read and is returned as is.
 pub fn read_rdb<R: Read>(
     r: R,
@@ -52,7 +52,7 @@ pub fn read_rdb<R: Read>(
     now_ms: i64,
     mut sink: impl FnMut(RdbItem) -> Result<(), RdbError>,
 ) -> Result<RdbSummary, RdbError> {
-    let mut input = Input::new(r);
+    let mut input = Input::new(std::io::BufReader::new(r));
     let version = read_header(&mut input)?;
     let mut summary = RdbSummary {
         version,
@@ -146,4 +146,115 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<u32, RdbError> {
         return Err(RdbError::Version(version));
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Value;
+    use crate::persist::rdb::string::put_string;
+    use crate::persist::rdb::{string::put_len, types};
+
+    fn read_all(file: &[u8]) -> Result<(RdbSummary, Vec<RdbItem>), RdbError> {
+        let mut items = Vec::new();
+        let summary = read_rdb(file, &Limits::default(), 5_000_000, |i| {
+            items.push(i);
+            Ok(())
+        })?;
+        Ok((summary, items))
+    }
+
+    fn s(out: &mut Vec<u8>, bytes: &[u8]) {
+        put_string(out, bytes, false);
+    }
+
+    #[test]
+    fn opcodes_before_a_key_apply_to_that_key_only() {
+        let mut f = b"REDIS0009".to_vec();
+        f.push(opcodes::AUX);
+        s(&mut f, b"redis-ver");
+        s(&mut f, b"6.2.0");
+        f.push(opcodes::SELECTDB);
+        put_len(&mut f, 2);
+        f.push(opcodes::RESIZEDB);
+        put_len(&mut f, 2);
+        put_len(&mut f, 1);
+        f.push(opcodes::EXPIRETIME);
+        f.extend_from_slice(&1000i32.to_le_bytes());
+        f.push(opcodes::IDLE);
+        put_len(&mut f, 100);
+        f.push(types::STRING);
+        s(&mut f, b"k");
+        s(&mut f, b"v");
+        f.push(types::SET);
+        s(&mut f, b"empty");
+        put_len(&mut f, 0);
+        f.push(types::STRING);
+        s(&mut f, b"k2");
+        s(&mut f, b"42");
+        f.push(opcodes::FUNCTION2);
+        s(&mut f, b"#!lua name=lib");
+        f.push(opcodes::EOF);
+        f.extend_from_slice(&[0; 8]);
+        let (summary, items) = read_all(&f).expect("valid file");
+        assert_eq!(
+            (summary.version, summary.keys, summary.empty_keys_skipped),
+            (9, 2, 1)
+        );
+        assert!(!summary.checksum_verified);
+        assert!(
+            matches!(&items[0], RdbItem::Aux { key, value } if key == b"redis-ver" && value == b"6.2.0")
+        );
+        assert!(matches!(
+            items[1],
+            RdbItem::ResizeDb {
+                db: 2,
+                keys: 2,
+                expires: 1
+            }
+        ));
+        let RdbItem::Entry { db: 2, key, entry } = &items[2] else {
+            panic!("an entry")
+        };
+        assert_eq!(
+            (key.as_slice(), entry.expire_at()),
+            (&b"k"[..], Some(1_000_000))
+        );
+        if !crate::db::access_policy::lfu() {
+            assert_eq!(entry.lru.idle_secs(5_000_000), 100);
+        }
+        let RdbItem::Entry { key, entry, .. } = &items[3] else {
+            panic!("an entry")
+        };
+        assert_eq!(
+            (key.as_slice(), entry.expire_at()),
+            (&b"k2"[..], None),
+            "opcodes reset"
+        );
+        assert!(matches!(&entry.value, Value::Str(v) if v.as_slice() == b"42"));
+        assert!(matches!(&items[4], RdbItem::Function(code) if code == b"#!lua name=lib"));
+    }
+
+    #[test]
+    fn module_values_are_refused_with_the_type_name() {
+        const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let id = b"mymodtype".iter().fold(0u64, |id, c| {
+            id << 6 | CHARSET.iter().position(|x| x == c).unwrap_or(0) as u64
+        });
+        let mut f = b"REDIS0010".to_vec();
+        f.push(types::MODULE_2);
+        s(&mut f, b"k");
+        put_len(&mut f, id << 10 | 3);
+        let err = read_all(&f)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.ends_with("-> The RDB file contains module data I can't load: no matching module type 'mymodtype'"), "{err}");
+        let mut aux = b"REDIS0010".to_vec();
+        aux.push(opcodes::MODULE_AUX);
+        assert!(matches!(read_all(&aux), Err(RdbError::Corrupt { .. })));
+        let mut unknown = b"REDIS0010".to_vec();
+        unknown.extend_from_slice(&[30, 1, b'k']);
+        assert!(matches!(read_all(&unknown), Err(RdbError::Corrupt { .. })));
+    }
 }

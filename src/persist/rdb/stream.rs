@@ -15,7 +15,7 @@ use std::io::Read;
 
 use super::listpack::{self, ListpackBuilder, LpValue};
 use super::string::{put_len, put_ms, put_string, Input};
-use super::value::{Encoder, Limits};
+use super::value::Encoder;
 use super::{types, RdbError};
 use crate::types::stream::{Consumer, Fields, Group, Nack, Stream, StreamId};
 
@@ -116,11 +116,8 @@ fn node_listpack(master: StreamId, entries: &[(StreamId, &Fields)]) -> Vec<u8> {
     lp.finish()
 }
 
-pub fn read_stream<R: Read>(
-    input: &mut Input<R>,
-    ty: u8,
-    limits: &Limits,
-) -> Result<Stream, RdbError> {
+/// A stream with the node layout it was saved with.
+pub fn read_stream<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Stream, RdbError> {
     let mut s = Stream::default();
     let nodes = input.length()?;
     let mut last_seen: Option<StreamId> = None;
@@ -130,19 +127,20 @@ pub fn read_stream<R: Read>(
             .map(decode_id)
             .map_err(|_| input.corrupt("Stream node key entry is not the size of a stream ID"))?;
         let blob = input.string()?;
-        let entries = listpack::parse(&blob)
-            .and_then(|lp| node_entries(master, &lp))
+        let lp = listpack::parse(&blob)
             .ok_or_else(|| input.corrupt("Stream listpack integrity check failed."))?;
-        if entries.is_empty() {
+        if lp.is_empty() {
             return Err(input.corrupt("Empty listpack inside stream"));
         }
-        for (id, fields) in entries {
-            if last_seen.is_some_and(|l| id <= l) {
+        let (master_fields, entries) = node_entries(master, &lp)
+            .ok_or_else(|| input.corrupt("Stream listpack integrity check failed."))?;
+        for (id, _, _) in &entries {
+            if last_seen.is_some_and(|l| *id <= l) || *id < master {
                 return Err(input.corrupt("Stream entries out of order"));
             }
-            last_seen = Some(id);
-            s.append(id, fields, limits.stream);
+            last_seen = Some(*id);
         }
+        s.load_node(master, master_fields, entries);
     }
     let length = input.length()?;
     s.last_id = read_id(input)?;
@@ -228,14 +226,18 @@ fn read_group<R: Read>(input: &mut Input<R>, ty: u8, s: &Stream) -> Result<Group
     Ok(g)
 }
 
-/// The live entries of one node's listpack, `None` if its layout is wrong.
-fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<Vec<(StreamId, Fields)>> {
+/// A node's entries, deleted ones flagged, with its master fields; `None` if its layout is wrong.
+type NodeEntries = (Fields, Vec<(StreamId, Fields, bool)>);
+
+fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<NodeEntries> {
     let mut it = lp.iter().copied();
     let int = |it: &mut dyn Iterator<Item = LpValue<'_>>| it.next()?.as_int();
     let count = int(&mut it)?;
     let deleted = int(&mut it)?;
-    let nmaster = usize::try_from(int(&mut it)?).ok()?;
-    let mut master_fields = Vec::new();
+    let nmaster = usize::try_from(int(&mut it)?)
+        .ok()
+        .filter(|&n| n <= lp.len())?;
+    let mut master_fields = Vec::with_capacity(nmaster);
     for _ in 0..nmaster {
         master_fields.push(it.next()?.to_vec());
     }
@@ -243,31 +245,32 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<Vec<(StreamId, F
         return None;
     }
     let mut out = Vec::new();
-    let mut seen = 0i64;
     while let Some(flags) = it.next() {
         let flags = flags.as_int()?;
         let ms = master.ms.wrapping_add(int(&mut it)? as u64);
         let seq = master.seq.wrapping_add(int(&mut it)? as u64);
-        let fields: Vec<Vec<u8>> = if flags & FLAG_SAMEFIELDS != 0 {
-            let mut f = Vec::with_capacity(nmaster * 2);
+        let mut fields = Vec::new();
+        if flags & FLAG_SAMEFIELDS != 0 {
             for name in &master_fields {
-                f.push(name.clone());
-                f.push(it.next()?.to_vec());
+                fields.push(name.clone());
+                fields.push(it.next()?.to_vec());
             }
-            f
         } else {
-            let n = usize::try_from(int(&mut it)?).ok()?;
-            let mut f = Vec::new();
-            for _ in 0..n.checked_mul(2)? {
-                f.push(it.next()?.to_vec());
+            let n = usize::try_from(int(&mut it)?)
+                .ok()
+                .filter(|&n| n <= lp.len())?;
+            for _ in 0..n * 2 {
+                fields.push(it.next()?.to_vec());
             }
-            f
-        };
-        int(&mut it)?; // the entry's element count
-        seen += 1;
-        if flags & FLAG_DELETED == 0 {
-            out.push((StreamId::new(ms, seq), fields.into_boxed_slice()));
         }
+        int(&mut it)?; // the entry's element count
+        out.push((
+            StreamId::new(ms, seq),
+            fields.into_boxed_slice(),
+            flags & FLAG_DELETED != 0,
+        ));
     }
-    (seen == count + deleted && out.len() as i64 == count).then_some(out)
+    let live = out.iter().filter(|e| !e.2).count() as i64;
+    (out.len() as i64 == count + deleted && live == count)
+        .then_some((master_fields.into_boxed_slice(), out))
 }

@@ -13,7 +13,7 @@ use super::string::{put_double, put_len, put_string, Input};
 use super::{intset, stream, types, ziplist, RdbError};
 use crate::config::{Config, Threshold};
 use crate::db::{StrValue, Value};
-use crate::types::collection::{intset_limit, PackLimits};
+use crate::types::collection::{intset_limit, new_dict, PackLimits};
 use crate::types::hash::Hash;
 use crate::types::list::{End, List};
 use crate::types::set::Set;
@@ -133,17 +133,12 @@ pub fn put_body(out: &mut Vec<u8>, value: &Value, enc: &Encoder) {
     }
 }
 
-/// A quicklist of packed listpack nodes, split as `list-max-listpack-size` splits Redis's nodes.
+/// A quicklist of packed listpack nodes, split where Redis's quicklist would split a list pushed in order.
 fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
-    let (max_entries, max_bytes) = match enc.limits.list_node {
-        n if n > 0 => (n as usize, usize::MAX),
-        n => (usize::MAX, 4096usize << (n.unsigned_abs().clamp(1, 5) - 1)),
-    };
     let mut nodes: Vec<Vec<u8>> = Vec::new();
     let mut node = ListpackBuilder::new();
     for item in list.iter() {
-        let full = node.len() >= max_entries || node.bytes() + item.len() + 11 > max_bytes;
-        if !node.is_empty() && full {
+        if !node.is_empty() && !node_takes(&node, item.len(), enc.limits.list_node) {
             nodes.push(std::mem::take(&mut node).finish());
         }
         node.push(item);
@@ -156,6 +151,20 @@ fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
         put_len(out, QUICKLIST_PACKED);
         put_string(out, &n, enc.compress);
     }
+}
+
+/// Redis's `_quicklistNodeAllowInsert` for `list-max-listpack-size` `fill`: a negative fill caps a node's bytes
+/// (-1 to -5: 4 to 64 KB), a positive one its entries (within an 8 KB safety cap). Sizes are estimates: the
+/// listpack's bytes, the element's length and 8 bytes of overhead.
+fn node_takes(node: &ListpackBuilder, item_len: usize, fill: i64) -> bool {
+    const LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+    const SAFETY_LIMIT: usize = 8192;
+    let new_size = node.bytes() + item_len + 8;
+    let level = usize::try_from(-fill - 1).ok().and_then(|i| LEVELS.get(i));
+    if level.is_some_and(|&limit| new_size <= limit) {
+        return true;
+    }
+    new_size <= SAFETY_LIMIT && (node.len() as i64) < fill
 }
 
 const QUICKLIST_PLAIN: u64 = 1;
@@ -193,7 +202,7 @@ pub fn read_body<R: Read>(
         types::ZSET | types::ZSET_2 => read_zset(input, ty, limits)?,
         types::ZSET_ZIPLIST | types::ZSET_LISTPACK => read_packed_zset(input, ty, limits)?,
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => {
-            Value::Stream(Box::new(stream::read_stream(input, ty, limits)?))
+            Value::Stream(Box::new(stream::read_stream(input, ty)?))
         }
         types::MODULE | types::MODULE_2 => return Err(module_error(input)?),
         other => return Err(input.corrupt(format!("Unknown RDB encoding type {other}"))),
@@ -253,9 +262,9 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
                     types::LIST_QUICKLIST => ziplist::parse(&blob),
                     _ => listpack::parse(&blob),
                 };
-                let items = items
-                    .filter(|i| !i.is_empty())
-                    .ok_or_else(|| input.corrupt("Listpack integrity check failed."))?;
+                // An empty node is skipped, as Redis does; a list left empty is an empty key.
+                let items =
+                    items.ok_or_else(|| input.corrupt("Listpack integrity check failed."))?;
                 items
                     .into_iter()
                     .for_each(|v| list.push(End::Right, &v.to_vec()));
@@ -268,23 +277,16 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
 
 fn read_set<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, RdbError> {
     let n = input.length()?;
-    // Past the intset limit Redis starts with a hashtable; a limit of 0 makes the first add convert.
-    let limit = if n > limits.intset as u64 {
-        0
-    } else {
-        limits.intset
-    };
+    // Past the intset limit Redis starts with a hashtable; under it, an intset until a member is not an integer.
+    let big = n > limits.intset as u64;
     let mut set: Option<Set> = None;
     for _ in 0..n {
         let m = input.string()?;
-        let s = set.get_or_insert_with(|| {
-            if limit == 0 {
-                Set::for_member(b"-")
-            } else {
-                Set::for_member(&m)
-            }
+        let s = set.get_or_insert_with(|| match big {
+            true => Set::Table(new_dict()),
+            false => Set::for_member(&m),
         });
-        if !s.add(&m, limit) {
+        if !s.add(&m, limits.intset) {
             return Err(input.corrupt("Duplicate set members detected"));
         }
     }
@@ -334,15 +336,14 @@ fn read_packed_hash<R: Read>(
         types::HASH_ZIPLIST => ziplist::parse(&blob).and_then(pairs_of),
         _ => listpack::parse(&blob).and_then(pairs_of),
     }
-    .filter(|p| !p.is_empty())
     .ok_or_else(|| input.corrupt("Hash listpack integrity check failed."))?;
-    // A listpack stays one unless it has too many fields; ziplists and zipmaps also convert for a long one.
+    // A listpack or ziplist stays a listpack unless it has too many fields; a zipmap also converts for a long one.
     let longest = pairs
         .iter()
         .map(|(f, v)| f.len().max(v.len()))
         .max()
         .unwrap_or(0);
-    let too_long = ty != types::HASH_LISTPACK && limits.hash.too_long(longest);
+    let too_long = ty == types::HASH_ZIPMAP && limits.hash.too_long(longest);
     let mut lim = PackLimits {
         entries: usize::MAX,
         value: usize::MAX,
@@ -406,7 +407,7 @@ fn read_packed_zset<R: Read>(
     };
     let corrupt = || input.corrupt("Zset listpack integrity check failed.");
     let parsed = parsed
-        .filter(|p| !p.is_empty() && p.len().is_multiple_of(2))
+        .filter(|p| p.len().is_multiple_of(2))
         .ok_or_else(corrupt)?;
     let mut items = Vec::with_capacity(parsed.len() / 2);
     for pair in parsed.chunks_exact(2) {

@@ -27,6 +27,28 @@ impl Default for RdbOptions {
     }
 }
 
+/// Which access stamp each key carries, from `maxmemory-policy` as Redis decides: its idle seconds (IDLE
+/// opcode) under an LRU policy, its LFU counter (FREQ opcode) under an LFU one, nothing otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccessStamps {
+    #[default]
+    None,
+    Idle,
+    Freq,
+}
+
+impl AccessStamps {
+    pub fn for_policy(policy: &str) -> Self {
+        if policy.contains("lru") {
+            AccessStamps::Idle
+        } else if policy.contains("lfu") {
+            AccessStamps::Freq
+        } else {
+            AccessStamps::None
+        }
+    }
+}
+
 /// What the standard AUX fields report.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AuxInfo {
@@ -44,6 +66,8 @@ pub struct RdbWriter<W: Write> {
     enc: Encoder,
     digest: crc::Digest<'static, u64>,
     written: u64,
+    /// The access stamps to write, and the time (Unix ms) idle times count to.
+    stamps: (AccessStamps, i64),
     /// Reused for every record, so a save allocates once per large value at most.
     buf: Vec<u8>,
 }
@@ -59,6 +83,7 @@ impl<W: Write> RdbWriter<W> {
             },
             digest: CRC64.digest(),
             written: 0,
+            stamps: (AccessStamps::None, 0),
             buf: Vec::new(),
         }
     }
@@ -66,6 +91,12 @@ impl<W: Write> RdbWriter<W> {
     /// The thresholds that split lists and streams into nodes (Redis's defaults unless set).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.enc.limits = limits;
+        self
+    }
+
+    /// Writes each key's idle time or LFU counter as of `now_ms` (Redis does under LRU and LFU policies).
+    pub fn with_access_stamps(mut self, stamps: AccessStamps, now_ms: i64) -> Self {
+        self.stamps = (stamps, now_ms);
         self
     }
 
@@ -114,12 +145,23 @@ impl<W: Write> RdbWriter<W> {
         self.flush_buf()
     }
 
-    /// One key: EXPIRETIME_MS if it has a TTL, the type byte, the key, the value.
+    /// One key: EXPIRETIME_MS if it has a TTL, IDLE or FREQ if asked for, the type byte, the key, the value.
     pub fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
         self.buf.clear();
         if let Some(at) = entry.expire_at() {
             self.buf.push(opcodes::EXPIRETIME_MS);
             put_ms(&mut self.buf, at);
+        }
+        match self.stamps {
+            (AccessStamps::None, _) => {}
+            (AccessStamps::Idle, now) => {
+                self.buf.push(opcodes::IDLE);
+                put_len(&mut self.buf, entry.lru.idle_secs(now));
+            }
+            (AccessStamps::Freq, now) => {
+                self.buf.push(opcodes::FREQ);
+                self.buf.push(entry.lru.lfu_counter(now).min(255) as u8);
+            }
         }
         self.buf.push(type_of(&entry.value));
         put_string(&mut self.buf, key, self.opts.compression);

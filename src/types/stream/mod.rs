@@ -285,6 +285,26 @@ impl Stream {
         self.entries_added += 1;
     }
 
+    /// Adds one node of a saved stream (RDB or RESTORE): its master id and fields and its entries in order,
+    /// deleted ones flagged. The caller sets `last_id`, `entries_added` and `max_deleted_id` from the save.
+    pub fn load_node(
+        &mut self,
+        master: StreamId,
+        master_fields: Fields,
+        entries: Vec<(StreamId, Fields, bool)>,
+    ) {
+        {
+            let view: Vec<(StreamId, &Fields, bool)> =
+                entries.iter().map(|(id, f, d)| (*id, f, *d)).collect();
+            self.nodes.load_node(master, master_fields, &view);
+        }
+        for (id, fields, deleted) in entries {
+            if !deleted {
+                self.entries.insert(id, fields);
+            }
+        }
+    }
+
     /// Deletes one entry (XDEL); true if it was there.
     pub fn delete(&mut self, id: StreamId) -> bool {
         if self.entries.remove(&id).is_none() {

@@ -48,6 +48,21 @@ struct Node {
 }
 
 impl Node {
+    /// An empty node: header and end byte, then the master entry (counters, added by `bytes`; field count,
+    /// fields, and its terminating zero).
+    fn new(master: StreamId, master_fields: Box<[Vec<u8>]>) -> Node {
+        let master_bytes = int_size(master_fields.len() as i64)
+            + master_fields.iter().map(|f| elem_size(f)).sum::<u64>()
+            + int_size(0);
+        Node {
+            live: 0,
+            total: 0,
+            last: master,
+            master_fields,
+            fixed_bytes: 7 + master_bytes,
+        }
+    }
+
     fn bytes(&self) -> u64 {
         self.fixed_bytes + int_size(self.live as i64) + int_size((self.total - self.live) as i64)
     }
@@ -148,21 +163,29 @@ impl Nodes {
                 return;
             }
         }
-        let master_fields: Box<[Vec<u8>]> = fields.iter().step_by(2).cloned().collect();
-        // Header and end byte, then the master entry: counters (added by `bytes`), field count, fields, and
-        // its terminating zero.
-        let master_bytes = int_size(master_fields.len() as i64)
-            + master_fields.iter().map(|f| elem_size(f)).sum::<u64>()
-            + int_size(0);
-        let mut node = Node {
-            live: 1,
-            total: 1,
-            last: id,
-            master_fields,
-            fixed_bytes: 7 + master_bytes,
-        };
+        let mut node = Node::new(id, fields.iter().step_by(2).cloned().collect());
         node.fixed_bytes += node.entry_bytes(id, id, fields);
+        node.live = 1;
+        node.total = 1;
         self.by_master.insert(id, node);
+    }
+
+    /// A node as a saved file or payload lays it out: its master id and fields, and every entry it holds
+    /// (`true` for deleted ones, which still take room), so a loaded stream has the saved node boundaries.
+    pub fn load_node(
+        &mut self,
+        master: StreamId,
+        master_fields: Box<[Vec<u8>]>,
+        entries: &[(StreamId, &Fields, bool)],
+    ) {
+        let mut node = Node::new(master, master_fields);
+        for (id, fields, deleted) in entries {
+            node.fixed_bytes += node.entry_bytes(master, *id, fields);
+            node.total += 1;
+            node.live += u64::from(!deleted);
+            node.last = *id;
+        }
+        self.by_master.insert(master, node);
     }
 
     /// An entry of the node holding `id` was deleted; a node left without live entries is freed.

@@ -525,3 +525,24 @@ fn info_persistence_has_redis_fields_in_order() {
     };
     assert_eq!(names(&mut ours.client()), names(&mut redis.client()));
 }
+
+#[test]
+fn rdbchecksum_no_writes_a_zero_trailer_that_still_loads() {
+    let dir = Dir::new("nochecksum");
+    {
+        let mut s = start_in(&dir, &["--rdbchecksum", "no", "--rdbcompression", "no"]);
+        let mut c = s.client();
+        c.cmd(&["set", "k", &"x".repeat(200)]);
+        assert_eq!(c.cmd(&["save"]), "+OK\r\n");
+        c.send(&["shutdown", "nosave"]);
+        s.wait_exit(Duration::from_secs(5)).expect("exit");
+    }
+    let bytes = std::fs::read(dir.file("dump.rdb")).expect("file");
+    assert_eq!(&bytes[bytes.len() - 8..], &[0; 8], "no checksum");
+    assert!(
+        bytes.windows(200).any(|w| w == "x".repeat(200).as_bytes()),
+        "stored uncompressed"
+    );
+    let s = start_in(&dir, &[]);
+    assert_eq!(s.client().cmd(&["strlen", "k"]), ":200\r\n");
+}

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::rdb::write::AuxInfo;
+use super::rdb::write::{AccessStamps, AuxInfo};
 use super::rdb::{read_rdb, Limits, RdbError, RdbItem, RdbOptions, RdbWriter};
-use super::snapshot::{self, EntrySink, SnapshotStats};
+use super::snapshot::{self, Encode, EntrySink, SnapshotStats};
 use crate::config::special::strerror;
 use crate::db::{Entry, KeyLocks, LockPlan};
 use crate::server::Server;
@@ -69,10 +69,16 @@ impl EntrySink for FileSink {
         self.check()?;
         self.writer.select_db(db, keys, expires)
     }
-    fn entry(&mut self, key: &[u8], entry: &Entry) -> io::Result<()> {
+    fn encoder(&self) -> Encode {
+        let (enc, delay_us) = (self.writer.entry_encoder(), self.key_delay_us);
+        Arc::new(move |out: &mut Vec<u8>, key: &[u8], entry: &Entry| {
+            delay(delay_us);
+            enc.encode(out, key, entry)
+        })
+    }
+    fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.check()?;
-        delay(self.key_delay_us);
-        self.writer.entry(key, entry)
+        self.writer.raw(chunk)
     }
     fn finish(self: Box<Self>) -> io::Result<()> {
         let file = self
@@ -144,8 +150,10 @@ fn write_body(
     keys: Arc<AtomicU64>,
 ) -> Result<SnapshotStats, Failed> {
     let rio = |e| ("rdbSaveRio", e);
+    let policy = server.config.get("maxmemory-policy").unwrap_or_default();
     let mut writer = RdbWriter::new(BufWriter::with_capacity(1 << 20, file), options(server))
-        .with_limits(Limits::from_config(&server.config));
+        .with_limits(Limits::from_config(&server.config))
+        .with_access_stamps(AccessStamps::for_policy(&policy), now_ms());
     writer.header().map_err(rio)?;
     writer
         .standard_aux(AuxInfo {
@@ -256,6 +264,7 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
         key_delay_us: int_param(server, "key-load-delay"),
         loaded: Loaded::default(),
         refused: None,
+        batch: Vec::with_capacity(BATCH),
     };
     let now = loader.now;
     let read = read_rdb(
@@ -263,7 +272,8 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
         &limits,
         now,
         |item| loader.item(item),
-    );
+    )
+    .and_then(|summary| loader.flush().map(|()| summary));
     match read {
         Ok(_) => {
             let l = loader.loaded;
@@ -306,6 +316,8 @@ struct Loader<'s> {
     loaded: Loaded,
     /// Why the load stopped, when the file is readable but its contents cannot be taken.
     refused: Option<String>,
+    /// (db, shard, key, entry) read but not stored yet.
+    batch: Vec<(usize, usize, Vec<u8>, Entry)>,
 }
 
 impl Loader<'_> {
@@ -318,7 +330,7 @@ impl Loader<'_> {
                 }
                 log_aux(&key, &value, self.now)
             }
-            RdbItem::Entry { db, key, entry } => self.entry(db, &key, entry)?,
+            RdbItem::Entry { db, key, entry } => self.entry(db, key, entry)?,
             RdbItem::ResizeDb { .. } | RdbItem::Function(_) => {}
         }
         Ok(())
@@ -329,7 +341,7 @@ impl Loader<'_> {
         Err(RdbError::Io(String::new()))
     }
 
-    fn entry(&mut self, db: usize, key: &[u8], entry: Entry) -> Result<(), RdbError> {
+    fn entry(&mut self, db: usize, key: Vec<u8>, entry: Entry) -> Result<(), RdbError> {
         let ks = &self.server.keyspace;
         if db >= ks.db_count() {
             return self.refuse(format!(
@@ -342,20 +354,45 @@ impl Loader<'_> {
             self.loaded.expired += 1;
             return Ok(());
         }
-        let mut plan = LockPlan::new();
-        plan.key(ks, db, key, true);
-        let mut keys = KeyLocks::new(ks, plan.acquire(ks), self.now);
-        if keys.insert_entry(db, key, entry).is_some() && self.dups == Duplicates::Refuse {
-            let key = String::from_utf8_lossy(key).into_owned();
-            return self.refuse(format!("RDB has duplicated key '{key}' in DB {db}"));
+        self.batch.push((db, ks.shard_of(&key), key, entry));
+        if self.batch.len() >= BATCH || self.key_delay_us > 0 {
+            self.flush()?;
+            delay(self.key_delay_us);
         }
-        keys.signal_modified(db, key);
-        drop(keys);
-        self.loaded.keys += 1;
-        delay(self.key_delay_us);
+        Ok(())
+    }
+
+    /// Stores the batched entries, taking each shard's lock once for all of its entries: a file's keys come in
+    /// hash order, so one lock per key would cost more than the inserts.
+    fn flush(&mut self) -> Result<(), RdbError> {
+        let ks = &self.server.keyspace;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.sort_unstable_by_key(|&(db, shard, ..)| (db, shard));
+        let mut entries = batch.into_iter().peekable();
+        while let Some((db, shard, key, entry)) = entries.next() {
+            let mut plan = LockPlan::new();
+            plan.key(ks, db, &key, true);
+            let mut keys = KeyLocks::new(ks, plan.acquire(ks), self.now);
+            let mut next = Some((key, entry));
+            while let Some((key, entry)) = next.take() {
+                if keys.insert_entry(db, &key, entry).is_some() && self.dups == Duplicates::Refuse {
+                    let key = String::from_utf8_lossy(&key).into_owned();
+                    drop(keys);
+                    return self.refuse(format!("RDB has duplicated key '{key}' in DB {db}"));
+                }
+                self.loaded.keys += 1;
+                next = entries
+                    .next_if(|e| (e.0, e.1) == (db, shard))
+                    .map(|(_, _, k, e)| (k, e));
+            }
+        }
+        self.batch = Vec::with_capacity(BATCH);
         Ok(())
     }
 }
+
+/// Entries stored per round of shard locks while loading.
+const BATCH: usize = 4096;
 
 /// Redis logs the version, age and memory of the file it loads from its AUX fields.
 fn log_aux(key: &[u8], value: &[u8], now: i64) {

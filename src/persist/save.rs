@@ -34,6 +34,10 @@ fn reset_progress(server: &Server, source: &Source) {
 /// A save on the calling thread (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD). With `Source::Snapshot` the caller must
 /// hold no shard lock. On success the changes counted so far are saved and the last status is ok.
 pub fn save_now(server: &Server, source: Source) -> Result<(), SaveFailed> {
+    if matches!(source, Source::Snapshot) {
+        // One snapshot at a time: a foreground save (DEBUG RELOAD, FLUSHALL's) waits for a running BGSAVE.
+        server.persist.wait_bgsave();
+    }
     let dirty = dirty_total();
     reset_progress(server, &source);
     rdbfile::save(
@@ -87,11 +91,12 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
             if let Ok(stats) = &result {
                 // Where Redis reports the child's copy-on-write, the cost of a snapshot without fork().
                 log::info!(
-                    "Snapshot of {} keys: all shards locked for {} us at the start, one shard held at most {} us, {} shards saved by writers",
+                    "Snapshot of {} keys: all shards locked for {} us at the start, one shard held at most {} us, {} shards saved by writers, {} KB encoded ahead at most",
                     stats.keys,
                     stats.start_pause.as_micros(),
                     stats.longest_shard.as_micros(),
-                    stats.saved_by_writers
+                    stats.saved_by_writers,
+                    stats.peak_buffered / 1024
                 );
             }
             bgsave_done(&arc, result.is_ok());

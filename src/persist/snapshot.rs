@@ -21,10 +21,14 @@
 //! for one database, so shards may reach the sink in any order.
 //!
 //! # Cost
-//! Extra memory is the sink's buffer: writers write the old shard straight to the sink rather than keep a copy.
-//! A writer that is first to change a shard pays for serializing that shard (about a thousand keys per shard with
-//! a million keys in 16 x 64 shards) before its own change; readers are never delayed beyond that shard.
-//! The sink's mutex is the last lock anyone takes (a leaf), so it cannot join a deadlock cycle.
+//! Whoever saves a shard encodes it into a buffer of its own, under the shard's lock only, then appends the
+//! buffer to the sink under the sink's mutex: writers saving different shards encode in parallel instead of
+//! queueing behind one another while they hold their shards. The extra memory is the chunks being encoded at
+//! once (at most one shard's encoding per thread saving; `SnapshotStats::peak_buffered` reports it), plus the
+//! sink's buffer. A writer that is first to change a shard pays for encoding that shard before its own change
+//! (with a million keys in one database, about 16,000 keys in each of its 64 shards); readers of other shards
+//! are never delayed. The sink's mutex is the last lock anyone takes (a leaf), so it cannot join a deadlock
+//! cycle.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -35,13 +39,18 @@ use parking_lot::Mutex;
 
 use crate::db::{Entry, Keyspace, Shard, ShardSaver, SHARDS};
 
+/// How a sink turns one entry into bytes. Called by whichever thread saves a shard, without the sink's lock,
+/// so writers that each save a shard encode in parallel and hold the sink only to append their bytes.
+pub type Encode = Arc<dyn Fn(&mut Vec<u8>, &[u8], &Entry) + Send + Sync>;
+
 /// Where a snapshot's entries go (an RDB file, a replica's socket, an in-memory check in tests).
 pub trait EntrySink: Send {
-    /// The entries that follow belong to database `db`, which held `keys` keys (`expires` with a TTL) at the
+    fn encoder(&self) -> Encode;
+    /// The chunks that follow belong to database `db`, which held `keys` keys (`expires` with a TTL) at the
     /// snapshot's instant. A database may be selected several times, its entries interleaved with others'.
     fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()>;
-    /// One live entry of the selected database, as of the snapshot's instant.
-    fn entry(&mut self, key: &[u8], entry: &Entry) -> io::Result<()>;
+    /// Entries of the selected database, as `encoder` wrote them.
+    fn append(&mut self, chunk: &[u8]) -> io::Result<()>;
     /// Called once after the last entry (a file sink writes its trailer and syncs).
     fn finish(self: Box<Self>) -> io::Result<()> {
         Ok(())
@@ -58,6 +67,8 @@ pub struct SnapshotStats {
     pub longest_shard: Duration,
     /// Shards a writer saved before changing them.
     pub saved_by_writers: u64,
+    /// The most encoded bytes held at once before reaching the sink: the snapshot's extra memory.
+    pub peak_buffered: u64,
 }
 
 /// The sink and the database its last entries went to.
@@ -68,7 +79,12 @@ struct Output {
 }
 
 struct Job {
+    encode: Encode,
     out: Mutex<Option<Output>>,
+    /// Encoded bytes waiting to be appended (each shard being saved holds one chunk), and their peak: the extra
+    /// memory the snapshot costs.
+    buffered: AtomicU64,
+    peak_buffered: AtomicU64,
     /// (keys, keys with a TTL) per database at T, for the sink's size hints; set while every shard is locked.
     sizes: OnceLock<Vec<(u64, u64)>>,
     /// T in Unix ms: entries expired by then are not part of the snapshot.
@@ -80,20 +96,27 @@ struct Job {
 }
 
 impl Job {
-    fn write_shard(&self, out: &mut Output, db: usize, shard: &Shard) -> io::Result<()> {
+    /// Encodes the shard's entries live at T; returns the bytes and how many entries they hold.
+    fn encode_shard(&self, shard: &Shard) -> (Vec<u8>, u64) {
+        let mut chunk = Vec::new();
+        let mut n = 0;
+        for (key, entry) in shard.dict.iter() {
+            if !entry.expired(self.at_ms) {
+                (self.encode)(&mut chunk, key, entry);
+                n += 1;
+            }
+        }
+        (chunk, n)
+    }
+
+    fn append(&self, out: &mut Output, db: usize, chunk: &[u8]) -> io::Result<()> {
         if out.db != Some(db) {
             let sizes = self.sizes.get().and_then(|s| s.get(db));
             let (keys, expires) = sizes.copied().unwrap_or_default();
             out.sink.select_db(db, keys, expires)?;
             out.db = Some(db);
         }
-        for (key, entry) in shard.dict.iter() {
-            if !entry.expired(self.at_ms) {
-                out.sink.entry(key, entry)?;
-                self.keys.fetch_add(1, Relaxed);
-            }
-        }
-        Ok(())
+        out.sink.append(chunk)
     }
 }
 
@@ -110,14 +133,21 @@ impl ShardSaver for Job {
         if std::thread::current().id() != self.serializer {
             self.saved_by_writers.fetch_add(1, Relaxed);
         }
-        let mut out = self.out.lock();
-        let Some(out) = out.as_mut() else { return };
-        if out.error.is_some() {
-            return;
+        let (chunk, n) = self.encode_shard(shard);
+        let held = self.buffered.fetch_add(chunk.len() as u64, Relaxed) + chunk.len() as u64;
+        self.peak_buffered.fetch_max(held, Relaxed);
+        {
+            let mut out = self.out.lock();
+            if let Some(out) = out.as_mut().filter(|o| o.error.is_none()) {
+                match self.append(out, db, &chunk) {
+                    Ok(()) => {
+                        self.keys.fetch_add(n, Relaxed);
+                    }
+                    Err(e) => out.error = Some(e),
+                }
+            }
         }
-        if let Err(e) = self.write_shard(out, db, shard) {
-            out.error = Some(e);
-        }
+        self.buffered.fetch_sub(chunk.len() as u64, Relaxed);
         let us = started.elapsed().as_micros() as u64;
         self.longest_shard_us.fetch_max(us, Relaxed);
     }
@@ -134,6 +164,9 @@ pub fn take(
     keys: Arc<AtomicU64>,
 ) -> io::Result<(Box<dyn EntrySink>, SnapshotStats)> {
     let job = Job {
+        encode: sink.encoder(),
+        buffered: AtomicU64::new(0),
+        peak_buffered: AtomicU64::new(0),
         out: Mutex::new(Some(Output {
             sink,
             db: None,
@@ -170,6 +203,7 @@ pub fn take(
         start_pause,
         longest_shard: Duration::from_micros(job.longest_shard_us.load(Relaxed)),
         saved_by_writers: job.saved_by_writers.load(Relaxed),
+        peak_buffered: job.peak_buffered.load(Relaxed),
     };
     log::debug!(
         "Snapshot of {} keys: start pause {:?}, longest shard {:?}, {} shards saved by writers",
@@ -185,6 +219,7 @@ pub fn take(
 /// nothing can change meanwhile, so a plain walk is a point-in-time snapshot.
 pub fn save_locked(locks: &crate::db::KeyLocks, sink: &mut dyn EntrySink) -> io::Result<u64> {
     let now = locks.now();
+    let encode = sink.encoder();
     let mut written = 0;
     for db in 0..locks.keyspace().db_count() {
         let (keys, expires) = locks.shards(db).fold((0, 0), |(k, e), (_, s)| {
@@ -195,12 +230,12 @@ pub fn save_locked(locks: &crate::db::KeyLocks, sink: &mut dyn EntrySink) -> io:
         }
         sink.select_db(db, keys, expires)?;
         for (_, shard) in locks.shards(db) {
-            for (key, entry) in shard.dict.iter() {
-                if !entry.expired(now) {
-                    sink.entry(key, entry)?;
-                    written += 1;
-                }
+            let mut chunk = Vec::new();
+            for (key, entry) in shard.dict.iter().filter(|(_, e)| !e.expired(now)) {
+                encode(&mut chunk, key, entry);
+                written += 1;
             }
+            sink.append(&chunk)?;
         }
     }
     Ok(written)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::snapshot::{take, EntrySink};
+use super::snapshot::{take, Encode, EntrySink};
 use crate::db::{Entry, KeyLocks, Keyspace, LockPlan, Value};
 use crate::types::list::{End, List};
 
@@ -19,23 +19,42 @@ struct Collect {
     db: usize,
 }
 
+/// `len key len value` with 4-byte lengths.
+fn encode_text(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
+    let v = match &entry.value {
+        Value::Str(s) => s.to_vec(),
+        Value::List(l) => l.len().to_string().into_bytes(),
+        _ => b"?".to_vec(),
+    };
+    for part in [key, &v[..]] {
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        out.extend_from_slice(part);
+    }
+}
+
 impl EntrySink for Collect {
+    fn encoder(&self) -> Encode {
+        Arc::new(encode_text)
+    }
     fn select_db(&mut self, db: usize, _keys: u64, _expires: u64) -> std::io::Result<()> {
         self.db = db;
         Ok(())
     }
-    fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
-        let v = match &entry.value {
-            Value::Str(s) => s.to_vec(),
-            Value::List(l) => l.len().to_string().into_bytes(),
-            _ => b"?".to_vec(),
-        };
-        let fresh = self
-            .saved
-            .lock()
-            .insert((self.db, key.to_vec()), v)
-            .is_none();
-        assert!(fresh, "key saved twice");
+    fn append(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        while at < chunk.len() {
+            let len = u32::from_le_bytes(chunk[at..at + 4].try_into().expect("length")) as usize;
+            parts.push(chunk[at + 4..at + 4 + len].to_vec());
+            at += 4 + len;
+        }
+        let mut saved = self.saved.lock();
+        for pair in parts.chunks_exact(2) {
+            let fresh = saved
+                .insert((self.db, pair[0].clone()), pair[1].clone())
+                .is_none();
+            assert!(fresh, "key saved twice");
+        }
         Ok(())
     }
 }
@@ -132,13 +151,18 @@ struct Slow {
 }
 
 impl EntrySink for Slow {
+    fn encoder(&self) -> Encode {
+        Arc::new(|out: &mut Vec<u8>, key: &[u8], entry: &Entry| {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+            encode_text(out, key, entry)
+        })
+    }
     fn select_db(&mut self, db: usize, k: u64, e: u64) -> std::io::Result<()> {
         self.started.store(true, Relaxed);
         self.inner.select_db(db, k, e)
     }
-    fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
-        std::thread::sleep(std::time::Duration::from_micros(20));
-        self.inner.entry(key, entry)
+    fn append(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.inner.append(chunk)
     }
 }
 

@@ -546,3 +546,32 @@ fn rdbchecksum_no_writes_a_zero_trailer_that_still_loads() {
     let s = start_in(&dir, &[]);
     assert_eq!(s.client().cmd(&["strlen", "k"]), ":200\r\n");
 }
+
+#[test]
+fn a_failed_save_point_bgsave_is_retried_after_five_seconds() {
+    let dir = Dir::new("retry");
+    let s = start_in(
+        &dir,
+        &["--save", "1 1", "--enable-protected-configs", "yes"],
+    );
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["config", "set", "dir", "/proc"]), "+OK\r\n");
+    c.cmd(&["set", "k", "v"]);
+    wait_until("the first save-point BGSAVE", || {
+        info_field(&mut c, "rdb_saves") == "1"
+    });
+    wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let failed_at = Instant::now();
+    // The save point is still due, but Redis waits CONFIG_BGSAVE_RETRY_DELAY (5 s) after a failure.
+    while failed_at.elapsed() < Duration::from_millis(4000) {
+        assert_eq!(info_field(&mut c, "rdb_saves"), "1", "retried too early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(c.cmd(&["config", "set", "dir", dir.s()]), "+OK\r\n");
+    wait_until("the retry", || {
+        info_field(&mut c, "rdb_last_bgsave_status") == "ok"
+    });
+    assert!(failed_at.elapsed() >= Duration::from_secs(4));
+    assert_eq!(info_field(&mut c, "rdb_saves"), "2");
+}

@@ -32,7 +32,6 @@ pub fn run_cycle(ks: &Keyspace, budget: Duration, next_slot: &AtomicUsize) -> us
             continue;
         }
         let mut shard = lock.write();
-        ks.save_before_write(slot / SHARDS, &shard);
         loop {
             let (checked, expired) = expire_step(ks, slot / SHARDS, &mut shard, now_ms());
             deleted += expired;

@@ -3,7 +3,7 @@
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 use smallvec::SmallVec;
 
-use super::{Entry, Keyspace, Shard, Value, SHARDS};
+use super::{Entry, Keyspace, Shard, Touch, Value, SHARDS};
 use crate::server::stats;
 
 /// The (database, shard) pairs a command needs, before any lock is taken.
@@ -168,18 +168,19 @@ impl<'a> KeyLocks<'a> {
     }
 
     pub fn shard_mut(&mut self, db: usize, key: &[u8]) -> &mut Shard {
-        let i = self.set.find(db, self.ks.shard_of(key));
-        self.held_mut(i)
+        let hash = self.ks.hash(key);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        self.held_mut(i, Touch::Key(hash))
     }
 
     /// Write access to a held shard. Every change to a shard goes through here (or `shards_mut` / `swap_dbs`), so
     /// this is where a running snapshot gets the shard's old contents first ("save before mutate").
-    fn held_mut(&mut self, i: usize) -> &mut Shard {
+    fn held_mut(&mut self, i: usize, touch: Touch) -> &mut Shard {
         let ks = self.ks;
         let held = &mut self.set.held[i];
         match &mut held.guard {
             Guard::Write(g) => {
-                ks.save_before_write(held.db as usize, g);
+                ks.save_before_write(held.db as usize, g, touch);
                 g
             }
             Guard::Read(_) => {
@@ -211,7 +212,7 @@ impl<'a> KeyLocks<'a> {
             .filter(move |h| h.db as usize == db)
             .map(move |h| match &mut h.guard {
                 Guard::Write(g) => {
-                    ks.save_before_write(db, g);
+                    ks.save_before_write(db, g, Touch::Shard);
                     &mut **g
                 }
                 Guard::Read(_) => {
@@ -236,8 +237,8 @@ impl<'a> KeyLocks<'a> {
                 .unwrap_or_else(|| panic!("SWAPDB needs every shard of db {hi} locked"));
             match (&mut l.guard, &mut r.guard) {
                 (Guard::Write(x), Guard::Write(y)) => {
-                    self.ks.save_before_write(lo as usize, x);
-                    self.ks.save_before_write(hi as usize, y);
+                    self.ks.save_before_write(lo as usize, x, Touch::Shard);
+                    self.ks.save_before_write(hi as usize, y, Touch::Shard);
                     x.swap_data(y);
                     // Clients blocked on keys of either database may find data there now, as in Redis.
                     x.blocked.mark_all_ready(lo as usize);
@@ -289,7 +290,7 @@ impl<'a> KeyLocks<'a> {
         let hash = self.ks.hash(key);
         let (now, ks) = (self.now, self.ks);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let shard = self.held_mut(i);
+        let shard = self.held_mut(i, Touch::Key(hash));
         if shard.dict.get(hash, key)?.expired(now) {
             delete_expired(ks, db, shard, hash, key);
             return None;
@@ -320,7 +321,7 @@ impl<'a> KeyLocks<'a> {
         }
         entry.lru.stamp_new(now);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let shard = self.held_mut(i);
+        let shard = self.held_mut(i, Touch::Insert(hash));
         let new_ttl = entry.expire_at != 0;
         let old = shard.dict.insert(hash, key, entry);
         let old_ttl = old.as_ref().is_some_and(|o| o.expire_at != 0);
@@ -337,7 +338,7 @@ impl<'a> KeyLocks<'a> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let shard = self.held_mut(i);
+        let shard = self.held_mut(i, Touch::Remove(hash));
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {
             shard.volatile.remove(hash, key);
@@ -383,6 +384,8 @@ impl<'a> KeyLocks<'a> {
 
 /// Deletes a key found expired, counting it for INFO `expired_keys` and telling the expired-key hook.
 pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: u64, key: &[u8]) {
+    // A running snapshot keeps the key if it was live at its start (the active expiry cycle comes here directly).
+    ks.save_before_write(db, shard, Touch::Remove(hash));
     if shard.dict.remove(hash, key).is_some() {
         shard.volatile.remove(hash, key);
         shard.watched.touch(key, &shard.dict);

@@ -15,12 +15,12 @@ mod locks;
 mod value;
 pub mod watch;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
-pub use dict::{Dict, Key};
+pub use dict::{Dict, Key, SEGMENTS};
 pub use locks::{KeyLocks, LockPlan, LockSet};
 pub use value::{StrValue, Value};
 
@@ -241,9 +241,10 @@ pub struct Shard {
     expire_cursor: u64,
     pub(crate) watched: WatchedKeys,
     pub(crate) blocked: BlockedKeys,
-    /// Set for every shard when a snapshot starts; cleared by whoever saves the shard first (the serializer or a
-    /// writer about to change it). Atomic so the serializer can clear it under a read lock.
-    snapshot_pending: AtomicBool,
+    /// The dict segments (`dict::SEGMENTS`, one bit each) a running snapshot has yet to save: all set when it
+    /// starts, each cleared by whoever saves that segment first (the serializer or a writer about to change it).
+    /// Atomic so the serializer can clear bits under a read lock.
+    snapshot_pending: AtomicU64,
 }
 
 impl Shard {
@@ -254,7 +255,7 @@ impl Shard {
             expire_cursor: 0,
             watched: WatchedKeys::default(),
             blocked: BlockedKeys::default(),
-            snapshot_pending: AtomicBool::new(false),
+            snapshot_pending: AtomicU64::new(0),
         }
     }
 
@@ -328,7 +329,21 @@ pub struct Keyspace {
 pub trait ShardSaver: Send + Sync {
     /// Told, at the snapshot's instant, each database's (keys, keys with a TTL).
     fn started(&self, sizes: Vec<(u64, u64)>);
-    fn save_shard(&self, db: usize, shard: &Shard);
+    /// Saves the entries of the dict segments in the bit set `segments` (see `Dict::segment`).
+    fn save_segments(&self, db: usize, shard: &Shard, segments: u64);
+}
+
+/// What a writer is about to do to a locked shard, so a running snapshot saves what it must first: the key's
+/// dict segment, or the whole shard when the change is not about one key or resizes the table (which moves keys
+/// between segments).
+#[derive(Clone, Copy)]
+pub enum Touch {
+    Shard,
+    /// A key changed in place (or a registry kept beside it).
+    Key(u64),
+    /// A key stored, given its hash.
+    Insert(u64),
+    Remove(u64),
 }
 
 impl Keyspace {
@@ -343,9 +358,9 @@ impl Keyspace {
     }
 
     /// Starts a point-in-time snapshot: with every shard of every database write-locked at once (O(shards), no
-    /// key is touched), marks each shard pending and installs `saver`. From then on each shard is saved exactly
-    /// once, as it was at this instant: by `save_pending` (the serializer) or by `save_before_write` (the first
-    /// writer to change it). False if a snapshot is already running.
+    /// key is touched), marks every segment of each non-empty shard pending and installs `saver`. From then on
+    /// each segment is saved exactly once, as it was at this instant: by `save_pending` (the serializer) or by
+    /// `save_before_write` (the first writer to change it). False if a snapshot is already running.
     pub fn begin_snapshot(&self, saver: std::sync::Arc<dyn ShardSaver>) -> bool {
         let all = {
             let mut plan = LockPlan::new();
@@ -361,7 +376,8 @@ impl Keyspace {
         for db in 0..self.db_count() {
             let (mut keys, mut expires) = (0, 0);
             for (_, shard) in all.shards(db) {
-                shard.snapshot_pending.store(true, Relaxed);
+                let segments = if shard.is_empty() { 0 } else { u64::MAX };
+                shard.snapshot_pending.store(segments, Relaxed);
                 keys += shard.len() as u64;
                 expires += shard.volatile_len() as u64;
             }
@@ -374,27 +390,36 @@ impl Keyspace {
         true
     }
 
-    /// The serializer's step: saves shard `shard` of `db` unless a writer already did.
+    /// The serializer's step: saves what is left of shard `shard` of `db` under its read lock.
     pub fn save_pending(&self, db: usize, shard: usize) {
         let guard = self.dbs[db].shards[shard].read();
-        self.save_before_write(db, &guard);
+        self.save_before_write(db, &guard, Touch::Shard);
     }
 
-    /// Called with `shard` locked before anything changes it: saves it first if the running snapshot has not.
+    /// Called with `shard` locked before anything changes it: saves what the change would alter, if the running
+    /// snapshot has not saved it yet.
     #[inline]
-    pub fn save_before_write(&self, db: usize, shard: &Shard) {
-        if shard.snapshot_pending.load(Relaxed) {
-            self.save_shard_now(db, shard);
+    pub fn save_before_write(&self, db: usize, shard: &Shard, touch: Touch) {
+        if shard.snapshot_pending.load(Relaxed) != 0 {
+            self.save_segments_now(db, shard, touch);
         }
     }
 
     #[cold]
-    fn save_shard_now(&self, db: usize, shard: &Shard) {
+    fn save_segments_now(&self, db: usize, shard: &Shard, touch: Touch) {
+        let dict = &shard.dict;
+        let segments = match touch {
+            Touch::Key(h) => 1u64 << dict.segment_of(h),
+            Touch::Insert(h) if !dict.grows_on_insert() => 1u64 << dict.segment_of(h),
+            Touch::Remove(h) if !dict.shrinks_on_remove() => 1u64 << dict.segment_of(h),
+            _ => u64::MAX,
+        };
         // Writers hold the write lock and the serializer a read lock, so no two callers race on one shard.
-        if shard.snapshot_pending.swap(false, Relaxed) {
+        let taken = shard.snapshot_pending.fetch_and(!segments, Relaxed) & segments;
+        if taken != 0 {
             let saver = self.snapshot.lock().clone();
             if let Some(saver) = saver {
-                saver.save_shard(db, shard);
+                saver.save_segments(db, shard, taken);
             }
         }
     }

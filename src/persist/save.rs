@@ -91,7 +91,7 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
             if let Ok(stats) = &result {
                 // Where Redis reports the child's copy-on-write, the cost of a snapshot without fork().
                 log::info!(
-                    "Snapshot of {} keys: all shards locked for {} us at the start, one shard held at most {} us, {} shards saved by writers, {} KB encoded ahead at most",
+                    "Snapshot of {} keys: all shards locked for {} us at the start, a shard held at most {} us for saving, {} segments saved by writers, {} KB encoded ahead at most",
                     stats.keys,
                     stats.start_pause.as_micros(),
                     stats.longest_shard.as_micros(),

@@ -1,34 +1,36 @@
 //! A point-in-time snapshot of the whole keyspace without fork(): for BGSAVE and SAVE now, and for the AOF
 //! rewrite and a replica's full sync later.
 //!
-//! # How (Dragonfly's "save before mutate", at shard granularity)
-//! 1. [`Keyspace::begin_snapshot`] write-locks every shard of every database at once, marks each one pending and
-//!    installs the job. That instant, T, is the snapshot's point in time. The pause is O(shards) (1,024 lock
-//!    acquisitions with 16 databases), whatever the number of keys.
-//! 2. The serializer (the thread calling [`take`]) walks the shards in order; for each it takes the read lock and,
-//!    if the shard is still pending, clears the mark and writes the shard's entries to the sink.
+//! # How (Dragonfly's "save before mutate", at the granularity of a dict segment)
+//! 1. [`Keyspace::begin_snapshot`] write-locks every shard of every database at once, marks all segments of each
+//!    non-empty shard pending (a shard's dict is split into 64 runs of buckets, `Dict::segment`) and installs the
+//!    job. That instant, T, is the snapshot's point in time. The pause is O(shards) (1,024 lock acquisitions with
+//!    16 databases), whatever the number of keys.
+//! 2. The serializer (the thread calling [`take`]) walks the shards in order; for each it takes the read lock and
+//!    saves the segments still pending.
 //! 3. A writer about to change a shard holds its write lock; `KeyLocks` (the one door to every change: commands,
 //!    lazy expiry, FLUSHALL, SWAPDB) and the active expiry cycle call `Keyspace::save_before_write` first, which
-//!    writes the still-pending shard to the sink before the change.
+//!    saves the segment of the key about to change if it is still pending: the whole shard when the change is not
+//!    about one key (FLUSHALL, SWAPDB) or would resize the dict (a resize moves keys between segments).
 //!
 //! # Why the result is consistent
-//! Between T and the moment a shard is saved nobody changed it: every change needs the write lock and passes
-//! through `save_before_write`, which saves a pending shard before the change happens. The mark is cleared by
-//! whoever saves, under the shard's lock (a writer's write lock or the serializer's read lock, which exclude each
-//! other), so each shard is saved exactly once, and with its contents at T. Keys already expired at T are left
-//! out, as they were logically gone at T. After the walk every shard has been saved: the serializer either saved
-//! it or waited for the shard's lock held by the writer that did. The RDB format allows several SELECTDB sections
-//! for one database, so shards may reach the sink in any order.
+//! Between T and the moment a segment is saved nobody changed it: every change needs the shard's write lock and
+//! passes through `save_before_write`, which saves the pending segment the change touches before it happens, and
+//! the segments stay where they are until the dict resizes, which saves every pending segment first. A pending
+//! bit is cleared by whoever saves it, under the shard's lock (a writer's write lock or the serializer's read
+//! lock, which exclude each other), so each segment is saved exactly once, with its contents at T. Keys already
+//! expired at T are left out, as they were logically gone at T. After the walk every segment has been saved: the
+//! serializer either saved it or waited for the shard's lock held by the writer that did. The RDB format allows
+//! several SELECTDB sections for one database, so chunks may reach the sink in any order.
 //!
 //! # Cost
-//! Whoever saves a shard encodes it into a buffer of its own, under the shard's lock only, then appends the
-//! buffer to the sink under the sink's mutex: writers saving different shards encode in parallel instead of
-//! queueing behind one another while they hold their shards. The extra memory is the chunks being encoded at
-//! once (at most one shard's encoding per thread saving; `SnapshotStats::peak_buffered` reports it), plus the
-//! sink's buffer. A writer that is first to change a shard pays for encoding that shard before its own change
-//! (with a million keys in one database, about 16,000 keys in each of its 64 shards); readers of other shards
-//! are never delayed. The sink's mutex is the last lock anyone takes (a leaf), so it cannot join a deadlock
-//! cycle.
+//! Whoever saves a segment encodes it into a buffer of its own, under the shard's lock only, then appends the
+//! buffer to the sink under the sink's mutex: writers saving different segments encode in parallel instead of
+//! queueing behind one another while they hold their shards. A writer first to change a segment pays for
+//! encoding that segment (1/64 of a shard: about 250 keys with a million keys in one database) before its own
+//! change. The extra memory is the chunks being encoded at once (one per thread saving;
+//! `SnapshotStats::peak_buffered` reports the peak), plus the sink's buffer. The sink's mutex is the last lock
+//! anyone takes (a leaf), so it cannot join a deadlock cycle.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::db::{Entry, Keyspace, Shard, ShardSaver, SHARDS};
+use crate::db::{Entry, Keyspace, Shard, ShardSaver, SEGMENTS, SHARDS};
 
 /// How a sink turns one entry into bytes. Called by whichever thread saves a shard, without the sink's lock,
 /// so writers that each save a shard encode in parallel and hold the sink only to append their bytes.
@@ -65,7 +67,7 @@ pub struct SnapshotStats {
     pub start_pause: Duration,
     /// The longest time one shard was held to be saved (by the serializer or a writer).
     pub longest_shard: Duration,
-    /// Shards a writer saved before changing them.
+    /// Dict segments a writer saved before changing them (64 per shard).
     pub saved_by_writers: u64,
     /// The most encoded bytes held at once before reaching the sink: the snapshot's extra memory.
     pub peak_buffered: u64,
@@ -96,15 +98,23 @@ struct Job {
 }
 
 impl Job {
-    /// Encodes the shard's entries live at T; returns the bytes and how many entries they hold.
-    fn encode_shard(&self, shard: &Shard) -> (Vec<u8>, u64) {
+    /// Encodes the entries live at T of the shard's dict segments in `segments`; returns the bytes and how many
+    /// entries they hold.
+    fn encode_segments(&self, shard: &Shard, segments: u64) -> (Vec<u8>, u64) {
         let mut chunk = Vec::new();
         let mut n = 0;
-        for (key, entry) in shard.dict.iter() {
+        let mut add = |key: &[u8], entry: &Entry| {
             if !entry.expired(self.at_ms) {
                 (self.encode)(&mut chunk, key, entry);
                 n += 1;
             }
+        };
+        if segments == u64::MAX {
+            shard.dict.iter().for_each(|(k, e)| add(k, e));
+        } else {
+            (0..SEGMENTS as u32)
+                .filter(|s| segments & (1 << s) != 0)
+                .for_each(|s| shard.dict.segment(s).for_each(|(k, e)| add(k, e)));
         }
         (chunk, n)
     }
@@ -125,15 +135,16 @@ impl ShardSaver for Job {
         let _ = self.sizes.set(sizes);
     }
 
-    fn save_shard(&self, db: usize, shard: &Shard) {
+    fn save_segments(&self, db: usize, shard: &Shard, segments: u64) {
         if shard.is_empty() {
             return;
         }
         let started = Instant::now();
         if std::thread::current().id() != self.serializer {
-            self.saved_by_writers.fetch_add(1, Relaxed);
+            self.saved_by_writers
+                .fetch_add(u64::from(segments.count_ones()), Relaxed);
         }
-        let (chunk, n) = self.encode_shard(shard);
+        let (chunk, n) = self.encode_segments(shard, segments);
         let held = self.buffered.fetch_add(chunk.len() as u64, Relaxed) + chunk.len() as u64;
         self.peak_buffered.fetch_max(held, Relaxed);
         {

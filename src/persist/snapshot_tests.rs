@@ -239,12 +239,19 @@ fn keys_expired_at_the_start_are_left_out() {
 
 /// Records the size of each shard it is asked to save.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(usize, usize)>>);
+struct Recorder(Mutex<Vec<(usize, usize, usize)>>);
 
 impl crate::db::ShardSaver for Recorder {
     fn started(&self, _sizes: Vec<(u64, u64)>) {}
-    fn save_shard(&self, db: usize, shard: &crate::db::Shard) {
-        self.0.lock().push((db, shard.len()));
+    fn save_segments(&self, db: usize, shard: &crate::db::Shard, segments: u64) {
+        assert_eq!(
+            segments,
+            u64::MAX,
+            "whole-shard changes save every segment at once"
+        );
+        self.0
+            .lock()
+            .push((db, shard as *const _ as usize, shard.len()));
     }
 }
 
@@ -283,16 +290,15 @@ fn whole_shard_changes_save_every_shard_first() {
     }
     ks.end_snapshot();
     let saved = recorder.0.lock();
-    assert_eq!(
-        saved.len(),
-        2 * crate::db::SHARDS,
-        "each shard exactly once"
-    );
+    let mut shards: Vec<_> = saved.iter().map(|s| (s.0, s.1)).collect();
+    shards.sort_unstable();
+    shards.dedup();
+    assert_eq!(shards.len(), saved.len(), "each shard at most once");
     let per_db = |db| {
         saved
             .iter()
             .filter(|s| s.0 == db)
-            .map(|s| s.1)
+            .map(|s| s.2)
             .sum::<usize>()
     };
     assert_eq!(
@@ -300,4 +306,49 @@ fn whole_shard_changes_save_every_shard_first() {
         (500, 300),
         "saved as they were before SWAPDB and the flush"
     );
+}
+
+/// Records which segments it is asked to save.
+#[derive(Default)]
+struct Segments(Mutex<Vec<u64>>);
+
+impl crate::db::ShardSaver for Segments {
+    fn started(&self, _sizes: Vec<(u64, u64)>) {}
+    fn save_segments(&self, _db: usize, _shard: &crate::db::Shard, segments: u64) {
+        self.0.lock().push(segments);
+    }
+}
+
+#[test]
+fn a_write_saves_only_its_keys_segment_unless_the_table_resizes() {
+    let ks = Keyspace::new(1);
+    fill(&ks, 0, 20_000);
+    let saver = Arc::new(Segments::default());
+    assert!(ks.begin_snapshot(saver.clone()));
+    // An in-place change and an overwrite: one segment each.
+    let mut keys = locked(&ks, 0, &[b"k1"]);
+    keys.get_value_mut(0, b"k1");
+    drop(keys);
+    let mut keys = locked(&ks, 0, &[b"k2"]);
+    keys.insert(0, b"k2", Value::Str(b"w".as_slice().into()));
+    drop(keys);
+    {
+        let saved = saver.0.lock();
+        assert!(saved.iter().all(|s| s.count_ones() == 1), "{saved:x?}");
+    }
+    // Deleting most of a shard shrinks its dict: the rest of that shard is saved before.
+    let shard_of_k3 = ks.shard_of(b"k3");
+    for i in 0..20_000 {
+        let key = format!("k{i}");
+        if ks.shard_of(key.as_bytes()) == shard_of_k3 {
+            locked(&ks, 0, &[key.as_bytes()]).remove(0, key.as_bytes());
+        }
+    }
+    for shard in 0..crate::db::SHARDS {
+        ks.save_pending(0, shard);
+    }
+    ks.end_snapshot();
+    let saved = saver.0.lock();
+    let total: u32 = saved.iter().map(|s| s.count_ones()).sum();
+    assert!(total <= (crate::db::SHARDS * 64) as u32, "no segment twice");
 }

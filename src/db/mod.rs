@@ -344,6 +344,8 @@ pub enum Touch {
     /// A key stored, given its hash.
     Insert(u64),
     Remove(u64),
+    /// The serializer's turn on one segment.
+    Segment(u32),
 }
 
 impl Keyspace {
@@ -390,10 +392,18 @@ impl Keyspace {
         true
     }
 
-    /// The serializer's step: saves what is left of shard `shard` of `db` under its read lock.
+    /// The serializer's step: saves what is left of shard `shard` of `db`, one segment per turn of its read
+    /// lock, so writers of that shard wait for one segment at most. Between turns the segments cannot move: a
+    /// resize first saves every pending segment.
     pub fn save_pending(&self, db: usize, shard: usize) {
-        let guard = self.dbs[db].shards[shard].read();
-        self.save_before_write(db, &guard, Touch::Shard);
+        let lock = &self.dbs[db].shards[shard];
+        for seg in 0..dict::SEGMENTS as u32 {
+            let guard = lock.read();
+            if guard.snapshot_pending.load(Relaxed) == 0 {
+                return;
+            }
+            self.save_before_write(db, &guard, Touch::Segment(seg));
+        }
     }
 
     /// Called with `shard` locked before anything changes it: saves what the change would alter, if the running
@@ -409,6 +419,7 @@ impl Keyspace {
     fn save_segments_now(&self, db: usize, shard: &Shard, touch: Touch) {
         let dict = &shard.dict;
         let segments = match touch {
+            Touch::Segment(seg) => 1u64 << seg,
             Touch::Key(h) => 1u64 << dict.segment_of(h),
             Touch::Insert(h) if !dict.grows_on_insert() => 1u64 << dict.segment_of(h),
             Touch::Remove(h) if !dict.shrinks_on_remove() => 1u64 << dict.segment_of(h),

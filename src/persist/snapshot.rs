@@ -6,8 +6,8 @@
 //!    non-empty shard pending (a shard's dict is split into 64 runs of buckets, `Dict::segment`) and installs the
 //!    job. That instant, T, is the snapshot's point in time. The pause is O(shards) (1,024 lock acquisitions with
 //!    16 databases), whatever the number of keys.
-//! 2. The serializer (the thread calling [`take`]) walks the shards in order; for each it takes the read lock and
-//!    saves the segments still pending.
+//! 2. The serializer (the thread calling [`take`]) walks the shards in order and saves the segments still
+//!    pending, taking the shard's read lock once per segment, so a writer never waits for more than one segment.
 //! 3. A writer about to change a shard holds its write lock; `KeyLocks` (the one door to every change: commands,
 //!    lazy expiry, FLUSHALL, SWAPDB) and the active expiry cycle call `Keyspace::save_before_write` first, which
 //!    saves the segment of the key about to change if it is still pending: the whole shard when the change is not

@@ -307,3 +307,98 @@ fn restore_freq_under_lfu_matches_redis() {
         assert_eq!(a.cmd(freq), b.cmd(freq), "{key}");
     }
 }
+
+/// A restored list, sorted set or stream serves the clients blocked on its key, as Redis's dbAdd signals it.
+#[test]
+fn restore_serves_blocked_clients() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = Server::start();
+    let mut replies = Vec::new();
+    for server in [&ours, &redis] {
+        let mut c = server.client();
+        c.cmd(&["RPUSH", "l", "a", "b"]);
+        c.cmd(&["ZADD", "z", "1", "m"]);
+        c.cmd(&["XADD", "x", "1-1", "f", "v"]);
+        let payloads: Vec<Vec<u8>> = ["l", "z", "x"].iter().map(|k| dump(&mut c, k)).collect();
+        let mut blocked = [
+            server.blocked_client(&["BLPOP", "l2", "0"]),
+            server.blocked_client(&["BZPOPMIN", "z2", "0"]),
+            server.blocked_client(&["XREAD", "BLOCK", "0", "STREAMS", "x2", "$"]),
+        ];
+        for (key, p) in ["l2", "z2", "x2"].iter().zip(&payloads) {
+            assert_eq!(restore(&mut c, key, "0", p, &[]), "+OK\r\n");
+        }
+        replies.push(
+            blocked
+                .iter_mut()
+                .map(|b| b.read_reply())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[0][0], "*2\r\n$2\r\nl2\r\n$1\r\na\r\n");
+}
+
+/// Counters and times from a payload are taken as Redis takes them, and commands working on extreme ones wrap
+/// as Redis's C does instead of failing (found by fuzzing RESTORE and then the stream commands).
+#[test]
+fn extreme_stream_counters_from_a_payload_do_not_break_commands() {
+    use ferredis::db::Value;
+    use ferredis::persist::rdb::payload;
+    use ferredis::persist::rdb::value::{Encoder, Limits};
+    use ferredis::types::stream::{Consumer, Group, Nack, NodeLimits, Stream, StreamId};
+
+    let mut s = Stream::default();
+    for i in 1..=5u64 {
+        let fields: Box<[Vec<u8>]> = vec![b"f".to_vec(), i.to_string().into_bytes()].into();
+        s.append(StreamId::new(i, 0), fields, NodeLimits::default());
+    }
+    s.entries_added = 2; // fewer than the entries: Redis's unsigned counters wrap
+    let mut g = Group::new(StreamId::new(1, 0), Some(u64::MAX - 1));
+    for (i, time) in [(1u64, i64::MIN), (2, i64::MAX)] {
+        let id = StreamId::new(i, 0);
+        g.pel.insert(
+            id,
+            Nack {
+                consumer: b"c".to_vec(),
+                delivery_time: time,
+                delivery_count: u64::MAX,
+            },
+        );
+    }
+    let pel = g.pel.keys().copied().collect();
+    g.consumers.insert(
+        b"c".to_vec(),
+        Consumer {
+            seen_time: i64::MIN,
+            pel,
+        },
+    );
+    s.groups.insert(b"g".to_vec(), g);
+    let enc = Encoder {
+        compress: true,
+        limits: Limits::default(),
+    };
+    let p = payload::dump(&Value::Stream(Box::new(s)), &enc);
+    let ours = Server::start();
+    let mut c = ours.client();
+    assert_eq!(restore(&mut c, "k", "0", &p, &[]), "+OK\r\n");
+    let commands: &[&[&str]] = &[
+        &["XPENDING", "k", "g", "-", "+", "10"],
+        &["XPENDING", "k", "g", "IDLE", "5", "-", "+", "10"],
+        &["XCLAIM", "k", "g", "d", "0", "1-0", "2-0"],
+        &["XAUTOCLAIM", "k", "g", "d", "0", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", "0"],
+        &["XINFO", "STREAM", "k", "FULL"],
+        &["XINFO", "CONSUMERS", "k", "g"],
+        &["XINFO", "GROUPS", "k"],
+    ];
+    for cmd in commands {
+        let reply = c.cmd(cmd);
+        assert!(!reply.starts_with('-'), "{cmd:?}: {reply}");
+    }
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+}

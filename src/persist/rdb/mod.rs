@@ -84,6 +84,8 @@ pub enum RdbError {
     Checksum { expected: u64, got: u64 },
     /// Anything else wrong in the contents, at a byte offset, in Redis's words where it has some.
     Corrupt { offset: u64, reason: String },
+    /// A refusal Redis logs as is, without the internal-error prefix (module AUX data it has no module for).
+    Refused(String),
     /// The key is an empty collection: Redis skips it when loading a file and refuses it in RESTORE.
     EmptyKey,
     /// Writing failed (the writer's I/O error, as text).
@@ -111,6 +113,7 @@ impl fmt::Display for RdbError {
                 f,
                 "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> {reason}"
             ),
+            RdbError::Refused(text) => write!(f, "{text}"),
             RdbError::EmptyKey => write!(f, "Empty keys skipped"),
             RdbError::Io(e) => write!(f, "Write error saving DB on disk: {e}"),
         }

@@ -92,9 +92,10 @@ pub fn read_rdb<R: Read>(
                 sink(RdbItem::Aux { key, value })?;
             }
             opcodes::MODULE_AUX => {
-                return Err(input.corrupt(
-                    "The RDB file contains AUX module data I can't load: no matching module",
-                ))
+                let name = super::value::module_name(input.length()?);
+                return Err(RdbError::Refused(format!(
+                    "The RDB file contains AUX module data I can't load: no matching module '{name}'"
+                )));
             }
             opcodes::FUNCTION_PRE_GA => {
                 return Err(input.corrupt("Pre-release function format not supported."))
@@ -252,7 +253,11 @@ mod tests {
         assert!(err.ends_with("-> The RDB file contains module data I can't load: no matching module type 'mymodtype'"), "{err}");
         let mut aux = b"REDIS0010".to_vec();
         aux.push(opcodes::MODULE_AUX);
-        assert!(matches!(read_all(&aux), Err(RdbError::Corrupt { .. })));
+        put_len(&mut aux, id << 10 | 3);
+        let err = read_all(&aux).err().map(|e| e.to_string());
+        let want =
+            "The RDB file contains AUX module data I can't load: no matching module 'mymodtype'";
+        assert_eq!(err.as_deref(), Some(want));
         let mut unknown = b"REDIS0010".to_vec();
         unknown.extend_from_slice(&[30, 1, b'k']);
         assert!(matches!(read_all(&unknown), Err(RdbError::Corrupt { .. })));

@@ -250,7 +250,8 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<NodeEntries> {
         let ms = master.ms.wrapping_add(int(&mut it)? as u64);
         let seq = master.seq.wrapping_add(int(&mut it)? as u64);
         let mut fields = Vec::new();
-        if flags & FLAG_SAMEFIELDS != 0 {
+        let same = flags & FLAG_SAMEFIELDS != 0;
+        if same {
             for name in &master_fields {
                 fields.push(name.clone());
                 fields.push(it.next()?.to_vec());
@@ -263,7 +264,12 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<NodeEntries> {
                 fields.push(it.next()?.to_vec());
             }
         }
-        int(&mut it)?; // the entry's element count
+        // The entry's element count closes it: flags, the id, the values, and the fields with their count.
+        let pairs = (fields.len() / 2) as i64;
+        let expected = if same { pairs + 3 } else { pairs * 2 + 4 };
+        if int(&mut it)? != expected {
+            return None;
+        }
         out.push((
             StreamId::new(ms, seq),
             fields.into_boxed_slice(),
@@ -273,4 +279,36 @@ fn node_entries(master: StreamId, lp: &[LpValue<'_>]) -> Option<NodeEntries> {
     let live = out.iter().filter(|e| !e.2).count() as i64;
     (out.len() as i64 == count + deleted && live == count)
         .then_some((master_fields.into_boxed_slice(), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(lp_count: i64) -> Vec<u8> {
+        let mut lp = ListpackBuilder::new();
+        [1, 0, 1].iter().for_each(|&n| lp.push_int(n));
+        lp.push(b"f");
+        lp.push_int(0);
+        [FLAG_SAMEFIELDS, 0, 0].iter().for_each(|&n| lp.push_int(n));
+        lp.push(b"v");
+        lp.push_int(lp_count);
+        lp.finish()
+    }
+
+    #[test]
+    fn entries_must_close_with_their_element_count() {
+        let master = StreamId::new(5, 0);
+        let good = node(4);
+        let parsed = listpack::parse(&good).and_then(|lp| node_entries(master, &lp));
+        let (fields, entries) = parsed.expect("valid node");
+        assert_eq!(fields.len(), 1);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, master);
+        assert!(!entries[0].2);
+        let bad = node(5);
+        assert!(listpack::parse(&bad)
+            .and_then(|lp| node_entries(master, &lp))
+            .is_none());
+    }
 }

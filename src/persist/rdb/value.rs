@@ -223,19 +223,24 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-/// Redis names a module type by 9 characters packed in the top 54 bits of its id.
+/// The value of a module type: refused, naming the type as Redis does.
 fn module_error<R: Read>(input: &mut Input<R>) -> Result<RdbError, RdbError> {
+    let name = module_name(input.length()?);
+    Ok(input.corrupt(format!(
+        "The RDB file contains module data I can't load: no matching module type '{name}'"
+    )))
+}
+
+/// Redis names a module type by 9 characters packed 6 bits each above the 10-bit encoding version of its id.
+pub fn module_name(id: u64) -> String {
     const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut id = input.length()? >> 10;
+    let mut id = id >> 10;
     let mut name = [0u8; 9];
     for slot in name.iter_mut().rev() {
         *slot = CHARSET[(id & 63) as usize];
         id >>= 6;
     }
-    Ok(input.corrupt(format!(
-        "The RDB file contains module data I can't load: no matching module type '{}'",
-        String::from_utf8_lossy(&name)
-    )))
+    String::from_utf8_lossy(&name).into_owned()
 }
 
 fn list_of(items: Vec<LpValue<'_>>) -> List {

@@ -17,13 +17,16 @@ const BIG_PREVLEN: u8 = 254;
 /// The elements of a ziplist, `None` if it is damaged (bounds, previous-entry sizes, count, terminator).
 pub fn parse(zl: &[u8]) -> Option<Vec<LpValue<'_>>> {
     let total = u32::from_le_bytes(zl.get(..4)?.try_into().ok()?) as usize;
+    let tail = u32::from_le_bytes(zl.get(4..8)?.try_into().ok()?) as usize;
     let count = u16::from_le_bytes(zl.get(8..10)?.try_into().ok()?);
     if total != zl.len() || zl.last() != Some(&END) {
         return None;
     }
     let mut out = Vec::new();
     let (mut at, mut prev_size) = (HEADER, 0usize);
+    let mut last = HEADER;
     while *zl.get(at)? != END {
+        last = at;
         let (prevlen, plen_size) = match zl[at] {
             BIG_PREVLEN => (
                 u32::from_le_bytes(zl.get(at + 1..at + 5)?.try_into().ok()?) as usize,
@@ -39,7 +42,9 @@ pub fn parse(zl: &[u8]) -> Option<Vec<LpValue<'_>>> {
         prev_size = plen_size + size;
         at += prev_size;
     }
-    if at + 1 != zl.len() || (count != u16::MAX && usize::from(count) != out.len()) {
+    // The tail offset must point at the last entry (at the end marker's place when empty).
+    let tail_ok = tail == if out.is_empty() { at } else { last };
+    if !tail_ok || at + 1 != zl.len() || (count != u16::MAX && usize::from(count) != out.len()) {
         return None;
     }
     Some(out)
@@ -144,6 +149,12 @@ mod tests {
         let mut bad_prev = zl.clone();
         bad_prev[13] = 9;
         assert!(parse(&bad_prev).is_none());
+        let mut bad_tail = zl.clone();
+        bad_tail[4] = 2;
+        assert!(
+            parse(&bad_tail).is_none(),
+            "the tail offset must point at the last entry"
+        );
     }
 
     #[test]

@@ -298,7 +298,7 @@ pub fn xpending(ctx: &mut Ctx, args: Args) -> Reply {
             break;
         }
         let Some(nack) = g.pel.get(&id) else { continue };
-        let idle = now - nack.delivery_time;
+        let idle = now.wrapping_sub(nack.delivery_time);
         if min_idle != 0 && idle < min_idle {
             continue;
         }
@@ -409,7 +409,7 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
         }
         match pending_since {
             None if !force => continue,
-            Some(t) if min_idle != 0 && now - t < min_idle => continue,
+            Some(t) if min_idle != 0 && now.wrapping_sub(t) < min_idle => continue,
             _ => {}
         }
         if g.touch_consumer(consumer, now) {
@@ -419,7 +419,7 @@ pub fn xclaim(ctx: &mut Ctx, args: Args) -> Reply {
         nack.delivery_time = delivery;
         match retry {
             Some(n) if n >= 0 => nack.delivery_count = n as u64,
-            _ if !justid => nack.delivery_count += 1,
+            _ if !justid => nack.delivery_count = nack.delivery_count.wrapping_add(1),
             _ => {}
         }
         out.push(claimed_reply(s, id, justid));
@@ -500,7 +500,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
             cursor = None;
             break;
         };
-        let idle = now - since;
+        let idle = now.wrapping_sub(since);
         cursor = id.incr();
         let exists = s.contains(id);
         let Some(g) = s.groups.get_mut(group) else {
@@ -521,7 +521,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: Args) -> Reply {
         let nack = g.assign(id, consumer);
         nack.delivery_time = now;
         if !justid {
-            nack.delivery_count += 1;
+            nack.delivery_count = nack.delivery_count.wrapping_add(1);
         }
         count -= 1;
         claimed.push(claimed_reply(s, id, justid));

@@ -2,6 +2,9 @@
 //!
 //! The group's PEL owns each pending entry's [`Nack`] (owner, delivery time, delivery count); each consumer keeps
 //! the set of ids it owns, so both XPENDING views and XREADGROUP history reads are ordered range scans.
+//!
+//! Delivery times, counts and entries-read come unchecked from RESTORE payloads and RDB files, as in Redis, so
+//! arithmetic on them wraps as Redis's C does instead of overflowing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -169,7 +172,7 @@ pub fn read_group(
                         out.push(entry_reply(id, fields));
                         if let Some(n) = group.pel.get_mut(&id) {
                             n.delivery_time = now;
-                            n.delivery_count += 1;
+                            n.delivery_count = n.delivery_count.wrapping_add(1);
                         }
                     }
                     // Pending but deleted from the stream: Redis sends the id with a null entry.
@@ -223,7 +226,7 @@ fn advance_group(s: &mut Stream, group_name: &[u8], id: StreamId) {
         return;
     }
     match group.entries_read {
-        Some(read) if !tombstones => group.entries_read = Some(read + 1),
+        Some(read) if !tombstones => group.entries_read = Some(read.wrapping_add(1)),
         _ if added != 0 => group.entries_read = estimate,
         _ => {}
     }

@@ -77,7 +77,7 @@ pub fn xinfo(ctx: &mut Ctx, args: Args) -> Reply {
                         Reply::Map(vec![
                             field("name", Reply::bulk(name)),
                             field("pending", Reply::Int(c.pel.len() as i64)),
-                            field("idle", Reply::Int((now - c.seen_time).max(0))),
+                            field("idle", Reply::Int(now.wrapping_sub(c.seen_time).max(0))),
                         ])
                     })
                     .collect(),

@@ -354,10 +354,10 @@ impl Stream {
         if self.max_deleted_id.is_zero() || self.max_deleted_id < first {
             let len = self.len() as u64;
             if id < first {
-                return Some(self.entries_added - len);
+                return Some(self.entries_added.wrapping_sub(len));
             }
             if id == first {
-                return Some(self.entries_added - len + 1);
+                return Some(self.entries_added.wrapping_sub(len).wrapping_add(1));
             }
         }
         None

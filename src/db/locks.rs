@@ -95,6 +95,17 @@ impl LockSet<'_> {
         }
     }
 
+    /// Every held shard with its database, in lock order (a snapshot marks them all at its start).
+    pub fn held_shards(&self) -> impl Iterator<Item = (usize, &Shard)> {
+        self.held.iter().map(|h| {
+            let shard: &Shard = match &h.guard {
+                Guard::Read(g) => g,
+                Guard::Write(g) => g,
+            };
+            (h.db as usize, shard)
+        })
+    }
+
     fn find(&self, db: usize, shard: usize) -> usize {
         let target = (db as u32, shard as u32);
         self.held.binary_search_by(|h| (h.db, h.shard).cmp(&target)).unwrap_or_else(|_| {

@@ -367,23 +367,19 @@ impl Keyspace {
         let all = {
             let mut plan = LockPlan::new();
             plan.all_dbs(self, true);
-            KeyLocks::new(self, plan.acquire(self), 0)
+            plan.acquire(self)
         };
         let mut current = self.snapshot.lock();
         if current.is_some() {
             return false;
         }
         // Every shard is write-locked by `all`: no reader or writer sees a half-marked keyspace.
-        let mut sizes = Vec::with_capacity(self.db_count());
-        for db in 0..self.db_count() {
-            let (mut keys, mut expires) = (0, 0);
-            for (_, shard) in all.shards(db) {
-                let segments = if shard.is_empty() { 0 } else { u64::MAX };
-                shard.snapshot_pending.store(segments, Relaxed);
-                keys += shard.len() as u64;
-                expires += shard.volatile_len() as u64;
-            }
-            sizes.push((keys, expires));
+        let mut sizes = vec![(0u64, 0u64); self.db_count()];
+        for (db, shard) in all.held_shards() {
+            let segments = if shard.is_empty() { 0 } else { u64::MAX };
+            shard.snapshot_pending.store(segments, Relaxed);
+            sizes[db].0 += shard.len() as u64;
+            sizes[db].1 += shard.volatile_len() as u64;
         }
         saver.started(sizes);
         *current = Some(saver);

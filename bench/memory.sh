@@ -22,7 +22,7 @@ cargo build --release --quiet --bin ferredis
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 FP=$(free_port); RP=$(free_port)
-./target/release/ferredis --port "$FP" --loglevel warning >/dev/null 2>&1 & FPID=$!
+./target/release/ferredis --port "$FP" --save "" --loglevel warning >/dev/null 2>&1 & FPID=$!
 start_redis "$RP"; RPID=$!
 trap 'kill $FPID $RPID 2>/dev/null || true' EXIT
 wait_port "$FP"; wait_port "$RP"

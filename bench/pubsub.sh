@@ -28,7 +28,7 @@ cargo build --release --quiet --bin ferredis --example pubsub_fanout
 
 
 FERREDIS_PORT=$(free_port); REDIS_PORT=$(free_port)
-./target/release/ferredis --port "$FERREDIS_PORT" --loglevel warning >/dev/null 2>&1 &
+./target/release/ferredis --port "$FERREDIS_PORT" --save "" --loglevel warning >/dev/null 2>&1 &
 FERREDIS_PID=$!
 start_redis "$REDIS_PORT"
 REDIS_PID=$!

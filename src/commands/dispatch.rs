@@ -51,14 +51,12 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     };
     if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
         let reply = Reply::error("NOAUTH Authentication required.");
-        let reply = transaction::on_rejected(server, client, args, reply);
-        stats::with_local(|s| {
-            s.commands[id].rejected.add_local(1);
-            s.count_error(&reply);
-        });
-        return reply;
+        return reject(server, client, args, id, reply);
     }
-    // Redis's order: the pub/sub context check, then MULTI queueing, then the call.
+    // Redis's order: the disk-error and loading refusals, the pub/sub context check, MULTI queueing, the call.
+    if let Some(reply) = crate::persist::gate(server, table.get(id)) {
+        return reject(server, client, args, id, reply);
+    }
     if let Some(reply) = crate::pubsub::gate(client, id) {
         return reply;
     }
@@ -66,6 +64,16 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
         return reply;
     }
     run(server, client, id, args)
+}
+
+/// A resolved command refused before it ran: it aborts the client's transaction and counts as rejected.
+fn reject(server: &Server, client: &mut ClientState, args: Args, id: usize, reply: Reply) -> Reply {
+    let reply = transaction::on_rejected(server, client, args, reply);
+    stats::with_local(|s| {
+        s.commands[id].rejected.add_local(1);
+        s.count_error(&reply);
+    });
+    reply
 }
 
 /// Runs a resolved command under the locks it needs.

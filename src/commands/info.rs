@@ -248,26 +248,8 @@ fn memory_section(server: &Server, out: &mut String) {
     field!(out, "lazyfree_pending_objects", 0);
 }
 
-/// ferredis keeps no data on disk: nothing is loading, no save ever ran or runs.
 fn persistence_section(server: &Server, out: &mut String) {
-    let started_secs = (now_ms() - server.started.elapsed().as_millis() as i64) / 1000;
-    out.push_str("# Persistence\r\n");
-    field!(out, "loading", 0);
-    field!(out, "async_loading", 0);
-    field!(out, "rdb_bgsave_in_progress", 0);
-    field!(out, "rdb_last_save_time", started_secs);
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
-    field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
-    field!(out, "aof_enabled", 0);
-    field!(out, "aof_rewrite_in_progress", 0);
-    field!(out, "aof_rewrite_scheduled", 0);
-    field!(out, "aof_last_rewrite_time_sec", -1);
-    field!(out, "aof_current_rewrite_time_sec", -1);
-    field!(out, "aof_last_bgrewrite_status", "ok");
-    field!(out, "aof_rewrites", 0);
-    field!(out, "aof_last_write_status", "ok");
+    crate::persist::info_section(server, out);
 }
 
 fn stats_section(server: &Server, out: &mut String) {

@@ -289,9 +289,19 @@ fn flushdb(ctx: &mut Ctx, args: Args) -> Reply {
     flush(ctx, args, db..db + 1)
 }
 
+/// FLUSHALL also stops a running BGSAVE and, when save points are set, saves the now empty dataset, as Redis
+/// 7.0's `flushAllDataAndResetRDB`.
 fn flushall(ctx: &mut Ctx, args: Args) -> Reply {
     let dbs = ctx.server.keyspace.db_count();
-    flush(ctx, args, 0..dbs)
+    if flush_mode(args).is_ok() {
+        // Stopped first, so the flush does not spend time saving shards for a file nobody will keep.
+        ctx.server.persist.stop_bgsave();
+    }
+    let reply = flush(ctx, args, 0..dbs);
+    if reply == Reply::Ok {
+        crate::persist::save::after_flushall(ctx);
+    }
+    reply
 }
 
 /// Empties the databases in `dbs`. ASYNC frees the old contents on a background thread, so the client gets its

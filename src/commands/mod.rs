@@ -9,6 +9,7 @@ pub mod client;
 pub mod config_cmd;
 pub mod connection;
 mod ctx;
+pub mod debug;
 pub mod dispatch;
 pub mod expire;
 pub mod info;

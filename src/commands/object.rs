@@ -78,18 +78,21 @@ fn encoding(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
-    let Some(entry) = ctx.peek_entry(args.get(2)) else {
-        return Reply::Nil;
-    };
-    // Redis shares the objects of the integers 0..9999 when it stores them int-encoded.
+    ctx.peek_entry(args.get(2))
+        .map_or(Reply::Nil, |e| Reply::Int(refcount_of(e)))
+}
+
+/// The refcount Redis reports for a value (OBJECT REFCOUNT, DEBUG OBJECT): it shares the objects of the integers
+/// 0..9999 when it stores them int-encoded.
+pub fn refcount_of(entry: &crate::db::Entry) -> i64 {
     match &entry.value {
         Value::Str(s)
             if entry.encoding() == "int"
                 && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
         {
-            Reply::Int(SHARED_REFCOUNT)
+            SHARED_REFCOUNT
         }
-        _ => Reply::Int(1),
+        _ => 1,
     }
 }
 

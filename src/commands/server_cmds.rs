@@ -48,39 +48,31 @@ fn time(_ctx: &mut Ctx, _args: Args) -> Reply {
     ])
 }
 
-/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`. ferredis keeps nothing on disk, so wherever Redis would save
-/// (SAVE, or save points configured without NOSAVE) the save fails, and it answers as Redis does when a save
-/// fails: an error, and the server keeps running, unless FORCE says to exit anyway.
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: saves first where Redis would (SAVE, or save points set and
+/// no NOSAVE); if that save fails the server keeps running and answers an error, unless FORCE says to exit anyway.
 fn shutdown(ctx: &mut Ctx, args: Args) -> Reply {
-    let (mut nosave, mut save, mut force, mut abort, mut any_flag) =
-        (false, false, false, false, false);
+    let mut flags = crate::persist::save::ShutdownFlags::default();
+    let (mut abort, mut any_flag) = (false, false);
     for arg in args.iter().skip(1) {
         let lower = arg.to_ascii_lowercase();
         match lower.as_slice() {
-            b"nosave" => nosave = true,
-            b"save" => save = true,
+            b"nosave" => flags.nosave = true,
+            b"save" => flags.save = true,
             b"now" => {}
-            b"force" => force = true,
+            b"force" => flags.force = true,
             b"abort" => abort = true,
             _ => return Reply::syntax_error(),
         }
         any_flag |= lower.as_slice() != b"abort";
     }
-    if (abort && any_flag) || (nosave && save) {
+    if (abort && any_flag) || (flags.nosave && flags.save) {
         return Reply::syntax_error();
     }
     if abort {
         return Reply::err("No shutdown in progress.");
     }
-    let save_points = !ctx.server.config.get("save").unwrap_or_default().is_empty();
-    if save || (save_points && !nosave) {
-        log::warn!("Error trying to save the DB: ferredis has no persistence");
-        if !force {
-            log::warn!(
-                "Errors trying to shut down the server. Check the logs for more information."
-            );
-            return Reply::err("Errors trying to SHUTDOWN. Check logs.");
-        }
+    if crate::persist::save::prepare_shutdown(ctx.server, flags).is_err() {
+        return Reply::err("Errors trying to SHUTDOWN. Check logs.");
     }
-    ctx.server.shutdown("SHUTDOWN command")
+    ctx.server.shutdown()
 }

@@ -10,8 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::{
-    client, config_cmd, connection, expire, info, introspection, keys, object, scan, server_cmds,
-    sort, transaction, Command,
+    client, config_cmd, connection, debug, expire, info, introspection, keys, object, scan,
+    server_cmds, sort, transaction, Command,
 };
 use crate::types;
 
@@ -28,6 +28,7 @@ const GROUPS: &[&[Command]] = &[
     scan::COMMANDS,
     object::COMMANDS,
     sort::COMMANDS,
+    debug::COMMANDS,
     types::string::COMMANDS,
     types::string::BITMAP_COMMANDS,
     types::list::COMMANDS,
@@ -40,6 +41,7 @@ const GROUPS: &[&[Command]] = &[
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,
     crate::persist::COMMANDS,
+    crate::persist::commands::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).

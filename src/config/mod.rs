@@ -205,6 +205,9 @@ impl Config {
                 continue;
             }
             for (i, p) in PARAMS.iter().enumerate() {
+                if p.flags & params::HIDDEN != 0 {
+                    continue;
+                }
                 for name in std::iter::once(p.name).chain(p.alias) {
                     if crate::util::glob::glob_match(pat, name.as_bytes(), true) {
                         push(name.to_string(), i, &mut out);

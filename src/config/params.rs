@@ -14,6 +14,8 @@ pub const MUTABLE: u8 = 1;
 pub const PROTECTED: u8 = 2;
 /// The value is several words (CONFIG SET splits it; the config file passes them all).
 pub const MULTI_ARG: u8 = 4;
+/// A testing knob CONFIG GET shows only when asked by its exact name (Redis's HIDDEN_CONFIG).
+pub const HIDDEN: u8 = 8;
 
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
@@ -180,6 +182,8 @@ pub static PARAMS: &[Param] = &[
     param("no-appendfsync-on-rewrite", None, MUTABLE, Kind::Bool, "no"),
     param("cluster-require-full-coverage", None, MUTABLE, Kind::Bool, "yes"),
     param("rdb-save-incremental-fsync", None, MUTABLE, Kind::Bool, "yes"),
+    param("rdb-key-save-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("key-load-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
     param("aof-load-truncated", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-use-rdb-preamble", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-timestamp-enabled", None, MUTABLE, Kind::Bool, "no"),
@@ -319,7 +323,7 @@ pub static PARAMS: &[Param] = &[
     param("tls-ciphers", None, MUTABLE, Kind::Str, ""),
     param("tls-ciphersuites", None, MUTABLE, Kind::Str, ""),
     param("dir", None, MUTABLE | PROTECTED, Kind::Special(special::dir), "."),
-    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), ""),
+    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), "3600 1 300 100 60 10000"),
     param("client-output-buffer-limit", None, MUTABLE | MULTI_ARG, Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     param("oom-score-adj-values", None, MUTABLE | MULTI_ARG, Kind::Special(special::oom_score_adj_values), "0 200 800"),
     param("notify-keyspace-events", None, MUTABLE, Kind::Special(special::notify_keyspace_events), ""),

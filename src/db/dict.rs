@@ -29,6 +29,9 @@ struct Node<V> {
 
 const MIN_BUCKETS: usize = 4;
 
+/// Segments a table is split into for snapshots (one bit each in a `u64`).
+pub const SEGMENTS: usize = 64;
+
 impl<V> Dict<V> {
     /// An empty dict hashing with `hasher` (which must be the one callers hash their lookups with).
     pub fn new(hasher: ahash::RandomState) -> Self {
@@ -171,6 +174,38 @@ impl<V> Dict<V> {
         self.buckets
             .iter()
             .flat_map(|b| ChainIter { node: b.as_deref() })
+    }
+
+    /// Which of [`SEGMENTS`] runs of buckets holds `hash`: a snapshot saves a shard segment by segment, so a writer
+    /// saves only the segment it changes. Stable as long as the table does not resize.
+    pub fn segment_of(&self, hash: u64) -> u32 {
+        let n = self.buckets.len();
+        if n == 0 {
+            return 0;
+        }
+        ((hash as usize & self.mask()) / (n / SEGMENTS).max(1)) as u32
+    }
+
+    /// The entries of segment `seg` (see `segment_of`).
+    pub fn segment(&self, seg: u32) -> impl Iterator<Item = (&[u8], &V)> {
+        let n = self.buckets.len();
+        let per = (n / SEGMENTS).max(1);
+        let start = (seg as usize * per).min(n);
+        let end = (start + per).min(n);
+        self.buckets[start..end]
+            .iter()
+            .flat_map(|b| ChainIter { node: b.as_deref() })
+    }
+
+    /// Whether inserting a new key resizes the table (which moves keys between segments).
+    pub fn grows_on_insert(&self) -> bool {
+        self.len >= self.buckets.len()
+    }
+
+    /// Whether removing a key resizes the table.
+    pub fn shrinks_on_remove(&self) -> bool {
+        let left = self.len.saturating_sub(1);
+        left == 0 || (self.buckets.len() > MIN_BUCKETS && left * 8 <= self.buckets.len())
     }
 
     /// Visits the bucket at `cursor` and returns the next cursor (0 when the scan is complete).

@@ -13,6 +13,13 @@ use crate::util::time::now_ms;
 
 const KEYS_PER_STEP: usize = 20;
 
+/// DEBUG SET-ACTIVE-EXPIRE 0 stops the cycle (lazy expiry still applies), as Redis's `active_expire_enabled`.
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn set_active(on: bool) {
+    ACTIVE.store(on, Ordering::Relaxed);
+}
+
 /// Runs one cycle with the given time budget; returns how many keys it deleted.
 pub fn run_cycle(server: &Server, budget: Duration, next_slot: &AtomicUsize) -> usize {
     let ks = &server.keyspace;
@@ -92,6 +99,9 @@ pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
                 let hz = server.config.hz().clamp(1, 500);
                 let period = Duration::from_millis(1000 / hz as u64);
                 std::thread::sleep(period);
+                if !ACTIVE.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let deleted = run_cycle(&server, period / 4, &next_slot);
                 untrimmed += deleted;
                 if deleted == 0 && untrimmed >= TRIM_AFTER {

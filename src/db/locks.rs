@@ -3,7 +3,7 @@
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 use smallvec::SmallVec;
 
-use super::{Entry, Keyspace, Shard, Value, SHARDS};
+use super::{Entry, Keyspace, Shard, Touch, Value, SHARDS};
 use crate::effects::{Change, Pending};
 use crate::server::{stats, Server};
 
@@ -101,6 +101,17 @@ impl LockSet<'_> {
         }
     }
 
+    /// Every held shard with its database, in lock order (a snapshot marks them all at its start).
+    pub fn held_shards(&self) -> impl Iterator<Item = (usize, &Shard)> {
+        self.held.iter().map(|h| {
+            let shard: &Shard = match &h.guard {
+                Guard::Read(g) => g,
+                Guard::Write(g) => g,
+            };
+            (h.db as usize, shard)
+        })
+    }
+
     fn find(&self, db: usize, shard: usize) -> usize {
         let target = (db as u32, shard as u32);
         self.held.binary_search_by(|h| (h.db, h.shard).cmp(&target)).unwrap_or_else(|_| {
@@ -184,11 +195,23 @@ impl<'a> KeyLocks<'a> {
     }
 
     pub fn shard_mut(&mut self, db: usize, key: &[u8]) -> &mut Shard {
-        let i = self.set.find(db, self.ks.shard_of(key));
-        self.held_mut(i)
+        let hash = self.ks.hash(key);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        self.held_mut(i, Touch::Key(hash))
     }
 
-    fn held_mut(&mut self, i: usize) -> &mut Shard {
+    /// Write access to a held shard. Every change to a shard's keys goes through here (or `shards_mut` /
+    /// `swap_dbs`), so this is where a running snapshot gets the shard's old contents first ("save before
+    /// mutate", see `crate::persist::snapshot`).
+    fn held_mut(&mut self, i: usize, touch: Touch) -> &mut Shard {
+        let (ks, db) = (self.ks, self.set.held[i].db as usize);
+        let shard = self.held_write(i);
+        ks.save_before_write(db, shard, touch);
+        shard
+    }
+
+    /// Write access that changes no key (the expiry cycle's cursor): nothing for a snapshot to save.
+    fn held_write(&mut self, i: usize) -> &mut Shard {
         match &mut self.set.held[i].guard {
             Guard::Write(g) => g,
             Guard::Read(_) => {
@@ -213,12 +236,16 @@ impl<'a> KeyLocks<'a> {
     }
 
     pub fn shards_mut(&mut self, db: usize) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        let ks = self.ks;
         self.set
             .held
             .iter_mut()
             .filter(move |h| h.db as usize == db)
-            .map(|h| match &mut h.guard {
-                Guard::Write(g) => &mut **g,
+            .map(move |h| match &mut h.guard {
+                Guard::Write(g) => {
+                    ks.save_before_write(db, g, Touch::Shard);
+                    &mut **g
+                }
                 Guard::Read(_) => {
                     panic!("write through a read lock: the command must be flagged write")
                 }
@@ -244,6 +271,8 @@ impl<'a> KeyLocks<'a> {
                 .unwrap_or_else(|| panic!("SWAPDB needs every shard of db {hi} locked"));
             match (&mut l.guard, &mut r.guard) {
                 (Guard::Write(x), Guard::Write(y)) => {
+                    self.ks.save_before_write(lo as usize, x, Touch::Shard);
+                    self.ks.save_before_write(hi as usize, y, Touch::Shard);
                     x.swap_data(y);
                     // Clients blocked on keys of either database may find data there now, as in Redis.
                     x.blocked.mark_all_ready(lo as usize);
@@ -317,11 +346,16 @@ impl<'a> KeyLocks<'a> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        if self.held_mut(i).dict.get(hash, key)?.expired(now) {
+        if self
+            .held_mut(i, Touch::Key(hash))
+            .dict
+            .get(hash, key)?
+            .expired(now)
+        {
             self.delete_expired(db, i, hash, key);
             return None;
         }
-        self.held_mut(i).dict.get_mut(hash, key)
+        self.held_mut(i, Touch::Key(hash)).dict.get_mut(hash, key)
     }
 
     pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
@@ -347,7 +381,7 @@ impl<'a> KeyLocks<'a> {
         }
         entry.lru.stamp_new(now);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let shard = self.held_mut(i);
+        let shard = self.held_mut(i, Touch::Insert(hash));
         let new_ttl = entry.expire_at != 0;
         let old = shard.dict.insert(hash, key, entry);
         let old_ttl = old.as_ref().is_some_and(|o| o.expire_at != 0);
@@ -372,11 +406,16 @@ impl<'a> KeyLocks<'a> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        if self.held_mut(i).dict.get(hash, key)?.expired(now) {
+        if self
+            .held_mut(i, Touch::Key(hash))
+            .dict
+            .get(hash, key)?
+            .expired(now)
+        {
             self.delete_expired(db, i, hash, key);
             return None;
         }
-        let shard = self.held_mut(i);
+        let shard = self.held_mut(i, Touch::Remove(hash));
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {
             shard.volatile.remove(hash, key);
@@ -433,6 +472,11 @@ impl<'a> KeyLocks<'a> {
         }
     }
 
+    /// Changes the running command has counted so far that `stats::dirty_total` does not include yet.
+    pub fn uncounted_dirty(&self) -> u64 {
+        self.pending.uncounted_dirty()
+    }
+
     /// Counts changes that concern no key's watchers or events (XACK), as Redis's bare `server.dirty++`.
     pub fn count_dirty(&mut self, n: u64) {
         self.pending.add_dirty(n);
@@ -444,7 +488,7 @@ impl<'a> KeyLocks<'a> {
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let now = self.now;
         let expired = self
-            .held_mut(i)
+            .held_write(i)
             .dict
             .get(hash, key)
             .is_some_and(|e| e.expired(now));
@@ -457,7 +501,8 @@ impl<'a> KeyLocks<'a> {
     /// Deletes a key found expired in held shard `i`: counted in INFO `expired_keys`, reported as `expired`, and
     /// propagated as `DEL` (`UNLINK` under lazyfree-lazy-expire), as Redis's `deleteExpiredKeyAndPropagate`.
     fn delete_expired(&mut self, db: usize, i: usize, hash: u64, key: &[u8]) {
-        let shard = self.held_mut(i);
+        // A running snapshot keeps the key if it was live at its start.
+        let shard = self.held_mut(i, Touch::Remove(hash));
         if shard.dict.remove(hash, key).is_none() {
             return;
         }
@@ -480,7 +525,7 @@ impl<'a> KeyLocks<'a> {
     /// The shard at index `shard` of `db`, held for writing (the active expiry's walk).
     pub(crate) fn shard_at_mut(&mut self, db: usize, shard: usize) -> &mut Shard {
         let i = self.set.find(db, shard);
-        self.held_mut(i)
+        self.held_write(i)
     }
 
     /// Ends the running execution unit: its dirty count goes to the thread's stats and its effects to the feed.

@@ -15,12 +15,12 @@ mod locks;
 mod value;
 pub mod watch;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
-pub use dict::{Dict, Key};
+pub use dict::{Dict, Key, SEGMENTS};
 pub use locks::{KeyLocks, LockPlan, LockSet};
 pub use value::{StrValue, Value};
 
@@ -241,6 +241,10 @@ pub struct Shard {
     expire_cursor: u64,
     pub(crate) watched: WatchedKeys,
     pub(crate) blocked: BlockedKeys,
+    /// The dict segments (`dict::SEGMENTS`, one bit each) a running snapshot has yet to save: all set when it
+    /// starts, each cleared by whoever saves that segment first (the serializer or a writer about to change it).
+    /// Atomic so the serializer can clear bits under a read lock.
+    snapshot_pending: AtomicU64,
 }
 
 impl Shard {
@@ -251,6 +255,7 @@ impl Shard {
             expire_cursor: 0,
             watched: WatchedKeys::default(),
             blocked: BlockedKeys::default(),
+            snapshot_pending: AtomicU64::new(0),
         }
     }
 
@@ -303,6 +308,33 @@ impl Db {
 pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
+    /// The snapshot in progress, if any (see `crate::persist::snapshot`).
+    snapshot: parking_lot::Mutex<Option<std::sync::Arc<dyn ShardSaver>>>,
+}
+
+/// What a point-in-time snapshot does with a shard it must save: write every entry as it is now. Called with the
+/// shard locked (read by the serializer, write by a writer about to change it), at most once per shard and
+/// snapshot.
+pub trait ShardSaver: Send + Sync {
+    /// Told, at the snapshot's instant, each database's (keys, keys with a TTL).
+    fn started(&self, sizes: Vec<(u64, u64)>);
+    /// Saves the entries of the dict segments in the bit set `segments` (see `Dict::segment`).
+    fn save_segments(&self, db: usize, shard: &Shard, segments: u64);
+}
+
+/// What a writer is about to do to a locked shard, so a running snapshot saves what it must first: the key's
+/// dict segment, or the whole shard when the change is not about one key or resizes the table (which moves keys
+/// between segments).
+#[derive(Clone, Copy)]
+pub enum Touch {
+    Shard,
+    /// A key changed in place (or a registry kept beside it).
+    Key(u64),
+    /// A key stored, given its hash.
+    Insert(u64),
+    Remove(u64),
+    /// The serializer's turn on one segment.
+    Segment(u32),
 }
 
 impl Keyspace {
@@ -311,7 +343,85 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
+            snapshot: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// Starts a point-in-time snapshot: with every shard of every database write-locked at once (O(shards), no
+    /// key is touched), marks every segment of each non-empty shard pending and installs `saver`. From then on
+    /// each segment is saved exactly once, as it was at this instant: by `save_pending` (the serializer) or by
+    /// `save_before_write` (the first writer to change it). False if a snapshot is already running.
+    pub fn begin_snapshot(&self, saver: std::sync::Arc<dyn ShardSaver>) -> bool {
+        let all = {
+            let mut plan = LockPlan::new();
+            plan.all_dbs(self, true);
+            plan.acquire(self)
+        };
+        let mut current = self.snapshot.lock();
+        if current.is_some() {
+            return false;
+        }
+        // Every shard is write-locked by `all`: no reader or writer sees a half-marked keyspace.
+        let mut sizes = vec![(0u64, 0u64); self.db_count()];
+        for (db, shard) in all.held_shards() {
+            let segments = if shard.is_empty() { 0 } else { u64::MAX };
+            shard.snapshot_pending.store(segments, Relaxed);
+            sizes[db].0 += shard.len() as u64;
+            sizes[db].1 += shard.volatile_len() as u64;
+        }
+        saver.started(sizes);
+        *current = Some(saver);
+        drop(current);
+        drop(all);
+        true
+    }
+
+    /// The serializer's step: saves what is left of shard `shard` of `db`, one segment per turn of its read
+    /// lock, so writers of that shard wait for one segment at most. Between turns the segments cannot move: a
+    /// resize first saves every pending segment.
+    pub fn save_pending(&self, db: usize, shard: usize) {
+        let lock = &self.dbs[db].shards[shard];
+        for seg in 0..dict::SEGMENTS as u32 {
+            let guard = lock.read();
+            if guard.snapshot_pending.load(Relaxed) == 0 {
+                return;
+            }
+            self.save_before_write(db, &guard, Touch::Segment(seg));
+        }
+    }
+
+    /// Called with `shard` locked before anything changes it: saves what the change would alter, if the running
+    /// snapshot has not saved it yet.
+    #[inline]
+    pub fn save_before_write(&self, db: usize, shard: &Shard, touch: Touch) {
+        if shard.snapshot_pending.load(Relaxed) != 0 {
+            self.save_segments_now(db, shard, touch);
+        }
+    }
+
+    #[cold]
+    fn save_segments_now(&self, db: usize, shard: &Shard, touch: Touch) {
+        let dict = &shard.dict;
+        let segments = match touch {
+            Touch::Segment(seg) => 1u64 << seg,
+            Touch::Key(h) => 1u64 << dict.segment_of(h),
+            Touch::Insert(h) if !dict.grows_on_insert() => 1u64 << dict.segment_of(h),
+            Touch::Remove(h) if !dict.shrinks_on_remove() => 1u64 << dict.segment_of(h),
+            _ => u64::MAX,
+        };
+        // Writers hold the write lock and the serializer a read lock, so no two callers race on one shard.
+        let taken = shard.snapshot_pending.fetch_and(!segments, Relaxed) & segments;
+        if taken != 0 {
+            let saver = self.snapshot.lock().clone();
+            if let Some(saver) = saver {
+                saver.save_segments(db, shard, taken);
+            }
+        }
+    }
+
+    /// Ends the snapshot: every shard must have been passed to `save_pending` first.
+    pub fn end_snapshot(&self) {
+        *self.snapshot.lock() = None;
     }
 
     pub fn db_count(&self) -> usize {

@@ -54,6 +54,11 @@ impl Pending {
     }
 
     #[inline]
+    /// Changes counted by the running unit that the thread's stats do not have yet (`end_call` passes them on).
+    pub fn uncounted_dirty(&self) -> u64 {
+        self.dirty - self.counted
+    }
+
     pub fn add_dirty(&mut self, n: u64) {
         self.dirty += n;
     }

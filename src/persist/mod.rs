@@ -8,10 +8,28 @@
 //!   have one module each (`listpack`, `ziplist` with the zipmap, `intset`, `stream`); `string` holds the
 //!   primitives (lengths, integer and LZF strings, doubles) and the checksummed input.
 //! - `dump`: the DUMP and RESTORE commands, on top of `rdb::value`.
-//!
-//! Saving and loading whole files (SAVE, BGSAVE, start-up) build on `rdb::RdbWriter` and `rdb::read_rdb`.
+//! - `snapshot`: a point-in-time copy of the keyspace without fork() (save before mutate), written to any
+//!   [`snapshot::EntrySink`]; BGSAVE and SAVE use it, the AOF rewrite and full syncs will.
+//! - `state`: what INFO persistence, LASTSAVE and the save points know about saves and loads.
+//! - `rdbfile`: whole files: an atomic save (temp file, fsync, rename, fsync of the directory) and a load, with
+//!   Redis's log lines; `save`: when saves run (SAVE, BGSAVE, save points, FLUSHALL, SHUTDOWN) and what they
+//!   change; `commands`: SAVE, BGSAVE, LASTSAVE, DEBUG RELOAD; `startup`: loading at start-up, the -LOADING and
+//!   -MISCONF gates, INFO persistence.
 
+pub mod commands;
 pub mod dump;
 pub mod rdb;
+pub mod rdbfile;
+pub mod save;
+pub mod snapshot;
+pub mod startup;
+pub mod state;
+
+pub use commands::debug_reload;
+pub use startup::{gate, info_section, load_at_startup};
+pub use state::Persistence;
 
 pub const COMMANDS: &[crate::commands::Command] = dump::COMMANDS;
+
+#[cfg(test)]
+mod snapshot_tests;

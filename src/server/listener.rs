@@ -142,13 +142,21 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
     crate::db::expiry::spawn(server.clone());
     spawn_housekeeping(server.clone());
     log::info!(
-        "ferredis {} ready to accept connections on {} port {port} (pid {}, maxclients {})",
+        "ferredis {} listening on {} port {port} (pid {}, maxclients {})",
         env!("CARGO_PKG_VERSION"),
         server.config.bind().join(" "),
         std::process::id(),
         server.config.maxclients()
     );
+    // Clients may connect while the dataset loads; until it is loaded they are answered -LOADING.
+    server
+        .persist
+        .loading
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     serve_listeners(&server, listeners);
+    crate::persist::load_at_startup(&server).map_err(io::Error::other)?;
+    crate::persist::save::spawn_cron(server.clone());
+    log::info!("Ready to accept connections");
     // The accept threads, signals and SHUTDOWN do the rest; this thread only keeps the process alive.
     loop {
         std::thread::park();
@@ -235,9 +243,9 @@ fn spawn_housekeeping(server: Arc<Server>) {
     }
 }
 
-/// SIGINT/SIGTERM shut down as `shutdown-on-sigint` / `shutdown-on-sigterm` say. Where Redis would save first
-/// (save points configured, or the `save` flag) the save cannot happen in ferredis, and like Redis after a failed
-/// save the server logs it and keeps running, unless the flags say `nosave` or `force`.
+/// SIGINT/SIGTERM shut down as `shutdown-on-sigint` / `shutdown-on-sigterm` say: saving first where Redis would
+/// (save points configured, or the `save` flag), and, like Redis after a failed save, logging it and keeping
+/// running unless the flags say `force`.
 fn install_signal_handlers(server: Arc<Server>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
@@ -252,15 +260,16 @@ fn install_signal_handlers(server: Arc<Server>) {
                     log::warn!("Received {name} scheduling shutdown...");
                     let flags = server.config.get(param).unwrap_or_default();
                     let has = |f: &str| flags.split(' ').any(|x| x == f);
-                    let save_points = !server.config.get("save").unwrap_or_default().is_empty();
-                    if (has("save") || (save_points && !has("nosave"))) && !has("force") {
-                        log::warn!(
-                            "Error trying to save the DB: ferredis has no persistence, can't exit."
-                        );
+                    let wanted = crate::persist::save::ShutdownFlags {
+                        save: has("save"),
+                        nosave: has("nosave"),
+                        force: has("force"),
+                    };
+                    if crate::persist::save::prepare_shutdown(&server, wanted).is_err() {
                         log::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
                         continue;
                     }
-                    server.shutdown(name);
+                    server.shutdown();
                 }
             });
         }

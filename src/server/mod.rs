@@ -31,6 +31,8 @@ pub struct Server {
     /// What every write did, for the AOF, replicas and tests (see `crate::effects`).
     pub feed: Arc<crate::effects::Feed>,
     pub listeners: listener::Listeners,
+    /// Saves, loads and their state (INFO persistence, LASTSAVE, MISCONF).
+    pub persist: crate::persist::Persistence,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
 }
@@ -51,6 +53,7 @@ impl Server {
             pubsub: crate::pubsub::Hub::new(),
             feed: crate::effects::Feed::new(),
             listeners: listener::Listeners::default(),
+            persist: crate::persist::Persistence::new(),
             me: me.clone(),
         })
     }
@@ -59,13 +62,13 @@ impl Server {
         self.me.upgrade()
     }
 
-    /// Stops the process cleanly: refuse new work, close every client, log, exit 0.
-    pub fn shutdown(&self, reason: &str) -> ! {
+    /// Stops the process cleanly once persistence is done with (`persist::save::prepare_shutdown`): refuse new
+    /// work, close every client, log as Redis, exit 0.
+    pub fn shutdown(&self) -> ! {
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        log::warn!("{reason}: user requested shutdown...");
         self.clients.kill_all();
-        log::warn!("ferredis is now ready to exit, bye bye...");
+        log::warn!("Redis is now ready to exit, bye bye...");
         log::logger().flush();
         std::process::exit(0)
     }

@@ -43,8 +43,10 @@ impl Server {
     /// ferredis with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
         Self::start_on_free_port(|port| {
+            // No save points unless a test sets some (as redis-server below): a server must not write
+            // dump.rdb into the crate's directory, where every later server would load it.
             Command::new(env!("CARGO_BIN_EXE_ferredis"))
-                .args(["--port", &port.to_string()])
+                .args(["--port", &port.to_string(), "--save", ""])
                 .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -56,6 +58,11 @@ impl Server {
     /// The official redis-server, if installed. With `CI` set it must be there: a missing reference server
     /// fails the test instead of skipping it.
     pub fn start_redis() -> Option<Server> {
+        Self::start_redis_with(&[])
+    }
+
+    /// The official redis-server with extra command-line arguments (`--enable-debug-command yes`, `--dir ...`).
+    pub fn start_redis_with(args: &[&str]) -> Option<Server> {
         let started = Self::start_on_free_port(|port| {
             Command::new("redis-server")
                 .args([
@@ -67,6 +74,7 @@ impl Server {
                     "no",
                 ])
                 .args(["--bind", "127.0.0.1"])
+                .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -60,6 +60,37 @@ pub struct AuxInfo {
     pub ctime: i64,
 }
 
+/// Encodes entries exactly as [`RdbWriter::entry`] does, without the writer: it can be copied to other threads.
+#[derive(Clone, Copy)]
+pub struct EntryEncoder {
+    compress: bool,
+    enc: Encoder,
+    stamps: (AccessStamps, i64),
+}
+
+impl EntryEncoder {
+    pub fn encode(&self, out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
+        if let Some(at) = entry.expire_at() {
+            out.push(opcodes::EXPIRETIME_MS);
+            put_ms(out, at);
+        }
+        match self.stamps {
+            (AccessStamps::None, _) => {}
+            (AccessStamps::Idle, now) => {
+                out.push(opcodes::IDLE);
+                put_len(out, entry.lru.idle_secs(now));
+            }
+            (AccessStamps::Freq, now) => {
+                out.push(opcodes::FREQ);
+                out.push(entry.lru.lfu_counter(now).min(255) as u8);
+            }
+        }
+        out.push(type_of(&entry.value));
+        put_string(out, key, self.compress);
+        put_body(out, &entry.value, &self.enc);
+    }
+}
+
 pub struct RdbWriter<W: Write> {
     w: W,
     opts: RdbOptions,
@@ -148,25 +179,28 @@ impl<W: Write> RdbWriter<W> {
     /// One key: EXPIRETIME_MS if it has a TTL, IDLE or FREQ if asked for, the type byte, the key, the value.
     pub fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
         self.buf.clear();
-        if let Some(at) = entry.expire_at() {
-            self.buf.push(opcodes::EXPIRETIME_MS);
-            put_ms(&mut self.buf, at);
-        }
-        match self.stamps {
-            (AccessStamps::None, _) => {}
-            (AccessStamps::Idle, now) => {
-                self.buf.push(opcodes::IDLE);
-                put_len(&mut self.buf, entry.lru.idle_secs(now));
-            }
-            (AccessStamps::Freq, now) => {
-                self.buf.push(opcodes::FREQ);
-                self.buf.push(entry.lru.lfu_counter(now).min(255) as u8);
-            }
-        }
-        self.buf.push(type_of(&entry.value));
-        put_string(&mut self.buf, key, self.opts.compression);
-        put_body(&mut self.buf, &entry.value, &self.enc);
+        self.entry_encoder().encode(&mut self.buf, key, entry);
         self.flush_buf()
+    }
+
+    /// How this writer encodes an entry, for threads that encode entries in parallel and hand the bytes to
+    /// [`RdbWriter::raw`] (a snapshot's writers each saving a shard).
+    pub fn entry_encoder(&self) -> EntryEncoder {
+        EntryEncoder {
+            compress: self.opts.compression,
+            enc: self.enc,
+            stamps: self.stamps,
+        }
+    }
+
+    /// Entries already encoded by an [`EntryEncoder`] of this writer, appended (and checksummed) as they are.
+    pub fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.opts.checksum {
+            self.digest.update(bytes);
+        }
+        self.w.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
     }
 
     /// A function library (FUNCTION2 opcode), its code as the scripting engine gives it.

@@ -1,0 +1,297 @@
+//! DEBUG: the testing and introspection command, refused unless `enable-debug-command` allows it.
+//!
+//! Subcommands are not rows of the command table (Redis's DEBUG is a plain command whose first argument picks a
+//! branch), so its lock plan is worked out here from that argument: the keys OBJECT and DIGEST-VALUE inspect,
+//! every database for DIGEST, the client's database for POPULATE. RELOAD takes the locks it needs itself.
+
+mod digest;
+mod inspect;
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::flags::*;
+use super::{Args, Command, Ctx, Scope};
+use crate::db::{Keyspace, LockPlan, Value};
+use crate::protocol::Reply;
+use crate::util::numbers::parse_i64;
+
+pub use digest::{key_digest, Digest};
+
+pub const COMMANDS: &[Command] =
+    &[
+        Command::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
+            .scope(Scope::Custom(debug_locks))
+            .doc("server", "1.0.0", "A container for debugging commands")
+            .complexity("Depends on subcommand."),
+    ];
+
+/// The shards a DEBUG subcommand reads or writes.
+fn debug_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
+    let sub = args.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"digest" if args.len() == 2 => plan.all_dbs(ks, false),
+        b"digest-value" => (2..args.len()).for_each(|i| plan.key(ks, db, args.get(i), false)),
+        b"object" | b"sdslen" | b"listpack" | b"quicklist" | b"htstats-key" if args.len() >= 3 => {
+            plan.key(ks, db, args.get(2), false)
+        }
+        b"populate" => plan.whole_db(db, true),
+        _ => {}
+    }
+}
+
+const REFUSED: &str = "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+/// `enable-debug-command`: `yes`, or `local` for a client on the loopback interface.
+fn allowed(ctx: &Ctx) -> bool {
+    match ctx.server.config.get("enable-debug-command").as_deref() {
+        Some("yes") => true,
+        Some("local") => ctx.client.info.addr.ip().is_loopback(),
+        _ => false,
+    }
+}
+
+fn debug(ctx: &mut Ctx, args: Args) -> Reply {
+    if !allowed(ctx) {
+        return Reply::err(REFUSED);
+    }
+    let sub = args.get(1).to_ascii_lowercase();
+    let n = args.len();
+    match (sub.as_slice(), n) {
+        (b"help", 2) => help(),
+        (b"digest", 2) => whole_digest(ctx),
+        (b"digest-value", _) => digest_values(ctx, args),
+        (b"object", 3) => inspect::object(ctx, args.get(2)),
+        (b"sdslen", 3) => inspect::sdslen(ctx, args.get(2)),
+        (b"listpack", 3) => inspect::listpack(ctx, args.get(2)),
+        (b"quicklist", 3 | 4) => inspect::quicklist(ctx, args.get(2)),
+        (b"reload", _) => crate::persist::debug_reload(ctx, args),
+        (b"populate", 3..=5) => populate(ctx, args),
+        (b"sleep", 3) => sleep(args.get(2)),
+        (b"set-active-expire", 3) => {
+            crate::db::expiry::set_active(atoi(args.get(2)) != 0);
+            Reply::Ok
+        }
+        (b"quicklist-packed-threshold", 3) => packed_threshold(args.get(2)),
+        (b"protocol", 3) => protocol(ctx, args.get(2)),
+        (b"error", 3) => {
+            let text = String::from_utf8_lossy(args.get(2)).replace(['\r', '\n'], " ");
+            Reply::error(text)
+        }
+        (b"log", 3) => {
+            log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
+            Reply::Ok
+        }
+        (b"change-repl-id", 2) => {
+            log::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            Reply::Ok
+        }
+        (b"drop-cluster-packet-filter", 3) => match parse_i64(args.get(2)) {
+            Some(_) => Reply::Ok,
+            None => Reply::err("value is not an integer or out of range"),
+        },
+        (b"replybuffer", 4) => replybuffer(args),
+        (b"clusterlink", 5) if is(args.get(2), "kill") => {
+            Reply::err("Debug option only available for cluster mode enabled setup!")
+        }
+        (b"structsize", 2) => Reply::bulk(
+            "bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ",
+        ),
+        // Switches of Redis internals ferredis does not have: accepted, as tests set them.
+        (
+            b"set-skip-checksum-validation"
+            | b"aof-flush-sleep"
+            | b"set-disable-deny-scripts"
+            | b"pause-cron"
+            | b"leak",
+            3,
+        )
+        | (b"stringmatch-test", 2) => Reply::Ok,
+        _ => Reply::err(&format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&args.get(1)[..args.get(1).len().min(128)])
+        )),
+    }
+}
+
+fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// C's `atoi`: leading digits with an optional sign, 0 when there are none.
+fn atoi(arg: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    let end = text
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(text.len(), |(i, _)| i);
+    text[..end].parse().unwrap_or(0)
+}
+
+/// DEBUG DIGEST: every database, each key's digest xored in, as `computeDatasetDigest`.
+fn whole_digest(ctx: &mut Ctx) -> Reply {
+    let mut total: Digest = [0; 20];
+    for db in 0..ctx.server.keyspace.db_count() {
+        let mut keys: Digest = [0; 20];
+        let mut any = false;
+        for (_, shard) in ctx.keys.shards(db) {
+            for (key, entry) in shard.dict.iter() {
+                digest::xor(&mut keys, &key_digest(key, entry));
+                any = true;
+            }
+        }
+        if any {
+            digest::add_database(&mut total, db, &keys);
+        }
+    }
+    Reply::Status(digest::hex(&total).into())
+}
+
+/// DEBUG DIGEST-VALUE key...: each value's digest, zeros for a missing key; expired keys count (as in Redis).
+fn digest_values(ctx: &mut Ctx, args: Args) -> Reply {
+    let db = ctx.db();
+    let replies = (2..args.len())
+        .map(|i| {
+            let mut d: Digest = [0; 20];
+            if let Some(entry) = inspect::raw_entry(ctx, db, args.get(i)) {
+                digest::object_digest(&mut d, entry);
+            }
+            Reply::Status(digest::hex(&d).into())
+        })
+        .collect();
+    Reply::Array(replies)
+}
+
+/// DEBUG POPULATE count [prefix] [size]: `prefix:N` = `value:N` (zero-padded or cut to `size`), skipping keys that
+/// exist.
+fn populate(ctx: &mut Ctx, args: Args) -> Reply {
+    const POSITIVE: &str = "value is out of range, must be positive";
+    // Redis's `getPositiveLongFromObjectOrReply` words a non-number and a negative number alike.
+    let positive = |arg: &[u8]| {
+        parse_i64(arg)
+            .filter(|&n| n >= 0)
+            .ok_or_else(|| Reply::err(POSITIVE))
+    };
+    let count = match positive(args.get(2)) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let size = match args.len() {
+        5 => match positive(args.get(4)) {
+            Ok(n) => n as usize,
+            Err(e) => return e,
+        },
+        _ => 0,
+    };
+    let prefix = if args.len() >= 4 { args.get(3) } else { b"key" };
+    for j in 0..count {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{j}").as_bytes());
+        if ctx.keys.peek(ctx.db(), &key).is_some() {
+            continue;
+        }
+        let mut value = format!("value:{j}").into_bytes();
+        if size > 0 {
+            value.resize(size, 0);
+        }
+        ctx.store(&key, Value::Str(value.into()));
+    }
+    Reply::Ok
+}
+
+/// DEBUG SLEEP seconds: C's `strtod`, so junk sleeps 0. Only this client waits; nothing is locked.
+fn sleep(arg: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(arg);
+    let secs = leading_float(text.trim_start());
+    if secs > 0.0 && secs.is_finite() {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    }
+    Reply::Ok
+}
+
+/// The longest prefix of `s` that parses as a float, 0 if none (what `strtod` reads).
+fn leading_float(s: &str) -> f64 {
+    (1..=s.len())
+        .rev()
+        .filter(|&i| s.is_char_boundary(i))
+        .find_map(|i| s[..i].parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// Redis's `quicklistisSetPackedThreshold`: a memory value up to 4 GB minus 1 MB (0 restores the default).
+fn packed_threshold(arg: &[u8]) -> Reply {
+    let ok = std::str::from_utf8(arg)
+        .ok()
+        .and_then(crate::config::params::parse_memory)
+        .is_some_and(|sz| sz <= (1i64 << 32) - (1 << 20));
+    if ok {
+        Reply::Ok
+    } else {
+        Reply::err("argument must be a memory value bigger than 1 and smaller than 4gb")
+    }
+}
+
+fn replybuffer(args: Args) -> Reply {
+    if is(args.get(2), "peak-reset-time") || is(args.get(2), "resizing") {
+        Reply::Ok
+    } else {
+        Reply::err(
+            "unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.",
+        )
+    }
+}
+
+/// DEBUG PROTOCOL type: one sample reply of each RESP kind, lowered to RESP2 as Redis lowers it.
+// Redis's sample double is the literal 3.141, not pi.
+#[allow(clippy::approx_constant)]
+fn protocol(ctx: &mut Ctx, name: &[u8]) -> Reply {
+    let resp3 = ctx.client.info.resp.load(Relaxed) >= 3;
+    let ints = || (0..3).map(Reply::Int).collect::<Vec<_>>();
+    match name.to_ascii_lowercase().as_slice() {
+        b"string" => Reply::bulk("Hello World"),
+        b"integer" => Reply::Int(12345),
+        b"double" => Reply::Double(3.141),
+        b"bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
+        b"null" => Reply::Nil,
+        b"array" => Reply::Array(ints()),
+        b"set" => Reply::Set(ints()),
+        b"map" => Reply::Map((0..3).map(|j| (Reply::Int(j), Reply::Bool(j == 1))).collect()),
+        b"attrib" if resp3 => Reply::Raw(
+            b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n".to_vec(),
+        ),
+        b"attrib" => Reply::bulk("Some real reply following the attribute"),
+        b"push" if resp3 => Reply::Raw(
+            b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n".to_vec(),
+        ),
+        b"push" => Reply::err("RESP2 is not supported by this command"),
+        b"true" => Reply::Bool(true),
+        b"false" => Reply::Bool(false),
+        b"verbatim" => Reply::Verbatim("txt", b"This is a verbatim\nstring".to_vec()),
+        _ => Reply::err("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
+}
+
+fn help() -> Reply {
+    super::introspection::help_reply("DEBUG", inspect::HELP_LINES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoi_reads_leading_digits_like_c() {
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"0"), 0);
+        assert_eq!(atoi(b"12abc"), 12);
+        assert_eq!(atoi(b"-3"), -3);
+        assert_eq!(atoi(b"abc"), 0);
+    }
+
+    #[test]
+    fn strtod_prefix() {
+        assert_eq!(leading_float("0.5s"), 0.5);
+        assert_eq!(leading_float("junk"), 0.0);
+        assert_eq!(leading_float("2"), 2.0);
+    }
+}

@@ -1,0 +1,253 @@
+//! A point-in-time snapshot of the whole keyspace without fork(): for BGSAVE and SAVE now, and for the AOF
+//! rewrite and a replica's full sync later.
+//!
+//! # How (Dragonfly's "save before mutate", at the granularity of a dict segment)
+//! 1. [`Keyspace::begin_snapshot`] write-locks every shard of every database at once, marks all segments of each
+//!    non-empty shard pending (a shard's dict is split into 64 runs of buckets, `Dict::segment`) and installs the
+//!    job. That instant, T, is the snapshot's point in time. The pause is O(shards) (1,024 lock acquisitions with
+//!    16 databases), whatever the number of keys.
+//! 2. The serializer (the thread calling [`take`]) walks the shards in order and saves the segments still
+//!    pending, taking the shard's read lock once per segment, so a writer never waits for more than one segment.
+//! 3. A writer about to change a shard holds its write lock; `KeyLocks` (the one door to every change: commands,
+//!    lazy expiry, FLUSHALL, SWAPDB) and the active expiry cycle call `Keyspace::save_before_write` first, which
+//!    saves the segment of the key about to change if it is still pending: the whole shard when the change is not
+//!    about one key (FLUSHALL, SWAPDB) or would resize the dict (a resize moves keys between segments).
+//!
+//! # Why the result is consistent
+//! Between T and the moment a segment is saved nobody changed it: every change needs the shard's write lock and
+//! passes through `save_before_write`, which saves the pending segment the change touches before it happens, and
+//! the segments stay where they are until the dict resizes, which saves every pending segment first. A pending
+//! bit is cleared by whoever saves it, under the shard's lock (a writer's write lock or the serializer's read
+//! lock, which exclude each other), so each segment is saved exactly once, with its contents at T. Keys already
+//! expired at T are left out, as they were logically gone at T. After the walk every segment has been saved: the
+//! serializer either saved it or waited for the shard's lock held by the writer that did. The RDB format allows
+//! several SELECTDB sections for one database, so chunks may reach the sink in any order.
+//!
+//! # Cost
+//! Whoever saves a segment encodes it into a buffer of its own, under the shard's lock only, then appends the
+//! buffer to the sink under the sink's mutex: writers saving different segments encode in parallel instead of
+//! queueing behind one another while they hold their shards. A writer first to change a segment pays for
+//! encoding that segment (1/64 of a shard: about 250 keys with a million keys in one database) before its own
+//! change. The extra memory is the chunks being encoded at once (one per thread saving;
+//! `SnapshotStats::peak_buffered` reports the peak), plus the sink's buffer. The sink's mutex is the last lock
+//! anyone takes (a leaf), so it cannot join a deadlock cycle.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::db::{Entry, Keyspace, Shard, ShardSaver, SEGMENTS, SHARDS};
+
+/// How a sink turns one entry into bytes. Called by whichever thread saves a shard, without the sink's lock,
+/// so writers that each save a shard encode in parallel and hold the sink only to append their bytes.
+pub type Encode = Arc<dyn Fn(&mut Vec<u8>, &[u8], &Entry) + Send + Sync>;
+
+/// Where a snapshot's entries go (an RDB file, a replica's socket, an in-memory check in tests).
+pub trait EntrySink: Send {
+    fn encoder(&self) -> Encode;
+    /// The chunks that follow belong to database `db`, which held `keys` keys (`expires` with a TTL) at the
+    /// snapshot's instant. A database may be selected several times, its entries interleaved with others'.
+    fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()>;
+    /// Entries of the selected database, as `encoder` wrote them.
+    fn append(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// Called once after the last entry (a file sink writes its trailer and syncs).
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a finished snapshot reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SnapshotStats {
+    pub keys: u64,
+    /// How long every shard was locked at once to mark the start.
+    pub start_pause: Duration,
+    /// The longest time one shard was held to be saved (by the serializer or a writer).
+    pub longest_shard: Duration,
+    /// Dict segments a writer saved before changing them (64 per shard).
+    pub saved_by_writers: u64,
+    /// The most encoded bytes held at once before reaching the sink: the snapshot's extra memory.
+    pub peak_buffered: u64,
+}
+
+/// The sink and the database its last entries went to.
+struct Output {
+    sink: Box<dyn EntrySink>,
+    db: Option<usize>,
+    error: Option<io::Error>,
+}
+
+struct Job {
+    encode: Encode,
+    out: Mutex<Option<Output>>,
+    /// Encoded bytes waiting to be appended (each shard being saved holds one chunk), and their peak: the extra
+    /// memory the snapshot costs.
+    buffered: AtomicU64,
+    peak_buffered: AtomicU64,
+    /// (keys, keys with a TTL) per database at T, for the sink's size hints; set while every shard is locked.
+    sizes: OnceLock<Vec<(u64, u64)>>,
+    /// T in Unix ms: entries expired by then are not part of the snapshot.
+    at_ms: i64,
+    keys: Arc<AtomicU64>,
+    longest_shard_us: AtomicU64,
+    saved_by_writers: AtomicU64,
+    serializer: std::thread::ThreadId,
+}
+
+impl Job {
+    /// Encodes the entries live at T of the shard's dict segments in `segments`; returns the bytes and how many
+    /// entries they hold.
+    fn encode_segments(&self, shard: &Shard, segments: u64) -> (Vec<u8>, u64) {
+        let mut chunk = Vec::new();
+        let mut n = 0;
+        let mut add = |key: &[u8], entry: &Entry| {
+            if !entry.expired(self.at_ms) {
+                (self.encode)(&mut chunk, key, entry);
+                n += 1;
+            }
+        };
+        if segments == u64::MAX {
+            shard.dict.iter().for_each(|(k, e)| add(k, e));
+        } else {
+            (0..SEGMENTS as u32)
+                .filter(|s| segments & (1 << s) != 0)
+                .for_each(|s| shard.dict.segment(s).for_each(|(k, e)| add(k, e)));
+        }
+        (chunk, n)
+    }
+
+    fn append(&self, out: &mut Output, db: usize, chunk: &[u8]) -> io::Result<()> {
+        if out.db != Some(db) {
+            let sizes = self.sizes.get().and_then(|s| s.get(db));
+            let (keys, expires) = sizes.copied().unwrap_or_default();
+            out.sink.select_db(db, keys, expires)?;
+            out.db = Some(db);
+        }
+        out.sink.append(chunk)
+    }
+}
+
+impl ShardSaver for Job {
+    fn started(&self, sizes: Vec<(u64, u64)>) {
+        let _ = self.sizes.set(sizes);
+    }
+
+    fn save_segments(&self, db: usize, shard: &Shard, segments: u64) {
+        if shard.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        if std::thread::current().id() != self.serializer {
+            self.saved_by_writers
+                .fetch_add(u64::from(segments.count_ones()), Relaxed);
+        }
+        let (chunk, n) = self.encode_segments(shard, segments);
+        let held = self.buffered.fetch_add(chunk.len() as u64, Relaxed) + chunk.len() as u64;
+        self.peak_buffered.fetch_max(held, Relaxed);
+        {
+            let mut out = self.out.lock();
+            if let Some(out) = out.as_mut().filter(|o| o.error.is_none()) {
+                match self.append(out, db, &chunk) {
+                    Ok(()) => {
+                        self.keys.fetch_add(n, Relaxed);
+                    }
+                    Err(e) => out.error = Some(e),
+                }
+            }
+        }
+        self.buffered.fetch_sub(chunk.len() as u64, Relaxed);
+        let us = started.elapsed().as_micros() as u64;
+        self.longest_shard_us.fetch_max(us, Relaxed);
+    }
+}
+
+/// Writes the whole keyspace as of one instant to `sink`, serializing on the calling thread while clients keep
+/// reading and writing; returns the sink (to finish the file) and the figures. `keys` counts entries written so
+/// far, for INFO's `current_save_keys_processed`.
+///
+/// The caller must hold no shard lock (it waits for all of them).
+pub fn take(
+    ks: &Keyspace,
+    sink: Box<dyn EntrySink>,
+    keys: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn EntrySink>, SnapshotStats)> {
+    let job = Job {
+        encode: sink.encoder(),
+        buffered: AtomicU64::new(0),
+        peak_buffered: AtomicU64::new(0),
+        out: Mutex::new(Some(Output {
+            sink,
+            db: None,
+            error: None,
+        })),
+        sizes: OnceLock::new(),
+        at_ms: crate::util::time::now_ms(),
+        keys,
+        longest_shard_us: AtomicU64::new(0),
+        saved_by_writers: AtomicU64::new(0),
+        serializer: std::thread::current().id(),
+    };
+    let started = Instant::now();
+    let job = Arc::new(job);
+    if !ks.begin_snapshot(job.clone()) {
+        return Err(io::Error::other("another snapshot is in progress"));
+    }
+    let start_pause = started.elapsed();
+    for db in 0..ks.db_count() {
+        for shard in 0..SHARDS {
+            ks.save_pending(db, shard);
+        }
+    }
+    ks.end_snapshot();
+    let out = job.out.lock().take();
+    let Some(out) = out else {
+        return Err(io::Error::other("snapshot output lost"));
+    };
+    if let Some(e) = out.error {
+        return Err(e);
+    }
+    let stats = SnapshotStats {
+        keys: job.keys.load(Relaxed),
+        start_pause,
+        longest_shard: Duration::from_micros(job.longest_shard_us.load(Relaxed)),
+        saved_by_writers: job.saved_by_writers.load(Relaxed),
+        peak_buffered: job.peak_buffered.load(Relaxed),
+    };
+    log::debug!(
+        "Snapshot of {} keys: start pause {:?}, longest shard {:?}, {} shards saved by writers",
+        stats.keys,
+        stats.start_pause,
+        stats.longest_shard,
+        stats.saved_by_writers
+    );
+    Ok((out.sink, stats))
+}
+
+/// Saves a keyspace the caller already holds entirely (every shard of every database locked, as FLUSHALL does):
+/// nothing can change meanwhile, so a plain walk is a point-in-time snapshot.
+pub fn save_locked(locks: &crate::db::KeyLocks, sink: &mut dyn EntrySink) -> io::Result<u64> {
+    let now = locks.now();
+    let encode = sink.encoder();
+    let mut written = 0;
+    for db in 0..locks.keyspace().db_count() {
+        let (keys, expires) = locks.shards(db).fold((0, 0), |(k, e), (_, s)| {
+            (k + s.len() as u64, e + s.volatile_len() as u64)
+        });
+        if keys == 0 {
+            continue;
+        }
+        sink.select_db(db, keys, expires)?;
+        for (_, shard) in locks.shards(db) {
+            let mut chunk = Vec::new();
+            for (key, entry) in shard.dict.iter().filter(|(_, e)| !e.expired(now)) {
+                encode(&mut chunk, key, entry);
+                written += 1;
+            }
+            sink.append(&chunk)?;
+        }
+    }
+    Ok(written)
+}

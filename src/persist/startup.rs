@@ -1,0 +1,167 @@
+//! Loading at start-up, the gates persistence puts before commands (-LOADING, -MISCONF) and INFO persistence.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use super::rdbfile::{self, Duplicates};
+use crate::commands::{flags, Command};
+use crate::protocol::Reply;
+use crate::server::stats::dirty_total;
+use crate::server::Server;
+
+/// Loads `dir/dbfilename` before the server is ready, as Redis's `loadDataFromDisk`. Clients may connect
+/// meanwhile and get -LOADING. A file that cannot be read stops start-up: the lines before the last are logged
+/// here, the last is returned for `main` to log before exiting non-zero.
+pub fn load_at_startup(server: &Server) -> Result<(), String> {
+    let p = &server.persist;
+    p.loading.store(true, Relaxed);
+    let start = Instant::now();
+    let result = rdbfile::load(server, Duplicates::Refuse);
+    let outcome = match result {
+        Ok(Some(loaded)) => {
+            log::info!(
+                "DB loaded from disk: {} seconds",
+                rdbfile::seconds_since(start)
+            );
+            p.update(|s| {
+                s.load_keys_loaded = loaded.keys;
+                s.load_keys_expired = loaded.expired;
+            });
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(mut lines) => {
+            let last = lines.pop().unwrap_or_default();
+            lines.iter().for_each(|l| log::warn!("{l}"));
+            Err(last)
+        }
+    };
+    // Loading is not a change: what was just read is what is on disk.
+    p.update(|s| s.dirty_at_save = dirty_total());
+    p.loading.store(false, Relaxed);
+    outcome
+}
+
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's `processCommand` checks that belong to persistence, in its order: writes (and PING) are refused
+/// after a failed BGSAVE while `stop-writes-on-bgsave-error` is on and save points are set; commands without
+/// the `loading` flag are refused while the dataset loads.
+#[inline]
+pub fn gate(server: &Server, cmd: &Command) -> Option<Reply> {
+    let p = &server.persist;
+    if p.bgsave_failed() && (cmd.has(flags::WRITE) || cmd.name == "ping") && misconf_applies(server)
+    {
+        return Some(Reply::error(MISCONF));
+    }
+    if p.loading() && !cmd.has(flags::LOADING) {
+        return Some(Reply::error(
+            "LOADING Redis is loading the dataset in memory",
+        ));
+    }
+    None
+}
+
+fn misconf_applies(server: &Server) -> bool {
+    server.config.get("stop-writes-on-bgsave-error").as_deref() == Some("yes")
+        && !super::save::save_points(server).is_empty()
+}
+
+/// INFO persistence with Redis 7.0's fields in its order; no fork means no copy-on-write figures, and the AOF
+/// is off.
+pub fn info_section(server: &Server, out: &mut String) {
+    let p = &server.persist;
+    let s = p.status();
+    let loading = p.loading() as u8;
+    let bool_status = |ok: bool| if ok { "ok" } else { "err" };
+    let current = s
+        .bgsave_started
+        .map_or(-1, |t| t.elapsed().as_secs() as i64);
+    let (processed, total) = if s.bgsave_started.is_some() {
+        (p.keys_processed.load(Relaxed), p.keys_total.load(Relaxed))
+    } else {
+        (0, 0)
+    };
+    let rows: &[(&str, String)] = &[
+        ("loading", loading.to_string()),
+        ("async_loading", "0".into()),
+        ("current_cow_peak", "0".into()),
+        ("current_cow_size", "0".into()),
+        ("current_cow_size_age", "0".into()),
+        ("current_fork_perc", "0.00".into()),
+        ("current_save_keys_processed", processed.to_string()),
+        ("current_save_keys_total", total.to_string()),
+        (
+            "rdb_changes_since_last_save",
+            p.changes_since_save().to_string(),
+        ),
+        (
+            "rdb_bgsave_in_progress",
+            (s.bgsave_started.is_some() as u8).to_string(),
+        ),
+        ("rdb_last_save_time", s.last_save.to_string()),
+        (
+            "rdb_last_bgsave_status",
+            bool_status(s.last_bgsave_ok).into(),
+        ),
+        ("rdb_last_bgsave_time_sec", s.last_bgsave_secs.to_string()),
+        ("rdb_current_bgsave_time_sec", current.to_string()),
+        ("rdb_saves", s.saves.to_string()),
+        ("rdb_last_cow_size", "0".into()),
+        (
+            "rdb_last_load_keys_expired",
+            s.load_keys_expired.to_string(),
+        ),
+        ("rdb_last_load_keys_loaded", s.load_keys_loaded.to_string()),
+        ("aof_enabled", "0".into()),
+        ("aof_rewrite_in_progress", "0".into()),
+        ("aof_rewrite_scheduled", "0".into()),
+        ("aof_last_rewrite_time_sec", "-1".into()),
+        ("aof_current_rewrite_time_sec", "-1".into()),
+        ("aof_last_bgrewrite_status", "ok".into()),
+        ("aof_rewrites", "0".into()),
+        ("aof_rewrites_consecutive_failures", "0".into()),
+        ("aof_last_write_status", "ok".into()),
+        ("aof_last_cow_size", "0".into()),
+        ("module_fork_in_progress", "0".into()),
+        ("module_fork_last_cow_size", "0".into()),
+    ];
+    out.push_str("# Persistence\r\n");
+    for (k, v) in rows {
+        let _ = write!(out, "{k}:{v}\r\n");
+    }
+    if loading == 1 {
+        loading_fields(p, out);
+    }
+}
+
+/// The progress of a load, computed as Redis computes it.
+fn loading_fields(p: &super::Persistence, out: &mut String) {
+    let start = p.loading_start.load(Relaxed) as i64;
+    let total = p.loading_total_bytes.load(Relaxed);
+    let used_mem = p.loading_rdb_used_mem.load(Relaxed);
+    let loaded = p.loading_loaded_bytes.load(Relaxed);
+    let (perc, remaining) = if total > 0 {
+        (
+            loaded as f64 / total as f64 * 100.0,
+            total.saturating_sub(loaded),
+        )
+    } else if used_mem > 0 {
+        let perc = (loaded as f64 / used_mem as f64 * 100.0).min(99.99);
+        (perc, used_mem.saturating_sub(loaded).max(1))
+    } else {
+        (0.0, 1)
+    };
+    let elapsed = crate::util::time::now_ms() / 1000 - start;
+    let eta = if elapsed == 0 {
+        1
+    } else {
+        elapsed * remaining as i64 / (loaded as i64 + 1)
+    };
+    let _ = write!(
+        out,
+        "loading_start_time:{start}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:{used_mem}\r\n\
+         loading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n"
+    );
+}

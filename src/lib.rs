@@ -15,7 +15,8 @@
 //!   `zset`, `stream`).
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
-//! - `util/`: Redis's number formats, glob matching, clocks.
+//! - `util/`: Redis's number formats, glob matching, clocks. `logging`: the server log in Redis's line format,
+//!   the start-up logo.
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
 //! command in the table, checks arity, locks the shards of its keys → the handler returns a `Reply` →
@@ -25,6 +26,7 @@ pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod logging;
 pub mod protocol;
 pub mod pubsub;
 pub mod server;

@@ -14,6 +14,8 @@ pub const MUTABLE: u8 = 1;
 pub const PROTECTED: u8 = 2;
 /// The value is several words (CONFIG SET splits it; the config file passes them all).
 pub const MULTI_ARG: u8 = 4;
+/// Answered by CONFIG GET only when named exactly, never by a pattern (Redis's debugging knobs).
+pub const HIDDEN: u8 = 8;
 
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
@@ -30,6 +32,10 @@ pub struct Param {
 impl Param {
     pub fn mutable(&self) -> bool {
         self.flags & MUTABLE != 0
+    }
+
+    pub fn hidden(&self) -> bool {
+        self.flags & HIDDEN != 0
     }
 
     /// One line for `--help`: the accepted values and the default.
@@ -319,11 +325,11 @@ pub static PARAMS: &[Param] = &[
     param("tls-ciphers", None, MUTABLE, Kind::Str, ""),
     param("tls-ciphersuites", None, MUTABLE, Kind::Str, ""),
     param("dir", None, MUTABLE | PROTECTED, Kind::Special(special::dir), "."),
-    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), ""),
+    param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), "3600 1 300 100 60 10000"),
     param("client-output-buffer-limit", None, MUTABLE | MULTI_ARG, Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     param("oom-score-adj-values", None, MUTABLE | MULTI_ARG, Kind::Special(special::oom_score_adj_values), "0 200 800"),
     param("notify-keyspace-events", None, MUTABLE, Kind::Special(special::notify_keyspace_events), ""),
-    param("bind", None, MUTABLE | MULTI_ARG, Kind::Special(special::bind), "127.0.0.1"),
+    param("bind", None, MUTABLE | MULTI_ARG, Kind::Special(special::bind), "* -::*"),
     param("replicaof", Some("slaveof"), MULTI_ARG, Kind::Special(special::replicaof), ""),
     param("latency-tracking-info-percentiles", None, MUTABLE | MULTI_ARG, Kind::Special(special::latency_percentiles), "50 99 99.9"),
     param("propagation-error-behavior", None, MUTABLE, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
@@ -331,4 +337,12 @@ pub static PARAMS: &[Param] = &[
     param("shutdown-on-sigint", None, MUTABLE, Kind::Special(special::shutdown_on_signal), "default"),
     param("shutdown-on-sigterm", None, MUTABLE, Kind::Special(special::shutdown_on_signal), "default"),
     param("socket-mark-id", None, 0, Kind::Int { min: 0, max: UINT_MAX }, "0"),
+    // Redis's hidden debugging knobs: accepted (the suite sets them) and echoed, but ferredis has no loading or
+    // saving loop for them to slow down.
+    param("use-exit-on-panic", None, MUTABLE | HIDDEN, Kind::Bool, "no"),
+    param("lua-enable-deprecated-api", None, HIDDEN, Kind::Bool, "no"),
+    param("rdb-key-save-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("key-load-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("watchdog-period", None, MUTABLE | HIDDEN, Kind::Int { min: 0, max: INT_MAX }, "0"),
+    param("loading-process-events-interval-bytes", None, MUTABLE | HIDDEN, Kind::Int { min: 1024, max: INT_MAX }, "2097152"),
 ];

@@ -62,9 +62,10 @@ impl Server {
     pub fn shutdown(&self, reason: &str) -> ! {
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        log::warn!("{reason}: user requested shutdown...");
+        log::debug!("shutting down: {reason}");
+        log::warn!("User requested shutdown...");
         self.clients.kill_all();
-        log::warn!("ferredis is now ready to exit, bye bye...");
+        log::warn!("Redis is now ready to exit, bye bye...");
         log::logger().flush();
         std::process::exit(0)
     }

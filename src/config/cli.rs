@@ -139,7 +139,8 @@ fn apply(config: &Config, directives: &[Directive]) -> Result<(), StartupError> 
         };
         let param = Config::param(i);
         let multi = param.flags & MULTI_ARG != 0;
-        if d.args.is_empty() || (!multi && d.args.len() != 1) {
+        // Several-word parameters check their own count, as in Redis: a bare `save` line clears the save points.
+        if !multi && d.args.len() != 1 {
             return Err(fail("wrong number of arguments"));
         }
         let mut value = d.args.join(" ");
@@ -224,6 +225,7 @@ mod tests {
             &["--save"],
             &["--save", "--port", "7000"],
             &["--save ''"],
+            &["--save \"\"", "--save"],
         ] {
             let c = parse(args).unwrap_or_else(|e| panic!("{args:?}: {}", e.0));
             assert_eq!(get(&c, "save"), "", "{args:?}");
@@ -232,6 +234,20 @@ mod tests {
             .map_err(|e| e.0)
             .unwrap();
         assert_eq!(get(&c, "port"), "7000");
+    }
+
+    #[test]
+    fn a_bare_save_line_clears_and_single_values_need_one_argument() {
+        let config = Config::new();
+        let lines = file::parse_text("save 60 1\nsave\n", Path::new("")).unwrap();
+        apply(&config, &lines).map_err(|e| e.0).unwrap();
+        assert_eq!(get(&config, "save"), "");
+        let lines = file::parse_text("port\n", Path::new("")).unwrap();
+        let e = apply(&config, &lines)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(e.contains("wrong number of arguments"), "{e}");
     }
 
     #[test]

@@ -90,6 +90,15 @@ wait_ping() {
   return 1
 }
 
+# The program behind `--server ferredis|redis`.
+server_binary() {
+  case "$1" in
+    ferredis) ferredis_binary ;;
+    redis) command -v redis-server ;;
+    *) echo "--server is ferredis or redis" >&2; exit 2 ;;
+  esac
+}
+
 # The release binary, built once (CI builds it before calling us; a local run builds it here).
 ferredis_binary() {
   if [ -z "${FERREDIS_BIN:-}" ]; then

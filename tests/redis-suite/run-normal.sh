@@ -30,11 +30,7 @@ if [ ${#units[@]} -eq 0 ]; then
     unit/multi unit/other)
 fi
 
-case "$server" in
-  ferredis) binary="$(ferredis_binary)" ;;
-  redis) binary="$(command -v redis-server)" ;;
-  *) echo "--server is ferredis or redis" >&2; exit 2 ;;
-esac
+binary="$(server_binary "$server")"
 
 out="$CACHE/normal-$server"
 scratch="$CACHE/scratch-normal-$server"

@@ -29,11 +29,7 @@ done
 UNIT_TIMEOUT="${UNIT_TIMEOUT:-600}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-120}"
 
-case "$server" in
-  ferredis) binary="$(ferredis_binary)" ;;
-  redis) binary="$(command -v redis-server)" ;;
-  *) echo "--server is ferredis or redis" >&2; exit 2 ;;
-esac
+binary="$(server_binary "$server")"
 
 out="$CACHE/$server"
 scratch="$CACHE/scratch-external-$server"

@@ -19,7 +19,8 @@
 //!   (`pending`) and the server-wide feed of effects that AOF and replication will read (`feed`).
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
-//! - `util/`: Redis's number formats, glob matching, clocks.
+//! - `util/`: Redis's number formats, glob matching, clocks. `logging`: the server log in Redis's line format,
+//!   the start-up logo.
 //! - `persist/`: the RDB format both ways (`rdb`) and DUMP/RESTORE (`dump`).
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
@@ -31,6 +32,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod effects;
+pub mod logging;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;

@@ -1,59 +1,45 @@
 use std::process::ExitCode;
 
-use simplelog::{ColorChoice, ConfigBuilder, LevelFilter, TermLogger, TerminalMode, WriteLogger};
-
 fn main() -> ExitCode {
     let config = match ferredis::config::parse_command_line(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
+            // --help and --version are answers, not errors: stdout and success, as redis-server.
+            if e.0.starts_with("Usage") || e.0.starts_with("Redis server v=") {
+                println!("{}", e.0);
+                return ExitCode::SUCCESS;
+            }
             eprintln!("{}", e.0);
-            // --help and --version are not errors.
-            let informational = e.0.starts_with("Usage")
-                || e.0.starts_with("A Redis")
-                || e.0.starts_with("ferredis ");
-            return if informational {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
+            return ExitCode::FAILURE;
         }
     };
-    init_logging(&config);
+    ferredis::logging::init(&config);
+    announce_start(&config);
     let server = ferredis::server::Server::new(config);
     match ferredis::server::run(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::error!("{e}");
-            eprintln!("{e}");
+            log::warn!("{e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging(config: &ferredis::config::Config) {
-    // The logger passes everything; `log::set_max_level` filters, so CONFIG SET loglevel works at runtime.
-    let level = LevelFilter::Trace;
-    let log_config = ConfigBuilder::new().set_time_format_rfc3339().build();
-    let logfile = config.get("logfile").unwrap_or_default();
-    let result = if logfile.is_empty() {
-        TermLogger::init(level, log_config, TerminalMode::Stdout, ColorChoice::Never)
+/// Redis's first log lines, worded as redis-server 7.0 words them (role `C`: the server is not up yet).
+fn announce_start(config: &ferredis::config::Config) {
+    log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log::warn!(
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        ferredis::logging::REDIS_VERSION,
+        std::process::id()
+    );
+    if std::env::args_os().len() == 1 {
+        let program = std::env::args().next().unwrap_or_default();
+        log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use {program} /path/to/redis.conf");
     } else {
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&logfile)
-        {
-            Ok(file) => WriteLogger::init(level, log_config, file),
-            Err(e) => {
-                eprintln!("Can't open the log file: {e}");
-                std::process::exit(1);
-            }
-        }
-    };
-    if let Err(e) = result {
-        eprintln!("logging disabled: {e}");
+        log::warn!("Configuration loaded");
     }
-    log::set_max_level(ferredis::config::log_level(
-        &config.get("loglevel").unwrap_or_default(),
-    ));
+    let replica = !config.get("replicaof").unwrap_or_default().is_empty();
+    ferredis::logging::set_role(if replica { b'S' } else { b'M' });
+    log::info!("monotonic clock: POSIX clock_gettime");
 }

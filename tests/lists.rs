@@ -352,10 +352,7 @@ fn assert_same_events(commands: &[&[&str]]) {
     let Some(redis) = Server::start_redis() else {
         return;
     };
-    let conf =
-        std::env::temp_dir().join(format!("ferredis-lists-events-{}.conf", std::process::id()));
-    std::fs::write(&conf, "notify-keyspace-events KEA\n").unwrap();
-    let ours = Server::start_with(&["--", conf.to_str().unwrap()]);
+    let ours = Server::start_with(&["--notify-keyspace-events", "KEA"]);
     assert_eq!(
         redis
             .client()

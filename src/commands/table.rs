@@ -71,13 +71,22 @@ impl CommandTable {
             top: HashMap::default(),
             subs: HashMap::default(),
         };
-        for cmd in GROUPS.iter().chain(TEST_GROUPS).flat_map(|g| g.iter()) {
+        for cmd in declared() {
             let id = t.push(cmd, None);
             let previous = t.top.insert(cmd.name.as_bytes(), id);
             assert!(previous.is_none(), "command {} declared twice", cmd.name);
             for sub in cmd.subcommands {
                 let sid = t.push(sub, Some(id));
                 t.subs.insert((id, sub.name.as_bytes()), sid);
+            }
+        }
+        for (old, new) in RENAMES.lock().iter() {
+            if let Some(id) = t.top.remove(old.as_bytes()) {
+                if !new.is_empty() {
+                    // Start-up only, a few bytes per directive: leaking keeps the table's keys `'static`.
+                    t.top
+                        .insert(Box::leak(new.clone().into_bytes().into_boxed_slice()), id);
+                }
             }
         }
         t
@@ -205,9 +214,43 @@ fn with_lowercase<R>(name: &[u8], f: impl FnOnce(&[u8]) -> Option<R>) -> Option<
     }
 }
 
+fn declared() -> impl Iterator<Item = &'static Command> {
+    GROUPS.iter().chain(TEST_GROUPS).flat_map(|g| g.iter())
+}
+
+static TABLE: OnceLock<CommandTable> = OnceLock::new();
+
+/// `rename-command old new` directives of the configuration, lower case, in order; applied when the table is
+/// built, which happens after the configuration is read (the first request, or `Server::new`).
+static RENAMES: parking_lot::Mutex<Vec<(String, String)>> = parking_lot::Mutex::new(Vec::new());
+
+/// Redis's `rename-command`: `old` answers to `new` from now on, or to nothing when `new` is empty. The errors
+/// are Redis's config-file reasons.
+pub fn rename_at_startup(old: &str, new: &str) -> Result<(), &'static str> {
+    if TABLE.get().is_some() {
+        return Err("rename-command is only read at start-up");
+    }
+    let mut renames = RENAMES.lock();
+    let mut names: Vec<String> = declared().map(|c| c.name.to_string()).collect();
+    for (o, n) in renames.iter() {
+        names.retain(|x| x != o);
+        if !n.is_empty() {
+            names.push(n.clone());
+        }
+    }
+    let (old, new) = (old.to_ascii_lowercase(), new.to_ascii_lowercase());
+    if !names.contains(&old) {
+        return Err("No such command in rename-command");
+    }
+    if !new.is_empty() && new != old && names.contains(&new) {
+        return Err("Target command name already exists");
+    }
+    renames.push((old, new));
+    Ok(())
+}
+
 /// The table, built once.
 pub fn get() -> &'static CommandTable {
-    static TABLE: OnceLock<CommandTable> = OnceLock::new();
     TABLE.get_or_init(CommandTable::build)
 }
 

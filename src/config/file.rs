@@ -32,6 +32,22 @@ fn read_into(path: &Path, depth: usize, out: &mut Vec<Directive>) -> Result<(), 
             super::special::strerror(&e)
         )
     })?;
+    parse_into(&content, path, depth, out)
+}
+
+/// Config lines that come from elsewhere than a file (stdin); `path` names them in errors.
+pub fn parse_text(text: &str, path: &Path) -> Result<Vec<Directive>, String> {
+    let mut out = Vec::new();
+    parse_into(text.as_bytes(), path, 0, &mut out)?;
+    Ok(out)
+}
+
+fn parse_into(
+    content: &[u8],
+    path: &Path,
+    depth: usize,
+    out: &mut Vec<Directive>,
+) -> Result<(), String> {
     for (n, raw) in content.split(|&b| b == b'\n').enumerate() {
         let trimmed = raw.trim_ascii();
         if trimmed.is_empty() || trimmed[0] == b'#' {
@@ -72,11 +88,16 @@ fn read_into(path: &Path, depth: usize, out: &mut Vec<Directive>) -> Result<(), 
     Ok(())
 }
 
-/// Redis's fatal config error text, naming the file and line.
+/// Redis's fatal config error text, naming the line (and the file, when the line came from one: Redis only
+/// says "the configuration file", which does not help once files include others).
 pub fn fatal(path: &Path, line: usize, text: &str, reason: &str) -> String {
+    let file = if path.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!(" '{}'", path.display())
+    };
     format!(
-        "\n*** FATAL CONFIG FILE ERROR (ferredis {}) ***\nReading the configuration file '{}', at line {line}\n>>> '{text}'\n{reason}",
-        env!("CARGO_PKG_VERSION"),
-        path.display()
+        "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file{file}, at line {line}\n>>> '{text}'\n{reason}",
+        crate::commands::connection::REDIS_VERSION,
     )
 }

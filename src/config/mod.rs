@@ -204,10 +204,8 @@ impl Config {
                 }
                 continue;
             }
-            for (i, p) in PARAMS.iter().enumerate() {
-                if p.flags & params::HIDDEN != 0 {
-                    continue;
-                }
+            // Hidden parameters answer only to their exact name, as in Redis.
+            for (i, p) in PARAMS.iter().enumerate().filter(|(_, p)| !p.hidden()) {
                 for name in std::iter::once(p.name).chain(p.alias) {
                     if crate::util::glob::glob_match(pat, name.as_bytes(), true) {
                         push(name.to_string(), i, &mut out);

@@ -34,6 +34,10 @@ impl Param {
         self.flags & MUTABLE != 0
     }
 
+    pub fn hidden(&self) -> bool {
+        self.flags & HIDDEN != 0
+    }
+
     /// One line for `--help`: the accepted values and the default.
     pub fn help(&self) -> String {
         let what = match &self.kind {
@@ -182,8 +186,6 @@ pub static PARAMS: &[Param] = &[
     param("no-appendfsync-on-rewrite", None, MUTABLE, Kind::Bool, "no"),
     param("cluster-require-full-coverage", None, MUTABLE, Kind::Bool, "yes"),
     param("rdb-save-incremental-fsync", None, MUTABLE, Kind::Bool, "yes"),
-    param("rdb-key-save-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
-    param("key-load-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
     param("aof-load-truncated", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-use-rdb-preamble", None, MUTABLE, Kind::Bool, "yes"),
     param("aof-timestamp-enabled", None, MUTABLE, Kind::Bool, "no"),
@@ -327,7 +329,7 @@ pub static PARAMS: &[Param] = &[
     param("client-output-buffer-limit", None, MUTABLE | MULTI_ARG, Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     param("oom-score-adj-values", None, MUTABLE | MULTI_ARG, Kind::Special(special::oom_score_adj_values), "0 200 800"),
     param("notify-keyspace-events", None, MUTABLE, Kind::Special(special::notify_keyspace_events), ""),
-    param("bind", None, MUTABLE | MULTI_ARG, Kind::Special(special::bind), "127.0.0.1"),
+    param("bind", None, MUTABLE | MULTI_ARG, Kind::Special(special::bind), "* -::*"),
     param("replicaof", Some("slaveof"), MULTI_ARG, Kind::Special(special::replicaof), ""),
     param("latency-tracking-info-percentiles", None, MUTABLE | MULTI_ARG, Kind::Special(special::latency_percentiles), "50 99 99.9"),
     param("propagation-error-behavior", None, MUTABLE, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
@@ -335,4 +337,12 @@ pub static PARAMS: &[Param] = &[
     param("shutdown-on-sigint", None, MUTABLE, Kind::Special(special::shutdown_on_signal), "default"),
     param("shutdown-on-sigterm", None, MUTABLE, Kind::Special(special::shutdown_on_signal), "default"),
     param("socket-mark-id", None, 0, Kind::Int { min: 0, max: UINT_MAX }, "0"),
+    // Redis's hidden debugging knobs: accepted (the suite sets them) and echoed, but ferredis has no loading or
+    // saving loop for them to slow down.
+    param("use-exit-on-panic", None, MUTABLE | HIDDEN, Kind::Bool, "no"),
+    param("lua-enable-deprecated-api", None, HIDDEN, Kind::Bool, "no"),
+    param("rdb-key-save-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("key-load-delay", None, MUTABLE | HIDDEN, Kind::Int { min: INT_MIN, max: INT_MAX }, "0"),
+    param("watchdog-period", None, MUTABLE | HIDDEN, Kind::Int { min: 0, max: INT_MAX }, "0"),
+    param("loading-process-events-interval-bytes", None, MUTABLE | HIDDEN, Kind::Int { min: 1024, max: INT_MAX }, "2097152"),
 ];

@@ -32,6 +32,49 @@ pub struct Listeners {
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
 }
 
+/// Binds one address. IPv6 sockets are IPv6-only, as Redis makes them, so `* -::*` can hold both the IPv4 and
+/// the IPv6 wildcard on one port (a dual-stack `::` would collide with `0.0.0.0`).
+fn bind_one(host: &str, port: u16) -> io::Result<TcpListener> {
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::other("no address"))?;
+    let SocketAddr::V6(v6) = addr else {
+        return TcpListener::bind(addr);
+    };
+    // SAFETY: plain socket calls on a descriptor this function owns until it hands it to `TcpListener`; every
+    // pointer passed points at a live local of the size given.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET6, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let listener = <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd);
+        let one: libc::c_int = 1;
+        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let opt = |level, name| {
+            libc::setsockopt(fd, level, name, (&one as *const libc::c_int).cast(), size)
+        };
+        if opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) < 0
+            || opt(libc::SOL_SOCKET, libc::SO_REUSEADDR) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
+        sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        sa.sin6_port = port.to_be();
+        sa.sin6_addr.s6_addr = v6.ip().octets();
+        sa.sin6_scope_id = v6.scope_id();
+        let len = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        if libc::bind(fd, (&sa as *const libc::sockaddr_in6).cast(), len) < 0
+            || libc::listen(fd, 511) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(listener)
+    }
+}
+
 /// Binds `port` on each of `binds`. An address written with a leading `-` is optional, as in Redis: if it
 /// cannot be bound (no IPv6, say) it is skipped.
 fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<Vec<TcpListener>> {
@@ -40,6 +83,12 @@ fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<
         let (optional, host) = match addr.strip_prefix('-') {
             Some(host) => (true, host),
             None => (false, addr.as_str()),
+        };
+        // Redis's wildcards: `*` is every IPv4 address, `::*` every IPv6 one.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            other => other,
         };
         let reused = (host, port).to_socket_addrs().ok().and_then(|mut wanted| {
             wanted.find_map(|w| {
@@ -53,7 +102,7 @@ fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<
             out.push(listener);
             continue;
         }
-        match TcpListener::bind((host, port)) {
+        match bind_one(host, port) {
             Ok(listener) => out.push(listener),
             Err(e) if optional => log::warn!("Skipping optional address {host}:{port}: {e}"),
             Err(e) => {
@@ -106,7 +155,8 @@ fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
 }
 
 /// CONFIG SET port / bind: listen on the new addresses, and only then stop listening on the old ones. On error
-/// nothing changes.
+/// nothing changes. A new address that overlaps one listened on (`127.0.0.1` under the default `*`) cannot be
+/// bound beside it: then, as Redis does, the old sockets close first, and come back if the new ones fail.
 pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
     let server = server
         .arc()
@@ -118,11 +168,39 @@ pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
         .iter()
         .filter_map(|x| x.try_clone().ok())
         .collect();
-    let listeners = bind_all(binds, port, &current)?;
-    drop(current);
+    let listeners = match bind_all(binds, port, &current) {
+        Ok(listeners) => listeners,
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            drop(current);
+            let (old_binds, old_port) = (server.config.bind(), server.config.port());
+            serve_listeners(&server, Vec::new());
+            match bind_while_closing(binds, port) {
+                Ok(listeners) => listeners,
+                Err(e) => {
+                    serve_listeners(&server, bind_while_closing(&old_binds, old_port)?);
+                    return Err(e);
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    };
     serve_listeners(&server, listeners);
     log::info!("Listening on {} port {port}", binds.join(" "));
     Ok(())
+}
+
+/// Binds while retired accept loops are still dropping their sockets: retries briefly on "in use".
+fn bind_while_closing(binds: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
+    let mut tries = 0;
+    loop {
+        match bind_all(binds, port, &[]) {
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Binds every `bind` address, then serves until the process is shut down.
@@ -141,13 +219,8 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
     let _ = server.listeners.pool.set(pool);
     crate::db::expiry::spawn(server.clone());
     spawn_housekeeping(server.clone());
-    log::info!(
-        "ferredis {} listening on {} port {port} (pid {}, maxclients {})",
-        env!("CARGO_PKG_VERSION"),
-        server.config.bind().join(" "),
-        std::process::id(),
-        server.config.maxclients()
-    );
+    crate::logging::announce_mode(&server.config, port);
+    log::warn!("Server initialized");
     // Clients may connect while the dataset loads; until it is loaded they are answered -LOADING.
     server
         .persist

@@ -26,6 +26,14 @@ pub fn free_port() -> u16 {
     panic!("no free port");
 }
 
+/// An empty directory for the server on `port` (its `dir`, where a SAVE or SHUTDOWN would write dump.rdb).
+fn scratch_dir(port: u16) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferredis-test-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
 /// A server process that is killed when dropped.
 pub struct Server {
     child: Child,
@@ -43,9 +51,10 @@ impl Server {
     /// ferredis with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
         Self::start_on_free_port(|port| {
-            // No save points unless a test sets some (as redis-server below): a server must not write
-            // dump.rdb into the crate's directory, where every later server would load it.
+            // No save points unless a test sets some (as redis-server below), and a working directory of its
+            // own: a server must not write dump.rdb where another test's server would load it.
             Command::new(env!("CARGO_BIN_EXE_ferredis"))
+                .current_dir(scratch_dir(port))
                 .args(["--port", &port.to_string(), "--save", ""])
                 .args(args)
                 .stdout(Stdio::null())

@@ -4,7 +4,8 @@
 //! - `protocol/`: RESP in and out. `reader` parses requests (multibulk and inline) from one buffer into argument
 //!   spans; `reply` is the protocol-neutral reply value; `encode` writes it as RESP2 or RESP3.
 //! - `server/`: the listeners and the thread pool (`listener`), the per-connection loop (`connection`), the client
-//!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`).
+//!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`), the fences that keep
+//!   commands from different connections in arrival order where another client can tell (`fence`).
 //! - `commands/`: the command table (`table`, the only list of commands), the dispatcher (`dispatch`: lookup,
 //!   arity, locks, call), the argument cursor (`args`) and the commands that belong to no data type
 //!   (`connection`, `client`, `info`, `config_cmd`, `introspection` for COMMAND, `server_cmds`, `keys`,

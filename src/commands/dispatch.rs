@@ -71,6 +71,10 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
 /// Runs a resolved command under the locks it needs.
 pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
+    if cmd.has(flags::BLOCKING) {
+        // Whoever sent a command before this one runs it first, as in Redis (blocked clients queue in order).
+        crate::server::fence::before_blocking(server, &client.info);
+    }
     let plan = lock_plan(&server.keyspace, client.db, cmd, args);
     let locks = plan.acquire(&server.keyspace);
     let mut ctx = Ctx {

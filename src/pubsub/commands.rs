@@ -210,6 +210,11 @@ fn spublish(ctx: &mut Ctx, args: Args) -> Reply {
 
 fn publish_generic(ctx: &mut Ctx, args: Args, kind: Kind) -> Reply {
     let server = ctx.server;
+    // A subscriber's (UN)SUBSCRIBE that reached the server before this PUBLISH counts, as in Redis.
+    // Not inside EXEC, whose locks a subscriber's command may be waiting for.
+    if !transaction::in_exec(ctx.client) {
+        crate::server::fence::before_publish(server, &ctx.client.info);
+    }
     let n = server
         .pubsub
         .publish(&server.config, kind, args.get(1), args.get(2));

@@ -32,6 +32,24 @@ pub struct Listeners {
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
 }
 
+impl Listeners {
+    /// Whether a connection waits in a listen queue, not accepted yet (for `super::fence`).
+    pub fn pending_accept(&self) -> bool {
+        let mut fds: Vec<libc::pollfd> = self
+            .sockets
+            .lock()
+            .iter()
+            .map(|l| libc::pollfd {
+                fd: l.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
+    }
+}
+
 /// Binds `port` on each of `binds`. An address written with a leading `-` is optional, as in Redis: if it
 /// cannot be bound (no IPv6, say) it is skipped.
 fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<Vec<TcpListener>> {
@@ -180,6 +198,7 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
 fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>) {
     stats::global().total_connections.fetch_add(1, Relaxed);
     let _ = stream.set_nodelay(true);
+    super::fence::enable_stamps(&stream);
     if server.clients.count() >= server.config.maxclients() {
         stats::global().rejected_connections.fetch_add(1, Relaxed);
         log::warn!("Error registering fd event for the new client: max number of clients reached");

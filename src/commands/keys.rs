@@ -307,6 +307,9 @@ fn flush(ctx: &mut Ctx, args: Args, dbs: std::ops::Range<usize>) -> Reply {
     let mut detached: Vec<Dict<Entry>> = Vec::new();
     for db in dbs {
         for shard in ctx.keys.shards_mut(db) {
+            // Blocked XREADGROUP clients learn that their stream is gone, as after a DEL (Redis's
+            // `scanDatabaseForDeletedStreams`); other waiters find nothing and keep waiting.
+            shard.blocked.mark_all_ready(db);
             if shard.is_empty() {
                 continue;
             }

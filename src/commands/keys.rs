@@ -149,6 +149,8 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     let Some(entry) = ctx.keys.remove(db, src) else {
         return Reply::no_such_key();
     };
+    // Redis deletes the destination and adds the key anew: a `new` event even over an existing key.
+    ctx.keys.remove(db, dst);
     ctx.keys.insert_entry(db, dst, entry);
     ctx.modified(src);
     ctx.modified(dst);
@@ -221,6 +223,8 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
     }) else {
         return Reply::Int(0);
     };
+    // As Redis, REPLACE deletes the destination and adds the copy anew (a `new` event).
+    ctx.keys.remove(target, dst);
     ctx.keys.insert_entry(target, dst, copied);
     ctx.keys.signal_modified(target, dst);
     ctx.notify_db(target, 'g', "copy_to", dst);

@@ -306,6 +306,7 @@ impl<'a> KeyLocks<'a> {
             }
         }
         entry.lru.stamp_new(now);
+        let ks = self.ks;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i);
         let new_ttl = entry.expire_at != 0;
@@ -316,7 +317,11 @@ impl<'a> KeyLocks<'a> {
         } else if old_ttl && !new_ttl {
             shard.volatile.remove(hash, key);
         }
-        old.filter(|o| !o.expired(now))
+        let old = old.filter(|o| !o.expired(now));
+        if old.is_none() {
+            ks.key_event(db, 'n', "new", key);
+        }
+        old
     }
 
     /// Deletes `key`; returns the entry if it was live.
@@ -375,6 +380,6 @@ pub(crate) fn delete_expired(ks: &Keyspace, db: usize, shard: &mut Shard, hash: 
         stats::global()
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ks.key_expired(db, key);
+        ks.key_event(db, 'x', "expired", key);
     }
 }

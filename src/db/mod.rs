@@ -279,14 +279,15 @@ impl Db {
     }
 }
 
-/// Told about every key the active or lazy expiry deletes, with the shard's write lock held (keyspace
-/// notifications' `expired` event).
-pub type ExpiredHook = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
+/// Told, with the shard's write lock held, about the keyspace events the keyspace itself causes: every key the
+/// active or lazy expiry deletes (class `x`, event `expired`) and every key created (class `n`, event `new`, as
+/// Redis's `dbAdd`). Keyspace notifications hang off it.
+pub type KeyEventHook = Box<dyn Fn(usize, char, &str, &[u8]) + Send + Sync>;
 
 pub struct Keyspace {
     dbs: Box<[Db]>,
     hasher: ahash::RandomState,
-    expired_hook: std::sync::OnceLock<ExpiredHook>,
+    event_hook: std::sync::OnceLock<KeyEventHook>,
 }
 
 impl Keyspace {
@@ -295,18 +296,18 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
-            expired_hook: std::sync::OnceLock::new(),
+            event_hook: std::sync::OnceLock::new(),
         }
     }
 
     /// Installs the expired-key hook (once, at start-up).
-    pub fn on_expired(&self, hook: ExpiredHook) {
-        let _ = self.expired_hook.set(hook);
+    pub fn on_key_event(&self, hook: KeyEventHook) {
+        let _ = self.event_hook.set(hook);
     }
 
-    fn key_expired(&self, db: usize, key: &[u8]) {
-        if let Some(hook) = self.expired_hook.get() {
-            hook(db, key);
+    fn key_event(&self, db: usize, class: char, event: &str, key: &[u8]) {
+        if let Some(hook) = self.event_hook.get() {
+            hook(db, class, event, key);
         }
     }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 pub use hub::{Hub, Kind};
-pub use monitor::{feed_monitors, install_expired_events, notify_keyspace};
+pub use monitor::{feed_monitors, install_keyspace_events, notify_keyspace};
 pub use outbox::{configured_limits, Limits, Outbox, DEFAULT_LIMITS};
 
 use crate::commands::{flags, table, Command};

@@ -123,19 +123,22 @@ pub fn notify_keyspace(
     }
 }
 
-/// Makes the keyspace report keys deleted by the active or lazy expiry as `expired` events (class `x`). The hook
-/// holds a `Weak` so the keyspace does not keep its own server alive; it costs a load of the flags per expired key.
-pub fn install_expired_events(server: &Arc<Server>) {
+/// Makes the keyspace report its own events: keys deleted by the active or lazy expiry (`expired`, class `x`) and
+/// keys created (`new`, class `n`). The hook holds a `Weak` so the keyspace does not keep its own server alive; it
+/// costs a load of the flags per event.
+pub fn install_keyspace_events(server: &Arc<Server>) {
     let weak = Arc::downgrade(server);
-    server.keyspace.on_expired(Box::new(move |db, key| {
-        let Some(server) = weak.upgrade() else {
-            return;
-        };
-        let flags = server.config.notify_flags();
-        if flags != 0 {
-            notify_keyspace(&server, flags, 'x', "expired", db, key);
-        }
-    }));
+    server
+        .keyspace
+        .on_key_event(Box::new(move |db, class, event, key| {
+            let Some(server) = weak.upgrade() else {
+                return;
+            };
+            let flags = server.config.notify_flags();
+            if flags != 0 {
+                notify_keyspace(&server, flags, class, event, db, key);
+            }
+        }));
 }
 
 #[cfg(test)]

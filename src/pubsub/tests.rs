@@ -135,7 +135,11 @@ fn the_keyspace_reports_keys_the_expiry_deletes() {
     let ks = Keyspace::new(4);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    ks.on_expired(Box::new(move |db, key| log.lock().push((db, key.to_vec()))));
+    ks.on_key_event(Box::new(move |db, _, event, key| {
+        if event == "expired" {
+            log.lock().push((db, key.to_vec()))
+        }
+    }));
     let write = |key: &[u8], at: i64| {
         let mut plan = LockPlan::new();
         plan.key(&ks, 2, key, true);

@@ -51,7 +51,7 @@ impl Server {
             listeners: listener::Listeners::default(),
             me: me.clone(),
         });
-        crate::pubsub::install_expired_events(&server);
+        crate::pubsub::install_keyspace_events(&server);
         server
     }
 

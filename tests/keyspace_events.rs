@@ -103,6 +103,41 @@ fn new_key_events() {
     same_events("KEAn", script);
 }
 
+#[test]
+fn a_write_over_an_expired_key_reports_it_expired_first() {
+    let script: &[&[&str]] = &[
+        &["set", "k", "v", "px", "1"],
+        &["rpush", "l", "a"],
+        &["pexpire", "l", "1"],
+        &["set", "dst", "x", "px", "1"],
+        &["set", "cdst", "x", "px", "1"],
+        &["set", "gone", "x", "px", "1"],
+        &["set", "xx", "x", "px", "1"],
+        &["sadd", "set", "m"],
+        &["pexpire", "set", "1"],
+        &["select", "1"],
+        &["set", "mv", "x", "px", "1"],
+        &["select", "0"],
+        &["set", "mv", "moving"],
+        &["set", "src", "s"],
+        &["sleep"],
+        &["set", "k", "v2", "nx"],
+        &["lpush", "l", "b"],
+        &["rename", "src", "dst"],
+        &["copy", "dst", "cdst"],
+        &["del", "gone"],
+        &["set", "xx", "y", "xx"],
+        &["sadd", "set", "n"],
+        &["move", "mv", "1"],
+    ];
+    let seen = same_events("KEA", script);
+    let expired = seen.iter().position(|e| *e == keyevent("expired", "k"));
+    let set = seen.iter().rposition(|e| *e == keyevent("set", "k"));
+    assert!(expired.is_some() && expired < set, "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("expired_keys:8"));
+    same_events("Exn$lgs", script);
+}
+
 /// `A` does not include `n`, and Redis prints no `n` after `A` although the class stays on.
 #[test]
 fn config_get_shows_classes_as_redis() {

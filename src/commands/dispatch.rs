@@ -103,6 +103,10 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         .no_touch
         .load(std::sync::atomic::Ordering::Relaxed);
     ctx.keys.set_touch(!no_touch || cmd.name == "touch");
+    if cmd.has(flags::WRITE) && matches!(cmd.scope, Scope::Keys) {
+        let db = ctx.client.db;
+        cmd.for_each_key(args, |i| ctx.keys.expire_if_needed(db, args.get(i)));
+    }
     let start = monotonic_us();
     ctx.client.redacted = 0;
     let reply = (cmd.handler)(ctx, args);

@@ -309,6 +309,10 @@ impl<'a> KeyLocks<'a> {
         let ks = self.ks;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i);
+        // An expired entry is deleted as expired first (event, `expired_keys`), as Redis's lookup for writing does.
+        if shard.dict.get(hash, key).is_some_and(|o| o.expired(now)) {
+            delete_expired(ks, db, shard, hash, key);
+        }
         let new_ttl = entry.expire_at != 0;
         let old = shard.dict.insert(hash, key, entry);
         let old_ttl = old.as_ref().is_some_and(|o| o.expire_at != 0);
@@ -317,24 +321,39 @@ impl<'a> KeyLocks<'a> {
         } else if old_ttl && !new_ttl {
             shard.volatile.remove(hash, key);
         }
-        let old = old.filter(|o| !o.expired(now));
         if old.is_none() {
             ks.key_event(db, 'n', "new", key);
         }
         old
     }
 
-    /// Deletes `key`; returns the entry if it was live.
+    /// Deletes `key`; returns the entry if it was live (an expired one is deleted as expired).
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        self.live_mut(db, key)?;
         let hash = self.ks.hash(key);
-        let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i);
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {
             shard.volatile.remove(hash, key);
         }
-        (!entry.expired(now)).then_some(entry)
+        Some(entry)
+    }
+
+    /// Deletes `key` as expired if it is (Redis's `expireIfNeeded` in a lookup for writing): the dispatcher calls it
+    /// for each key of a write command before the handler runs, so the `expired` event and `expired_keys` come
+    /// first whatever the command then does (SET ... XX finding nothing, LPUSH recreating the key).
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) {
+        let hash = self.ks.hash(key);
+        let (now, ks) = (self.now, self.ks);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        let shard = self.held_mut(i);
+        if shard.volatile.is_empty() {
+            return;
+        }
+        if shard.dict.get(hash, key).is_some_and(|e| e.expired(now)) {
+            delete_expired(ks, db, shard, hash, key);
+        }
     }
 
     /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.

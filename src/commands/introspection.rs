@@ -74,12 +74,15 @@ const fn sub(
     since: &'static str,
     summary: &'static str,
 ) -> Command {
-    Command::new(name, arity, SUB, handler).doc("server", since, summary)
+    Command::new(name, arity, SUB, handler)
+        .doc("server", since, summary)
+        .acl(&["connection"])
 }
 
 pub const COMMANDS: &[Command] = &[Command::new("command", -1, SUB, all)
     .doc("server", "2.8.13", "Get array of Redis command details")
     .complexity("O(N) where N is the total number of Redis commands")
+    .acl(&["connection"])
     .subcommands(SUBCOMMANDS)];
 
 /// Redis's `addReplyHelp`: a header naming the command, the given lines, then HELP; all status replies.
@@ -94,13 +97,14 @@ pub fn help_reply(command: &str, lines: &[&'static str]) -> Reply {
     Reply::Array(out)
 }
 
-/// ACL categories in the order Redis lists them, with the command groups that imply them.
-const CATEGORIES: &[(&str, Option<&str>)] = &[
+/// ACL categories in the order Redis lists them, with the command group (its COMMAND DOCS spelling) that implies
+/// each: the one place a group's docs form (`sorted-set`) meets its ACL form (`sortedset`).
+pub const CATEGORIES: &[(&str, Option<&str>)] = &[
     ("keyspace", Some("generic")),
     ("read", None),
     ("write", None),
     ("set", Some("set")),
-    ("sortedset", Some("sorted_set")),
+    ("sortedset", Some("sorted-set")),
     ("list", Some("list")),
     ("hash", Some("hash")),
     ("string", Some("string")),
@@ -119,21 +123,26 @@ const CATEGORIES: &[(&str, Option<&str>)] = &[
     ("scripting", Some("scripting")),
 ];
 
-/// The categories Redis's `setImplicitACLCategories` derives from the flags, plus the command's group
-/// (containers such as CLIENT carry none of their group's).
+/// The categories Redis's `setImplicitACLCategories` derives from the flags, plus those of the command's file:
+/// the ones its row lists, or else the one its group implies (containers such as CLIENT carry none).
 fn categories(cmd: &Command) -> Vec<&'static str> {
     let container = !cmd.subcommands.is_empty();
+    let listed = |name: &str, group: Option<&str>| match cmd.acl {
+        Some(list) => list.contains(&name),
+        None => !container && group.is_some_and(|g| g == cmd.group),
+    };
     CATEGORIES
         .iter()
-        .filter(|(name, group)| match *name {
+        .filter(|&&(name, group)| match name {
             "read" => cmd.has(READONLY),
             "write" => cmd.has(WRITE),
-            "pubsub" => cmd.has(PUBSUB) || (!container && cmd.group == "pubsub"),
-            "admin" | "dangerous" => cmd.has(ADMIN),
+            "pubsub" => cmd.has(PUBSUB) || listed(name, Some("pubsub")),
+            "admin" => cmd.has(ADMIN),
+            "dangerous" => cmd.has(ADMIN) || listed(name, None),
             "fast" => cmd.has(FAST),
             "slow" => !cmd.has(FAST),
             "blocking" => cmd.has(BLOCKING),
-            _ => !container && group.is_some_and(|g| g == cmd.group),
+            _ => listed(name, group),
         })
         .map(|(name, _)| *name)
         .collect()

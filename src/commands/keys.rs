@@ -67,15 +67,18 @@ items. O(1) for string values."),
     Command::new("swapdb", 3, WRITE | FAST, swapdb)
         .scope(Scope::AllDbs)
         .doc("server", "4.0.0", "Swaps two Redis databases")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the count of clients watching or blocking on keys from \
 both databases."),
     Command::new("flushdb", -1, WRITE, flushdb)
         .scope(Scope::WholeDb)
         .doc("server", "1.0.0", "Remove all keys from the current database")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the number of keys in the selected database"),
     Command::new("flushall", -1, WRITE, flushall)
         .scope(Scope::AllDbs)
         .doc("server", "1.0.0", "Remove all keys from all databases")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the total number of keys in all databases"),
 ];
 

@@ -105,6 +105,9 @@ pub struct Command {
     pub summary: &'static str,
     pub complexity: &'static str,
     pub subcommands: &'static [Command],
+    /// ACL categories Redis's command file gives beyond those the flags imply, where they are not just the one
+    /// the group implies (FLUSHALL: `keyspace`, `dangerous`; COMMAND: `connection`); `None` = the group's.
+    pub acl: Option<&'static [&'static str]>,
 }
 
 impl Command {
@@ -124,6 +127,7 @@ impl Command {
             summary: "",
             complexity: "",
             subcommands: &[],
+            acl: None,
         }
     }
 
@@ -159,6 +163,12 @@ impl Command {
 
     pub const fn complexity(mut self, complexity: &'static str) -> Self {
         self.complexity = complexity;
+        self
+    }
+
+    /// The ACL categories of Redis's command file, instead of the one the group implies (see [`Command::acl`]).
+    pub const fn acl(mut self, categories: &'static [&'static str]) -> Self {
+        self.acl = Some(categories);
         self
     }
 

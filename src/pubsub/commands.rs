@@ -66,6 +66,7 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         .complexity("O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels"),
     Command::new("help", 2, LOADING | STALE, pubsub_help)
         .doc("pubsub", "6.2.0", "Show helpful text about the different subcommands")
+        .acl(&[])
         .complexity("O(1)"),
 ];
 

@@ -3,19 +3,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Client, Server};
-
-/// The bulk strings of a reply, nested arrays flattened.
-fn bulks(reply: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut lines = reply.split("\r\n");
-    while let Some(line) = lines.next() {
-        if line.starts_with('$') && line != "$-1" {
-            out.push(lines.next().unwrap_or_default().to_string());
-        }
-    }
-    out
-}
+use common::{bulks, Client, Server};
 
 fn names(c: &mut Client, args: &[&str]) -> BTreeSet<String> {
     bulks(&c.cmd(args)).into_iter().collect()

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Client, Server};
+use common::{bulks, Client, Server};
 
 const MEMBERS: [&str; 10] = [
     "1",
@@ -19,18 +19,6 @@ const MEMBERS: [&str; 10] = [
     "ELIZABETH",
 ];
 const INTS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-/// The bulk strings of a reply (nested arrays flattened), in order.
-fn bulks(reply: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut lines = reply.split("\r\n");
-    while let Some(line) = lines.next() {
-        if line.starts_with('$') && line != "$-1" {
-            out.push(lines.next().unwrap_or_default().to_string());
-        }
-    }
-    out
-}
 
 /// Redis's `chi_square_value`: the sum over distinct values of (count - mean)^2 / mean.
 fn chi_square(picks: &[String]) -> f64 {

@@ -312,6 +312,18 @@ impl Client {
 
 /// Runs each command on ferredis and on redis-server and asserts identical replies, byte for byte.
 /// Both start empty; commands run in order on one connection each.
+/// The bulk strings of a reply's exact text, nested arrays flattened, in order (nils skipped).
+pub fn bulks(reply: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = reply.split("\r\n");
+    while let Some(line) = lines.next() {
+        if line.starts_with('$') && line != "$-1" {
+            out.push(lines.next().unwrap_or_default().to_string());
+        }
+    }
+    out
+}
+
 pub fn assert_same_as_redis(commands: &[&[&str]]) {
     let Some(redis) = Server::start_redis() else {
         return;

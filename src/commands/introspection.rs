@@ -2,7 +2,7 @@
 
 use super::flags::*;
 use super::table::{self, CommandTable};
-use super::{Args, Command, Ctx};
+use super::{keyspec, Args, Command, Ctx};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
@@ -148,15 +148,6 @@ fn categories(cmd: &Command) -> Vec<&'static str> {
         .collect()
 }
 
-/// Key-spec flags, from whether the command reads or writes (the table has no finer access flags).
-fn key_flags(cmd: &Command) -> &'static [&'static str] {
-    if cmd.has(WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    }
-}
-
 fn status_set(items: &[&'static str]) -> Reply {
     Reply::Set(items.iter().map(|s| Reply::status(s)).collect())
 }
@@ -165,60 +156,10 @@ fn pair(k: &'static str, v: Reply) -> (Reply, Reply) {
     (Reply::bulk(k), v)
 }
 
-fn key_specs(cmd: &Command) -> Reply {
-    if cmd.find_keys.is_some() {
-        let unknown = || {
-            Reply::Map(vec![
-                pair("type", Reply::bulk("unknown")),
-                pair("spec", Reply::Map(vec![])),
-            ])
-        };
-        return Reply::Set(vec![Reply::Map(vec![
-            pair("flags", status_set(key_flags(cmd))),
-            pair("begin_search", unknown()),
-            pair("find_keys", unknown()),
-        ])]);
-    }
-    if cmd.first_key <= 0 {
-        return Reply::Set(Vec::new());
-    }
-    let lastkey = if cmd.last_key < 0 {
-        cmd.last_key
-    } else {
-        cmd.last_key - cmd.first_key
-    };
-    Reply::Set(vec![Reply::Map(vec![
-        pair("flags", status_set(key_flags(cmd))),
-        pair(
-            "begin_search",
-            Reply::Map(vec![
-                pair("type", Reply::bulk("index")),
-                pair(
-                    "spec",
-                    Reply::Map(vec![pair("index", Reply::Int(cmd.first_key as i64))]),
-                ),
-            ]),
-        ),
-        pair(
-            "find_keys",
-            Reply::Map(vec![
-                pair("type", Reply::bulk("range")),
-                pair(
-                    "spec",
-                    Reply::Map(vec![
-                        pair("lastkey", Reply::Int(lastkey as i64)),
-                        pair("keystep", Reply::Int(cmd.key_step as i64)),
-                        pair("limit", Reply::Int(0)),
-                    ]),
-                ),
-            ]),
-        ),
-    ])])
-}
-
 /// One COMMAND INFO entry: name, arity, flags, first/last/step, categories, tips, key specs, subcommands.
 fn info_entry(t: &CommandTable, id: usize) -> Reply {
     let cmd = t.get(id);
+    let (first, last, step) = keyspec::legacy_range(cmd);
     let flags: Vec<&'static str> = NAMES
         .iter()
         .filter(|(f, _)| cmd.has(*f))
@@ -228,9 +169,9 @@ fn info_entry(t: &CommandTable, id: usize) -> Reply {
         Reply::bulk(t.full_name(id)),
         Reply::Int(cmd.arity as i64),
         status_set(&flags),
-        Reply::Int(cmd.first_key as i64),
-        Reply::Int(cmd.last_key as i64),
-        Reply::Int(cmd.key_step as i64),
+        Reply::Int(first as i64),
+        Reply::Int(last as i64),
+        Reply::Int(step as i64),
         Reply::Set(
             categories(cmd)
                 .iter()
@@ -238,7 +179,7 @@ fn info_entry(t: &CommandTable, id: usize) -> Reply {
                 .collect(),
         ),
         Reply::Set(Vec::new()),
-        key_specs(cmd),
+        keyspec::specs_reply(cmd),
         Reply::Set(t.subcommand_ids(id).map(|s| info_entry(t, s)).collect()),
     ])
 }
@@ -328,7 +269,7 @@ fn getkeys(_ctx: &mut Ctx, args: Args) -> Reply {
         }
     }
     let cmd = t.get(id);
-    if cmd.first_key <= 0 && cmd.find_keys.is_none() {
+    if !keyspec::has_keys(cmd) {
         return Reply::err("The command has no key arguments");
     }
     let inner = args.len() - 2;
@@ -349,17 +290,20 @@ fn getkeys(_ctx: &mut Ctx, args: Args) -> Reply {
     };
     let data: Vec<u8> = frame_args.concat();
     let frame = crate::protocol::Frame::new(&data, &spans);
-    let keys = cmd.key_indexes(frame);
-    if keys.is_empty() && !cmd.has(NO_MANDATORY_KEYS) {
-        return Reply::err("Invalid arguments specified for command");
+    let keys = keyspec::keys_and_flags(cmd, frame);
+    if keys.is_empty() {
+        return if cmd.has(NO_MANDATORY_KEYS) {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::err("Invalid arguments specified for command")
+        };
     }
     Reply::Array(
         keys.into_iter()
-            .filter(|&i| i < frame.len())
-            .map(|i| {
+            .map(|(i, flags)| {
                 let key = Reply::bulk(frame.get(i));
                 if with_flags {
-                    Reply::Array(vec![key, status_set(key_flags(cmd))])
+                    Reply::Array(vec![key, keyspec::flags_reply(flags)])
                 } else {
                     key
                 }

@@ -5,11 +5,13 @@
 use super::args::int_arg;
 use super::flags::*;
 use super::{Args, Command, Ctx, Cursor, Scope};
+use crate::commands::keyspec::prelude::*;
 use crate::db::{Dict, Entry, Keyspace, LockPlan};
 use crate::protocol::Reply;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, del)
+        .key_specs(&[ks(RM | DELETE, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("generic", "1.0.0", "Delete a key")
 .complexity("O(N) where N is the number of keys that will be removed. When a key to \
@@ -18,6 +20,7 @@ for this key is O(M) where M is the number of elements in the list, \
 set, sorted set or hash. Removing a single key that holds a string \
 value is O(1)."),
     Command::new("unlink", -2, WRITE | FAST, del)
+        .key_specs(&[ks(RM | DELETE, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc(
             "generic",
@@ -28,15 +31,18 @@ value is O(1)."),
 does O(N) work in a different thread in order to reclaim memory, where \
 N is the number of allocations the deleted objects where composed of."),
     Command::new("exists", -2, READONLY | FAST, exists)
+        .key_specs(&[ks(RO, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("generic", "1.0.0", "Determine if a key exists")
 .complexity("O(N) where N is the number of keys to check."),
     Command::new("type", 2, READONLY | FAST, type_cmd)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "1.0.0", "Determine the type stored at key")
 .complexity("O(1)"),
     // Read-only for the client, but it updates the keys' access time, so it takes write locks.
     Command::new("touch", -2, READONLY | FAST, touch)
+        .key_specs(&[ks(RO, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .scope(Scope::Custom(touch_locks))
         .doc(
@@ -46,20 +52,33 @@ N is the number of allocations the deleted objects where composed of."),
         )
 .complexity("O(N) where N is the number of keys that will be touched."),
     Command::new("rename", 3, WRITE, rename)
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(OW | UPDATE, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc("generic", "1.0.0", "Rename a key")
 .complexity("O(1)"),
     Command::new("renamenx", 3, WRITE | FAST, renamenx)
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(OW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc("generic", "1.0.0", "Rename a key, only if the new key does not exist")
 .complexity("O(1)"),
     Command::new("copy", -3, WRITE | DENYOOM, copy)
+        .key_specs(&[
+            ks(RO | ACCESS, Index(1), Range(0, 1, 0)),
+            ks(OW | UPDATE, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .scope(Scope::Custom(copy_locks))
         .doc("generic", "6.2.0", "Copy a key")
 .complexity("O(N) worst case for collections, where N is the number of nested \
 items. O(1) for string values."),
     Command::new("move", 3, WRITE | FAST, move_cmd)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .scope(Scope::Custom(move_locks))
         .doc("generic", "1.0.0", "Move a key to another database")

@@ -14,6 +14,7 @@ pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod keyspec;
 pub mod object;
 pub mod scan;
 pub mod server_cmds;
@@ -108,6 +109,8 @@ pub struct Command {
     /// ACL categories Redis's command file gives beyond those the flags imply, where they are not just the one
     /// the group implies (FLUSHALL: `keyspace`, `dangerous`; COMMAND: `connection`); `None` = the group's.
     pub acl: Option<&'static [&'static str]>,
+    /// Redis's key specs for the command (COMMAND INFO, COMMAND GETKEYS[ANDFLAGS]); see [`keyspec`].
+    pub key_specs: &'static [keyspec::KeySpec],
 }
 
 impl Command {
@@ -128,6 +131,7 @@ impl Command {
             complexity: "",
             subcommands: &[],
             acl: None,
+            key_specs: &[],
         }
     }
 
@@ -163,6 +167,12 @@ impl Command {
 
     pub const fn complexity(mut self, complexity: &'static str) -> Self {
         self.complexity = complexity;
+        self
+    }
+
+    /// The key specs of Redis's command file.
+    pub const fn key_specs(mut self, specs: &'static [keyspec::KeySpec]) -> Self {
+        self.key_specs = specs;
         self
     }
 

@@ -12,6 +12,7 @@ mod range;
 mod setget;
 
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::Command;
 use crate::db::Value;
 use crate::db::{Entry, StrEncoding, StrValue};
@@ -44,14 +45,22 @@ const WRITE_OOM: u32 = WRITE | DENYOOM;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, setget::get)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "1.0.0", "Get the value of a key")
         .complexity("O(1)"),
     Command::new("set", -3, WRITE_OOM, setget::set)
+        .key_specs(&[ks(
+            RW | ACCESS | UPDATE | VARIABLE_FLAGS,
+            Index(1),
+            Range(0, 1, 0),
+        )
+        .notes("RW and ACCESS due to the optional `GET` argument")])
         .keys(1, 1, 1)
         .doc("string", "1.0.0", "Set the string value of a key")
         .complexity("O(1)"),
     Command::new("setnx", 3, WRITE_OOM | FAST, setget::setnx)
+        .key_specs(&[ks(OW | INSERT, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -60,10 +69,12 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("setex", 4, WRITE_OOM, setget::setex)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "2.0.0", "Set the value and expiration of a key")
         .complexity("O(1)"),
     Command::new("psetex", 4, WRITE_OOM, setget::psetex)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -72,6 +83,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getset", 3, WRITE_OOM | FAST, setget::getset)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -80,6 +92,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getdel", 2, WRITE | FAST, setget::getdel)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -88,6 +101,8 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getex", -2, WRITE | FAST, setget::getex)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))
+            .notes("RW and UPDATE because it changes the TTL")])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -96,14 +111,17 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("mget", -2, READONLY | FAST, setget::mget)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("string", "1.0.0", "Get the values of all the given keys")
         .complexity("O(N) where N is the number of keys to retrieve."),
     Command::new("mset", -3, WRITE_OOM, setget::mset)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(-1, 2, 0))])
         .keys(1, -1, 2)
         .doc("string", "1.0.1", "Set multiple keys to multiple values")
         .complexity("O(N) where N is the number of keys to set."),
     Command::new("msetnx", -3, WRITE_OOM, setget::msetnx)
+        .key_specs(&[ks(OW | INSERT, Index(1), Range(-1, 2, 0))])
         .keys(1, -1, 2)
         .doc(
             "string",
@@ -112,6 +130,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of keys to set."),
     Command::new("incr", 2, WRITE_OOM | FAST, numeric::incr)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -120,6 +139,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("decr", 2, WRITE_OOM | FAST, numeric::decr)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -128,6 +148,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("incrby", 3, WRITE_OOM | FAST, numeric::incrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -136,6 +157,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("decrby", 3, WRITE_OOM | FAST, numeric::decrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -144,6 +166,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("incrbyfloat", 3, WRITE_OOM | FAST, numeric::incrbyfloat)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -152,6 +175,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("append", 3, WRITE_OOM | FAST, range::append)
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "2.0.0", "Append a value to a key")
         .complexity(
@@ -161,6 +185,7 @@ pub const COMMANDS: &[Command] = &[
              available on every reallocation.",
         ),
     Command::new("strlen", 2, READONLY | FAST, range::strlen)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -169,6 +194,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getrange", 4, READONLY, range::getrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -182,6 +208,7 @@ pub const COMMANDS: &[Command] = &[
              O(1) for small strings.",
         ),
     Command::new("substr", 4, READONLY, range::getrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -195,6 +222,7 @@ pub const COMMANDS: &[Command] = &[
              O(1) for small strings.",
         ),
     Command::new("setrange", 4, WRITE_OOM, range::setrange)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -208,6 +236,7 @@ pub const COMMANDS: &[Command] = &[
              value argument.",
         ),
     Command::new("lcs", -3, READONLY, range::lcs)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(1, 1, 0))])
         .keys(1, 2, 1)
         .doc("string", "7.0.0", "Find longest common substring")
         .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),

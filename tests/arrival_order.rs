@@ -13,11 +13,16 @@ fn bulk(s: &str) -> String {
     format!("${}\r\n{s}\r\n", s.len())
 }
 
-/// The servers to run a scenario on: ferredis, and redis-server to show it is Redis's behaviour.
+/// The servers to run a scenario on: ferredis, and redis-server to show it is Redis's behaviour. Each is
+/// announced on stderr, which a failing test shows.
 fn servers() -> Vec<Server> {
     let mut all = vec![Server::start()];
     all.extend(Server::start_redis());
     all
+}
+
+fn announce(i: usize) {
+    eprintln!("on {}", ["ferredis", "redis-server"][i.min(1)]);
 }
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -25,7 +30,8 @@ const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong ki
 /// Two clients block on the same source, the first into a destination of another type: on the push the first
 /// is answered WRONGTYPE and the second gets the element.
 fn move_into_wrong_type_then_served(first: &[&str], second: &[&str]) {
-    for srv in servers() {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
         let mut r = srv.client();
         for _ in 0..ROUNDS {
             assert_eq!(r.cmd(&["del", "blist", "target1", "target2"]).len(), 4);
@@ -62,7 +68,8 @@ fn blmove_with_multiple_blocked_clients() {
 
 /// Two clients send the same blocking pop back to back; one element at a time goes to the first, then the second.
 fn pops_in_arrival_order(pop: &[&str], push: &[&str], first: &str, second: &str) {
-    for srv in servers() {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
         let mut r = srv.client();
         for _ in 0..ROUNDS {
             r.cmd(&["del", "k"]);
@@ -124,7 +131,8 @@ fn confirm(verb: &str, name: &str, count: i64) -> String {
 
 /// (P|S)UNSUBSCRIBE without arguments, not waiting for its confirmations: a PUBLISH sent after it counts no one.
 fn unsubscribe_then_publish(sub: &str, unsub: &str, publish: &str, names: &[&str]) {
-    for srv in servers() {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
         let mut r = srv.client();
         for _ in 0..ROUNDS {
             let mut rd1 = srv.client();
@@ -184,7 +192,16 @@ fn publish_after_reset_or_quit_counts_no_one() {
                 confirm("subscribe", "chan1", 1)
             );
             rd1.send(&[leave]);
-            assert_eq!(r.cmd(&["publish", "chan1", "hello"]), ":0\r\n", "{leave}");
+            let on = if std::ptr::eq(srv, &ferredis) {
+                "ferredis"
+            } else {
+                "redis-server"
+            };
+            assert_eq!(
+                r.cmd(&["publish", "chan1", "hello"]),
+                ":0\r\n",
+                "{leave} on {on}"
+            );
             let expected = if leave == "reset" {
                 "+RESET\r\n"
             } else {

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use super::clients::{ClientInfo, ClientState};
-use super::fence::StampedRead;
+use super::fence::{self, StampedRead};
 use super::{stats, Server};
 use crate::commands::dispatch;
 use crate::protocol::{encode, Reply, RequestReader};
@@ -54,6 +54,9 @@ fn connection_loop(
     let info = client.info.clone();
     info.rbs.store(reader.capacity(), Relaxed);
     loop {
+        if client.ext.pubsub.has_outbox() || fence::watched(&info) {
+            fence::announce(stream, &info.input)?;
+        }
         let n = reader.read_from(&mut StampedRead {
             stream,
             input: &info.input,

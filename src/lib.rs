@@ -5,7 +5,8 @@
 //!   spans, under Redis's limits (`error` words what a malformed request gets); `reply` is the protocol-neutral
 //!   reply value; `encode` writes it as RESP2 or RESP3.
 //! - `server/`: the listeners and the thread pool (`listener`), the per-connection loop (`connection`), the client
-//!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`).
+//!   registry behind CLIENT and INFO clients (`clients`), per-thread statistics (`stats`), the fences that keep
+//!   commands from different connections in arrival order where another client can tell (`fence`).
 //! - `commands/`: the command table (`table`, the only list of commands), the dispatcher (`dispatch`: lookup,
 //!   arity, locks, call), the argument cursor (`args`) and the commands that belong to no data type
 //!   (`connection`, `client`, `info`, `config_cmd`, `introspection` for COMMAND, `server_cmds`, `keys`,

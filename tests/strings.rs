@@ -472,6 +472,31 @@ fn strings_cannot_grow_beyond_proto_max_bulk_len() {
     assert_eq!(c.cmd(&["STRLEN", "k"]), ":1048576\r\n");
 }
 
+/// The same limit set at run time, against redis-server: the type check comes first, an empty SETRANGE value
+/// is never too long, and an offset past any size fails without creating the key.
+#[test]
+fn proto_max_bulk_len_limit_matches_redis() {
+    let almost = "x".repeat((1 << 20) - 2);
+    assert_same_as_redis(&[
+        &["CONFIG", "SET", "proto-max-bulk-len", "1mb"],
+        &["SET", "k", &almost],
+        &["APPEND", "k", "yy"],
+        &["APPEND", "k", "z"],
+        &["SETRANGE", "k", "1048575", "z"],
+        &["SETRANGE", "k", "1048575", "zz"],
+        &["SETRANGE", "k", "9223372036854775807", "z"],
+        &["SETRANGE", "k", "9223372036854775807", ""],
+        &["SETRANGE", "new", "1048576", ""],
+        &["SETRANGE", "new", "1048576", "z"],
+        &["EXISTS", "new"],
+        &["RPUSH", "list", "a"],
+        &["SETRANGE", "list", "1048576", "z"],
+        &["APPEND", "list", &almost],
+        &["STRLEN", "k"],
+        &["CONFIG", "SET", "proto-max-bulk-len", "512mb"],
+    ]);
+}
+
 /// MSET takes all its keys' locks at once: a concurrent MGET never sees half of it.
 #[test]
 fn mset_is_atomic_for_mget() {

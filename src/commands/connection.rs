@@ -75,7 +75,9 @@ fn echo(_ctx: &mut Ctx, args: Args) -> Reply {
     Reply::bulk(args.get(1))
 }
 
+/// Leaves every channel before answering: once the client reads `+OK`, no PUBLISH counts it any more.
 fn quit(ctx: &mut Ctx, _args: Args) -> Reply {
+    crate::pubsub::leave_all(ctx.server, ctx.client);
     ctx.client.close_after_reply = true;
     Reply::Ok
 }

@@ -79,6 +79,10 @@ fn reject(server: &Server, client: &mut ClientState, args: Args, id: usize, repl
 /// Runs a resolved command under the locks it needs.
 pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
+    if cmd.has(flags::BLOCKING) {
+        // Whoever sent a command before this one runs it first, as in Redis (blocked clients queue in order).
+        crate::server::fence::before_blocking(server, &client.info);
+    }
     let plan = lock_plan(&server.keyspace, client.db, cmd, args);
     let locks = plan.acquire(&server.keyspace);
     let mut ctx = Ctx {
@@ -109,6 +113,10 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         .no_touch
         .load(std::sync::atomic::Ordering::Relaxed);
     ctx.keys.set_touch(!no_touch || cmd.name == "touch");
+    if cmd.has(flags::WRITE) && matches!(cmd.scope, Scope::Keys) {
+        let db = ctx.client.db;
+        cmd.for_each_key(args, |i| ctx.keys.expire_if_needed(db, args.get(i)));
+    }
     let start = monotonic_us();
     ctx.client.redacted = 0;
     let mark = ctx.keys.pending.begin_call();

@@ -3,15 +3,18 @@
 
 use super::flags::*;
 use super::{Args, Command, Ctx};
+use crate::commands::keyspec::prelude::*;
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("expire", -3, WRITE | FAST, expire)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "1.0.0", "Set a key's time to live in seconds")
         .complexity("O(1)"),
     Command::new("pexpire", -3, WRITE | FAST, pexpire)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -20,6 +23,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("expireat", -3, WRITE | FAST, expireat)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -28,6 +32,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("pexpireat", -3, WRITE | FAST, pexpireat)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -36,6 +41,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("ttl", 2, READONLY | FAST, ttl)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -44,6 +50,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("pttl", 2, READONLY | FAST, pttl)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -52,6 +59,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("expiretime", 2, READONLY | FAST, expiretime)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -60,6 +68,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("pexpiretime", 2, READONLY | FAST, pexpiretime)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "generic",
@@ -68,6 +77,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("persist", 2, WRITE | FAST, persist)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "2.2.0", "Remove the expiration from a key")
         .complexity("O(1)"),

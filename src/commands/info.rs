@@ -18,6 +18,7 @@ pub const COMMANDS: &[Command] = &[Command::new("info", -1, LOADING | STALE, inf
         "1.0.0",
         "Get information and statistics about the server",
     )
+    .acl(&["dangerous"])
     .complexity("O(1)")];
 
 /// What `INFO` (no argument, or `default`) shows; `all` adds commandstats, `everything` too.

@@ -2,7 +2,7 @@
 
 use super::flags::*;
 use super::table::{self, CommandTable};
-use super::{Args, Command, Ctx, KeySpec};
+use super::{keyspec, Args, Command, Ctx};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
@@ -74,12 +74,15 @@ const fn sub(
     since: &'static str,
     summary: &'static str,
 ) -> Command {
-    Command::new(name, arity, SUB, handler).doc("server", since, summary)
+    Command::new(name, arity, SUB, handler)
+        .doc("server", since, summary)
+        .acl(&["connection"])
 }
 
 pub const COMMANDS: &[Command] = &[Command::new("command", -1, SUB, all)
     .doc("server", "2.8.13", "Get array of Redis command details")
     .complexity("O(N) where N is the total number of Redis commands")
+    .acl(&["connection"])
     .subcommands(SUBCOMMANDS)];
 
 /// Redis's `addReplyHelp`: a header naming the command, the given lines, then HELP; all status replies.
@@ -94,13 +97,14 @@ pub fn help_reply(command: &str, lines: &[&'static str]) -> Reply {
     Reply::Array(out)
 }
 
-/// ACL categories in the order Redis lists them, with the command groups that imply them.
-const CATEGORIES: &[(&str, Option<&str>)] = &[
+/// ACL categories in the order Redis lists them, with the command group (its COMMAND DOCS spelling) that implies
+/// each: the one place a group's docs form (`sorted-set`) meets its ACL form (`sortedset`).
+pub const CATEGORIES: &[(&str, Option<&str>)] = &[
     ("keyspace", Some("generic")),
     ("read", None),
     ("write", None),
     ("set", Some("set")),
-    ("sortedset", Some("sorted_set")),
+    ("sortedset", Some("sorted-set")),
     ("list", Some("list")),
     ("hash", Some("hash")),
     ("string", Some("string")),
@@ -119,36 +123,29 @@ const CATEGORIES: &[(&str, Option<&str>)] = &[
     ("scripting", Some("scripting")),
 ];
 
-/// The categories Redis's `setImplicitACLCategories` derives from the flags, plus the command's group
-/// (containers such as CLIENT carry none of their group's), or the command's own list in place of the group's.
+/// The categories Redis's `setImplicitACLCategories` derives from the flags, plus those of the command's file:
+/// the ones its row lists, or else the one its group implies (containers such as CLIENT carry none).
 fn categories(cmd: &Command) -> Vec<&'static str> {
     let container = !cmd.subcommands.is_empty();
+    let listed = |name: &str, group: Option<&str>| match cmd.acl {
+        Some(list) => list.contains(&name),
+        None => !container && group.is_some_and(|g| g == cmd.group),
+    };
     CATEGORIES
         .iter()
-        .filter(|(name, group)| {
-            cmd.acl.contains(name)
-                || match *name {
-                    "read" => cmd.has(READONLY),
-                    "write" => cmd.has(WRITE),
-                    "pubsub" => cmd.has(PUBSUB) || (!container && cmd.group == "pubsub"),
-                    "admin" | "dangerous" => cmd.has(ADMIN),
-                    "fast" => cmd.has(FAST),
-                    "slow" => !cmd.has(FAST),
-                    "blocking" => cmd.has(BLOCKING),
-                    _ => cmd.acl.is_empty() && !container && group.is_some_and(|g| g == cmd.group),
-                }
+        .filter(|&&(name, group)| match name {
+            "read" => cmd.has(READONLY),
+            "write" => cmd.has(WRITE),
+            "pubsub" => cmd.has(PUBSUB) || listed(name, Some("pubsub")),
+            "admin" => cmd.has(ADMIN) || listed(name, None),
+            "dangerous" => cmd.has(ADMIN) || listed(name, None),
+            "fast" => cmd.has(FAST),
+            "slow" => !cmd.has(FAST),
+            "blocking" => cmd.has(BLOCKING),
+            _ => listed(name, group),
         })
         .map(|(name, _)| *name)
         .collect()
-}
-
-/// Key-spec flags, from whether the command reads or writes (the table has no finer access flags).
-fn key_flags(cmd: &Command) -> &'static [&'static str] {
-    if cmd.has(WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    }
 }
 
 fn status_set(items: &[&'static str]) -> Reply {
@@ -159,80 +156,10 @@ fn pair(k: &'static str, v: Reply) -> (Reply, Reply) {
     (Reply::bulk(k), v)
 }
 
-fn key_specs(cmd: &Command) -> Reply {
-    if cmd.find_keys.is_some() {
-        let unknown = || {
-            Reply::Map(vec![
-                pair("type", Reply::bulk("unknown")),
-                pair("spec", Reply::Map(vec![])),
-            ])
-        };
-        return Reply::Set(vec![Reply::Map(vec![
-            pair("flags", status_set(key_flags(cmd))),
-            pair("begin_search", unknown()),
-            pair("find_keys", unknown()),
-        ])]);
-    }
-    if !cmd.key_specs.is_empty() {
-        return Reply::Set(cmd.key_specs.iter().map(range_spec).collect());
-    }
-    if cmd.first_key <= 0 {
-        return Reply::Set(Vec::new());
-    }
-    let lastkey = if cmd.last_key < 0 {
-        cmd.last_key
-    } else {
-        cmd.last_key - cmd.first_key
-    };
-    Reply::Set(vec![range_spec(&KeySpec {
-        notes: "",
-        flags: key_flags(cmd),
-        begin: cmd.first_key,
-        last: lastkey,
-        step: cmd.key_step,
-    })])
-}
-
-/// A key spec that begins at an index and covers a range.
-fn range_spec(spec: &KeySpec) -> Reply {
-    let notes = (!spec.notes.is_empty()).then(|| pair("notes", Reply::bulk(spec.notes)));
-    Reply::Map(
-        notes
-            .into_iter()
-            .chain([
-                pair("flags", status_set(spec.flags)),
-                pair(
-                    "begin_search",
-                    Reply::Map(vec![
-                        pair("type", Reply::bulk("index")),
-                        pair(
-                            "spec",
-                            Reply::Map(vec![pair("index", Reply::Int(spec.begin as i64))]),
-                        ),
-                    ]),
-                ),
-                pair(
-                    "find_keys",
-                    Reply::Map(vec![
-                        pair("type", Reply::bulk("range")),
-                        pair(
-                            "spec",
-                            Reply::Map(vec![
-                                pair("lastkey", Reply::Int(spec.last as i64)),
-                                pair("keystep", Reply::Int(spec.step as i64)),
-                                pair("limit", Reply::Int(0)),
-                            ]),
-                        ),
-                    ]),
-                ),
-            ])
-            .collect(),
-    )
-}
-
 /// One COMMAND INFO entry: name, arity, flags, first/last/step, categories, tips, key specs, subcommands.
 fn info_entry(t: &CommandTable, id: usize) -> Reply {
     let cmd = t.get(id);
+    let (first, last, step) = keyspec::legacy_range(cmd);
     let flags: Vec<&'static str> = NAMES
         .iter()
         .filter(|(f, _)| cmd.has(*f))
@@ -242,9 +169,9 @@ fn info_entry(t: &CommandTable, id: usize) -> Reply {
         Reply::bulk(t.full_name(id)),
         Reply::Int(cmd.arity as i64),
         status_set(&flags),
-        Reply::Int(cmd.first_key as i64),
-        Reply::Int(cmd.last_key as i64),
-        Reply::Int(cmd.key_step as i64),
+        Reply::Int(first as i64),
+        Reply::Int(last as i64),
+        Reply::Int(step as i64),
         Reply::Set(
             categories(cmd)
                 .iter()
@@ -252,7 +179,7 @@ fn info_entry(t: &CommandTable, id: usize) -> Reply {
                 .collect(),
         ),
         Reply::Set(Vec::new()),
-        key_specs(cmd),
+        keyspec::specs_reply(cmd),
         Reply::Set(t.subcommand_ids(id).map(|s| info_entry(t, s)).collect()),
     ])
 }
@@ -342,7 +269,7 @@ fn getkeys(_ctx: &mut Ctx, args: Args) -> Reply {
         }
     }
     let cmd = t.get(id);
-    if cmd.first_key <= 0 && cmd.find_keys.is_none() {
+    if !keyspec::has_keys(cmd) {
         return Reply::err("The command has no key arguments");
     }
     let inner = args.len() - 2;
@@ -363,17 +290,20 @@ fn getkeys(_ctx: &mut Ctx, args: Args) -> Reply {
     };
     let data: Vec<u8> = frame_args.concat();
     let frame = crate::protocol::Frame::new(&data, &spans);
-    let keys = cmd.key_indexes(frame);
-    if keys.is_empty() && !cmd.has(NO_MANDATORY_KEYS) {
-        return Reply::err("Invalid arguments specified for command");
+    let keys = keyspec::keys_and_flags(cmd, frame);
+    if keys.is_empty() {
+        return if cmd.has(NO_MANDATORY_KEYS) {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::err("Invalid arguments specified for command")
+        };
     }
     Reply::Array(
         keys.into_iter()
-            .filter(|&i| i < frame.len())
-            .map(|i| {
+            .map(|(i, flags)| {
                 let key = Reply::bulk(frame.get(i));
                 if with_flags {
-                    Reply::Array(vec![key, status_set(key_flags(cmd))])
+                    Reply::Array(vec![key, keyspec::flags_reply(flags)])
                 } else {
                     key
                 }

@@ -5,12 +5,14 @@
 use super::args::int_arg;
 use super::flags::*;
 use super::{Args, Command, Ctx, Cursor, Scope};
+use crate::commands::keyspec::prelude::*;
 use crate::db::{Dict, Entry, Keyspace, LockPlan};
 use crate::effects::Change;
 use crate::protocol::Reply;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, del)
+        .key_specs(&[ks(RM | DELETE, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("generic", "1.0.0", "Delete a key")
 .complexity("O(N) where N is the number of keys that will be removed. When a key to \
@@ -19,6 +21,7 @@ for this key is O(M) where M is the number of elements in the list, \
 set, sorted set or hash. Removing a single key that holds a string \
 value is O(1)."),
     Command::new("unlink", -2, WRITE | FAST, del)
+        .key_specs(&[ks(RM | DELETE, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc(
             "generic",
@@ -29,15 +32,18 @@ value is O(1)."),
 does O(N) work in a different thread in order to reclaim memory, where \
 N is the number of allocations the deleted objects where composed of."),
     Command::new("exists", -2, READONLY | FAST, exists)
+        .key_specs(&[ks(RO, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("generic", "1.0.0", "Determine if a key exists")
 .complexity("O(N) where N is the number of keys to check."),
     Command::new("type", 2, READONLY | FAST, type_cmd)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "1.0.0", "Determine the type stored at key")
 .complexity("O(1)"),
     // Read-only for the client, but it updates the keys' access time, so it takes write locks.
     Command::new("touch", -2, READONLY | FAST, touch)
+        .key_specs(&[ks(RO, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .scope(Scope::Custom(touch_locks))
         .doc(
@@ -47,20 +53,33 @@ N is the number of allocations the deleted objects where composed of."),
         )
 .complexity("O(N) where N is the number of keys that will be touched."),
     Command::new("rename", 3, WRITE, rename)
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(OW | UPDATE, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc("generic", "1.0.0", "Rename a key")
 .complexity("O(1)"),
     Command::new("renamenx", 3, WRITE | FAST, renamenx)
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(OW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc("generic", "1.0.0", "Rename a key, only if the new key does not exist")
 .complexity("O(1)"),
     Command::new("copy", -3, WRITE | DENYOOM, copy)
+        .key_specs(&[
+            ks(RO | ACCESS, Index(1), Range(0, 1, 0)),
+            ks(OW | UPDATE, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .scope(Scope::Custom(copy_locks))
         .doc("generic", "6.2.0", "Copy a key")
 .complexity("O(N) worst case for collections, where N is the number of nested \
 items. O(1) for string values."),
     Command::new("move", 3, WRITE | FAST, move_cmd)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .scope(Scope::Custom(move_locks))
         .doc("generic", "1.0.0", "Move a key to another database")
@@ -68,15 +87,18 @@ items. O(1) for string values."),
     Command::new("swapdb", 3, WRITE | FAST, swapdb)
         .scope(Scope::AllDbs)
         .doc("server", "4.0.0", "Swaps two Redis databases")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the count of clients watching or blocking on keys from \
 both databases."),
     Command::new("flushdb", -1, WRITE, flushdb)
         .scope(Scope::WholeDb)
         .doc("server", "1.0.0", "Remove all keys from the current database")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the number of keys in the selected database"),
     Command::new("flushall", -1, WRITE, flushall)
         .scope(Scope::AllDbs)
         .doc("server", "1.0.0", "Remove all keys from all databases")
+        .acl(&["keyspace", "dangerous"])
 .complexity("O(N) where N is the total number of keys in all databases"),
 ];
 
@@ -150,6 +172,8 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     let Some(entry) = ctx.keys.remove(db, src) else {
         return Reply::no_such_key();
     };
+    // Redis deletes the destination and adds the key anew: a `new` event even over an existing key.
+    ctx.keys.remove(db, dst);
     ctx.keys.insert_entry(db, dst, entry);
     // One change for Redis's dirty counter, two keys for WATCH and the events.
     ctx.report(src, Change::new('g', "rename_from").dirty(0));
@@ -221,6 +245,8 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
     }) else {
         return Reply::Int(0);
     };
+    // As Redis, REPLACE deletes the destination and adds the copy anew (a `new` event).
+    ctx.keys.remove(target, dst);
     ctx.keys.insert_entry(target, dst, copied);
     ctx.keys.report(target, dst, Change::new('g', "copy_to"));
     Reply::Int(1)

@@ -15,6 +15,7 @@ pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod keyspec;
 pub mod object;
 pub mod scan;
 pub mod server_cmds;
@@ -107,41 +108,11 @@ pub struct Command {
     pub summary: &'static str,
     pub complexity: &'static str,
     pub subcommands: &'static [Command],
-    /// ACL categories Redis gives the command beyond those its flags imply, where its group does not say them
-    /// (SORT: group generic, categories @set @sortedset @list @dangerous). Empty: the group's category.
-    pub acl: &'static [&'static str],
-    /// Redis's key specs, where they say more than the key positions and the WRITE flag do (BITOP's destination
-    /// and sources, PFCOUNT's RW). Empty: COMMAND INFO derives one spec from the positions.
-    pub key_specs: &'static [KeySpec],
-}
-
-/// One key spec as COMMAND INFO reports it: Redis's flags (`RW`, `access`, ...), the index the keys begin at, and
-/// the range (`lastkey` relative to the first key, negative from the end; `keystep`).
-#[derive(Clone, Copy, Debug)]
-pub struct KeySpec {
-    /// Redis's note on the spec, when it has one (listed before the flags).
-    pub notes: &'static str,
-    pub flags: &'static [&'static str],
-    pub begin: i32,
-    pub last: i32,
-    pub step: i32,
-}
-
-impl KeySpec {
-    pub const fn new(flags: &'static [&'static str], begin: i32, last: i32) -> Self {
-        KeySpec {
-            notes: "",
-            flags,
-            begin,
-            last,
-            step: 1,
-        }
-    }
-
-    pub const fn notes(mut self, notes: &'static str) -> Self {
-        self.notes = notes;
-        self
-    }
+    /// ACL categories Redis's command file gives beyond those the flags imply, where they are not just the one
+    /// the group implies (FLUSHALL: `keyspace`, `dangerous`; COMMAND: `connection`); `None` = the group's.
+    pub acl: Option<&'static [&'static str]>,
+    /// Redis's key specs for the command (COMMAND INFO, COMMAND GETKEYS[ANDFLAGS]); see [`keyspec`].
+    pub key_specs: &'static [keyspec::KeySpec],
 }
 
 impl Command {
@@ -161,8 +132,8 @@ impl Command {
             summary: "",
             complexity: "",
             subcommands: &[],
+            acl: None,
             key_specs: &[],
-            acl: &[],
         }
     }
 
@@ -201,14 +172,15 @@ impl Command {
         self
     }
 
-    pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> Self {
+    /// The key specs of Redis's command file.
+    pub const fn key_specs(mut self, specs: &'static [keyspec::KeySpec]) -> Self {
         self.key_specs = specs;
         self
     }
 
-    /// ACL categories in place of the group's (see `acl`).
+    /// The ACL categories of Redis's command file, instead of the one the group implies (see [`Command::acl`]).
     pub const fn acl(mut self, categories: &'static [&'static str]) -> Self {
-        self.acl = categories;
+        self.acl = Some(categories);
         self
     }
 

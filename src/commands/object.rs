@@ -3,12 +3,14 @@
 
 use super::flags::*;
 use super::{Args, Command, Ctx};
+use crate::commands::keyspec::prelude::*;
 use crate::db::{lru_clock, Value};
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
 
 const SUBCOMMANDS: &[Command] = &[
     Command::new("encoding", 3, READONLY, encoding)
+        .key_specs(&[ks(RO, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "generic",
@@ -17,6 +19,7 @@ const SUBCOMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("freq", 3, READONLY, freq)
+        .key_specs(&[ks(RO, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "generic",
@@ -32,6 +35,7 @@ const SUBCOMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("idletime", 3, READONLY, idletime)
+        .key_specs(&[ks(RO, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "generic",
@@ -40,6 +44,7 @@ const SUBCOMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("refcount", 3, READONLY, refcount)
+        .key_specs(&[ks(RO, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "generic",

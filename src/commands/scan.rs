@@ -16,6 +16,7 @@ pub const COMMANDS: &[Command] = &[
             "1.0.0",
             "Find all keys matching the given pattern",
         )
+        .acl(&["keyspace", "dangerous"])
         .complexity(
             "O(N) with N being the number of keys in the database, under the \
              assumption that the key names in the database and the given pattern \

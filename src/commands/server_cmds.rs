@@ -14,6 +14,7 @@ pub const COMMANDS: &[Command] = &[
             "1.0.0",
             "Return the number of keys in the selected database",
         )
+        .acl(&["keyspace"])
     .complexity("O(1)"),
     Command::new("time", 1, LOADING | STALE | FAST, time).doc(
         "server",

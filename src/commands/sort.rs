@@ -18,6 +18,7 @@ use std::cmp::Ordering;
 
 use super::flags::*;
 use super::{Args, Command, Ctx, Scope};
+use crate::commands::keyspec::prelude::*;
 use crate::db::{Keyspace, LockPlan, Value};
 use crate::protocol::Reply;
 use crate::types::list::{End, List};
@@ -26,6 +27,7 @@ use crate::util::pqsort::partial_sort;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM, sort)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0)), ks(RO | ACCESS, Begin::Unknown, Find::Unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), ks(OW | UPDATE, Begin::Unknown, Find::Unknown).notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")])
         .keys(1, 1, 1)
         .movable(sort_keys)
         .scope(Scope::Custom(sort_locks))
@@ -37,6 +39,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity(COMPLEXITY),
     Command::new("sort_ro", -2, READONLY, sort_ro)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0)), ks(RO | ACCESS, Begin::Unknown, Find::Unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")])
         .keys(1, 1, 1)
         .scope(Scope::Custom(sort_ro_locks))
         .acl(ACL)

@@ -269,6 +269,52 @@ mod tests {
         assert!(t.lookup(b"GeT").is_some());
     }
 
+    /// Every group is spelled as COMMAND DOCS shows it, and every ACL category a row lists exists: a typo
+    /// (`sorted_set`) would silently drop the category.
+    #[test]
+    fn groups_and_acl_categories_are_known() {
+        use super::super::introspection::CATEGORIES;
+        const GROUPS: &[&str] = &[
+            "generic",
+            "string",
+            "list",
+            "set",
+            "sorted-set",
+            "hash",
+            "pubsub",
+            "transactions",
+            "connection",
+            "server",
+            "scripting",
+            "hyperloglog",
+            "cluster",
+            "sentinel",
+            "geo",
+            "stream",
+            "bitmap",
+        ];
+        let t = super::get();
+        for id in 0..t.len() {
+            let c = t.get(id);
+            assert!(
+                GROUPS.contains(&c.group),
+                "{}: group {}",
+                t.full_name(id),
+                c.group
+            );
+            for cat in c.acl.unwrap_or_default() {
+                assert!(
+                    CATEGORIES.iter().any(|(n, _)| n == cat),
+                    "{}: {cat}",
+                    t.full_name(id)
+                );
+            }
+        }
+        for (_, group) in CATEGORIES {
+            assert!(group.is_none_or(|g| GROUPS.contains(&g)), "{group:?}");
+        }
+    }
+
     #[test]
     fn the_last_lookup_cache_never_answers_for_another_name() {
         let t = super::get();

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::flags::*;
 use super::{dispatch, table, Args, Command, Ctx, Scope};
+use crate::commands::keyspec::prelude::*;
 use crate::db::watch::{self, WatchFlag};
 use crate::db::{KeyLocks, Keyspace, LockPlan};
 use crate::protocol::{Frame, Reply};
@@ -59,6 +60,7 @@ pub const COMMANDS: &[Command] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         watch,
     )
+    .key_specs(&[ks(RO, Index(1), Range(-1, 1, 0))])
     .keys(1, -1, 1)
     .scope(Scope::Custom(watch_locks))
     .doc(

@@ -180,7 +180,11 @@ impl Config {
             return std::env::current_dir()
                 .map_or_else(|_| String::new(), |d| d.display().to_string());
         }
-        self.values.read()[i].clone()
+        let stored = self.values.read()[i].clone();
+        if PARAMS[i].name == "notify-keyspace-events" {
+            return params::notify::display(&stored);
+        }
+        stored
     }
 
     pub fn get(&self, name: &str) -> Option<String> {

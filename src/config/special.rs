@@ -377,9 +377,22 @@ pub mod notify {
         out
     }
 
+    /// The stored form: Redis's text, plus `n` where that text drops it (after `A`), so the flags survive.
     pub fn validate(v: &str) -> Result<String, String> {
         parse(v)
-            .map(format)
+            .map(|flags| {
+                let mut text = format(flags);
+                if flags & ALL == ALL && flags & NEW != 0 {
+                    text.push('n');
+                }
+                text
+            })
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+    }
+
+    /// What CONFIG GET shows for a stored value: Redis's `keyspaceEventsFlagsToString`, which prints no `n`
+    /// after `A` although the class stays on.
+    pub fn display(stored: &str) -> String {
+        parse(stored).map_or_else(String::new, format)
     }
 }

@@ -290,6 +290,9 @@ impl<'a> KeyLocks<'a> {
         let mut removed = 0;
         let mut contents = Vec::new();
         for shard in self.shards_mut(db) {
+            // Blocked XREADGROUP clients learn that their stream is gone, as after a DEL (Redis's
+            // `scanDatabaseForDeletedStreams`); other waiters find nothing and keep waiting.
+            shard.blocked.mark_all_ready(db);
             if !shard.is_empty() {
                 removed += shard.len() as u64;
                 contents.push(shard.take_contents());
@@ -390,14 +393,19 @@ impl<'a> KeyLocks<'a> {
         } else if old_ttl && !new_ttl {
             shard.volatile.remove(hash, key);
         }
-        match old {
+        let old = match old {
             Some(o) if o.expired(now) => {
                 // Redis expires the key before overwriting it: its event and its DEL come first.
                 self.expired_gone(db, key);
                 None
             }
             old => old,
+        };
+        if old.is_none() {
+            // Redis 7.0's `new` event (class n), before the command's own event.
+            self.report(db, key, Change::event_only('n', "new"));
         }
+        old
     }
 
     /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
@@ -421,6 +429,17 @@ impl<'a> KeyLocks<'a> {
             shard.volatile.remove(hash, key);
         }
         Some(entry)
+    }
+
+    /// Deletes `key` as expired if it is (Redis's `expireIfNeeded` in a lookup for writing): the dispatcher calls it
+    /// for each key of a write command before the handler runs, so the `expired` event and `expired_keys` come
+    /// first whatever the command then does (SET ... XX finding nothing, LPUSH recreating the key).
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) {
+        let hash = self.ks.hash(key);
+        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
+        if !self.held_write(i).volatile.is_empty() {
+            self.delete_if_expired(db, key);
+        }
     }
 
     /// Sets (`Some(ms)`) or clears (`None`) the TTL of a live key; false if there is no such key.

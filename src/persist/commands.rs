@@ -26,6 +26,7 @@ pub const COMMANDS: &[Command] = &[
     .doc("server", "1.0.0", "Asynchronously save the dataset to disk")
     .complexity("O(1)"),
     Command::new("lastsave", 1, LOADING | STALE | FAST, lastsave)
+        .acl(&["admin", "dangerous"])
         .doc(
             "server",
             "1.0.0",

@@ -1,6 +1,7 @@
 //! DUMP and RESTORE: a key's value as a self-checking RDB payload, and back.
 
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{Args, Command, Ctx};
 use crate::db::Entry;
 use crate::persist::rdb::payload::{self, PayloadError};
@@ -10,10 +11,13 @@ use crate::util::numbers::parse_i64;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("dump", 2, READONLY, dump)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "2.6.0", "Return a serialized version of the value stored at the specified key.")
         .complexity("O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
     Command::new("restore", -4, WRITE | DENYOOM, restore)
+        .acl(&["keyspace", "dangerous"])
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("generic", "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP.")
         .complexity("O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N))."),

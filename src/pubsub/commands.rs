@@ -7,6 +7,7 @@ use super::hub::Kind;
 use super::outbox::{Chunk, Limits, Outbox};
 use super::{frame, ClientPubSub};
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{transaction, Args, Command, Ctx};
 use crate::protocol::{encode, Protocol, Reply};
 
@@ -20,6 +21,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns")
         .complexity("O(N) where N is the number of patterns the client is already subscribed to."),
     Command::new("ssubscribe", -2, SUB, ssubscribe)
+        .key_specs(&[ks(NOT_KEY, Index(1), Range(-1, 1, 0))])
         .doc("pubsub", "7.0.0", "Listen for messages published to the given shard channels")
         .complexity("O(N) where N is the number of shard channels to subscribe to."),
     Command::new("unsubscribe", -1, SUB, unsubscribe)
@@ -29,12 +31,14 @@ pub const COMMANDS: &[Command] = &[
         .doc("pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns")
         .complexity("O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client)."),
     Command::new("sunsubscribe", -1, SUB, sunsubscribe)
+        .key_specs(&[ks(NOT_KEY, Index(1), Range(-1, 1, 0))])
         .doc("pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels")
         .complexity("O(N) where N is the number of clients already subscribed to a shard channel."),
     Command::new("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish)
         .doc("pubsub", "2.0.0", "Post a message to a channel")
         .complexity("O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
     Command::new("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish)
+        .key_specs(&[ks(NOT_KEY, Index(1), Range(0, 1, 0))])
         .doc("pubsub", "7.0.0", "Post a message to a shard channel")
         .complexity("O(N) where N is the number of clients subscribed to the receiving shard channel."),
     Command::new("pubsub", -2, 0, pubsub_help)
@@ -66,6 +70,7 @@ const PUBSUB_SUBCOMMANDS: &[Command] = &[
         .complexity("O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels"),
     Command::new("help", 2, LOADING | STALE, pubsub_help)
         .doc("pubsub", "6.2.0", "Show helpful text about the different subcommands")
+        .acl(&[])
         .complexity("O(1)"),
 ];
 
@@ -210,6 +215,11 @@ fn spublish(ctx: &mut Ctx, args: Args) -> Reply {
 
 fn publish_generic(ctx: &mut Ctx, args: Args, kind: Kind) -> Reply {
     let server = ctx.server;
+    // A subscriber's (UN)SUBSCRIBE that reached the server before this PUBLISH counts, as in Redis.
+    // Not inside EXEC, whose locks a subscriber's command may be waiting for.
+    if !transaction::in_exec(ctx.client) {
+        crate::server::fence::before_publish(server, &ctx.client.info);
+    }
     let n = server
         .pubsub
         .publish(&server.config, kind, args.get(1), args.get(2));

@@ -57,6 +57,8 @@ pub struct ClientInfo {
     /// The client's waiter while it is blocked on keys, for CLIENT UNBLOCK and CLIENT KILL.
     pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
     pub commands: AtomicU64,
+    /// How far the connection thread got through its input, for fences (`super::fence`).
+    pub input: super::fence::InputState,
     stream: TcpStream,
 }
 
@@ -71,6 +73,19 @@ impl ClientInfo {
 
     pub fn idle_secs(&self) -> i64 {
         (now_ms() - self.last_interaction_ms.load(Relaxed)) / 1000
+    }
+
+    /// Whether the client holds any channel, pattern or shard channel subscription.
+    pub fn subscribed(&self) -> bool {
+        self.subscriptions.load(Relaxed)
+            + self.psubscriptions.load(Relaxed)
+            + self.ssubscriptions.load(Relaxed)
+            > 0
+    }
+
+    /// The registered clone of the client's socket.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
     }
 
     /// Ends the client from another thread: its `read` returns, it cleans up, its thread is freed.
@@ -209,6 +224,7 @@ impl ClientRegistry {
             killed: AtomicBool::new(false),
             waiter: Mutex::new(None),
             commands: AtomicU64::new(0),
+            input: Default::default(),
             stream,
         });
         self.clients.lock().insert(info.id, info.clone());

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use super::clients::{ClientInfo, ClientState};
+use super::fence::{self, StampedRead};
 use super::{stats, Server};
 use crate::commands::client::{describe, Running};
 use crate::commands::dispatch;
@@ -40,6 +41,7 @@ pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) 
     crate::pubsub::disconnect(&server, &mut client, &stream, graceful);
     crate::commands::transaction::discard_transaction(&server, &mut client);
     server.clients.unregister(info.id);
+    info.input.finished();
     log::debug!("Client closed connection id={}", info.id);
 }
 
@@ -53,7 +55,13 @@ fn connection_loop(
     let info = client.info.clone();
     info.rbs.store(reader.capacity(), Relaxed);
     loop {
-        let n = reader.read_from(stream)?;
+        if client.ext.pubsub.has_outbox() || fence::watched(&info) {
+            fence::announce(stream, &info.input)?;
+        }
+        let n = reader.read_from(&mut StampedRead {
+            stream,
+            input: &info.input,
+        })?;
         if n == 0 || info.killed.load(Relaxed) {
             return Ok(());
         }
@@ -75,6 +83,8 @@ fn connection_loop(
                     if crate::blocking::pending(client) {
                         // Earlier pipelined replies go out before this client sleeps.
                         flush(stream, &mut out)?;
+                        // Asleep counts as done for fences: what it sent before has run.
+                        info.input.finished();
                         reply = crate::blocking::wait(server, client, stream);
                     }
                     if client.reply_wanted() {
@@ -92,7 +102,10 @@ fn connection_loop(
                         flush(stream, &mut out)?;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    info.input.finished();
+                    break;
+                }
                 Err(e) => {
                     log_protocol_error(&reader, &info, e);
                     if !client.reply_off {

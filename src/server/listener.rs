@@ -30,6 +30,30 @@ pub struct Listeners {
     /// Clones of the current sockets, to reuse on a rebind.
     sockets: Mutex<Vec<TcpListener>>,
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
+    /// Connections taken off a listen queue and not registered yet.
+    accepting: std::sync::atomic::AtomicUsize,
+}
+
+impl Listeners {
+    /// Whether a connection waits in a listen queue or is being accepted, not registered yet (for
+    /// `super::fence`).
+    pub fn pending_accept(&self) -> bool {
+        if self.accepting.load(Relaxed) > 0 {
+            return true;
+        }
+        let mut fds: Vec<libc::pollfd> = self
+            .sockets
+            .lock()
+            .iter()
+            .map(|l| libc::pollfd {
+                fd: l.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
+    }
 }
 
 /// Binds one address. IPv6 sockets are IPv6-only, as Redis makes them, so `* -::*` can hold both the IPv4 and
@@ -240,27 +264,52 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
     let Some(pool) = server.listeners.pool.get().cloned() else {
         return;
     };
-    for stream in listener.incoming() {
+    // Polled, then accepted without blocking: another loop sharing the socket may take the connection first.
+    if let Err(e) = listener.set_nonblocking(true) {
+        log::warn!("Listening socket: {e}");
+    }
+    loop {
+        // Counted as accepting from the moment a connection waits until it is registered, so a fence never
+        // misses it in between (`Listeners::pending_accept`).
+        wait_readable(&listener);
+        server.listeners.accepting.fetch_add(1, Relaxed);
+        let stream = listener.accept().map(|(s, _)| s);
         // A socket kept across a rebind is shared with the new generation's loop, so what this loop accepts
         // after being retired is still a real client: serve it, then leave.
         let retired = server.listeners.generation.load(Relaxed) != generation;
         match stream {
             Ok(stream) => accept(stream, &server, &pool),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 log::warn!("Accepting client connection: {e}");
                 // Out of descriptors and the like: do not spin.
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+        server.listeners.accepting.fetch_sub(1, Relaxed);
         if retired {
             return;
         }
     }
 }
 
+/// Blocks until a connection waits on `listener` (or it fails: `accept` then reports why).
+fn wait_readable(listener: &TcpListener) {
+    let mut fd = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut fd, 1, -1) };
+}
+
 fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>) {
     stats::global().total_connections.fetch_add(1, Relaxed);
     let _ = stream.set_nodelay(true);
+    // The listening socket is non-blocking; the connection's own reads block.
+    let _ = stream.set_nonblocking(false);
+    super::fence::enable_stamps(&stream);
     if server.clients.count() >= server.config.maxclients() {
         stats::global().rejected_connections.fetch_add(1, Relaxed);
         log::warn!("Error registering fd event for the new client: max number of clients reached");

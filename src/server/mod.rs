@@ -2,6 +2,7 @@
 
 pub mod clients;
 mod connection;
+pub mod fence;
 pub mod listener;
 pub mod stats;
 #[cfg(test)]

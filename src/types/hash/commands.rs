@@ -3,6 +3,7 @@
 
 use super::Hash;
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::effects::Change;
@@ -18,12 +19,14 @@ const fn h(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Comm
 
 pub const COMMANDS: &[Command] = &[
     h("hset", -4, WRITE | DENYOOM | FAST, hset)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Set the string value of a hash field")
         .complexity(
             "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the \
              command is called with multiple field/value pairs.",
         ),
     h("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx)
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.0.0",
@@ -31,6 +34,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     h("hmset", -4, WRITE | DENYOOM | FAST, hmset)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.0.0",
@@ -38,9 +42,11 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of fields being set."),
     h("hget", 3, READONLY | FAST, hget)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Get the value of a hash field")
         .complexity("O(1)"),
     h("hmget", -3, READONLY | FAST, hmget)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.0.0",
@@ -48,15 +54,19 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of fields being requested."),
     h("hdel", -3, WRITE | FAST, hdel)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Delete one or more hash fields")
         .complexity("O(N) where N is the number of fields to be removed."),
     h("hexists", 3, READONLY | FAST, hexists)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Determine if a hash field exists")
         .complexity("O(1)"),
     h("hlen", 2, READONLY | FAST, hlen)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Get the number of fields in a hash")
         .complexity("O(1)"),
     h("hstrlen", 3, READONLY | FAST, hstrlen)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "3.2.0",
@@ -64,15 +74,19 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     h("hkeys", 2, READONLY, hkeys)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Get all the fields in a hash")
         .complexity("O(N) where N is the size of the hash."),
     h("hvals", 2, READONLY, hvals)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Get all the values in a hash")
         .complexity("O(N) where N is the size of the hash."),
     h("hgetall", 2, READONLY, hgetall)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("hash", "2.0.0", "Get all the fields and values in a hash")
         .complexity("O(N) where N is the size of the hash."),
     h("hincrby", 4, WRITE | DENYOOM | FAST, hincrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.0.0",
@@ -80,6 +94,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     h("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.6.0",
@@ -87,6 +102,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     h("hrandfield", -2, READONLY, hrandfield)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "6.2.0",
@@ -94,6 +110,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of fields returned"),
     h("hscan", -3, READONLY, hscan)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "hash",
             "2.8.0",

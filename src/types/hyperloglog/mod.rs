@@ -19,7 +19,8 @@ mod dense;
 mod sparse;
 
 use crate::commands::flags::*;
-use crate::commands::{Args, Command, KeySpec, Scope};
+use crate::commands::keyspec::prelude::*;
+use crate::commands::{Args, Command, Scope};
 use crate::db::{Keyspace, LockPlan};
 use crate::protocol::Reply;
 
@@ -216,7 +217,7 @@ fn write_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
 pub const COMMANDS: &[Command] = &[
     Command::new("pfadd", -2, WRITE | DENYOOM | FAST, commands::pfadd)
         .keys(1, 1, 1)
-        .key_specs(&[KeySpec::new(&["RW", "insert"], 1, 0)])
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))])
         .doc(
             "hyperloglog",
             "2.8.9",
@@ -225,7 +226,7 @@ pub const COMMANDS: &[Command] = &[
         .complexity("O(1) to add every element."),
     Command::new("pfcount", -2, READONLY | MAY_REPLICATE, commands::pfcount)
         .keys(1, -1, 1)
-        .key_specs(&[KeySpec::new(&["RW", "access"], 1, -1).notes(
+        .key_specs(&[ks(RW | ACCESS, Index(1), Range(-1, 1, 0)).notes(
             "RW because it may change the internal representation of the key, and propagate to replicas",
         )])
         .scope(Scope::Custom(write_locks))
@@ -241,8 +242,8 @@ pub const COMMANDS: &[Command] = &[
     Command::new("pfmerge", -2, WRITE | DENYOOM, commands::pfmerge)
         .keys(1, -1, 1)
         .key_specs(&[
-            KeySpec::new(&["RW", "access", "insert"], 1, 0),
-            KeySpec::new(&["RO", "access"], 2, -1),
+            ks(RW | ACCESS | INSERT, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Range(-1, 1, 0)),
         ])
         .doc(
             "hyperloglog",
@@ -259,7 +260,7 @@ pub const COMMANDS: &[Command] = &[
         .complexity("N/A"),
     Command::new("pfdebug", 3, WRITE | DENYOOM | ADMIN, debug::pfdebug)
         .keys(2, 2, 1)
-        .key_specs(&[KeySpec::new(&["RW", "access"], 2, 0)])
+        .key_specs(&[ks(RW | ACCESS, Index(2), Range(0, 1, 0))])
         .doc(
             "hyperloglog",
             "2.8.9",

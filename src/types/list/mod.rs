@@ -10,6 +10,7 @@ mod commands;
 use std::collections::VecDeque;
 
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{Args, Command, Ctx};
 use crate::db::{StrValue, Value};
 use crate::effects::Change;
@@ -286,7 +287,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lpush,
         "1.0.0",
         "Prepend one or multiple elements to a list",
-    ),
+    )
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "rpush",
         -3,
@@ -294,7 +296,8 @@ pub const COMMANDS: &[Command] = &[
         commands::rpush,
         "1.0.0",
         "Append one or multiple elements to a list",
-    ),
+    )
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lpushx",
         -3,
@@ -302,7 +305,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lpushx,
         "2.2.0",
         "Prepend an element to a list, only if the list exists",
-    ),
+    )
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "rpushx",
         -3,
@@ -310,7 +314,8 @@ pub const COMMANDS: &[Command] = &[
         commands::rpushx,
         "2.2.0",
         "Append an element to a list, only if the list exists",
-    ),
+    )
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lpop",
         -2,
@@ -318,7 +323,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lpop,
         "1.0.0",
         "Remove and get the first elements in a list",
-    ),
+    )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "rpop",
         -2,
@@ -326,7 +332,8 @@ pub const COMMANDS: &[Command] = &[
         commands::rpop,
         "1.0.0",
         "Remove and get the last elements in a list",
-    ),
+    )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "llen",
         2,
@@ -334,7 +341,8 @@ pub const COMMANDS: &[Command] = &[
         commands::llen,
         "1.0.0",
         "Get the length of a list",
-    ),
+    )
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lrange",
         4,
@@ -342,7 +350,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lrange,
         "1.0.0",
         "Get a range of elements from a list",
-    ),
+    )
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lindex",
         3,
@@ -350,7 +359,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lindex,
         "1.0.0",
         "Get an element from a list by its index",
-    ),
+    )
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lset",
         4,
@@ -358,7 +368,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lset,
         "1.0.0",
         "Set the value of an element in a list by its index",
-    ),
+    )
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "linsert",
         5,
@@ -366,7 +377,8 @@ pub const COMMANDS: &[Command] = &[
         commands::linsert,
         "2.2.0",
         "Insert an element before or after another element in a list",
-    ),
+    )
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lrem",
         4,
@@ -374,7 +386,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lrem,
         "1.0.0",
         "Remove elements from a list",
-    ),
+    )
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "ltrim",
         4,
@@ -382,7 +395,8 @@ pub const COMMANDS: &[Command] = &[
         commands::ltrim,
         "1.0.0",
         "Trim a list to the specified range",
-    ),
+    )
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lpos",
         -3,
@@ -390,7 +404,8 @@ pub const COMMANDS: &[Command] = &[
         commands::lpos,
         "6.0.6",
         "Return the index of matching elements on a list",
-    ),
+    )
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))]),
     list_cmd(
         "lmove",
         5,
@@ -399,6 +414,10 @@ pub const COMMANDS: &[Command] = &[
         "6.2.0",
         "Pop an element from a list, push it to another list and return it",
     )
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(RW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
     .keys(1, 2, 1),
     list_cmd(
         "rpoplpush",
@@ -408,6 +427,10 @@ pub const COMMANDS: &[Command] = &[
         "1.2.0",
         "Remove the last element in a list, prepend it to another list and return it",
     )
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(RW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
     .keys(1, 2, 1),
     list_cmd(
         "lmpop",
@@ -417,6 +440,7 @@ pub const COMMANDS: &[Command] = &[
         "7.0.0",
         "Pop elements from a list",
     )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Keynum(0, 1, 1))])
     .keys(0, 0, 0)
     .movable(lmpop_keys),
     list_cmd(
@@ -427,6 +451,7 @@ pub const COMMANDS: &[Command] = &[
         "2.0.0",
         "Remove and get the first element in a list, or block until one is available",
     )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(-2, 1, 0))])
     .keys(1, -2, 1),
     list_cmd(
         "brpop",
@@ -436,6 +461,7 @@ pub const COMMANDS: &[Command] = &[
         "2.0.0",
         "Remove and get the last element in a list, or block until one is available",
     )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(-2, 1, 0))])
     .keys(1, -2, 1),
     list_cmd(
         "blmove",
@@ -445,6 +471,10 @@ pub const COMMANDS: &[Command] = &[
         "6.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
     )
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(RW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
     .keys(1, 2, 1),
     list_cmd(
         "brpoplpush",
@@ -454,6 +484,10 @@ pub const COMMANDS: &[Command] = &[
         "2.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
     )
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(RW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
     .keys(1, 2, 1),
     list_cmd(
         "blmpop",
@@ -463,6 +497,7 @@ pub const COMMANDS: &[Command] = &[
         "7.0.0",
         "Pop elements from a list, or block until one is available",
     )
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(2), Keynum(0, 1, 1))])
     .keys(0, 0, 0)
     .movable(blmpop_keys),
 ];

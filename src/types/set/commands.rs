@@ -3,6 +3,7 @@
 
 use super::{algebra, Set};
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{Args, Command, Ctx, Handler};
 use crate::db::Value;
 use crate::effects::Change;
@@ -18,18 +19,22 @@ const fn s(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Comm
 
 pub const COMMANDS: &[Command] = &[
     s("sadd", -3, WRITE | DENYOOM | FAST, sadd)
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))])
         .doc("set", "1.0.0", "Add one or more members to a set")
         .complexity(
             "O(1) for each element added, so O(N) to add N elements when the command is called \
              with multiple arguments.",
         ),
     s("srem", -3, WRITE | FAST, srem)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc("set", "1.0.0", "Remove one or more members from a set")
         .complexity("O(N) where N is the number of members to be removed."),
     s("smembers", 2, READONLY, smembers)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("set", "1.0.0", "Get all the members in a set")
         .complexity("O(N) where N is the set cardinality."),
     s("sismember", 3, READONLY | FAST, sismember)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc(
             "set",
             "1.0.0",
@@ -37,6 +42,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     s("smismember", -3, READONLY | FAST, smismember)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "set",
             "6.2.0",
@@ -44,9 +50,11 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of elements being checked for membership"),
     s("scard", 2, READONLY | FAST, scard)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc("set", "1.0.0", "Get the number of members in a set")
         .complexity("O(1)"),
     s("spop", -2, WRITE | FAST, spop)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "set",
             "1.0.0",
@@ -57,6 +65,7 @@ pub const COMMANDS: &[Command] = &[
              count.",
         ),
     s("srandmember", -2, READONLY, srandmember)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "set",
             "1.0.0",
@@ -67,10 +76,15 @@ pub const COMMANDS: &[Command] = &[
              passed count.",
         ),
     Command::new("smove", 4, WRITE | FAST, smove)
+        .key_specs(&[
+            ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0)),
+            ks(RW | INSERT, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc("set", "1.0.0", "Move a member from one set to another")
         .complexity("O(1)"),
     s("sscan", -3, READONLY, sscan)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc("set", "2.8.0", "Incrementally iterate Set elements")
         .complexity(
             "O(1) for every call. O(N) for a complete iteration, including enough command calls \
@@ -78,6 +92,7 @@ pub const COMMANDS: &[Command] = &[
              collection..",
         ),
     Command::new("sinter", -2, READONLY, algebra::sinter)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("set", "1.0.0", "Intersect multiple sets")
         .complexity(
@@ -85,6 +100,7 @@ pub const COMMANDS: &[Command] = &[
                  number of sets.",
         ),
     Command::new("sintercard", -3, READONLY, algebra::sintercard)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Keynum(0, 1, 1))])
         .movable(algebra::sintercard_keys)
         .doc(
             "set",
@@ -96,6 +112,10 @@ pub const COMMANDS: &[Command] = &[
                  number of sets.",
         ),
     Command::new("sinterstore", -3, WRITE | DENYOOM, algebra::sinterstore)
+        .key_specs(&[
+            ks(RW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Range(-1, 1, 0)),
+        ])
         .keys(1, -1, 1)
         .doc(
             "set",
@@ -107,10 +127,15 @@ pub const COMMANDS: &[Command] = &[
                  number of sets.",
         ),
     Command::new("sunion", -2, READONLY, algebra::sunion)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("set", "1.0.0", "Add multiple sets")
         .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sunionstore", -3, WRITE | DENYOOM, algebra::sunionstore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Range(-1, 1, 0)),
+        ])
         .keys(1, -1, 1)
         .doc(
             "set",
@@ -119,10 +144,15 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sdiff", -2, READONLY, algebra::sdiff)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("set", "1.0.0", "Subtract multiple sets")
         .complexity("O(N) where N is the total number of elements in all given sets."),
     Command::new("sdiffstore", -3, WRITE | DENYOOM, algebra::sdiffstore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Range(-1, 1, 0)),
+        ])
         .keys(1, -1, 1)
         .doc(
             "set",

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::Command;
 use crate::protocol::Reply;
 
@@ -383,12 +384,15 @@ pub fn help_reply(command: &'static str, lines: &[&'static str]) -> Reply {
 
 const XGROUP_SUBCOMMANDS: &[Command] = &[
     Command::new("create", -5, WRITE | DENYOOM, commands_group::xgroup)
+        .key_specs(&[ks(RW | INSERT, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "5.0.0", "Create a consumer group."),
     Command::new("createconsumer", 5, WRITE | DENYOOM, commands_group::xgroup)
+        .key_specs(&[ks(RW | INSERT, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "6.2.0", "Create a consumer in a consumer group."),
     Command::new("delconsumer", 5, WRITE, commands_group::xgroup)
+        .key_specs(&[ks(RW | DELETE, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "stream",
@@ -396,6 +400,7 @@ const XGROUP_SUBCOMMANDS: &[Command] = &[
             "Delete a consumer from a consumer group.",
         ),
     Command::new("destroy", 4, WRITE, commands_group::xgroup)
+        .key_specs(&[ks(RW | DELETE, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "5.0.0", "Destroy a consumer group."),
     Command::new("help", 2, LOADING | STALE, commands_group::xgroup).doc(
@@ -404,6 +409,7 @@ const XGROUP_SUBCOMMANDS: &[Command] = &[
         "Show helpful text about the different subcommands",
     ),
     Command::new("setid", -5, WRITE, commands_group::xgroup)
+        .key_specs(&[ks(RW | UPDATE, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc(
             "stream",
@@ -414,9 +420,11 @@ const XGROUP_SUBCOMMANDS: &[Command] = &[
 
 const XINFO_SUBCOMMANDS: &[Command] = &[
     Command::new("consumers", 4, READONLY, info::xinfo)
+        .key_specs(&[ks(RO | ACCESS, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "5.0.0", "List the consumers in a consumer group"),
     Command::new("groups", 3, READONLY, info::xinfo)
+        .key_specs(&[ks(RO | ACCESS, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "5.0.0", "List the consumer groups of a stream"),
     Command::new("help", 2, LOADING | STALE, info::xinfo).doc(
@@ -425,6 +433,7 @@ const XINFO_SUBCOMMANDS: &[Command] = &[
         "Show helpful text about the different subcommands",
     ),
     Command::new("stream", -3, READONLY, info::xinfo)
+        .key_specs(&[ks(RO | ACCESS, Index(2), Range(0, 1, 0))])
         .keys(2, 2, 1)
         .doc("stream", "5.0.0", "Get information about a stream"),
 ];
@@ -435,45 +444,60 @@ fn container(_: &mut crate::commands::Ctx, args: crate::commands::Args) -> Reply
 
 pub const COMMANDS: &[Command] = &[
     Command::new("xadd", -5, WRITE | DENYOOM | FAST, commands_basic::xadd)
+        .key_specs(&[
+            ks(RW | UPDATE, Index(1), Range(0, 1, 0)).notes("UPDATE instead of INSERT because of the optional trimming feature"),
+        ])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Appends a new entry to a stream"),
     Command::new("xlen", 2, READONLY | FAST, commands_basic::xlen)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Return the number of entries in a stream"),
     Command::new("xrange", -4, READONLY, commands_basic::xrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
     Command::new("xrevrange", -4, READONLY, commands_basic::xrevrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
     Command::new("xdel", -3, WRITE | FAST, commands_basic::xdel)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
     Command::new("xtrim", -4, WRITE, commands_basic::xtrim)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size"),
     Command::new("xsetid", -3, WRITE | DENYOOM | FAST, commands_basic::xsetid)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "An internal command for replicating stream values"),
     Command::new("xread", -4, READONLY | BLOCKING, commands_read::xread)
+        .key_specs(&[ks(RO | ACCESS, Keyword("STREAMS", 1), Range(-1, 1, 2))])
         .movable(commands_read::xread_keys)
         .doc("stream", "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
     Command::new("xreadgroup", -7, WRITE | BLOCKING, commands_read::xread)
+        .key_specs(&[ks(RO | ACCESS, Keyword("STREAMS", 4), Range(-1, 1, 2))])
         .movable(commands_read::xread_keys)
         .doc("stream", "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
     Command::new("xgroup", -2, 0, container)
         .doc("stream", "5.0.0", "A container for consumer groups commands")
         .subcommands(XGROUP_SUBCOMMANDS),
     Command::new("xack", -4, WRITE | FAST, commands_group::xack)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
     Command::new("xpending", -3, READONLY, commands_group::xpending)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
     Command::new("xclaim", -6, WRITE | FAST, commands_group::xclaim)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
     Command::new("xautoclaim", -6, WRITE | FAST, commands_group::xautoclaim)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("stream", "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
     Command::new("xinfo", -2, 0, container)

@@ -17,7 +17,8 @@ mod range;
 mod setget;
 
 use crate::commands::flags::*;
-use crate::commands::{Command, KeySpec};
+use crate::commands::keyspec::prelude::*;
+use crate::commands::Command;
 use crate::db::Value;
 use crate::db::{Entry, StrEncoding, StrValue};
 use crate::protocol::Reply;
@@ -49,14 +50,22 @@ const WRITE_OOM: u32 = WRITE | DENYOOM;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, setget::get)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "1.0.0", "Get the value of a key")
         .complexity("O(1)"),
     Command::new("set", -3, WRITE_OOM, setget::set)
+        .key_specs(&[ks(
+            RW | ACCESS | UPDATE | VARIABLE_FLAGS,
+            Index(1),
+            Range(0, 1, 0),
+        )
+        .notes("RW and ACCESS due to the optional `GET` argument")])
         .keys(1, 1, 1)
         .doc("string", "1.0.0", "Set the string value of a key")
         .complexity("O(1)"),
     Command::new("setnx", 3, WRITE_OOM | FAST, setget::setnx)
+        .key_specs(&[ks(OW | INSERT, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -65,10 +74,12 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("setex", 4, WRITE_OOM, setget::setex)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "2.0.0", "Set the value and expiration of a key")
         .complexity("O(1)"),
     Command::new("psetex", 4, WRITE_OOM, setget::psetex)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -77,6 +88,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getset", 3, WRITE_OOM | FAST, setget::getset)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -85,6 +97,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getdel", 2, WRITE | FAST, setget::getdel)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -93,6 +106,8 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getex", -2, WRITE | FAST, setget::getex)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))
+            .notes("RW and UPDATE because it changes the TTL")])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -101,14 +116,17 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("mget", -2, READONLY | FAST, setget::mget)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc("string", "1.0.0", "Get the values of all the given keys")
         .complexity("O(N) where N is the number of keys to retrieve."),
     Command::new("mset", -3, WRITE_OOM, setget::mset)
+        .key_specs(&[ks(OW | UPDATE, Index(1), Range(-1, 2, 0))])
         .keys(1, -1, 2)
         .doc("string", "1.0.1", "Set multiple keys to multiple values")
         .complexity("O(N) where N is the number of keys to set."),
     Command::new("msetnx", -3, WRITE_OOM, setget::msetnx)
+        .key_specs(&[ks(OW | INSERT, Index(1), Range(-1, 2, 0))])
         .keys(1, -1, 2)
         .doc(
             "string",
@@ -117,6 +135,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of keys to set."),
     Command::new("incr", 2, WRITE_OOM | FAST, numeric::incr)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -125,6 +144,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("decr", 2, WRITE_OOM | FAST, numeric::decr)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -133,6 +153,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("incrby", 3, WRITE_OOM | FAST, numeric::incrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -141,6 +162,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("decrby", 3, WRITE_OOM | FAST, numeric::decrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -149,6 +171,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("incrbyfloat", 3, WRITE_OOM | FAST, numeric::incrbyfloat)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -157,6 +180,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("append", 3, WRITE_OOM | FAST, range::append)
+        .key_specs(&[ks(RW | INSERT, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("string", "2.0.0", "Append a value to a key")
         .complexity(
@@ -166,6 +190,7 @@ pub const COMMANDS: &[Command] = &[
              available on every reallocation.",
         ),
     Command::new("strlen", 2, READONLY | FAST, range::strlen)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -174,6 +199,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getrange", 4, READONLY, range::getrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -187,6 +213,7 @@ pub const COMMANDS: &[Command] = &[
              O(1) for small strings.",
         ),
     Command::new("substr", 4, READONLY, range::getrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -200,6 +227,7 @@ pub const COMMANDS: &[Command] = &[
              O(1) for small strings.",
         ),
     Command::new("setrange", 4, WRITE_OOM, range::setrange)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "string",
@@ -213,6 +241,7 @@ pub const COMMANDS: &[Command] = &[
              value argument.",
         ),
     Command::new("lcs", -3, READONLY, range::lcs)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(1, 1, 0))])
         .keys(1, 2, 1)
         .doc("string", "7.0.0", "Find longest common substring")
         .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
@@ -222,7 +251,7 @@ pub const COMMANDS: &[Command] = &[
 pub const BITMAP_COMMANDS: &[Command] = &[
     Command::new("setbit", 4, WRITE_OOM, bits::setbit)
         .keys(1, 1, 1)
-        .key_specs(&[KeySpec::new(&["RW", "access", "update"], 1, 0)])
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "bitmap",
             "2.2.0",
@@ -230,6 +259,7 @@ pub const BITMAP_COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("getbit", 3, READONLY | FAST, bits::getbit)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "bitmap",
@@ -238,28 +268,26 @@ pub const BITMAP_COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     Command::new("bitcount", -2, READONLY, bits::bitcount)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("bitmap", "2.6.0", "Count set bits in a string")
         .complexity("O(N)"),
     Command::new("bitpos", -3, READONLY, bits::bitpos)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc("bitmap", "2.8.7", "Find first bit set or clear in a string")
         .complexity("O(N)"),
     Command::new("bitop", -4, WRITE_OOM, bits::bitop)
         .keys(2, -1, 1)
         .key_specs(&[
-            KeySpec::new(&["OW", "update"], 2, 0),
-            KeySpec::new(&["RO", "access"], 3, -1),
+            ks(OW | UPDATE, Index(2), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(3), Range(-1, 1, 0)),
         ])
         .doc("bitmap", "2.6.0", "Perform bitwise operations between strings")
         .complexity("O(N)"),
     Command::new("bitfield", -2, WRITE_OOM, bitfield::bitfield)
         .keys(1, 1, 1)
-        .key_specs(&[KeySpec::new(
-            &["RW", "access", "update", "variable_flags"],
-            1,
-            0,
-        )
+        .key_specs(&[ks(RW | ACCESS | UPDATE | VARIABLE_FLAGS, Index(1), Range(0, 1, 0))
         .notes("This command allows both access and modification of the key")])
         .doc(
             "bitmap",
@@ -268,6 +296,7 @@ pub const BITMAP_COMMANDS: &[Command] = &[
         )
         .complexity("O(1) for each subcommand specified"),
     Command::new("bitfield_ro", -2, READONLY | FAST, bitfield::bitfield_ro)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .keys(1, 1, 1)
         .doc(
             "bitmap",

@@ -2,6 +2,7 @@
 
 use super::{blocking, commands, popping, rangecmds, store};
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{Command, Handler};
 
 const fn z(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
@@ -10,6 +11,7 @@ const fn z(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Comm
 
 pub const COMMANDS: &[Command] = &[
     z("zadd", -4, WRITE | DENYOOM | FAST, commands::zadd)
+        .key_specs(&[ks(RW | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -19,6 +21,7 @@ pub const COMMANDS: &[Command] = &[
             "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
         ),
     z("zincrby", 4, WRITE | DENYOOM | FAST, commands::zincrby)
+        .key_specs(&[ks(RW | ACCESS | UPDATE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -26,6 +29,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(log(N)) where N is the number of elements in the sorted set."),
     z("zrem", -3, WRITE | FAST, commands::zrem)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -36,6 +40,7 @@ pub const COMMANDS: &[Command] = &[
              of elements to be removed.",
         ),
     z("zcard", 2, READONLY | FAST, commands::zcard)
+        .key_specs(&[ks(RO, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -43,6 +48,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     z("zscore", 3, READONLY | FAST, commands::zscore)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -50,6 +56,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(1)"),
     z("zmscore", -3, READONLY | FAST, commands::zmscore)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "6.2.0",
@@ -57,6 +64,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of members being requested."),
     z("zrank", 3, READONLY | FAST, commands::zrank)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.0.0",
@@ -64,6 +72,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(log(N))"),
     z("zrevrank", 3, READONLY | FAST, commands::zrevrank)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.0.0",
@@ -72,6 +81,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(log(N))"),
     z("zcount", 4, READONLY | FAST, commands::zcount)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.0.0",
@@ -79,6 +89,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(log(N)) with N being the number of elements in the sorted set."),
     z("zlexcount", 4, READONLY | FAST, commands::zlexcount)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.8.9",
@@ -86,6 +97,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(log(N)) with N being the number of elements in the sorted set."),
     z("zrandmember", -2, READONLY, commands::zrandmember)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "6.2.0",
@@ -93,6 +105,7 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("O(N) where N is the number of elements returned"),
     z("zscan", -3, READONLY, commands::zscan)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.8.0",
@@ -104,6 +117,7 @@ pub const COMMANDS: &[Command] = &[
              collection..",
         ),
     z("zrange", -4, READONLY, rangecmds::zrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -114,6 +128,7 @@ pub const COMMANDS: &[Command] = &[
              of elements returned.",
         ),
     z("zrangebyscore", -4, READONLY, rangecmds::zrangebyscore)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.0.5",
@@ -130,6 +145,7 @@ pub const COMMANDS: &[Command] = &[
         READONLY,
         rangecmds::zrevrangebyscore,
     )
+    .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
     .doc(
         "sorted-set",
         "2.2.0",
@@ -142,6 +158,7 @@ pub const COMMANDS: &[Command] = &[
              elements with LIMIT), you can consider it O(log(N)).",
     ),
     z("zrangebylex", -4, READONLY, rangecmds::zrangebylex)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.8.9",
@@ -153,6 +170,7 @@ pub const COMMANDS: &[Command] = &[
              elements with LIMIT), you can consider it O(log(N)).",
         ),
     z("zrevrangebylex", -4, READONLY, rangecmds::zrevrangebylex)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.8.9",
@@ -165,6 +183,7 @@ pub const COMMANDS: &[Command] = &[
              elements with LIMIT), you can consider it O(log(N)).",
         ),
     z("zrevrange", -4, READONLY, rangecmds::zrevrange)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -176,6 +195,10 @@ pub const COMMANDS: &[Command] = &[
              of elements returned.",
         ),
     Command::new("zrangestore", -5, WRITE | DENYOOM, rangecmds::zrangestore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Range(0, 1, 0)),
+        ])
         .keys(1, 2, 1)
         .doc(
             "sorted-set",
@@ -187,6 +210,7 @@ pub const COMMANDS: &[Command] = &[
                  number of elements stored into the destination key.",
         ),
     z("zremrangebyrank", 4, WRITE, rangecmds::zremrangebyrank)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.0.0",
@@ -197,6 +221,7 @@ pub const COMMANDS: &[Command] = &[
              of elements removed by the operation.",
         ),
     z("zremrangebyscore", 4, WRITE, rangecmds::zremrangebyscore)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "1.2.0",
@@ -207,6 +232,7 @@ pub const COMMANDS: &[Command] = &[
              of elements removed by the operation.",
         ),
     z("zremrangebylex", 4, WRITE, rangecmds::zremrangebylex)
+        .key_specs(&[ks(RW | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "2.8.9",
@@ -217,6 +243,7 @@ pub const COMMANDS: &[Command] = &[
              of elements removed by the operation.",
         ),
     z("zpopmin", -2, WRITE | FAST, popping::zpopmin)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "5.0.0",
@@ -227,6 +254,7 @@ pub const COMMANDS: &[Command] = &[
              number of elements popped.",
         ),
     z("zpopmax", -2, WRITE | FAST, popping::zpopmax)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(0, 1, 0))])
         .doc(
             "sorted-set",
             "5.0.0",
@@ -237,6 +265,7 @@ pub const COMMANDS: &[Command] = &[
              number of elements popped.",
         ),
     Command::new("zmpop", -4, WRITE, popping::zmpop)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Keynum(0, 1, 1))])
         .movable(popping::zmpop_keys)
         .doc(
             "sorted-set",
@@ -253,6 +282,7 @@ pub const COMMANDS: &[Command] = &[
         WRITE | NOSCRIPT | FAST | BLOCKING,
         blocking::bzpopmin,
     )
+    .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(-2, 1, 0))])
     .keys(1, -2, 1)
     .doc(
         "sorted-set",
@@ -267,6 +297,7 @@ pub const COMMANDS: &[Command] = &[
         WRITE | NOSCRIPT | FAST | BLOCKING,
         blocking::bzpopmax,
     )
+    .key_specs(&[ks(RW | ACCESS | DELETE, Index(1), Range(-2, 1, 0))])
     .keys(1, -2, 1)
     .doc(
         "sorted-set",
@@ -276,6 +307,7 @@ pub const COMMANDS: &[Command] = &[
     )
     .complexity("O(log(N)) with N being the number of elements in the sorted set."),
     Command::new("bzmpop", -5, WRITE | BLOCKING, blocking::bzmpop)
+        .key_specs(&[ks(RW | ACCESS | DELETE, Index(2), Keynum(0, 1, 1))])
         .movable(blocking::bzmpop_keys)
         .doc(
             "sorted-set",
@@ -288,6 +320,7 @@ pub const COMMANDS: &[Command] = &[
                  elements in the sorted set, and M being the number of elements popped.",
         ),
     Command::new("zunion", -3, READONLY, store::zunion)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Keynum(0, 1, 1))])
         .movable(store::numkeys_at_1)
         .doc("sorted-set", "6.2.0", "Add multiple sorted sets")
         .complexity(
@@ -295,6 +328,7 @@ pub const COMMANDS: &[Command] = &[
                  M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zinter", -3, READONLY, store::zinter)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Keynum(0, 1, 1))])
         .movable(store::numkeys_at_1)
         .doc("sorted-set", "6.2.0", "Intersect multiple sorted sets")
         .complexity(
@@ -303,6 +337,7 @@ pub const COMMANDS: &[Command] = &[
                  resulting sorted set.",
         ),
     Command::new("zdiff", -3, READONLY, store::zdiff)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Keynum(0, 1, 1))])
         .movable(store::numkeys_at_1)
         .doc("sorted-set", "6.2.0", "Subtract multiple sorted sets")
         .complexity(
@@ -310,6 +345,7 @@ pub const COMMANDS: &[Command] = &[
                  sets, N is the size of the first set, and K is the size of the result set.",
         ),
     Command::new("zintercard", -3, READONLY, store::zintercard)
+        .key_specs(&[ks(RO | ACCESS, Index(1), Keynum(0, 1, 1))])
         .movable(store::numkeys_at_1)
         .doc(
             "sorted-set",
@@ -321,6 +357,10 @@ pub const COMMANDS: &[Command] = &[
                  of input sorted sets.",
         ),
     Command::new("zunionstore", -4, WRITE | DENYOOM, store::zunionstore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Keynum(0, 1, 1)),
+        ])
         .movable(store::numkeys_at_2)
         .doc(
             "sorted-set",
@@ -332,6 +372,10 @@ pub const COMMANDS: &[Command] = &[
                  M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zinterstore", -4, WRITE | DENYOOM, store::zinterstore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Keynum(0, 1, 1)),
+        ])
         .movable(store::numkeys_at_2)
         .doc(
             "sorted-set",
@@ -344,6 +388,10 @@ pub const COMMANDS: &[Command] = &[
                  resulting sorted set.",
         ),
     Command::new("zdiffstore", -4, WRITE | DENYOOM, store::zdiffstore)
+        .key_specs(&[
+            ks(OW | UPDATE, Index(1), Range(0, 1, 0)),
+            ks(RO | ACCESS, Index(2), Keynum(0, 1, 1)),
+        ])
         .movable(store::numkeys_at_2)
         .doc(
             "sorted-set",

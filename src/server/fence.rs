@@ -1,0 +1,304 @@
+//! Arrival order across connections, where another client can tell.
+//!
+//! Redis reads every socket from one event loop, so a command that reached the server before another one on a
+//! different connection also runs before it. Here each connection has its own thread, and on a loaded machine the
+//! thread woken second can run first: a BRPOPLPUSH sent second blocks (and is served) ahead of one sent first, a
+//! PUBLISH counts a subscriber whose UNSUBSCRIBE had already arrived. Redis's own test suite relies on the order.
+//!
+//! A fence restores it where it shows. The kernel stamps every segment it receives (`SO_TIMESTAMPNS`), and each
+//! connection reads through [`StampedRead`], publishing in its [`InputState`] when the batch it runs arrived.
+//! Before it runs, a fenced command waits until each chosen other client has run the input that arrived before
+//! its own: the batch its thread is running if that arrived earlier, and what still sits in its socket if that
+//! arrived earlier (one `poll` over all their descriptors finds those, a peek reads the stamp). Arrival times
+//! order the clients totally, so two fences never wait on each other; the wait is bounded by [`PATIENCE`] all the
+//! same, so a client that never finishes cannot stall others for long.
+//!
+//! Fences are taken by blocking commands (against every client, before their locks) and by PUBLISH (against the
+//! subscribers only): the rare paths, never the plain read/write path.
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::clients::ClientInfo;
+use super::Server;
+
+/// The longest a fence waits for the clients it found with earlier input. Generous: a client that has input
+/// finishes it unless the machine is starved, and then waiting is what keeps the order (100 ms was seen to run
+/// out with a load of 20 on 2 cores).
+const PATIENCE: Duration = Duration::from_secs(1);
+
+/// Linux's `SO_TIMESTAMPNS` (`SO_TIMESTAMPNS_OLD`, a `timespec` control message); the libc crate lacks it on Linux.
+const SO_TIMESTAMPNS: libc::c_int = 35;
+
+/// A connection's progress through its input, as other threads see it.
+#[derive(Default)]
+pub struct InputState {
+    /// Set as soon as a read returns data, cleared when every complete request of it has run.
+    busy: AtomicBool,
+    /// When the batch being run reached the kernel (ns since the epoch; 0 if unknown).
+    arrival_ns: AtomicI64,
+    /// Batches finished: a fence waits for this to pass what was pending when it looked.
+    batches: AtomicU64,
+}
+
+impl InputState {
+    /// The connection thread ran every complete request it had read (or went to sleep in a blocking command).
+    #[inline]
+    pub fn finished(&self) {
+        self.batches.fetch_add(1, SeqCst);
+        self.busy.store(false, SeqCst);
+        if WAITING.load(SeqCst) > 0 {
+            progress();
+        }
+    }
+
+    /// Back from a blocking command's sleep: the rest of the batch runs now.
+    #[inline]
+    pub fn resumed(&self) {
+        self.busy.store(true, SeqCst);
+    }
+}
+
+/// Asks the kernel to stamp what `stream` receives.
+pub fn enable_stamps(stream: &TcpStream) {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a pointer to an int that outlives the call, with its size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The connection's socket as its reader reads it: each read marks the client busy with input of that arrival.
+pub struct StampedRead<'a> {
+    pub stream: &'a TcpStream,
+    pub input: &'a InputState,
+}
+
+impl Read for StampedRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (n, stamp) = recv_stamped(self.stream, buf, 0)?;
+        if n > 0 {
+            self.input.arrival_ns.store(stamp.unwrap_or(0), SeqCst);
+            self.input.busy.store(true, SeqCst);
+        }
+        Ok(n)
+    }
+}
+
+/// For the clients fences wait for (subscribers, new connections, those whose last command was blocking):
+/// waits for input without taking it, then marks the client busy with its arrival stamp, so the input is never
+/// out of the socket without the mark (between a plain read and the mark, a fence would see neither). The
+/// read that follows takes the input as usual. Other clients skip this second system call.
+pub fn announce(stream: &TcpStream, input: &InputState) -> io::Result<()> {
+    let mut byte = [0u8; 1];
+    let (n, stamp) = recv_stamped(stream, &mut byte, libc::MSG_PEEK)?;
+    if n > 0 {
+        input.arrival_ns.store(stamp.unwrap_or(0), SeqCst);
+        input.busy.store(true, SeqCst);
+    }
+    Ok(())
+}
+
+/// Whether fences may wait for this client: a new connection, or one whose last command touched no key (SELECT,
+/// PING, CLIENT SETNAME, (UN)SUBSCRIBE: a client setting up, as the suite's deferring clients do before their
+/// blocking command). Clients working with keys are left alone, which keeps a BLPOP queue fast: its consumers
+/// and producers never wait for each other (waiting for earlier BLPOPs made 20 consumers take turns, 20 times
+/// slower on a loaded machine). See [`announce`].
+pub fn watched(info: &ClientInfo) -> bool {
+    match info.last_cmd.load(SeqCst) {
+        u32::MAX => true,
+        id => !crate::commands::keyspec::has_keys(crate::commands::table::get().get(id as usize)),
+    }
+}
+
+/// `recvmsg` with the arrival stamp of what it read (of the last segment), retried on EINTR.
+fn recv_stamped(
+    stream: &TcpStream,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, Option<i64>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one control message holding a timespec, aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    loop {
+        // SAFETY: msghdr is plain data; zeroed is a valid "no name, no control" value, filled in below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: msg points at live buffers (iov over `buf`, `control`) for the duration of the call.
+        let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, flags) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok((n as usize, stamp_of(&msg)));
+    }
+}
+
+/// The `SCM_TIMESTAMPNS` control message of a received `msg`, in ns.
+fn stamp_of(msg: &libc::msghdr) -> Option<i64> {
+    // SAFETY: walks the control buffer the kernel filled, with the libc CMSG helpers, reading only within it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == SO_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                return Some(ts.tv_sec * 1_000_000_000 + ts.tv_nsec);
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    None
+}
+
+/// When the oldest input waiting in a socket arrived, if any does (an end of stream counts as arrived long ago).
+fn peek_arrival(stream: &TcpStream) -> Option<i64> {
+    let mut byte = [0u8; 1];
+    match recv_stamped(stream, &mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
+        Ok((0, _)) => Some(0),
+        Ok((_, stamp)) => Some(stamp.unwrap_or(0)),
+        Err(_) => None,
+    }
+}
+
+/// Before a blocking command: the [`watched`] clients (connections still waiting to be accepted included) run
+/// the input that arrived before this command, so blocked clients queue, and are served, in the order they
+/// asked.
+pub fn before_blocking(server: &Server, me: &ClientInfo) {
+    let deadline = Instant::now() + PATIENCE;
+    while server.listeners.pending_accept() && Instant::now() < deadline {
+        pause();
+    }
+    wait_for(me, server.clients.all().into_iter().filter(|c| watched(c)));
+}
+
+/// Fences waiting right now: a connection that finishes a batch wakes them only then (one load otherwise).
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+static PROGRESS: Mutex<u64> = Mutex::new(0);
+static PROGRESSED: Condvar = Condvar::new();
+
+/// Some client finished a batch: waiting fences look again.
+#[cold]
+fn progress() {
+    *PROGRESS.lock() += 1;
+    PROGRESSED.notify_all();
+}
+
+/// Sleeps until some client finishes a batch or a short while passed (a client can also catch up by being
+/// killed or accepted, which notify nobody), without spinning against the threads it waits for.
+fn pause() {
+    let mut seen = PROGRESS.lock();
+    let before = *seen;
+    while *seen == before {
+        if PROGRESSED
+            .wait_for(&mut seen, Duration::from_millis(1))
+            .timed_out()
+        {
+            return;
+        }
+    }
+}
+
+/// Before PUBLISH: each subscriber's (un)subscriptions that arrived first are counted.
+pub fn before_publish(server: &Server, me: &ClientInfo) {
+    wait_for(
+        me,
+        server.clients.all().into_iter().filter(|c| c.subscribed()),
+    );
+}
+
+/// Counts a fence in [`WAITING`] while it lives.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Self {
+        WAITING.fetch_add(1, SeqCst);
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, SeqCst);
+    }
+}
+
+/// One client the fence waits for, and the batch count that means it caught up.
+struct Pending {
+    info: Arc<ClientInfo>,
+    until: u64,
+}
+
+/// Waits until each client in `others` (but `me`) ran the input that arrived before `me`'s current batch, or
+/// [`PATIENCE`] passed.
+fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) {
+    let others: Vec<Arc<ClientInfo>> = others.into_iter().filter(|c| c.id != me.id).collect();
+    if others.is_empty() {
+        return;
+    }
+    let mine = (me.input.arrival_ns.load(SeqCst), me.id);
+    let earlier = |stamp: i64, id: u64| (stamp, id) < mine;
+    // The socket first, then the flag: data read in between has already marked the client busy.
+    let unread = readable(&others);
+    let mut pending: Vec<Pending> = others
+        .into_iter()
+        .zip(unread)
+        .filter_map(|(info, unread)| {
+            let unread = unread && peek_arrival(info.stream()).is_some_and(|t| earlier(t, info.id));
+            let input = &info.input;
+            let running =
+                input.busy.load(SeqCst) && earlier(input.arrival_ns.load(SeqCst), info.id);
+            let done = input.batches.load(SeqCst);
+            let until =
+                done + u64::from(running || unread) + u64::from(unread && input.busy.load(SeqCst));
+            (until > done).then_some(Pending { info, until })
+        })
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    let _waiting = Waiting::new();
+    while !pending.is_empty() && Instant::now() < deadline {
+        pause();
+        pending
+            .retain(|p| p.info.input.batches.load(SeqCst) < p.until && !p.info.killed.load(SeqCst));
+    }
+}
+
+/// For each client, whether its socket holds input its thread has not read (or an end of stream).
+fn readable(clients: &[Arc<ClientInfo>]) -> Vec<bool> {
+    let mut fds: Vec<libc::pollfd> = clients
+        .iter()
+        .map(|c| libc::pollfd {
+            fd: c.stream().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    if n <= 0 {
+        return vec![false; clients.len()];
+    }
+    fds.iter()
+        .map(|p| p.revents & (libc::POLLIN | libc::POLLHUP) != 0)
+        .collect()
+}

@@ -1,0 +1,229 @@
+//! Commands sent on different connections run in the order they arrived, where another client can tell: blocked
+//! clients queue in the order they asked, and a PUBLISH counts the (un)subscriptions that arrived before it.
+//! Redis's own suite relies on both ("BRPOPLPUSH with multiple blocked clients", "PUBLISH/SUBSCRIBE after
+//! UNSUBSCRIBE without arguments"). Each scenario is sent without waiting in between, as those tests do, and
+//! repeated: on a loaded machine a thread woken second often ran first.
+mod common;
+
+use common::{Client, Server};
+
+const ROUNDS: usize = 30;
+
+fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+/// The servers to run a scenario on: ferredis, and redis-server to show it is Redis's behaviour. Each is
+/// announced on stderr, which a failing test shows.
+fn servers() -> Vec<Server> {
+    let mut all = vec![Server::start()];
+    all.extend(Server::start_redis());
+    all
+}
+
+fn announce(i: usize) {
+    eprintln!("on {}", ["ferredis", "redis-server"][i.min(1)]);
+}
+
+const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// Two clients block on the same source, the first into a destination of another type: on the push the first
+/// is answered WRONGTYPE and the second gets the element.
+fn move_into_wrong_type_then_served(first: &[&str], second: &[&str]) {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
+        let mut r = srv.client();
+        for _ in 0..ROUNDS {
+            assert_eq!(r.cmd(&["del", "blist", "target1", "target2"]).len(), 4);
+            assert_eq!(r.cmd(&["set", "target1", "nolist"]), "+OK\r\n");
+            let (mut rd1, mut rd2) = (srv.client(), srv.client());
+            rd1.send(first);
+            rd2.send(second);
+            assert_eq!(r.cmd(&["lpush", "blist", "foo"]), ":1\r\n");
+            assert_eq!(rd1.read_reply(), WRONGTYPE);
+            assert_eq!(rd2.read_reply(), bulk("foo"));
+            assert_eq!(
+                r.cmd(&["lrange", "target2", "0", "-1"]),
+                "*1\r\n$3\r\nfoo\r\n"
+            );
+        }
+    }
+}
+
+#[test]
+fn brpoplpush_with_multiple_blocked_clients() {
+    move_into_wrong_type_then_served(
+        &["brpoplpush", "blist", "target1", "0"],
+        &["brpoplpush", "blist", "target2", "0"],
+    );
+}
+
+#[test]
+fn blmove_with_multiple_blocked_clients() {
+    move_into_wrong_type_then_served(
+        &["blmove", "blist", "target1", "right", "left", "0"],
+        &["blmove", "blist", "target2", "left", "right", "0"],
+    );
+}
+
+/// Two clients send the same blocking pop back to back; one element at a time goes to the first, then the second.
+fn pops_in_arrival_order(pop: &[&str], push: &[&str], first: &str, second: &str) {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
+        let mut r = srv.client();
+        for _ in 0..ROUNDS {
+            r.cmd(&["del", "k"]);
+            let (mut rd1, mut rd2) = (srv.client(), srv.client());
+            rd1.send(pop);
+            rd2.send(pop);
+            let mut push_a: Vec<&str> = push.to_vec();
+            push_a.push("a");
+            r.cmd(&push_a);
+            assert_eq!(rd1.read_reply(), first);
+            srv.wait_blocked(|n| n == 1);
+            let mut push_b: Vec<&str> = push.to_vec();
+            push_b.push("b");
+            r.cmd(&push_b);
+            assert_eq!(rd2.read_reply(), second);
+        }
+    }
+}
+
+#[test]
+fn blpop_and_blmpop_serve_in_arrival_order() {
+    let pair = |v: &str| format!("*2\r\n{}{}", bulk("k"), bulk(v));
+    pops_in_arrival_order(
+        &["blpop", "k", "0"],
+        &["rpush", "k"],
+        &pair("a"),
+        &pair("b"),
+    );
+    let multi = |v: &str| format!("*2\r\n{}*1\r\n{}", bulk("k"), bulk(v));
+    pops_in_arrival_order(
+        &["blmpop", "0", "1", "k", "left", "count", "5"],
+        &["rpush", "k"],
+        &multi("a"),
+        &multi("b"),
+    );
+}
+
+#[test]
+fn bzpopmin_and_bzmpop_serve_in_arrival_order() {
+    let triple = |m: &str| format!("*3\r\n{}{}{}", bulk("k"), bulk(m), bulk("1"));
+    pops_in_arrival_order(
+        &["bzpopmin", "k", "0"],
+        &["zadd", "k", "1"],
+        &triple("a"),
+        &triple("b"),
+    );
+    let multi = |m: &str| format!("*2\r\n{}*1\r\n*2\r\n{}{}", bulk("k"), bulk(m), bulk("1"));
+    pops_in_arrival_order(
+        &["bzmpop", "0", "1", "k", "min"],
+        &["zadd", "k", "1"],
+        &multi("a"),
+        &multi("b"),
+    );
+}
+
+fn confirm(verb: &str, name: &str, count: i64) -> String {
+    format!("*3\r\n{}{}:{count}\r\n", bulk(verb), bulk(name))
+}
+
+/// (P|S)UNSUBSCRIBE without arguments, not waiting for its confirmations: a PUBLISH sent after it counts no one.
+fn unsubscribe_then_publish(sub: &str, unsub: &str, publish: &str, names: &[&str]) {
+    for (i, srv) in servers().iter().enumerate() {
+        announce(i);
+        let mut r = srv.client();
+        for _ in 0..ROUNDS {
+            let mut rd1 = srv.client();
+            let mut args = vec![sub];
+            args.extend_from_slice(names);
+            rd1.send(&args);
+            for (i, name) in names.iter().enumerate() {
+                assert_eq!(rd1.read_reply(), confirm(sub, name, i as i64 + 1));
+            }
+            rd1.send(&[unsub]);
+            for name in names {
+                let channel = name.trim_end_matches('*');
+                assert_eq!(r.cmd(&[publish, channel, "hello"]), ":0\r\n");
+            }
+        }
+    }
+}
+
+#[test]
+fn publish_after_unsubscribe_without_arguments_counts_no_one() {
+    unsubscribe_then_publish(
+        "subscribe",
+        "unsubscribe",
+        "publish",
+        &["chan1", "chan2", "chan3"],
+    );
+    unsubscribe_then_publish(
+        "psubscribe",
+        "punsubscribe",
+        "publish",
+        &["chan1*", "chan2*"],
+    );
+    unsubscribe_then_publish(
+        "ssubscribe",
+        "sunsubscribe",
+        "spublish",
+        &["chan1", "chan2"],
+    );
+}
+
+/// RESET leaves every channel before its reply goes out; so does QUIT in ferredis (Redis unsubscribes a QUIT
+/// client only when it frees it, after the reply: a PUBLISH in between may still count it there, so QUIT is
+/// checked on ferredis alone).
+#[test]
+fn publish_after_reset_or_quit_counts_no_one() {
+    let ferredis = Server::start();
+    let redis = Server::start_redis();
+    let cases = [(&ferredis, "reset"), (&ferredis, "quit")]
+        .into_iter()
+        .chain(redis.iter().map(|r| (r, "reset")));
+    for (srv, leave) in cases {
+        let mut r = srv.client();
+        for _ in 0..ROUNDS {
+            let mut rd1: Client = srv.client();
+            assert_eq!(
+                rd1.cmd(&["subscribe", "chan1"]),
+                confirm("subscribe", "chan1", 1)
+            );
+            rd1.send(&[leave]);
+            let on = if std::ptr::eq(srv, &ferredis) {
+                "ferredis"
+            } else {
+                "redis-server"
+            };
+            assert_eq!(
+                r.cmd(&["publish", "chan1", "hello"]),
+                ":0\r\n",
+                "{leave} on {on}"
+            );
+            let expected = if leave == "reset" {
+                "+RESET\r\n"
+            } else {
+                "+OK\r\n"
+            };
+            assert_eq!(rd1.read_reply(), expected);
+        }
+    }
+}
+
+/// A QUIT's `+OK` is read before the PUBLISH is sent: the client is gone from every channel by then.
+#[test]
+fn publish_after_quit_was_answered_counts_no_one() {
+    let srv = Server::start();
+    let mut r = srv.client();
+    for _ in 0..ROUNDS {
+        let mut rd1 = srv.client();
+        assert_eq!(
+            rd1.cmd(&["psubscribe", "chan*"]),
+            confirm("psubscribe", "chan*", 1)
+        );
+        assert_eq!(rd1.cmd(&["quit"]), "+OK\r\n");
+        assert_eq!(r.cmd(&["publish", "chan1", "hello"]), ":0\r\n");
+    }
+}

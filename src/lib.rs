@@ -15,6 +15,7 @@
 //!   `zset`, `stream`).
 //! - `blocking`: clients blocked on keys; `pubsub`: channels and subscribers; `config/`: every parameter, the
 //!   command line and the config file.
+//! - `scripting/`: Lua scripting (EVAL, EVALSHA, SCRIPT): the interpreter, `redis.call`, conversions.
 //! - `util/`: Redis's number formats, glob matching, clocks.
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
@@ -27,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod protocol;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod types;
 pub mod util;

@@ -35,6 +35,7 @@ const GROUPS: &[&[Command]] = &[
     types::stream::COMMANDS,
     crate::pubsub::COMMANDS,
     transaction::COMMANDS,
+    crate::scripting::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).

@@ -29,6 +29,8 @@ pub struct Server {
     /// Channels, patterns and monitors.
     pub pubsub: crate::pubsub::Hub,
     pub listeners: listener::Listeners,
+    /// The Lua interpreter and its script cache.
+    pub scripts: crate::scripting::Scripts,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
 }
@@ -48,6 +50,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             pubsub: crate::pubsub::Hub::new(),
             listeners: listener::Listeners::default(),
+            scripts: crate::scripting::Scripts::new(),
             me: me.clone(),
         });
         crate::pubsub::install_expired_events(&server);

@@ -1,0 +1,104 @@
+//! The Lua interpreter: one state for the whole server, its sandbox, and the cache of compiled scripts.
+//!
+//! Why one state behind a mutex rather than one per connection thread: a script runs holding every shard lock of
+//! every database (see `mod.rs`), so no two scripts can run at once anyway; one state keeps SCRIPT LOAD, EVALSHA
+//! and SCRIPT FLUSH trivially coherent across connections (one cache, compiled once), and costs one interpreter
+//! instead of one per pool thread. The mutex is always taken after the shard locks (EVAL) or with none held
+//! (SCRIPT LOAD), and nothing holding it takes a shard lock, so it adds no lock-order cycle.
+
+use std::collections::HashMap;
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+
+use super::{glue, libs};
+
+/// A compiled script, by the SHA-1 of its body.
+pub struct Engine {
+    pub lua: Lua,
+    /// The `redis` glue table (`glue.call` is set for the length of one script run).
+    pub glue: Table,
+    /// `__ferredis_run(f)`: `xpcall(f, handler)`, returning `ok, value-or-error-table`.
+    pub runner: Function,
+    scripts: HashMap<String, Function>,
+}
+
+/// Why a body did not become a function: the text of EVAL's error.
+pub struct CompileError(pub String);
+
+impl Engine {
+    pub fn new() -> mlua::Result<Engine> {
+        let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
+        let lua = Lua::new_with(libs, LuaOptions::default())?;
+        let glue = lua.create_table()?;
+        libs::install(&lua)?;
+        let runner = glue::install(&lua, &glue)?;
+        glue::protect_globals(&lua)?;
+        Ok(Engine {
+            lua,
+            glue,
+            runner,
+            scripts: HashMap::new(),
+        })
+    }
+
+    pub fn contains(&self, sha: &str) -> bool {
+        self.scripts.contains_key(sha)
+    }
+
+    pub fn get(&self, sha: &str) -> Option<Function> {
+        self.scripts.get(sha).cloned()
+    }
+
+    /// Compiles `body` under its SHA-1 (a body already known is not compiled again) and returns the SHA.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, CompileError> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let function = self
+            .lua
+            .load(body)
+            .set_name("@user_script")
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| CompileError(compile_message(&e)))?;
+        self.scripts.insert(sha.clone(), function);
+        Ok(sha)
+    }
+
+    /// Sets the `KEYS` and `ARGV` globals (raw, past the global protection).
+    pub fn set_arrays(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+        let globals = self.lua.globals();
+        for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
+            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, self.lua.create_string(item)?)?;
+            }
+            globals.raw_set(name, t)?;
+        }
+        Ok(())
+    }
+}
+
+/// Lua's own message for a syntax error (`user_script:1: unexpected symbol near '+'`).
+fn compile_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Lower-case hex SHA-1, as `redis.sha1hex` and the script cache spell it.
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+/// A Lua value as text where Lua would make one (strings and numbers), else `None`.
+pub fn lua_text(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Number(n) => Some(super::convert::lua_number_text(*n).into_bytes()),
+        _ => None,
+    }
+}

@@ -247,6 +247,35 @@ fn scripts_inside_multi_and_blocking_commands_do_not_block() {
     ]);
 }
 
+#[test]
+fn shebang_flags() {
+    assert_same_as_redis(&[
+        &["EVAL", "#!lua\nreturn redis.call('set', 'k', 'v')", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set', 'k', 'v')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get', 'k')",
+            "0",
+        ],
+        &["EVAL_RO", "#!lua\nreturn redis.call('get', 'k')", "0"],
+        &[
+            "EVAL_RO",
+            "#!lua flags=no-writes,allow-oom\nreturn redis.call('get', 'k')",
+            "0",
+        ],
+        &["EVAL", "#!lua flags=bogus\nreturn 1", "0"],
+        &["EVAL", "#!lua bogus\nreturn 1", "0"],
+        &["EVAL", "#!python\nreturn 1", "0"],
+        &["EVAL", "#!lua", "0"],
+        &["EVAL", "#!lua\nerror('on line two')", "0"],
+        &["SCRIPT", "LOAD", "#!lua flags=bogus\nreturn 1"],
+    ]);
+}
+
 /// A script moves value between two keys while readers MGET both: the sum is never seen half moved.
 #[test]
 fn a_script_is_atomic_for_other_clients() {

@@ -19,11 +19,66 @@ pub struct Engine {
     pub glue: Table,
     /// `__ferredis_run(f)`: `xpcall(f, handler)`, returning `ok, value-or-error-table`.
     pub runner: Function,
-    scripts: HashMap<String, Function>,
+    scripts: HashMap<String, Script>,
 }
 
-/// Why a body did not become a function: the text of EVAL's error.
+/// A cached script: its compiled body and what its shebang line declared.
+#[derive(Clone)]
+pub struct Script {
+    pub function: Function,
+    pub flags: ShebangFlags,
+}
+
+/// The flags of a `#!lua flags=...` line. A script without a shebang runs in EVAL's compatibility mode: it may
+/// write (unless run by EVAL_RO, which then refuses its writes one by one).
+#[derive(Clone, Copy, Default)]
+pub struct ShebangFlags {
+    pub shebang: bool,
+    pub no_writes: bool,
+}
+
+/// Why a body did not become a function: the error reply's text (after `ERR `).
 pub struct CompileError(pub String);
+
+/// Reads the shebang line (`#!lua flags=no-writes,allow-oom`) and returns its flags and its length (the newline
+/// stays in the body, so line numbers do not move), with Redis's errors.
+fn shebang(body: &[u8]) -> Result<(ShebangFlags, usize), CompileError> {
+    if !body.starts_with(b"#!") {
+        return Ok((ShebangFlags::default(), 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err(CompileError("Invalid script shebang".into()));
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CompileError(format!(
+            "Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = ShebangFlags {
+        shebang: true,
+        no_writes: false,
+    };
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CompileError(format!("Unknown lua shebang option: {part}")));
+        };
+        for flag in list.split(',') {
+            match flag {
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                _ => {
+                    return Err(CompileError(format!(
+                        "Unexpected flag in script shebang: {flag}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok((flags, end))
+}
 
 impl Engine {
     pub fn new() -> mlua::Result<Engine> {
@@ -45,7 +100,7 @@ impl Engine {
         self.scripts.contains_key(sha)
     }
 
-    pub fn get(&self, sha: &str) -> Option<Function> {
+    pub fn get(&self, sha: &str) -> Option<Script> {
         self.scripts.get(sha).cloned()
     }
 
@@ -55,14 +110,20 @@ impl Engine {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
+        let (flags, skip) = shebang(body)?;
         let function = self
             .lua
-            .load(body)
+            .load(&body[skip..])
             .set_name("@user_script")
             .set_mode(mlua::chunk::ChunkMode::Text)
             .into_function()
-            .map_err(|e| CompileError(compile_message(&e)))?;
-        self.scripts.insert(sha.clone(), function);
+            .map_err(|e| {
+                CompileError(format!(
+                    "Error compiling script (new function): {}",
+                    compile_message(&e)
+                ))
+            })?;
+        self.scripts.insert(sha.clone(), Script { function, flags });
         Ok(sha)
     }
 

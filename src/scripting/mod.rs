@@ -197,16 +197,20 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> Rep
                 Err(e) => return compile_error(e),
             }
         };
-        let Some(function) = engine.get(&sha) else {
+        let Some(script) = engine.get(&sha) else {
             return Reply::error("NOSCRIPT No matching script. Please use EVAL.");
         };
-        run::run_script(engine, ctx, &function, &sha, &keys, &argv, read_only)
+        if read_only && script.flags.shebang && !script.flags.no_writes {
+            return Reply::err("Can not execute a script with write flag using *_ro command.");
+        }
+        let read_only = read_only || script.flags.no_writes;
+        run::run_script(engine, ctx, &script.function, &sha, &keys, &argv, read_only)
     });
     outcome.unwrap_or_else(|e| e)
 }
 
 fn compile_error(e: engine::CompileError) -> Reply {
-    Reply::err(&format!("Error compiling script (new function): {}", e.0))
+    Reply::err(&e.0)
 }
 
 fn script_load(ctx: &mut Ctx, args: Args) -> Reply {

@@ -114,7 +114,7 @@ fn call_from_script(
     if cmd.has(flags::NOSCRIPT) {
         return fail("This Redis command is not allowed from script");
     }
-    if read_only && cmd.has(flags::WRITE) {
+    if read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
         return fail("Write commands are not allowed from read-only scripts.");
     }
     let reply = dispatch::call(ctx, id, frame);

@@ -8,8 +8,34 @@ use mlua::{LightUserData, Lua, Table, Value};
 
 use super::convert::format_g;
 
-/// lua-cjson's default nesting limit, for encoding and decoding alike.
-const MAX_DEPTH: usize = 1000;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// lua-cjson's settings that scripts can change (`cjson.encode_max_depth(n)`, ...): they last for the life of
+/// the Lua state, as in Redis.
+struct Settings {
+    encode_max_depth: AtomicUsize,
+    decode_max_depth: AtomicUsize,
+    encode_invalid_numbers: AtomicBool,
+}
+
+/// One call's copy of the settings.
+#[derive(Clone, Copy)]
+struct Limits {
+    encode_max_depth: usize,
+    decode_max_depth: usize,
+    invalid_numbers: bool,
+}
+
+impl Settings {
+    fn limits(&self) -> Limits {
+        Limits {
+            encode_max_depth: self.encode_max_depth.load(Relaxed),
+            decode_max_depth: self.decode_max_depth.load(Relaxed),
+            invalid_numbers: self.encode_invalid_numbers.load(Relaxed),
+        }
+    }
+}
 
 fn null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
@@ -17,44 +43,86 @@ fn null() -> Value {
 
 /// The `cjson` table.
 pub fn table(lua: &Lua) -> mlua::Result<Table> {
-    let encode = lua.create_function(|lua, v: Value| {
+    let settings = Arc::new(Settings {
+        encode_max_depth: AtomicUsize::new(1000),
+        decode_max_depth: AtomicUsize::new(1000),
+        encode_invalid_numbers: AtomicBool::new(false),
+    });
+    let cjson = lua.create_table()?;
+    let s = settings.clone();
+    let encode = lua.create_function(move |lua, v: Value| {
         let mut out = Vec::new();
-        Ok(match encode_value(&v, 1, &mut out) {
+        Ok(match encode_value(&v, 1, &mut out, s.limits()) {
             Ok(()) => (Value::String(lua.create_string(&out)?), false),
             Err(msg) => (Value::String(lua.create_string(msg)?), true),
         })
     })?;
-    let decode = lua.create_function(|lua, s: mlua::LuaString| {
-        let bytes = s.as_bytes();
+    let s = settings.clone();
+    let decode = lua.create_function(move |lua, text: mlua::LuaString| {
+        let bytes = text.as_bytes();
         let mut p = Parser {
             lua,
             s: &bytes,
             pos: 0,
+            max_depth: s.limits().decode_max_depth,
         };
         Ok(match p.document() {
             Ok(v) => (v, false),
             Err(msg) => (Value::String(lua.create_string(msg)?), true),
         })
     })?;
-    let cjson = lua.create_table()?;
+    settings_functions(lua, &cjson, &settings)?;
     cjson.raw_set("encode", super::glue::raising_function(lua, encode)?)?;
     cjson.raw_set("decode", super::glue::raising_function(lua, decode)?)?;
     cjson.raw_set("null", null())?;
     Ok(cjson)
 }
 
-fn encode_value(v: &Value, depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
+/// `encode_max_depth`, `decode_max_depth`, `encode_invalid_numbers` (each returns the value now in force) and
+/// `encode_keep_buffer` (accepted; buffers are not kept here).
+fn settings_functions(lua: &Lua, cjson: &Table, settings: &Arc<Settings>) -> mlua::Result<()> {
+    for (name, pick) in [("encode_max_depth", 0usize), ("decode_max_depth", 1)] {
+        let s = settings.clone();
+        let f = lua.create_function(move |_, n: Option<f64>| {
+            let cell = if pick == 0 {
+                &s.encode_max_depth
+            } else {
+                &s.decode_max_depth
+            };
+            if let Some(n) = n.filter(|n| *n >= 1.0) {
+                cell.store(n as usize, Relaxed);
+            }
+            Ok(cell.load(Relaxed))
+        })?;
+        cjson.raw_set(name, f)?;
+    }
+    let s = settings.clone();
+    let f = lua.create_function(move |_, on: Option<bool>| {
+        if let Some(on) = on {
+            s.encode_invalid_numbers.store(on, Relaxed);
+        }
+        Ok(s.encode_invalid_numbers.load(Relaxed))
+    })?;
+    cjson.raw_set("encode_invalid_numbers", f)?;
+    cjson.raw_set(
+        "encode_keep_buffer",
+        lua.create_function(|_, on: Option<bool>| Ok(on.unwrap_or(true)))?,
+    )?;
+    Ok(())
+}
+
+fn encode_value(v: &Value, depth: usize, out: &mut Vec<u8>, limits: Limits) -> Result<(), String> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Integer(i) => out.extend_from_slice(format_g(*i as f64, 14).as_bytes()),
-        Value::Number(n) if !n.is_finite() => {
+        Value::Number(n) if !n.is_finite() && !limits.invalid_numbers => {
             return Err("Cannot serialise number: must not be NaN or Inf".into())
         }
         Value::Number(n) => out.extend_from_slice(format_g(*n, 14).as_bytes()),
         Value::String(s) => escape(&s.as_bytes(), out),
-        Value::Table(t) => encode_table(t, depth, out)?,
+        Value::Table(t) => encode_table(t, depth, out, limits)?,
         other => {
             return Err(format!(
                 "Cannot serialise {}: type not supported",
@@ -65,8 +133,8 @@ fn encode_value(v: &Value, depth: usize, out: &mut Vec<u8>) -> Result<(), String
     Ok(())
 }
 
-fn encode_table(t: &Table, depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
-    if depth > MAX_DEPTH {
+fn encode_table(t: &Table, depth: usize, out: &mut Vec<u8>, limits: Limits) -> Result<(), String> {
+    if depth > limits.encode_max_depth {
         return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
     let pairs: Vec<(Value, Value)> = t.pairs().filter_map(Result::ok).collect();
@@ -81,12 +149,12 @@ fn encode_table(t: &Table, depth: usize, out: &mut Vec<u8>) -> Result<(), String
                     out.push(b',');
                 }
                 let item: Value = t.raw_get(i).map_err(|e| e.to_string())?;
-                encode_value(&item, depth + 1, out)?;
+                encode_value(&item, depth + 1, out, limits)?;
             }
             out.push(b']');
             Ok(())
         }
-        None => encode_object(&pairs, depth, out),
+        None => encode_object(&pairs, depth, out, limits),
     }
 }
 
@@ -107,7 +175,12 @@ fn array_length(pairs: &[(Value, Value)]) -> Option<usize> {
     (max > 0).then_some(max)
 }
 
-fn encode_object(pairs: &[(Value, Value)], depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
+fn encode_object(
+    pairs: &[(Value, Value)],
+    depth: usize,
+    out: &mut Vec<u8>,
+    limits: Limits,
+) -> Result<(), String> {
     out.push(b'{');
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -133,7 +206,7 @@ fn encode_object(pairs: &[(Value, Value)], depth: usize, out: &mut Vec<u8>) -> R
             }
         }
         out.push(b':');
-        encode_value(v, depth + 1, out)?;
+        encode_value(v, depth + 1, out, limits)?;
     }
     out.push(b'}');
     Ok(())
@@ -163,6 +236,7 @@ struct Parser<'a> {
     lua: &'a Lua,
     s: &'a [u8],
     pos: usize,
+    max_depth: usize,
 }
 
 impl Parser<'_> {
@@ -203,7 +277,7 @@ impl Parser<'_> {
             return Err(self.unexpected("value"));
         };
         match b {
-            b'{' | b'[' if depth > MAX_DEPTH => Err(format!(
+            b'{' | b'[' if depth > self.max_depth => Err(format!(
                 "Found too many nested data structures ({depth}) at character {}",
                 self.pos + 1
             )),

@@ -94,6 +94,19 @@ local function caught(ok, ...)
   return false, e
 end
 rawset(_G, 'pcall', function(...) return caught(raw_pcall(...)) end)
+-- unpack with Redis's bound: stock Lua 5.1 overflows on huge ranges.
+local raw_unpack, floor = unpack, math.floor
+local function int(v, default)
+  v = tonumber(v)
+  if v == nil then return default end
+  return v >= 0 and floor(v) or -floor(-v)
+end
+rawset(_G, 'unpack', function(t, i, j)
+  if type(t) ~= 'table' then return raw_unpack(t, i, j) end
+  i, j = int(i, 1), int(j, #t)
+  if i <= j and j - i + 1 >= 7999 then error('too many results to unpack', 2) end
+  return raw_unpack(t, i, j)
+end)
 local runner = function(f)
   glue.resp = 2
   return xpcall(f, handler)

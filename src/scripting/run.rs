@@ -117,6 +117,12 @@ fn call_from_script(
     if read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
         return fail("Write commands are not allowed from read-only scripts.");
     }
+    if blocking_stream_read(table.full_name(id), frame) {
+        let name = String::from_utf8_lossy(frame.get(0)).into_owned();
+        return fail(&format!(
+            "{name} command is not allowed with BLOCK option from scripts"
+        ));
+    }
     let reply = dispatch::call(ctx, id, frame);
     let resp = match glue.raw_get::<u8>("resp") {
         Ok(3) => Protocol::Resp3,
@@ -129,4 +135,14 @@ fn call_from_script(
     }
     let value = resp_to_lua(lua, &out)?;
     Ok((value, out[0] == b'-'))
+}
+
+/// XREAD / XREADGROUP with BLOCK, which Redis refuses from scripts (other blocking commands simply do not block).
+fn blocking_stream_read(name: &str, args: Frame) -> bool {
+    (name == "xread" || name == "xreadgroup")
+        && args
+            .iter()
+            .skip(1)
+            .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+            .any(|a| a.eq_ignore_ascii_case(b"block"))
 }

@@ -326,3 +326,39 @@ fn a_script_is_atomic_for_other_clients() {
         "*2\r\n$4\r\n1000\r\n$1\r\n0\r\n"
     );
 }
+
+#[test]
+fn unpack_bounds_and_many_arguments() {
+    assert_same_as_redis(&[
+        &["EVAL", "return {unpack({1,2,3}, -2, 2147483647)}", "0"],
+        &["EVAL", "return {unpack({1,2,3}, 0, 2147483647)}", "0"],
+        &["EVAL", "return {unpack({1,2,3}, -2147483648, -2)}", "0"],
+        &["EVAL", "return {unpack({1,2,3}, -1, -2)}", "0"],
+        &["EVAL", "return {unpack({1,2,3}, 2)}", "0"],
+        &[
+            "EVAL",
+            "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('lpush', 'l', 'a', nil, 'b')",
+            "0",
+        ],
+    ]);
+}
+
+#[test]
+fn info_memory_counts_cached_scripts() {
+    let s = Server::start();
+    let mut c = s.client();
+    let info = |c: &mut common::Client| c.cmd(&["INFO", "memory"]);
+    assert!(info(&mut c).contains("number_of_cached_scripts:0\r\n"));
+    c.cmd(&["SCRIPT", "LOAD", "return 1"]);
+    c.cmd(&["EVAL", "return 2", "0"]);
+    // INFO from inside a script must not wait for the engine the script holds.
+    let inner = c.cmd(&["EVAL", "return redis.call('info', 'memory')", "0"]);
+    assert!(inner.contains("number_of_cached_scripts:3\r\n"), "{inner}");
+    c.cmd(&["SCRIPT", "FLUSH"]);
+    assert!(info(&mut c).contains("number_of_cached_scripts:0\r\n"));
+}

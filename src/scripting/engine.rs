@@ -10,7 +10,10 @@ use std::collections::HashMap;
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
-use super::{glue, libs};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use super::{glue, libs, ScriptCounts};
 
 /// A compiled script, by the SHA-1 of its body.
 pub struct Engine {
@@ -20,6 +23,8 @@ pub struct Engine {
     /// `__ferredis_run(f)`: `xpcall(f, handler)`, returning `ok, value-or-error-table`.
     pub runner: Function,
     scripts: HashMap<String, Script>,
+    /// INFO's figures, updated as scripts are cached (INFO may run inside a script, so it cannot ask us).
+    counts: Arc<ScriptCounts>,
 }
 
 /// A cached script: its compiled body and what its shebang line declared.
@@ -81,7 +86,7 @@ fn shebang(body: &[u8]) -> Result<(ShebangFlags, usize), CompileError> {
 }
 
 impl Engine {
-    pub fn new() -> mlua::Result<Engine> {
+    pub fn new(counts: Arc<ScriptCounts>) -> mlua::Result<Engine> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::default())?;
         let glue = lua.create_table()?;
@@ -93,6 +98,7 @@ impl Engine {
             glue,
             runner,
             scripts: HashMap::new(),
+            counts,
         })
     }
 
@@ -124,6 +130,8 @@ impl Engine {
                 ))
             })?;
         self.scripts.insert(sha.clone(), Script { function, flags });
+        self.counts.cached.store(self.scripts.len(), Relaxed);
+        self.counts.body_bytes.fetch_add(body.len(), Relaxed);
         Ok(sha)
     }
 

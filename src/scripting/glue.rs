@@ -19,15 +19,16 @@ end
 local redis, raising = {}, {}
 -- Each function of `raising` returns `value, failed`; Rust wraps it in a C function that raises `value` when
 -- `failed` (a C function, so `return redis.call(...)` keeps the script's frame for the error's line).
-function raising.call(...)
+-- call and pcall get their arguments packed in one table (see `packed_trampoline`).
+function raising.call(args, n)
   local e, f = outside('redis.call/pcall')
   if e then return e, f end
-  return glue.call(...)
+  return glue.call(args, n)
 end
-function raising.pcall(...)
+function raising.pcall(args, n)
   local e, f = outside('redis.call/pcall')
   if e then return e, f end
-  return (glue.call(...)), false
+  return (glue.call(args, n)), false
 end
 function raising.sha1hex(...)
   if select('#', ...) ~= 1 then return err('wrong number of arguments') end
@@ -94,18 +95,21 @@ local function caught(ok, ...)
   return false, e
 end
 rawset(_G, 'pcall', function(...) return caught(raw_pcall(...)) end)
--- unpack with Redis's bound: stock Lua 5.1 overflows on huge ranges.
+-- unpack with Redis's bound: stock Lua 5.1 overflows its int count (and crashes) on ranges of 2^31 or more.
 local raw_unpack, floor = unpack, math.floor
 local function int(v, default)
   v = tonumber(v)
   if v == nil then return default end
   return v >= 0 and floor(v) or -floor(-v)
 end
-rawset(_G, 'unpack', function(t, i, j)
-  if type(t) ~= 'table' then return raw_unpack(t, i, j) end
-  i, j = int(i, 1), int(j, #t)
-  if i <= j and j - i + 1 >= 7999 then error('too many results to unpack', 2) end
-  return raw_unpack(t, i, j)
+rawset(_G, 'unpack', function(...)
+  local t, i, j = ...
+  if type(t) == 'table' then
+    i, j = int(i, 1), int(j, #t)
+    if i <= j and j - i + 1 >= 2147483647 then error('too many results to unpack', 2) end
+  end
+  -- The same arguments, so the C stack check counts what it counts for a direct call.
+  return raw_unpack(...)
 end)
 local runner = function(f)
   glue.resp = 2
@@ -147,7 +151,8 @@ pub fn install(lua: &Lua, glue: &Table) -> mlua::Result<Function> {
         .call((glue.clone(), handler))?;
     for pair in raising.pairs::<String, Function>() {
         let (name, inner) = pair?;
-        redis.raw_set(name, raising_function(lua, inner)?)?;
+        let packed = name == "call" || name == "pcall";
+        redis.raw_set(name, wrap(lua, inner, packed)?)?;
     }
     Ok(runner)
 }
@@ -158,13 +163,44 @@ pub fn install(lua: &Lua, glue: &Table) -> mlua::Result<Function> {
 /// A C function, not Lua, because Lua turns `return f(...)` into a tail call that drops the script's frame when
 /// `f` is a Lua function: the error handler would then not find the script's line.
 pub fn raising_function(lua: &Lua, inner: Function) -> mlua::Result<Function> {
+    wrap(lua, inner, false)
+}
+
+fn wrap(lua: &Lua, inner: Function, packed: bool) -> mlua::Result<Function> {
+    let body: mlua::ffi::lua_CFunction = if packed {
+        packed_trampoline
+    } else {
+        trampoline
+    };
     // SAFETY: `exec_raw` gives a stack whose top is `inner`; `lua_pushcclosure` pops it into the closure's one
     // upvalue and pushes the closure, which is the single result read back.
     unsafe {
         lua.exec_raw(inner, |state| {
-            mlua::ffi::lua_pushcclosure(state, trampoline, 1);
+            mlua::ffi::lua_pushcclosure(state, body, 1);
         })
     }
+}
+
+/// `trampoline` for redis.call and redis.pcall, which take any number of arguments (Redis's own test passes
+/// 8001): a Rust callback cannot receive more than Lua's C stack limit (8000 slots), so the arguments are first
+/// packed into one table (a C function always has room for a few pushes past its arguments) and `inner` gets
+/// `(table, count)`.
+unsafe extern "C-unwind" fn packed_trampoline(
+    state: *mut mlua::ffi::lua_State,
+) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let nargs = ffi::lua_gettop(state);
+    ffi::lua_createtable(state, nargs, 0);
+    for i in 1..=nargs {
+        ffi::lua_pushvalue(state, i);
+        ffi::lua_rawseti(state, -2, i.into());
+    }
+    if nargs > 0 {
+        ffi::lua_replace(state, 1);
+    }
+    ffi::lua_settop(state, 1);
+    ffi::lua_pushnumber(state, nargs as ffi::lua_Number);
+    trampoline(state)
 }
 
 /// The body of `raising_function`. It holds no Rust value with a destructor, so Lua's `longjmp` out of it (an

@@ -22,6 +22,9 @@ mod glue;
 mod libs;
 mod run;
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 
 use crate::commands::flags::*;
@@ -34,32 +37,60 @@ use engine::Engine;
 /// The server's scripting state: one Lua interpreter and its script cache.
 pub struct Scripts {
     engine: Mutex<Option<Engine>>,
+    /// INFO's figures, kept outside the mutex: a script may call INFO while it holds the engine.
+    counts: Arc<ScriptCounts>,
+}
+
+/// What INFO memory reports about scripting, refreshed after each use of the engine.
+#[derive(Default)]
+pub struct ScriptCounts {
+    pub cached: AtomicUsize,
+    pub body_bytes: AtomicUsize,
+    pub lua_bytes: AtomicUsize,
 }
 
 impl Scripts {
     pub fn new() -> Self {
         Scripts {
             engine: Mutex::new(None),
+            counts: Arc::new(ScriptCounts::default()),
         }
+    }
+
+    /// Scripts cached, their bodies' bytes and the interpreter's memory, for INFO memory.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let c = &self.counts;
+        (
+            c.cached.load(Relaxed),
+            c.body_bytes.load(Relaxed),
+            c.lua_bytes.load(Relaxed),
+        )
     }
 
     /// Runs `f` on the engine, creating it on first use (a server that runs no script builds no Lua state).
     fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Result<R, Reply> {
         let mut guard = self.engine.lock();
         if guard.is_none() {
-            let engine = Engine::new()
+            let engine = Engine::new(self.counts.clone())
                 .map_err(|e| Reply::err(&format!("Failed to start the Lua engine: {e}")))?;
             *guard = Some(engine);
         }
-        match guard.as_mut() {
-            Some(engine) => Ok(f(engine)),
-            None => Err(Reply::err("Lua engine unavailable")),
-        }
+        let Some(engine) = guard.as_mut() else {
+            return Err(Reply::err("Lua engine unavailable"));
+        };
+        let out = f(engine);
+        self.counts
+            .lua_bytes
+            .store(engine.lua.used_memory(), Relaxed);
+        Ok(out)
     }
 
     /// SCRIPT FLUSH: drops the interpreter and every cached script; the next script starts a fresh state.
     fn flush(&self) {
         *self.engine.lock() = None;
+        self.counts.cached.store(0, Relaxed);
+        self.counts.body_bytes.store(0, Relaxed);
+        self.counts.lua_bytes.store(0, Relaxed);
     }
 }
 

@@ -11,7 +11,7 @@
 //! script's effects attaches (Redis propagates a script's writes as one MULTI ... EXEC block): open the block
 //! before `runner.call` below and close it after.
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, Table, Value};
 
 use super::convert::{format_g, lua_to_reply, resp_to_lua};
 use super::engine::Engine;
@@ -40,7 +40,10 @@ pub fn run_script(
     let cmd = ctx.cmd;
     let lua = &engine.lua;
     let outcome = lua.scope(|scope| {
-        let call = scope.create_function_mut(|lua, args: MultiValue| {
+        let call = scope.create_function_mut(|lua, (args, n): (Table, usize)| {
+            let args: Vec<Value> = (1..=n)
+                .map(|i| args.raw_get(i))
+                .collect::<mlua::Result<_>>()?;
             call_from_script(lua, ctx, &engine.glue, read_only, args)
         })?;
         engine.glue.raw_set("call", call)?;
@@ -81,7 +84,7 @@ fn call_from_script(
     ctx: &mut Ctx,
     glue: &Table,
     read_only: bool,
-    args: MultiValue,
+    args: Vec<Value>,
 ) -> mlua::Result<(Value, bool)> {
     let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
         Ok((Value::Table(error_table(lua, msg.as_bytes())?), true))

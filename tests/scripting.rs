@@ -362,3 +362,36 @@ fn info_memory_counts_cached_scripts() {
     c.cmd(&["SCRIPT", "FLUSH"]);
     assert!(info(&mut c).contains("number_of_cached_scripts:0\r\n"));
 }
+
+#[test]
+fn libraries_and_metatables_are_read_only() {
+    assert_same_as_redis(&[
+        &["EVAL", "setmetatable(_G, {})", "0"],
+        &["EVAL", "local g = getmetatable(_G); g.__index = {}", "0"],
+        &["EVAL", "redis = function() return 1 end", "0"],
+        &["EVAL", "_G = {}", "0"],
+        &["EVAL", "redis.call = function() return 1 end", "0"],
+        &["EVAL", "cjson.encode = function() return 1 end", "0"],
+        &["EVAL", "bit.lshift = function() return 1 end", "0"],
+        &["EVAL", "string.x = 1", "0"],
+        &[
+            "EVAL",
+            "getmetatable('').__index = function() return 1 end",
+            "0",
+        ],
+        &["EVAL", "rawset(_G, 'x', 1)", "0"],
+        &[
+            "EVAL",
+            "return loadstring(string.dump(function() return 1 end))()",
+            "0",
+        ],
+        &["EVAL", "return loadstring('return 7')()", "0"],
+        &["EVAL", "return ('abc'):upper()", "0"],
+        &[
+            "EVAL",
+            "local t = setmetatable({}, {__index = function() return 5 end}); return t.x",
+            "0",
+        ],
+        &["EVAL", "return loadfile", "0"],
+    ]);
+}

@@ -22,6 +22,8 @@ pub struct Engine {
     pub glue: Table,
     /// `__ferredis_run(f)`: `xpcall(f, handler)`, returning `ok, value-or-error-table`.
     pub runner: Function,
+    /// Where the globals live behind the protected, empty `_G`.
+    globals: Table,
     scripts: HashMap<String, Script>,
     /// INFO's figures, updated as scripts are cached (INFO may run inside a script, so it cannot ask us).
     counts: Arc<ScriptCounts>,
@@ -92,11 +94,12 @@ impl Engine {
         let glue = lua.create_table()?;
         libs::install(&lua)?;
         let runner = glue::install(&lua, &glue)?;
-        glue::protect_globals(&lua)?;
+        let globals = glue::protect_globals(&lua)?;
         Ok(Engine {
             lua,
             glue,
             runner,
+            globals,
             scripts: HashMap::new(),
             counts,
         })
@@ -137,7 +140,7 @@ impl Engine {
 
     /// Sets the `KEYS` and `ARGV` globals (raw, past the global protection).
     pub fn set_arrays(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-        let globals = self.lua.globals();
+        let globals = &self.globals;
         for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
             let t = self.lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {

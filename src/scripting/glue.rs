@@ -293,9 +293,13 @@ fn handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// Redis's global protection: reading a missing global and writing any global are errors, and the globals a
+/// Redis's global protection, as far as stock Lua 5.1 allows: reading a missing global and writing any global
+/// are errors; the libraries (`redis`, `cjson`, `bit`, `string`, ...) are read-only proxies; the metatables of
+/// `_G` and of strings cannot be read back for writing nor replaced; binary chunks do not load; and the globals a
 /// script must not reach (files, modules, the debug library, environment tricks) are removed.
-pub fn protect_globals(lua: &Lua) -> mlua::Result<()> {
+///
+/// Returns the table that now holds the globals (`KEYS` and `ARGV` are set there).
+pub fn protect_globals(lua: &Lua) -> mlua::Result<Table> {
     let globals = lua.globals();
     for name in [
         "print", "dofile", "loadfile", "module", "require", "package", "newproxy", "setfenv",
@@ -303,15 +307,53 @@ pub fn protect_globals(lua: &Lua) -> mlua::Result<()> {
     ] {
         globals.raw_set(name, Value::Nil)?;
     }
-    let meta: Table = lua
-        .load(
-            r#"return {
-  __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-}"#,
-        )
-        .set_name(GLUE_CHUNK)
-        .eval()?;
-    globals.set_metatable(Some(meta))?;
-    Ok(())
+    lua.load(PROTECT).set_name(GLUE_CHUNK).call(())
 }
+
+const PROTECT: &str = r#"
+local G = _G
+local error, tostring, type, rawget, rawset, setmetatable = error, tostring, type, rawget, rawset, setmetatable
+local protected = setmetatable({}, {__mode = 'k'})
+local function readonly() error('Attempt to modify a readonly table', 2) end
+local function proxy(real)
+  local p = setmetatable({}, {__index = real, __newindex = readonly, __metatable = false})
+  protected[p] = true
+  return p
+end
+for _, name in ipairs({'redis', 'cjson', 'bit', 'string', 'math', 'table', 'coroutine'}) do
+  rawset(G, name, proxy(rawget(G, name)))
+end
+local string_meta = getmetatable('')
+string_meta.__metatable = proxy(string_meta)
+local raw_load, raw_loadstring = load, loadstring
+rawset(G, 'loadstring', function(s, ...)
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  return raw_loadstring(s, ...)
+end)
+rawset(G, 'load', function(f, ...)
+  if type(f) == 'string' and f:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  return raw_load(f, ...)
+end)
+-- Redis raises these two from C without a position.
+rawset(G, 'setmetatable', function(t, mt)
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  return setmetatable(t, mt)
+end)
+rawset(G, 'rawset', function(t, k, v)
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  return rawset(t, k, v)
+end)
+-- The globals move to `real`, behind an empty `_G`: every assignment to a global, existing or not, then reaches
+-- `__newindex`; a read falls through to `real`, and from there a missing name to the error.
+local real = {}
+for k, v in next, G do real[k] = v end
+for k in next, real do rawset(G, k, nil) end
+setmetatable(real, {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end})
+local meta = {__index = real, __newindex = readonly}
+meta.__metatable = proxy(meta)
+setmetatable(G, meta)
+protected[G] = true
+return real
+"#;

@@ -23,6 +23,7 @@
 //! - `util/`: Redis's number formats, glob matching, clocks. `logging`: the server log in Redis's line format,
 //!   the start-up logo.
 //! - `persist/`: the RDB format both ways (`rdb`) and DUMP/RESTORE (`dump`).
+//! - `scripting/`: Lua scripting (EVAL, EVALSHA, SCRIPT): the interpreter, `redis.call`, conversions.
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
 //! command in the table, checks arity, locks the shards of its keys → the handler returns a `Reply` →
@@ -37,6 +38,7 @@ pub mod logging;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod types;
 pub mod util;

@@ -17,6 +17,7 @@ const SCRIPTS: &[&str] = &[
     "scan_iter",
     "blocking",
     "transactions",
+    "scripting",
 ];
 
 /// Whether python3 with redis-py can run; in CI their absence is an error.

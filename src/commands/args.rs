@@ -239,6 +239,17 @@ impl<'a> ScanOptions<'a> {
     }
 }
 
+/// The key positions of a `numkeys key [key ...]` run whose count is at `at` (ZUNION, EVAL): none when the count
+/// is not a positive integer that fits the arguments (the handler then reports the error).
+pub fn keys_after_numkeys(args: Args, at: usize) -> Vec<usize> {
+    match crate::util::numbers::parse_i64(args.get(at)) {
+        Some(n) if n >= 1 && (n as u64) <= args.len().saturating_sub(at + 1) as u64 => {
+            (at + 1..at + 1 + n as usize).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,6 +231,13 @@ fn memory_section(server: &Server, out: &mut String) {
     field!(out, "used_memory_peak_perc", format!("{peak_perc:.2}%"));
     field!(out, "total_system_memory", total);
     field!(out, "total_system_memory_human", human(total));
+    let (scripts, script_bytes, lua_bytes) = server.scripts.counts();
+    field!(out, "used_memory_lua", lua_bytes);
+    field!(out, "used_memory_lua_human", human(lua_bytes as u64));
+    field!(out, "used_memory_scripts_eval", script_bytes);
+    field!(out, "number_of_cached_scripts", scripts);
+    field!(out, "used_memory_scripts", script_bytes);
+    field!(out, "used_memory_scripts_human", human(script_bytes as u64));
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", human(maxmemory));
     field!(

@@ -42,6 +42,7 @@ const GROUPS: &[&[Command]] = &[
     transaction::COMMANDS,
     crate::persist::COMMANDS,
     crate::persist::commands::COMMANDS,
+    crate::scripting::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).

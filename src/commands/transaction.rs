@@ -213,7 +213,7 @@ pub(super) fn end_watch(keys: &mut KeyLocks, client: &mut ClientState) -> bool {
     clean
 }
 
-pub(super) fn set_executing(client: &mut ClientState, executing: bool) {
+pub(crate) fn set_executing(client: &mut ClientState, executing: bool) {
     client.ext.multi.executing = executing;
 }
 

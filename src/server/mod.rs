@@ -34,6 +34,8 @@ pub struct Server {
     pub listeners: listener::Listeners,
     /// Saves, loads and their state (INFO persistence, LASTSAVE, MISCONF).
     pub persist: crate::persist::Persistence,
+    /// The Lua interpreter and its script cache.
+    pub scripts: crate::scripting::Scripts,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
 }
@@ -55,6 +57,7 @@ impl Server {
             feed: crate::effects::Feed::new(),
             listeners: listener::Listeners::default(),
             persist: crate::persist::Persistence::new(),
+            scripts: crate::scripting::Scripts::new(),
             me: me.clone(),
         })
     }

@@ -166,6 +166,27 @@ fn xadd_gets_its_generated_id_and_an_exact_trim() {
 }
 
 #[test]
+fn scripts_propagate_their_effects_not_themselves() {
+    check(
+        &[
+            &[
+                "eval",
+                "redis.call('set', KEYS[1], '1') return redis.call('get', KEYS[1])",
+                "1",
+                "a",
+            ],
+            &[
+                "eval",
+                "redis.call('set', 'a', '2') redis.call('incr', 'a') return 1",
+                "0",
+            ],
+            &["eval", "return redis.call('get', 'a')", "0"],
+        ],
+        &["SELECT 0", "set a 1", "MULTI", "set a 2", "incr a", "EXEC"],
+    );
+}
+
+#[test]
 fn transactions_are_wrapped_only_when_they_did_several_things() {
     let mut h = Harness::new();
     let mut c = h.client();

@@ -95,24 +95,15 @@ fn numkeys(ctx: &Ctx, args: Args, at: usize) -> Result<usize, Reply> {
     Ok(n as usize)
 }
 
-fn keys_after(args: Args, at: usize) -> Vec<usize> {
-    match parse_i64(args.get(at)) {
-        Some(n) if n >= 1 && (n as u64) <= args.len().saturating_sub(at + 1) as u64 => {
-            (at + 1..at + 1 + n as usize).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// Key positions of ZUNION / ZINTER / ZDIFF / ZINTERCARD.
 pub fn numkeys_at_1(args: Args) -> Vec<usize> {
-    keys_after(args, 1)
+    crate::commands::args::keys_after_numkeys(args, 1)
 }
 
 /// Key positions of the STORE forms: the destination, then the inputs.
 pub fn numkeys_at_2(args: Args) -> Vec<usize> {
     let mut keys = vec![1];
-    keys.extend(keys_after(args, 2));
+    keys.extend(crate::commands::args::keys_after_numkeys(args, 2));
     keys
 }
 

@@ -134,7 +134,8 @@ fn categories(cmd: &Command) -> Vec<&'static str> {
     CATEGORIES
         .iter()
         .filter(|&&(name, group)| match name {
-            "read" => cmd.has(READONLY),
+            // Redis leaves scripting commands out of @read (setImplicitACLCategories).
+            "read" => cmd.has(READONLY) && cmd.group != "scripting",
             "write" => cmd.has(WRITE),
             "pubsub" => cmd.has(PUBSUB) || listed(name, Some("pubsub")),
             "admin" => cmd.has(ADMIN) || listed(name, None),

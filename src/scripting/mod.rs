@@ -28,6 +28,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::commands::flags::*;
+use crate::commands::keyspec::prelude::*;
 use crate::commands::{args::keys_after_numkeys, Args, Command, Ctx, Scope};
 use crate::db::{Keyspace, LockPlan};
 use crate::protocol::Reply;
@@ -111,28 +112,34 @@ pub const COMMANDS: &[Command] = &[
         eval,
         "2.6.0",
         "Execute a Lua script server side",
-    ),
+    )
+    .key_specs(&[ks(RW | ACCESS | UPDATE, Index(2), Keynum(0, 1, 1))
+        .notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]),
     eval_row(
         "evalsha",
         EVAL_FLAGS,
         evalsha,
         "2.6.0",
         "Execute a Lua script server side",
-    ),
+    )
+    .key_specs(&[ks(RW | ACCESS | UPDATE, Index(2), Keynum(0, 1, 1))]),
     eval_row(
         "eval_ro",
         EVAL_RO_FLAGS,
         eval_ro,
         "7.0.0",
         "Execute a read-only Lua script server side",
-    ),
+    )
+    .key_specs(&[ks(RO | ACCESS, Index(2), Keynum(0, 1, 1))
+        .notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]),
     eval_row(
         "evalsha_ro",
         EVAL_RO_FLAGS,
         evalsha_ro,
         "7.0.0",
         "Execute a read-only Lua script server side",
-    ),
+    )
+    .key_specs(&[ks(RO | ACCESS, Index(2), Keynum(0, 1, 1))]),
     Command::new("script", -2, 0, |_, _| Reply::Nil)
         .doc(
             "scripting",

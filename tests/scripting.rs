@@ -395,3 +395,45 @@ fn libraries_and_metatables_are_read_only() {
         &["EVAL", "return loadfile", "0"],
     ]);
 }
+
+/// A script that runs past `busy-reply-threshold`: other clients are answered BUSY (but for ALLOW_BUSY commands),
+/// SCRIPT KILL stops it while it has not written, and refuses once it has. The same on both servers.
+fn busy_and_kill(srv: &Server) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut admin = srv.client();
+    assert_eq!(
+        admin.cmd(&["config", "set", "busy-reply-threshold", "100"]),
+        "+OK\r\n"
+    );
+    seen.push(admin.cmd(&["script", "kill"]));
+    let mut looping = srv.client();
+    looping.send(&["eval", "while true do end", "0"]);
+    thread::sleep(std::time::Duration::from_millis(400));
+    seen.push(admin.cmd(&["ping"]));
+    seen.push(admin.cmd(&["get", "x"]));
+    seen.push(admin.cmd(&["script", "kill"]));
+    seen.push(looping.read_reply());
+    seen.push(admin.cmd(&["ping"]));
+    looping.send(&["eval", "redis.call('set', 'x', '1') while true do end", "0"]);
+    thread::sleep(std::time::Duration::from_millis(400));
+    seen.push(admin.cmd(&["script", "kill"]));
+    seen
+}
+
+#[test]
+fn script_kill_and_busy_as_redis() {
+    let ours = busy_and_kill(&Server::start());
+    assert_eq!(
+        ours[1],
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(ours[3], "+OK\r\n");
+    assert!(
+        ours[4].starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{ours:?}"
+    );
+    assert!(ours[6].starts_with("-UNKILLABLE "), "{ours:?}");
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(ours, busy_and_kill(&redis));
+    }
+}

@@ -57,6 +57,9 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
     if let Some(reply) = crate::persist::gate(server, table.get(id)) {
         return reject(server, client, args, id, reply);
     }
+    if let Some(reply) = crate::scripting::busy(server, table.get(id)) {
+        return reject(server, client, args, id, reply);
+    }
     if let Some(reply) = crate::pubsub::gate(client, id) {
         return reply;
     }

@@ -88,9 +88,19 @@ fn shebang(body: &[u8]) -> Result<(ShebangFlags, usize), CompileError> {
 }
 
 impl Engine {
-    pub fn new(counts: Arc<ScriptCounts>) -> mlua::Result<Engine> {
+    pub fn new(counts: Arc<ScriptCounts>, running: Arc<super::Running>) -> mlua::Result<Engine> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::default())?;
+        // Every 100,000 instructions, as Redis's count hook: a script SCRIPT KILL stopped raises an error.
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| match running.killed() {
+                true => Err(mlua::Error::runtime(
+                    "Script killed by user with SCRIPT KILL...",
+                )),
+                false => Ok(mlua::VmState::Continue),
+            },
+        )?;
         let glue = lua.create_table()?;
         libs::install(&lua)?;
         let runner = glue::install(&lua, &glue)?;

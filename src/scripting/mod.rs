@@ -22,7 +22,7 @@ mod glue;
 mod libs;
 mod run;
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -38,8 +38,66 @@ use engine::Engine;
 /// The server's scripting state: one Lua interpreter and its script cache.
 pub struct Scripts {
     engine: Mutex<Option<Engine>>,
+    /// The running script, read by other clients without the engine's mutex (SCRIPT KILL, BUSY).
+    running: Arc<Running>,
     /// INFO's figures, kept outside the mutex: a script may call INFO while it holds the engine.
     counts: Arc<ScriptCounts>,
+}
+
+/// The script running now, if any. A script holds every shard lock, so other clients cannot run commands on
+/// keys meanwhile; these atomics let SCRIPT KILL (which takes no lock) stop it, and let other clients be told
+/// `-BUSY` once it has run past `busy-reply-threshold`, as Redis does, instead of waiting without a word.
+#[derive(Default)]
+pub struct Running {
+    /// `now_ms()` when the running script started; 0 when none runs.
+    since_ms: AtomicI64,
+    /// The script called a write command: killing it would leave half its effects, so SCRIPT KILL refuses.
+    wrote: AtomicBool,
+    /// SCRIPT KILL asked the script to stop: the interpreter's count hook raises an error until it ends (a
+    /// `pcall` in the script cannot swallow it for good).
+    kill: AtomicBool,
+}
+
+impl Running {
+    fn start(&self) {
+        self.wrote.store(false, Relaxed);
+        self.kill.store(false, Relaxed);
+        self.since_ms
+            .store(crate::util::time::now_ms().max(1), Relaxed);
+    }
+
+    fn end(&self) {
+        self.since_ms.store(0, Relaxed);
+        self.kill.store(false, Relaxed);
+    }
+
+    /// Called by `redis.call` for a write command.
+    pub(crate) fn wrote(&self) {
+        self.wrote.store(true, Relaxed);
+    }
+
+    pub(crate) fn killed(&self) -> bool {
+        self.kill.load(Relaxed)
+    }
+}
+
+/// The `-BUSY` refusal of a command that may not run while a script is past `busy-reply-threshold` (Redis's
+/// `ALLOW_BUSY` commands still run: SCRIPT KILL, SHUTDOWN, AUTH, ...). One atomic load when no script runs.
+pub fn busy(server: &crate::server::Server, cmd: &Command) -> Option<Reply> {
+    let since = server.scripts.running.since_ms.load(Relaxed);
+    if since == 0 || cmd.has(ALLOW_BUSY) {
+        return None;
+    }
+    let threshold = server
+        .config
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(5000);
+    (crate::util::time::now_ms() - since > threshold).then(|| {
+        Reply::error(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+        )
+    })
 }
 
 /// What INFO memory reports about scripting, refreshed after each use of the engine.
@@ -54,8 +112,13 @@ impl Scripts {
     pub fn new() -> Self {
         Scripts {
             engine: Mutex::new(None),
+            running: Arc::default(),
             counts: Arc::new(ScriptCounts::default()),
         }
+    }
+
+    pub(crate) fn running(&self) -> &Running {
+        &self.running
     }
 
     /// Scripts cached, their bodies' bytes and the interpreter's memory, for INFO memory.
@@ -72,7 +135,7 @@ impl Scripts {
     fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Result<R, Reply> {
         let mut guard = self.engine.lock();
         if guard.is_none() {
-            let engine = Engine::new(self.counts.clone())
+            let engine = Engine::new(self.counts.clone(), self.running.clone())
                 .map_err(|e| Reply::err(&format!("Failed to start the Lua engine: {e}")))?;
             *guard = Some(engine);
         }
@@ -242,7 +305,11 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> Rep
             return Reply::err("Can not execute a script with write flag using *_ro command.");
         }
         let read_only = read_only || script.flags.no_writes;
-        run::run_script(engine, ctx, &script.function, &sha, &keys, &argv, read_only)
+        let running = ctx.server.scripts.running.clone();
+        running.start();
+        let reply = run::run_script(engine, ctx, &script.function, &sha, &keys, &argv, read_only);
+        running.end();
+        reply
     });
     outcome.unwrap_or_else(|e| e)
 }
@@ -288,8 +355,20 @@ fn script_flush(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// Scripts run holding every shard, so no client can reach the server while one runs: there is never a script
 /// in execution to kill from here.
-fn script_kill(_ctx: &mut Ctx, _args: Args) -> Reply {
-    Reply::error("NOTBUSY No scripts in execution right now.")
+/// SCRIPT KILL: takes no lock (SCRIPT has no keys), so it runs while the script holds every shard.
+fn script_kill(ctx: &mut Ctx, _args: Args) -> Reply {
+    let running = &ctx.server.scripts.running;
+    if running.since_ms.load(Relaxed) == 0 {
+        return Reply::error("NOTBUSY No scripts in execution right now.");
+    }
+    if running.wrote.load(Relaxed) {
+        return Reply::error(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either \
+             wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        );
+    }
+    running.kill.store(true, Relaxed);
+    Reply::Ok
 }
 
 fn script_help(_ctx: &mut Ctx, _args: Args) -> Reply {

@@ -73,6 +73,10 @@ fn script_error(err: &mlua::Table, sha: &str) -> Reply {
         Some(String::from_utf8_lossy(&bytes).into_owned())
     };
     let mut msg = text("err").unwrap_or_else(|| "ERR unknown error".to_string());
+    // An error raised from Rust (the SCRIPT KILL hook) reaches Lua as mlua's "runtime error: <text>".
+    if let Some(rest) = msg.strip_prefix("ERR runtime error: ") {
+        msg = format!("ERR {rest}");
+    }
     if let (Some(source), Some(line)) = (text("source"), text("line")) {
         msg.push_str(&format!(" script: {sha}, on {source}:{line}."));
     }
@@ -127,6 +131,10 @@ fn call_from_script(
         return fail(&format!(
             "{name} command is not allowed with BLOCK option from scripts"
         ));
+    }
+    if cmd.has(flags::WRITE) {
+        // From here on SCRIPT KILL refuses: stopping now would leave half the script's writes.
+        ctx.server.scripts.running().wrote();
     }
     let reply = dispatch::call(ctx, id, frame);
     let resp = match glue.raw_get::<u8>("resp") {

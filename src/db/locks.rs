@@ -346,6 +346,13 @@ impl<'a> KeyLocks<'a> {
 
     /// `get_mut` without recording an access, for bookkeeping on a key the command already looked up.
     fn live_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let (i, hash) = self.live_slot(db, key)?;
+        self.held_mut(i, Touch::Key(hash)).dict.get_mut(hash, key)
+    }
+
+    /// Where a live `key` is stored (its held shard's index and its hash), for writing; an expired one is
+    /// deleted as the expiry deletes it (its `expired` event and its `DEL` effect) and counts as missing.
+    fn live_slot(&mut self, db: usize, key: &[u8]) -> Option<(usize, u64)> {
         let hash = self.ks.hash(key);
         let now = self.now;
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
@@ -358,7 +365,7 @@ impl<'a> KeyLocks<'a> {
             self.delete_expired(db, i, hash, key);
             return None;
         }
-        self.held_mut(i, Touch::Key(hash)).dict.get_mut(hash, key)
+        Some((i, hash))
     }
 
     pub fn get_value_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
@@ -411,18 +418,7 @@ impl<'a> KeyLocks<'a> {
     /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
     /// event and its `DEL` effect), as Redis's DEL expires the key before deleting it.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
-        let hash = self.ks.hash(key);
-        let now = self.now;
-        let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        if self
-            .held_mut(i, Touch::Key(hash))
-            .dict
-            .get(hash, key)?
-            .expired(now)
-        {
-            self.delete_expired(db, i, hash, key);
-            return None;
-        }
+        let (i, hash) = self.live_slot(db, key)?;
         let shard = self.held_mut(i, Touch::Remove(hash));
         let (_, entry) = shard.dict.remove(hash, key)?;
         if entry.expire_at != 0 {

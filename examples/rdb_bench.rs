@@ -32,10 +32,7 @@ fn entries(n: usize) -> Vec<(Vec<u8>, Entry)> {
                 small,
             );
         }
-        out.push((
-            format!("hash:{i}").into_bytes(),
-            Entry::new(Value::Hash(Box::new(h))),
-        ));
+        out.push((format!("hash:{i}").into_bytes(), Entry::new(Value::Hash(h))));
     }
     out
 }
@@ -77,7 +74,7 @@ fn main() {
         w.standard_aux(AuxInfo::default()).expect("write");
         w.select_db(0, data.len() as u64, 0).expect("write");
         for (k, e) in &data {
-            w.entry(k, e).expect("write");
+            w.entry(k, e, None).expect("write");
         }
         w.finish().expect("write");
         let save = start.elapsed().as_secs_f64();

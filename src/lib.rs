@@ -23,22 +23,32 @@
 //! - `util/`: Redis's number formats, glob matching, clocks. `logging`: the server log in Redis's line format,
 //!   the start-up logo.
 //! - `persist/`: the RDB format both ways (`rdb`) and DUMP/RESTORE (`dump`).
+//! - `replication/`: PSYNC2 in both roles (master side, replica link, REPLICAOF, ROLE, WAIT, INFO replication).
+//! - `memory/`: what the server holds (a counting global allocator, INFO memory, MEMORY), `maxmemory` with
+//!   Redis's eviction policies, client eviction (`maxmemory-clients`).
 //! - `scripting/`: Lua scripting (EVAL, EVALSHA, SCRIPT): the interpreter, `redis.call`, conversions.
 //!
 //! A request goes: `connection` reads bytes → `RequestReader` yields a frame → `dispatch::execute` resolves the
 //! command in the table, checks arity, locks the shards of its keys → the handler returns a `Reply` →
 //! `encode` appends it to the output buffer → one write per batch of pipelined requests.
 
+pub mod acl;
 pub mod blocking;
 pub mod commands;
 pub mod config;
+pub mod crash;
 pub mod db;
 pub mod effects;
 pub mod logging;
+pub mod memory;
+pub mod ops;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
+pub mod tls;
+pub mod tracking;
 pub mod types;
 pub mod util;

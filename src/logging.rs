@@ -22,6 +22,11 @@ pub use crate::commands::connection::REDIS_VERSION;
 
 static ROLE: AtomicU8 = AtomicU8::new(b'C');
 
+/// The role character lines are written with now.
+pub fn role() -> u8 {
+    ROLE.load(Relaxed)
+}
+
 /// Sets the role character of the lines that follow (`M` master, `S` replica, `C` before start-up).
 pub fn set_role(role: u8) {
     ROLE.store(role, Relaxed);

@@ -13,13 +13,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A bad `user` line is a config-file error, printed as the others are.
+    if let Err(e) = ferredis::acl::check_config_users() {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
     ferredis::logging::init(&config);
+    ferredis::crash::install(&config.get("logfile").unwrap_or_default());
     announce_start(&config);
+    if let Err(e) = ferredis::acl::load_at_startup(&config) {
+        log::warn!("{e}");
+        if !e.starts_with("Aborting") {
+            log::warn!("Critical error while loading ACLs. Exiting.");
+        }
+        return ExitCode::FAILURE;
+    }
     let server = ferredis::server::Server::new(config);
+    ferredis::crash::attach(&server);
     match ferredis::server::run(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::warn!("{e}");
+            // An empty error: its lines were logged where it happened (a bad AOF), the last one last.
+            if !e.to_string().is_empty() {
+                log::warn!("{e}");
+            }
             ExitCode::FAILURE
         }
     }

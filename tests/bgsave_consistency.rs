@@ -5,7 +5,7 @@
 mod common;
 use common::{Client, Server};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,10 +58,12 @@ fn every_saved_list_is_as_long_as_its_counter() {
     // Enough keys that a save takes a while, spread over every shard.
     assert_eq!(admin.cmd(&["debug", "populate", "200000"]), "+OK\r\n");
     let stop = Arc::new(AtomicBool::new(false));
+    // Writers that have acknowledged all their pairs once: the saves start only when every pair exists.
+    let ready = Arc::new(AtomicUsize::new(0));
     let port = s.port;
     let writers: Vec<_> = (0..4)
         .map(|w| {
-            let stop = stop.clone();
+            let (stop, ready) = (stop.clone(), ready.clone());
             std::thread::spawn(move || {
                 let mut c = Client::connect(port);
                 let mut done = 0u64;
@@ -78,13 +80,20 @@ fn every_saved_list_is_as_long_as_its_counter() {
                         let exec = c.read_reply();
                         assert!(exec.starts_with("*2\r\n:"), "{exec}");
                     }
+                    if done == 0 {
+                        ready.fetch_add(1, Relaxed);
+                    }
                     done += 1;
                 }
                 done
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ready.load(Relaxed) < 4 {
+        assert!(Instant::now() < deadline, "writers never wrote every pair");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let file = dir.join("dump.rdb");
     for round in 0..3 {
         assert_eq!(admin.cmd(&["bgsave"]), "+Background saving started\r\n");

@@ -118,9 +118,14 @@ fn parse(text: &str) -> Resp {
 
 /// COMMAND INFO's key positions (first, last, step) and key specs of one command.
 fn key_part(c: &mut Client, name: &str) -> Vec<Resp> {
+    info_fields(c, name, &[3, 4, 5, 8])
+}
+
+/// Fields `at` of the COMMAND INFO entry of one command.
+fn info_fields(c: &mut Client, name: &str, at: &[usize]) -> Vec<Resp> {
     match parse(&c.cmd(&["command", "info", name])) {
         Resp::Array(entries) => match entries.into_iter().next() {
-            Some(Resp::Array(fields)) => [3, 4, 5, 8].iter().map(|&i| fields[i].clone()).collect(),
+            Some(Resp::Array(fields)) => at.iter().map(|&i| fields[i].clone()).collect(),
             other => panic!("{name}: {other:?}"),
         },
         other => panic!("{name}: {other:?}"),
@@ -154,6 +159,18 @@ fn getkeysandflags_matches_redis() {
         &["lmove", "src", "dst", "left", "right"],
         &["blmove", "src", "dst", "left", "right", "0"],
         &["rpoplpush", "a", "b"],
+        &["sort", "k1", "store", "k2"],
+        &["sort", "k1", "by", "w*", "store", "k2", "store", "k3"],
+        &["sort_ro", "k1", "by", "w*"],
+        &["eval", "return 1", "2", "a", "b", "c"],
+        &["evalsha_ro", "abc", "1", "a"],
+        &["georadius", "g", "0", "0", "1", "km", "store", "d"],
+        &["georadius", "g", "0", "0", "1", "km", "storedist", "d"],
+        &["georadiusbymember", "g", "m", "1", "km", "store", "d"],
+        &["zdiffstore", "d", "2", "a", "b"],
+        &["lcs", "a", "b"],
+        &["pfmerge", "d", "a", "b"],
+        &["eval", "return 1", "0"],
         &["set", "k", "v"],
         &["set", "k", "v", "get"],
         &["set", "k", "v", "nx", "GET"],
@@ -206,4 +223,112 @@ fn getkeysandflags_matches_redis() {
     }
     let script: Vec<&[&str]> = script.iter().map(Vec::as_slice).collect();
     common::assert_same_as_redis(&script);
+}
+
+/// Every command both servers have: the same arity, flags (`movablekeys` included), ACL categories and tips in
+/// COMMAND INFO.
+#[test]
+fn command_info_flags_match_redis_for_every_command() {
+    let (srv, redis) = (Server::start(), Server::start_redis());
+    let Some(redis) = redis else { return };
+    let (mut ours, mut theirs) = (srv.client(), redis.client());
+    let theirs_all = names(&mut theirs, &["command", "list"]);
+    let head = |c: &mut Client, name: &str| info_fields(c, name, &[1, 2, 6, 7]);
+    let mut differ = Vec::new();
+    for name in names(&mut ours, &["command", "list"]).intersection(&theirs_all) {
+        let (a, b) = (head(&mut ours, name), head(&mut theirs, name));
+        if a != b {
+            differ.push(format!("{name}: ours {a:?} redis {b:?}"));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    let movable = head(&mut ours, "zunionstore");
+    assert!(
+        format!("{movable:?}").contains("movablekeys"),
+        "{movable:?}"
+    );
+}
+
+/// `subcommands` pairs sorted by name (Redis lists them in its dict's order) and kept only where both servers
+/// have the subcommand (`keep`).
+fn normalize_docs(reply: Resp, keep: &BTreeSet<String>) -> Resp {
+    let Resp::Array(items) = reply else {
+        return reply;
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut items = items.into_iter();
+    while let Some(item) = items.next() {
+        if item == Resp::Bulk(Some("subcommands".into())) {
+            let Some(Resp::Array(subs)) = items.next() else {
+                panic!("subcommands without a map");
+            };
+            let mut pairs: Vec<(Resp, Resp)> = subs
+                .chunks(2)
+                .filter(|p| matches!(&p[0], Resp::Bulk(Some(n)) if keep.contains(n)))
+                .map(|p| (p[0].clone(), normalize_docs(p[1].clone(), keep)))
+                .collect();
+            pairs.sort_by_key(|(name, _)| format!("{name:?}"));
+            out.push(item);
+            out.push(Resp::Array(
+                pairs.into_iter().flat_map(|(a, b)| [a, b]).collect(),
+            ));
+            continue;
+        }
+        out.push(normalize_docs(item, keep));
+    }
+    Resp::Array(out)
+}
+
+/// COMMAND DOCS of every command both servers have: summary, since, group, complexity, doc flags, history and the
+/// argument trees, the same as Redis 7.0's.
+#[test]
+fn command_docs_match_redis_for_every_command() {
+    let (srv, redis) = (Server::start(), Server::start_redis());
+    let Some(redis) = redis else { return };
+    let (mut ours, mut theirs) = (srv.client(), redis.client());
+    let both: BTreeSet<String> = names(&mut ours, &["command", "list"])
+        .intersection(&names(&mut theirs, &["command", "list"]))
+        .cloned()
+        .collect();
+    for name in both.iter().filter(|n| !n.contains('|')) {
+        let docs =
+            |c: &mut Client| normalize_docs(parse(&c.cmd(&["command", "docs", name])), &both);
+        assert_eq!(docs(&mut ours), docs(&mut theirs), "{name}");
+    }
+    // RESP3: maps, sets of flags; a command without subcommands compares byte for byte.
+    ours.cmd(&["hello", "3"]);
+    theirs.cmd(&["hello", "3"]);
+    for cmd in [
+        &["command", "docs", "set", "zadd"][..],
+        &["command", "docs", "client|kill"],
+    ] {
+        assert_eq!(ours.cmd(cmd), theirs.cmd(cmd), "{cmd:?}");
+    }
+}
+
+/// COMMAND LIST's filters and errors, and COMMAND's replies for what the server lacks.
+#[test]
+fn command_list_filters_match_redis() {
+    common::assert_same_as_redis(&[
+        &["command", "list", "filterby", "module", "foo"],
+        &["command", "list", "filterby", "aclcat", "nosuch"],
+        &["command", "list", "filterby", "pattern", "xgroup|h*"],
+        &["command", "list", "filterby", "pattern", "lolwu?"],
+        &["command", "list", "filterby", "nosuch", "x"],
+        &["command", "list", "filterby", "pattern"],
+        &["command", "list", "nosuch"],
+        &["command", "info", "nosuch", "get"],
+        &["command", "docs", "nosuch"],
+        &["command", "docs", "slowlog|get", "latency|histogram"],
+        &[
+            "command",
+            "info",
+            "slowlog|get",
+            "latency|doctor",
+            "module|list",
+            "lolwut",
+        ],
+        &["command", "getkeys", "slowlog", "get"],
+        &["command", "count", "x"],
+    ]);
 }

@@ -201,3 +201,23 @@ fn object_shows_redis_fields() {
         "-ERR unknown subcommand or wrong number of arguments for 'object'. Try DEBUG HELP.\r\n"
     );
 }
+
+/// DEBUG SLEEP stalls the whole server, as Redis's does: another client's command sent during the sleep is
+/// answered only once it ends, then everything goes on.
+#[test]
+fn debug_sleep_holds_every_client() {
+    let s = Server::start_with(&["--enable-debug-command", "yes"]);
+    let (mut sleeper, mut other) = (s.client(), s.client());
+    assert_eq!(other.cmd(&["ping"]), "+PONG\r\n");
+    sleeper.send(&["debug", "sleep", "0.5"]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let sent = std::time::Instant::now();
+    assert_eq!(other.cmd(&["set", "k", "v"]), "+OK\r\n");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "{waited:?}"
+    );
+    assert_eq!(sleeper.read_reply(), "+OK\r\n");
+    assert_eq!(other.cmd(&["get", "k"]), "$1\r\nv\r\n");
+}

@@ -109,6 +109,45 @@ fn lazy_expiry_hides_expired_keys() {
     assert_eq!(c.cmd(&["SET", "k", "v", "NX"]), "+OK\r\n");
 }
 
+/// A read that meets an expired key deletes it, as Redis's lookups do: DBSIZE counts it until then, INFO
+/// `expired_keys` and the `expired` event follow the read, and SCAN and RANDOMKEY delete what they visit. Checked
+/// step by step on both servers, with active expiry off.
+#[test]
+fn reads_delete_expired_keys_as_redis_does() {
+    let ferredis = Server::start_with(&["--enable-debug-command", "yes"]);
+    let Some(redis) = Server::start_redis_with(&["--enable-debug-command", "yes"]) else {
+        return;
+    };
+    let run = |s: &Server| {
+        let mut c = s.client();
+        let mut sub = s.client();
+        let mut out = vec![c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"])];
+        out.push(c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ex"]));
+        out.push(sub.cmd(&["SUBSCRIBE", "__keyevent@0__:expired"]));
+        for k in ["a", "b", "c", "d"] {
+            c.cmd(&["SET", k, "v", "PX", "20"]);
+        }
+        c.cmd(&["SET", "live", "v"]);
+        std::thread::sleep(Duration::from_millis(60));
+        out.push(c.cmd(&["DBSIZE"]));
+        out.push(c.cmd(&["MGET", "a", "b"]));
+        out.push(c.cmd(&["DBSIZE"]));
+        out.push(sub.read_reply());
+        out.push(sub.read_reply());
+        out.push(c.cmd(&["SCAN", "0", "COUNT", "100"]));
+        out.push(c.cmd(&["DBSIZE"]));
+        out.push(c.cmd(&["RANDOMKEY"]));
+        let stats = c.cmd(&["INFO", "stats"]);
+        let expired = stats
+            .lines()
+            .find(|l| l.starts_with("expired_keys:"))
+            .map(str::to_owned);
+        out.push(expired.unwrap_or_default());
+        out
+    };
+    assert_eq!(run(&ferredis), run(&redis));
+}
+
 #[test]
 fn ttl_rounds_and_keeps_milliseconds() {
     let s = Server::start();

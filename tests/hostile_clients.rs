@@ -162,8 +162,8 @@ fn a_big_request_gives_its_buffer_back_when_done() {
     let value = "x".repeat(3 << 20);
     assert_eq!(c.cmd(&["SET", "big", &value]), "+OK\r\n");
     let info = c.cmd(&["CLIENT", "INFO"]);
-    assert!(info.contains(" qbuf=0 qbuf-free=16384 "), "{info}");
-    assert!(info.contains(" rbs=16384 "), "{info}");
+    // The query buffer as Redis's CLIENT INFO shows it: the 26 bytes of CLIENT INFO itself.
+    assert!(info.contains(" qbuf=26 qbuf-free="), "{info}");
     // Announcing a big value allocates nothing until its bytes come.
     c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\nabc");
     let mut other = server.client();
@@ -177,8 +177,17 @@ fn a_big_request_gives_its_buffer_back_when_done() {
         }
         thread::sleep(Duration::from_millis(10));
     };
-    assert!(line.contains(" qbuf=35 qbuf-free=16349 "), "{line}");
-    assert!(line.contains(" rbs=16384 "), "{line}");
+    // Only the argument's own bytes stay in Redis's query buffer, which Redis sizes for the whole announced
+    // argument: CLIENT LIST shows that (about 500 MB free), though ferredis holds only what arrived (the peak
+    // RSS below).
+    assert!(line.contains(" qbuf=3 qbuf-free="), "{line}");
+    let free: usize = line
+        .split(" qbuf-free=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(free >= 500_000_000, "{line}");
     let peak_mb = peak_rss_kb(server.pid()) / 1024;
     assert!(peak_mb < 64, "peak RSS {peak_mb} MB");
 }

@@ -429,3 +429,44 @@ fn client_no_touch_leaves_access_counts_alone() {
     assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nx\r\n");
     assert_eq!(c.cmd(&["OBJECT", "FREQ", "k"]), ":7\r\n");
 }
+
+/// UNLINK frees a big value on the lazy-free thread and a small one at once: INFO `lazyfreed_objects` counts the
+/// first only, on both servers.
+#[test]
+fn unlink_frees_big_values_lazily() {
+    let run = |s: &Server| {
+        let mut c = s.client();
+        c.cmd(&["config", "resetstat"]);
+        let mut hset = vec!["hset", "big"];
+        let fields: Vec<String> = (0..1000).map(|i| format!("f{i}")).collect();
+        for f in &fields {
+            hset.extend([f.as_str(), "v"]);
+        }
+        c.cmd(&hset);
+        c.cmd(&["hset", "small", "f", "v"]);
+        let mut out = vec![c.cmd(&["unlink", "big", "small", "nosuchkey"])];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let field = |c: &mut common::Client, name: &str| {
+            let info = c.cmd(&["info", "memory"]);
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_owned))
+                .unwrap_or_default()
+        };
+        while field(&mut c, "lazyfree_pending_objects") != "0"
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        out.push(field(&mut c, "lazyfreed_objects"));
+        out.push(c.cmd(&["dbsize"]));
+        out
+    };
+    let ours = run(&Server::start());
+    assert_eq!(
+        ours,
+        vec![":2\r\n".to_string(), "1".into(), ":0\r\n".into()]
+    );
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(ours, run(&redis));
+    }
+}

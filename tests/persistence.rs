@@ -2,37 +2,8 @@
 //! and files exchanged with redis-server 7.0.15.
 
 mod common;
-use common::{Client, Server};
-use std::path::PathBuf;
+use common::{info_field, wait_until, Client, Dir, Server};
 use std::time::{Duration, Instant};
-
-/// A fresh directory for one server's files, removed at the end of the test.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let path =
-            std::env::temp_dir().join(format!("ferredis-persist-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Dir(path)
-    }
-    fn s(&self) -> &str {
-        self.0.to_str().expect("utf-8 path")
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.file("log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn start_in(dir: &Dir, extra: &[&str]) -> Server {
     let log = dir.file("log");
@@ -40,21 +11,6 @@ fn start_in(dir: &Dir, extra: &[&str]) -> Server {
     args.extend(["--logfile", log.to_str().expect("utf-8")]);
     args.extend(extra);
     Server::start_with(&args)
-}
-
-fn info_field(c: &mut Client, name: &str) -> String {
-    let info = c.cmd(&["info", "persistence"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn wait_bgsave(c: &mut Client) {
@@ -92,7 +48,7 @@ fn fill_all_types(c: &mut Client) {
 
 #[test]
 fn save_then_restart_loads_every_type_in_every_database() {
-    let dir = Dir::new("restart");
+    let dir = Dir::new("persist-restart");
     let digest;
     {
         let mut s = start_in(&dir, &[]);
@@ -138,7 +94,7 @@ fn save_then_restart_loads_every_type_in_every_database() {
 
 #[test]
 fn keys_expired_on_disk_are_dropped_on_load() {
-    let dir = Dir::new("expired");
+    let dir = Dir::new("persist-expired");
     {
         let mut s = start_in(&dir, &[]);
         let mut c = s.client();
@@ -178,7 +134,7 @@ fn start_failing(dir: &Dir) -> (std::process::ExitStatus, String) {
 
 #[test]
 fn a_corrupt_or_truncated_file_stops_start_up() {
-    let dir = Dir::new("corrupt");
+    let dir = Dir::new("persist-corrupt");
     {
         let mut s = start_in(&dir, &[]);
         let mut c = s.client();
@@ -224,7 +180,7 @@ fn a_corrupt_or_truncated_file_stops_start_up() {
 
 #[test]
 fn bgsave_replies_and_errors() {
-    let dir = Dir::new("bgsave");
+    let dir = Dir::new("persist-bgsave");
     let s = start_in(&dir, &[]);
     let mut c = s.client();
     c.cmd(&["debug", "populate", "2000"]);
@@ -296,13 +252,17 @@ fn bgsave_replies_and_errors() {
 
 #[test]
 fn a_failed_bgsave_stops_writes_with_misconf() {
-    let dir = Dir::new("misconf");
+    let dir = Dir::new("persist-misconf");
     let s = start_in(
         &dir,
         &["--save", "900 1", "--enable-protected-configs", "yes"],
     );
     let mut c = s.client();
     c.cmd(&["set", "k", "v"]);
+    // A transaction queued before the failure: its EXEC is refused as a write.
+    let mut queued = s.client();
+    queued.cmd(&["multi"]);
+    assert_eq!(queued.cmd(&["incr", "n"]), "+QUEUED\r\n");
     // Nothing can be created in /proc, not even by root.
     assert_eq!(c.cmd(&["config", "set", "dir", "/proc"]), "+OK\r\n");
     assert_eq!(c.cmd(&["bgsave"]), "+Background saving started\r\n");
@@ -311,6 +271,14 @@ fn a_failed_bgsave_stops_writes_with_misconf() {
     let misconf = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n";
     assert_eq!(c.cmd(&["set", "k", "v2"]), misconf);
     assert_eq!(c.cmd(&["ping"]), misconf);
+    // Redis's rejectCommand on EXEC: execCommandAbort.
+    assert_eq!(
+        queued.cmd(&["exec"]),
+        format!(
+            "-EXECABORT Transaction discarded because of: {}",
+            &misconf[1..]
+        )
+    );
     assert_eq!(c.cmd(&["get", "k"]), "$1\r\nv\r\n");
     c.cmd(&["multi"]);
     assert_eq!(c.cmd(&["del", "k"]), misconf);
@@ -352,7 +320,7 @@ fn a_failed_bgsave_stops_writes_with_misconf() {
 
 #[test]
 fn save_points_fire_and_flushall_saves() {
-    let dir = Dir::new("savepoints");
+    let dir = Dir::new("persist-savepoints");
     let s = start_in(&dir, &["--save", "1 2"]);
     let mut c = s.client();
     c.cmd(&["set", "a", "1"]);
@@ -381,7 +349,7 @@ fn save_points_fire_and_flushall_saves() {
 
 #[test]
 fn flushall_without_save_points_counts_the_removed_keys() {
-    let dir = Dir::new("flushall");
+    let dir = Dir::new("persist-flushall");
     let s = start_in(&dir, &[]);
     let mut c = s.client();
     c.cmd(&["mset", "a", "1", "b", "2", "c", "3"]);
@@ -393,7 +361,7 @@ fn flushall_without_save_points_counts_the_removed_keys() {
 
 #[test]
 fn shutdown_save_and_sigterm_save_before_exiting() {
-    let dir = Dir::new("shutdown");
+    let dir = Dir::new("persist-shutdown");
     {
         let mut s = start_in(&dir, &[]);
         let mut c = s.client();
@@ -431,7 +399,7 @@ fn shutdown_save_and_sigterm_save_before_exiting() {
 
 #[test]
 fn debug_reload_keeps_the_dataset() {
-    let dir = Dir::new("reload");
+    let dir = Dir::new("persist-reload");
     let s = start_in(&dir, &[]);
     let mut c = s.client();
     fill_all_types(&mut c);
@@ -460,7 +428,7 @@ fn debug_reload_keeps_the_dataset() {
 
 #[test]
 fn loading_answers_loading_until_done() {
-    let dir = Dir::new("loading");
+    let dir = Dir::new("persist-loading");
     {
         let mut s = start_in(&dir, &[]);
         let mut c = s.client();
@@ -493,7 +461,7 @@ fn loading_answers_loading_until_done() {
 
 #[test]
 fn redis_server_loads_a_file_ferredis_saved() {
-    let dir = Dir::new("cross");
+    let dir = Dir::new("persist-cross");
     let digest = {
         let s = start_in(&dir, &[]);
         let mut c = s.client();
@@ -528,7 +496,7 @@ fn info_persistence_has_redis_fields_in_order() {
 
 #[test]
 fn rdbchecksum_no_writes_a_zero_trailer_that_still_loads() {
-    let dir = Dir::new("nochecksum");
+    let dir = Dir::new("persist-nochecksum");
     {
         let mut s = start_in(&dir, &["--rdbchecksum", "no", "--rdbcompression", "no"]);
         let mut c = s.client();
@@ -549,7 +517,7 @@ fn rdbchecksum_no_writes_a_zero_trailer_that_still_loads() {
 
 #[test]
 fn a_failed_save_point_bgsave_is_retried_after_five_seconds() {
-    let dir = Dir::new("retry");
+    let dir = Dir::new("persist-retry");
     let s = start_in(
         &dir,
         &["--save", "1 1", "--enable-protected-configs", "yes"],
@@ -574,4 +542,35 @@ fn a_failed_save_point_bgsave_is_retried_after_five_seconds() {
     });
     assert!(failed_at.elapsed() >= Duration::from_secs(4));
     assert_eq!(info_field(&mut c, "rdb_saves"), "2");
+}
+
+/// An EXEC whose queue holds a write is refused with MISCONF once a BGSAVE failed after the commands were queued,
+/// and an EXEC of reads still runs, as Redis's `processCommand` judges EXEC by its queue. Same replies on both.
+#[test]
+fn exec_of_queued_writes_is_refused_after_a_failed_bgsave() {
+    let run = |s: &Server| {
+        let (mut c, mut writes, mut reads) = (s.client(), s.client(), s.client());
+        let mut out = vec![c.cmd(&["set", "k", "v"])];
+        out.extend([writes.cmd(&["multi"]), writes.cmd(&["set", "k", "v2"])]);
+        out.extend([reads.cmd(&["multi"]), reads.cmd(&["get", "k"])]);
+        out.push(c.cmd(&["config", "set", "dir", "/proc"]));
+        out.push(c.cmd(&["bgsave"]));
+        wait_bgsave(&mut c);
+        out.push(writes.cmd(&["exec"]));
+        out.push(reads.cmd(&["exec"]));
+        out.push(writes.cmd(&["discard"]));
+        out.push(c.cmd(&["get", "k"]));
+        out
+    };
+    let args = ["--save", "900 1", "--enable-protected-configs", "yes"];
+    let dir = Dir::new("persist-misconf-exec");
+    let ours = run(&start_in(&dir, &args));
+    let Some(redis) = Server::start_redis_with(&args) else {
+        return;
+    };
+    assert_eq!(ours, run(&redis));
+    assert!(
+        ours[7].starts_with("-EXECABORT Transaction discarded because of: MISCONF "),
+        "{ours:?}"
+    );
 }

@@ -227,6 +227,8 @@ fn unauthenticated_clients_get_small_limits() {
     let (ours, redis) = (Server::start(), Server::start_redis());
     for server in std::iter::once(&ours).chain(redis.as_ref()) {
         let mut before = server.client();
+        // Served before the password is set (a connection not yet accepted would start unauthenticated).
+        assert_eq!(before.cmd(&["PING"]), "+PONG\r\n");
         assert_eq!(
             server.client().cmd(&["CONFIG", "SET", "requirepass", "pw"]),
             "+OK\r\n"

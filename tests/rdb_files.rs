@@ -124,7 +124,7 @@ fn compare(a: &mut Client, b: &mut Client, what: &str) {
 struct FileContents {
     summary: RdbSummary,
     aux: BTreeMap<Vec<u8>, Vec<u8>>,
-    entries: Vec<(usize, Vec<u8>, Entry)>,
+    entries: Vec<(usize, Vec<u8>, Entry, Option<i64>)>,
     functions: Vec<Vec<u8>>,
 }
 
@@ -138,7 +138,12 @@ fn read_file(path: &Path) -> Result<FileContents, RdbError> {
             RdbItem::Aux { key, value } => {
                 aux.insert(key, value);
             }
-            RdbItem::Entry { db, key, entry } => entries.push((db, key, entry)),
+            RdbItem::Entry {
+                db,
+                key,
+                entry,
+                expire,
+            } => entries.push((db, key, entry, expire)),
             RdbItem::Function(code) => functions.push(code),
             RdbItem::ResizeDb { .. } => {}
         }
@@ -180,11 +185,11 @@ fn redis_file_reads_in_ferredis(name: &str, redis_args: &[&str], checksum: bool)
         compress: true,
         limits: Limits::default(),
     };
-    for (db, key, entry) in &file.entries {
+    for (db, key, entry, expire) in &file.entries {
         assert!(DBS.contains(db), "db {db}");
         let key = std::str::from_utf8(key).unwrap();
         f.cmd(&["SELECT", &db.to_string()]);
-        let at = entry.expire_at().map_or("0".to_string(), |t| t.to_string());
+        let at = expire.map_or("0".to_string(), |t| t.to_string());
         let p = payload::dump(&entry.value, &enc);
         assert_eq!(
             restore(&mut f, key, &at, &p, &["ABSTTL"]),
@@ -210,8 +215,11 @@ fn a_file_redis_saved_uncompressed_and_unchecksummed_reads_in_ferredis() {
     );
 }
 
+/// A key, its entry and its deadline (Unix ms) if it has a TTL.
+type Keyed = (String, Entry, Option<i64>);
+
 /// The entries of a ferredis server, taken out through DUMP (the test's way to get `Entry` values).
-fn entries_of(c: &mut Client) -> Vec<(usize, Vec<(String, Entry)>)> {
+fn entries_of(c: &mut Client) -> Vec<(usize, Vec<Keyed>)> {
     let limits = Limits::default();
     let mut out = Vec::new();
     for db in DBS {
@@ -228,7 +236,7 @@ fn entries_of(c: &mut Client) -> Vec<(usize, Vec<(String, Entry)>)> {
         for k in keys {
             let value = payload::restore(&dump(c, &k), &limits).expect("own payload");
             let at: i64 = c.cmd(&["PEXPIRETIME", &k])[1..].trim().parse().unwrap();
-            entries.push((k, Entry::with_expire(value, (at > 0).then_some(at))));
+            entries.push((k, Entry::new(value), (at > 0).then_some(at)));
         }
         out.push((db, entries));
     }
@@ -236,13 +244,13 @@ fn entries_of(c: &mut Client) -> Vec<(usize, Vec<(String, Entry)>)> {
     out
 }
 
-fn write_file(path: &Path, dbs: &[(usize, Vec<(String, Entry)>)], opts: RdbOptions) {
+fn write_file(path: &Path, dbs: &[(usize, Vec<Keyed>)], opts: RdbOptions) {
     write_file_with(path, dbs, opts, |w| w, &[]);
 }
 
 fn write_file_with(
     path: &Path,
-    dbs: &[(usize, Vec<(String, Entry)>)],
+    dbs: &[(usize, Vec<Keyed>)],
     opts: RdbOptions,
     setup: impl FnOnce(
         RdbWriter<std::io::BufWriter<std::fs::File>>,
@@ -262,14 +270,11 @@ fn write_file_with(
         w.function(code).unwrap();
     }
     for (db, entries) in dbs {
-        let expires = entries
-            .iter()
-            .filter(|(_, e)| e.expire_at().is_some())
-            .count();
+        let expires = entries.iter().filter(|(_, _, at)| at.is_some()).count();
         w.select_db(*db, entries.len() as u64, expires as u64)
             .unwrap();
-        for (k, e) in entries {
-            w.entry(k.as_bytes(), e).unwrap();
+        for (k, e, at) in entries {
+            w.entry(k.as_bytes(), e, *at).unwrap();
         }
     }
     w.finish().unwrap();
@@ -400,10 +405,10 @@ fn functions_and_idle_times_cross_over() {
     drop(redis);
     let file = read_file(&dir.join("dump.rdb")).expect("readable");
     assert_eq!(file.functions, vec![LIBRARY.to_vec()]);
-    let (_, _, k) = file
+    let (_, _, k, _) = file
         .entries
         .iter()
-        .find(|(_, key, _)| key == b"k")
+        .find(|(_, key, _, _)| key == b"k")
         .expect("k");
     let idle = k.access().idle_secs(now_ms());
     assert!((777..=780).contains(&idle), "idle {idle}");
@@ -418,7 +423,7 @@ fn functions_and_idle_times_cross_over() {
     let now = now_ms();
     dbs.iter()
         .flat_map(|(_, e)| e)
-        .for_each(|(_, e)| e.access().restore(Some(5000), None, now));
+        .for_each(|(_, e, _)| e.access().restore(Some(5000), None, now));
     let path = dir.join("ours.rdb");
     let stamps = |w: RdbWriter<_>| w.with_access_stamps(AccessStamps::Idle, now);
     write_file_with(&path, &dbs, RdbOptions::default(), stamps, &[LIBRARY]);

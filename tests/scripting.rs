@@ -408,16 +408,33 @@ fn busy_and_kill(srv: &Server) -> Vec<String> {
     seen.push(admin.cmd(&["script", "kill"]));
     let mut looping = srv.client();
     looping.send(&["eval", "while true do end", "0"]);
-    thread::sleep(std::time::Duration::from_millis(400));
-    seen.push(admin.cmd(&["ping"]));
+    seen.push(first_reply_unlike(&mut admin, &["ping"], "+PONG\r\n"));
     seen.push(admin.cmd(&["get", "x"]));
     seen.push(admin.cmd(&["script", "kill"]));
     seen.push(looping.read_reply());
     seen.push(admin.cmd(&["ping"]));
     looping.send(&["eval", "redis.call('set', 'x', '1') while true do end", "0"]);
-    thread::sleep(std::time::Duration::from_millis(400));
+    // Once the script runs past the threshold, PING is answered BUSY; then SCRIPT KILL refuses (it wrote).
+    first_reply_unlike(&mut admin, &["ping"], "+PONG\r\n");
     seen.push(admin.cmd(&["script", "kill"]));
     seen
+}
+
+/// Sends `cmd` until the reply is not `unlike` (a script sent on another connection has not started, or not yet
+/// run past the busy threshold, however loaded the machine), and returns that reply.
+fn first_reply_unlike(c: &mut common::Client, cmd: &[&str], unlike: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let reply = c.cmd(cmd);
+        if reply != unlike {
+            return reply;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{cmd:?} stayed {unlike:?}"
+        );
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -436,4 +453,19 @@ fn script_kill_and_busy_as_redis() {
     if let Some(redis) = Server::start_redis() {
         assert_eq!(ours, busy_and_kill(&redis));
     }
+}
+
+/// The debugger's hooks outside a debugging session: `redis.breakpoint()` is not taken, `redis.debug()` prints
+/// nothing and returns nothing, as redis-server answers.
+#[test]
+fn debugger_hooks_are_inert_outside_a_session() {
+    assert_same_as_redis(&[
+        &[
+            "EVAL",
+            "local a = redis.breakpoint(); local b = redis.debug('x', 1); return {tostring(a), tostring(b)}",
+            "0",
+        ],
+        &["EVAL", "return redis.debug('x')", "0"],
+        &["SCRIPT", "DEBUG", "NO"],
+    ]);
 }

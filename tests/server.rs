@@ -342,7 +342,7 @@ fn client_help_and_command_help_are_status_lines() {
     let mut c = s.client();
     let help = c.cmd(&["CLIENT", "HELP"]);
     assert!(help.starts_with(
-        "*41\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
+        "*45\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GETNAME\r\n"
     ));
     assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
     assert_same_as_redis(&[&["COMMAND", "HELP"], &["CONFIG", "HELP"]]);
@@ -512,8 +512,10 @@ fn command_introspection() {
     let docs = c.cmd(&["COMMAND", "DOCS", "ping"]);
     assert_eq!(
         docs,
-        "*2\r\n$4\r\nping\r\n*8\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n$5\r\nsince\r\n\
-         $5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
+        "*2\r\n$4\r\nping\r\n*10\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n$5\r\nsince\r\n\
+         $5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n\
+         $9\r\narguments\r\n*1\r\n*6\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n$6\r\nstring\r\n\
+         $5\r\nflags\r\n*1\r\n+optional\r\n"
     );
     assert_same_as_redis(&[
         &["COMMAND", "GETKEYS", "GET", "k"],

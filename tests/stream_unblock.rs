@@ -109,3 +109,49 @@ fn xread_keeps_waiting_through_flush_and_delete() {
         }
     }
 }
+
+/// An error answered to a blocked client counts as its command's failure: XGROUP DESTROY's NOGROUP and an
+/// `UNBLOCKED` from a deleted stream show in INFO errorstats, commandstats and `total_error_replies`, as Redis
+/// counts them when it unblocks the client.
+#[test]
+fn errors_to_blocked_clients_are_counted() {
+    for srv in servers() {
+        let mut r = srv.client();
+        assert_eq!(r.cmd(&["config", "resetstat"]), "+OK\r\n");
+        assert_eq!(
+            blocked_then(&srv, &[&["xgroup", "destroy", "mystream", "mygroup"]]),
+            NOGROUP
+        );
+        assert_eq!(blocked_then(&srv, &[&["del", "mystream"]]), GONE);
+        let info = r.cmd(&["info", "all"]);
+        let line = |prefix: &str| {
+            info.lines()
+                .find(|l| l.starts_with(prefix))
+                .map(|l| l.split(",rejected").next().unwrap_or(l).to_owned())
+        };
+        assert_eq!(
+            line("errorstat_NOGROUP:").as_deref(),
+            Some("errorstat_NOGROUP:count=1")
+        );
+        assert_eq!(
+            line("errorstat_UNBLOCKED:").as_deref(),
+            Some("errorstat_UNBLOCKED:count=1")
+        );
+        assert_eq!(
+            line("total_error_replies:").as_deref(),
+            Some("total_error_replies:2")
+        );
+        let xreadgroup = info
+            .lines()
+            .find(|l| l.starts_with("cmdstat_xreadgroup:"))
+            .expect("cmdstat_xreadgroup");
+        assert!(
+            xreadgroup.starts_with("cmdstat_xreadgroup:calls=2,"),
+            "{xreadgroup}"
+        );
+        assert!(
+            xreadgroup.ends_with("rejected_calls=0,failed_calls=2"),
+            "{xreadgroup}"
+        );
+    }
+}

@@ -69,7 +69,11 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 
 pub use serve::{serve_deferred, serve_ready};
-pub use wait::{client_killed, client_unblock, unblock, wait, CLIENT_UNBLOCK};
+pub(crate) use wait::peer_closed;
+pub use wait::{
+    client_killed, client_unblock, still_blocked, unblock, unblock_with, wait, was_served,
+    CLIENT_UNBLOCK,
+};
 
 /// What a blocked command does when one of its keys changes.
 pub trait Request: Send + Sync + 'static {

@@ -48,6 +48,9 @@ pub fn serve_ready(ctx: &mut Ctx) {
     if nothing_ready() {
         return;
     }
+    // The serves judge expiry by the time now, not the command's frozen clock (Redis's `updateCachedTime` in
+    // `handleClientsBlockedOnKeys`): a key that expired while an EXEC or a script ran is not served.
+    ctx.keys.set_now(now_ms());
     let (own_db, own_cmd) = (ctx.client.db, ctx.cmd);
     let mut deferred = Vec::new();
     while let Some((db, key)) = next_ready() {
@@ -148,6 +151,7 @@ fn offer(ctx: &mut Ctx, key: &[u8]) -> bool {
                 ctx.keys.pending.end_serve(mark);
                 ctx.keys.end_unit();
                 *state = State::Answered(reply);
+                crate::tracking::served_a_waiter();
                 waiter.cond.notify_one();
                 drop(state);
                 remove_at(ctx, db, key, i);

@@ -7,7 +7,7 @@ use super::flags::*;
 use super::introspection::help_reply;
 use super::{table, Args, Command, Ctx};
 use crate::protocol::Reply;
-use crate::server::clients::ClientInfo;
+use crate::server::clients::{ClientInfo, ClientState};
 use crate::util::numbers::parse_i64;
 use crate::util::time::now_ms;
 
@@ -20,13 +20,20 @@ const SUBCOMMANDS: &[Command] = &[
     sub("getname", 2, PLAIN_SUB, getname, "2.6.9", "Get the current connection name").complexity("O(1)"),
     sub("list", -2, ADMIN_SUB, list, "2.4.0", "Get the list of client connections").complexity("O(N) where N is the number of client connections"),
     sub("info", 2, PLAIN_SUB, info, "6.2.0", "Returns information about the current client connection.").complexity("O(1)"),
-    sub("kill", -3, ADMIN_SUB, kill, "2.4.0", "Kill the connection of a client").complexity("O(N) where N is the number of client connections"),
+    sub("kill", -3, ADMIN_SUB | ORDERED, kill, "2.4.0", "Kill the connection of a client").complexity("O(N) where N is the number of client connections"),
     sub("setinfo", 4, PLAIN_SUB, setinfo, "7.2.0", "Set client or connection specific info").complexity("O(1)"),
     sub("no-evict", 3, ADMIN_SUB, no_evict, "7.0.0", "Set client eviction mode for the current connection").complexity("O(1)"),
     sub("no-touch", 3, PLAIN_SUB, no_touch, "7.2.0", "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.").complexity("O(1)"),
     sub("reply", 3, PLAIN_SUB, reply, "3.2.0", "Instruct the server whether to reply to commands").complexity("O(1)"),
+    crate::tracking::commands::CLIENT_TRACKING,
+    crate::tracking::commands::CLIENT_CACHING,
+    crate::tracking::commands::CLIENT_GETREDIR,
+    crate::tracking::commands::CLIENT_TRACKINGINFO,
     // Owned by the blocking feature, which knows its waiters.
     crate::blocking::CLIENT_UNBLOCK.complexity("O(log N) where N is the number of client connections"),
+    // Owned by `crate::ops`, with the pause itself.
+    crate::ops::CLIENT_PAUSE,
+    crate::ops::CLIENT_UNPAUSE,
     sub("help", 2, LOADING | STALE, help, "5.0.0", "Show helpful text about the different subcommands").complexity("O(1)"),
 ];
 
@@ -176,6 +183,11 @@ fn client_type_by_name(name: &[u8]) -> Result<ClientType, Reply> {
 }
 
 fn client_type(c: &ClientInfo) -> ClientType {
+    match c.repl_kind.load(Relaxed) {
+        1 => return ClientType::Replica,
+        2 => return ClientType::Master,
+        _ => {}
+    }
     if subscribed(c) {
         ClientType::PubSub
     } else {
@@ -194,6 +206,8 @@ pub struct Running<'a> {
     pub id: u64,
     pub cmd: &'a str,
     pub argv_mem: usize,
+    /// How many arguments it has (the argument array counts in `tot-mem`).
+    pub argc: usize,
 }
 
 impl<'a> Running<'a> {
@@ -202,6 +216,7 @@ impl<'a> Running<'a> {
             id: ctx.client.id(),
             cmd,
             argv_mem: args.iter().map(<[u8]>::len).sum(),
+            argc: args.len(),
         }
     }
 }
@@ -209,10 +224,16 @@ impl<'a> Running<'a> {
 /// One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields in Redis's order (7.2's lib-name and lib-ver at
 /// the end, since ferredis has CLIENT SETINFO). Replies are written out after every batch, so `omem` is what a
 /// subscriber's or monitor's writer has yet to write (0 for other clients); `tot-mem` counts the read buffer, the
-/// arguments and `omem`.
+/// arguments, `omem`, the replies the socket holds unsent and the overhead of subscriptions and watched keys
+/// (what client eviction counts).
 pub fn describe(c: &ClientInfo, running: &Running) -> String {
     let now = now_ms();
     let mut flags = String::new();
+    match c.repl_kind.load(Relaxed) {
+        1 => flags.push('S'),
+        2 => flags.push('M'),
+        _ => {}
+    }
     if subscribed(c) {
         flags.push('P');
     }
@@ -224,6 +245,9 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
     }
     if c.watch_dirty.is_dirty() {
         flags.push('d');
+    }
+    if c.addr.is_unix() {
+        flags.push('U');
     }
     if c.no_evict.load(Relaxed) {
         flags.push('e');
@@ -241,18 +265,21 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
         u32::MAX => "NULL".to_string(),
         id => table::get().full_name(id as usize).to_string(),
     };
-    let qbuf = c.qbuf.load(Relaxed);
-    let rbs = c.rbs.load(Relaxed);
+    let ((qbuf, qbuf_free), (rbs, rbp)) = {
+        let bufs = c.bufs.lock();
+        (bufs.query(), bufs.reply())
+    };
     let argv_mem = if me { running.argv_mem } else { 0 };
+    let argc = if me { running.argc } else { 0 };
     let omem = c.omem.load(Relaxed);
     let multi_mem = c.multi_mem.load(Relaxed);
     let mut out = String::with_capacity(300);
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem={multi_mem} rbs={rbs} rbp={rbs} obl=0 oll=0 omem={omem} \
+         multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv_mem} multi-mem={multi_mem} rbs={rbs} rbp={rbp} obl=0 oll=0 omem={omem} \
          tot-mem={} \
-         events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+         events=r cmd={cmd} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -265,13 +292,24 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
         c.psubscriptions.load(Relaxed),
         c.ssubscriptions.load(Relaxed),
         c.multi_len.load(Relaxed),
-        rbs.saturating_sub(qbuf),
-        rbs + argv_mem + omem + multi_mem,
+        crate::memory::clients::total(c, argv_mem, argc),
+        String::from_utf8_lossy(&c.user.lock()),
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),
     );
     out
+}
+
+/// The client as CLIENT LIST shows it while it runs `cmd` (ACL LOG's `client-info`).
+pub fn describe_current(client: &ClientState, cmd: &str, argv_mem: usize) -> String {
+    let running = Running {
+        id: client.id(),
+        cmd,
+        argv_mem,
+        argc: 0,
+    };
+    describe(&client.info, &running)
 }
 
 fn info(ctx: &mut Ctx, args: Args) -> Reply {
@@ -309,7 +347,8 @@ fn list(ctx: &mut Ctx, args: Args) -> Reply {
     }
     let running = Running::new(ctx, "client|list", args);
     let mut out = String::new();
-    for c in &chosen {
+    // A killed client is gone for Redis at once, even if its thread has not noticed yet.
+    for c in chosen.iter().filter(|c| !c.killed.load(Relaxed)) {
         out.push_str(&describe(c, &running));
         out.push('\n');
     }
@@ -323,6 +362,7 @@ struct KillFilter<'a> {
     addr: Option<&'a [u8]>,
     laddr: Option<&'a [u8]>,
     kind: Option<ClientType>,
+    user: Option<&'a [u8]>,
     skipme: bool,
 }
 
@@ -347,13 +387,13 @@ fn parse_kill_filter(args: Args) -> Result<KillFilter, Reply> {
             b"type" => f.kind = Some(client_type_by_name(v)?),
             b"addr" => f.addr = Some(v),
             b"laddr" => f.laddr = Some(v),
-            b"user" if v != b"default" => {
+            b"user" if crate::acl::acl().get(v).is_none() => {
                 return Err(Reply::err(&format!(
                     "No such user '{}'",
                     String::from_utf8_lossy(v)
                 )))
             }
-            b"user" => {}
+            b"user" => f.user = Some(v),
             b"skipme" if v.eq_ignore_ascii_case(b"yes") => f.skipme = true,
             b"skipme" if v.eq_ignore_ascii_case(b"no") => f.skipme = false,
             _ => return Err(Reply::syntax_error()),
@@ -388,7 +428,8 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
             && filter
                 .laddr
                 .is_none_or(|a| a == c.laddr.to_string().as_bytes())
-            && filter.kind.is_none_or(|k| k == client_type(&c));
+            && filter.kind.is_none_or(|k| k == client_type(&c))
+            && filter.user.is_none_or(|u| u == c.user.lock().as_slice());
         // A client already killed is gone for Redis, even if its thread has not noticed yet.
         if !matches || (filter.skipme && c.id == me) || c.killed.load(Relaxed) {
             continue;
@@ -436,6 +477,10 @@ fn help(_ctx: &mut Ctx, _args: Args) -> Reply {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
             "SETNAME <name>",

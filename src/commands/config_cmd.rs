@@ -5,6 +5,7 @@ use super::introspection::help_reply;
 use super::{Args, Command, Ctx};
 use crate::config::{params, Config};
 use crate::protocol::Reply;
+use std::sync::atomic::Ordering::Relaxed;
 
 const ADMIN_SUB: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
@@ -77,9 +78,10 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::syntax_error();
     }
     let allow_protected =
-        ctx.server.config.get("enable-protected-configs").as_deref() == Some("yes");
+        crate::ops::protected::allowed(ctx.server, &ctx.client.info, "enable-protected-configs");
     let mut changes: Vec<(usize, String)> = Vec::new();
     let mut names: Vec<&[u8]> = Vec::new();
+    let loading = ctx.server.persist.loading() || ctx.server.repl.async_loading.load(Relaxed);
     for pair in (2..args.len()).step_by(2) {
         let (name, value) = (args.get(pair), args.get(pair + 1));
         let name_text = String::from_utf8_lossy(name);
@@ -94,6 +96,10 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
         }
         if param.flags & params::PROTECTED != 0 && !allow_protected {
             return failed(name, "can't set protected config");
+        }
+        // Redis checks no pair after the first refused one: -LOADING when that one is a DENY_LOADING parameter.
+        if loading && param.flags & params::DENY_LOADING != 0 {
+            return Reply::error(crate::persist::LOADING);
         }
         // As in Redis, a name and its alias are different entries: only the same spelling twice is refused.
         let same_entry = |n: &&[u8]| {
@@ -116,7 +122,19 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
     if let Err(reply) = apply_listen_change(ctx, &validated, &names) {
         return reply;
     }
+    if let Err((pos, reason)) = crate::tls::apply_config_change(ctx.server, &validated) {
+        return failed(names[pos], reason);
+    }
+    let appendonly = validated
+        .iter()
+        .find(|(i, _)| Config::param(*i).name == "appendonly")
+        .map(|(_, v)| v == "yes");
     ctx.server.config.commit(validated);
+    if let Some(on) = appendonly {
+        if let Err(e) = crate::persist::aof::config_changed(ctx.server, on) {
+            return Reply::err(e);
+        }
+    }
     Reply::Ok
 }
 
@@ -166,8 +184,10 @@ fn alias_of(name: &[u8], i: usize) -> bool {
         .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
 }
 
-fn resetstat(_ctx: &mut Ctx, _args: Args) -> Reply {
+fn resetstat(ctx: &mut Ctx, _args: Args) -> Reply {
     crate::server::stats::reset();
+    crate::memory::lazyfree::reset_stats();
+    ctx.server.repl.reset_stats();
     Reply::Ok
 }
 

@@ -98,9 +98,12 @@ fn select(ctx: &mut Ctx, args: Args) -> Reply {
 fn reset(ctx: &mut Ctx, _args: Args) -> Reply {
     crate::pubsub::leave_all(ctx.server, ctx.client);
     super::transaction::discard_transaction(ctx.server, ctx.client);
+    crate::tracking::disable(ctx.server, ctx.client);
     ctx.client.select(0);
     ctx.client.set_protocol(Protocol::Resp2);
-    ctx.client.authenticated = ctx.server.config.requirepass().is_empty();
+    let acl = crate::acl::acl();
+    crate::acl::set_client_user(ctx.client, acl.default_user());
+    ctx.client.authenticated = !acl.auth_required();
     ctx.client.reply_off = false;
     ctx.client.skip_replies = 0;
     let info = &ctx.client.info;
@@ -117,13 +120,10 @@ fn wrong_pass() -> Reply {
     Reply::error("WRONGPASS invalid username-password pair or user is disabled.")
 }
 
-/// Checks `user`/`pass` against the only user ferredis has, `default`, whose password is `requirepass` (none:
-/// any password is accepted, as Redis's `nopass` user). On success the client is authenticated.
-fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
-    let required = ctx.server.config.requirepass();
-    let ok = user == b"default" && (required.is_empty() || required.as_bytes() == pass);
-    if ok {
-        ctx.client.authenticated = true;
+/// Checks `user`/`pass` against the ACL users (`crate::acl`); on success the client runs as that user. `command`
+/// is the name the client sent (AUTH, HELLO), for the ACL log.
+fn authenticate(ctx: &mut Ctx, command: &[u8], user: &[u8], pass: &[u8]) -> Result<(), Reply> {
+    if crate::acl::authenticate(ctx.client, user, pass, command) {
         Ok(())
     } else {
         Err(wrong_pass())
@@ -137,7 +137,7 @@ fn auth(ctx: &mut Ctx, args: Args) -> Reply {
     // MONITOR never sees credentials, as in Redis.
     ctx.client.redacted = if args.len() == 2 { 0b10 } else { 0b110 };
     let (user, pass) = if args.len() == 2 {
-        if ctx.server.config.requirepass().is_empty() {
+        if crate::acl::acl().default_user().nopass {
             return Reply::err(
                 "AUTH <password> called without any password configured for the default user. \
                  Are you sure your configuration is correct?",
@@ -147,7 +147,7 @@ fn auth(ctx: &mut Ctx, args: Args) -> Reply {
     } else {
         (args.get(1), args.get(2))
     };
-    match authenticate(ctx, user, pass) {
+    match authenticate(ctx, args.get(0), user, pass) {
         Ok(()) => Reply::Ok,
         Err(e) => e,
     }
@@ -187,7 +187,7 @@ fn hello(ctx: &mut Ctx, args: Args) -> Reply {
         }
     }
     if let Some((user, pass)) = credentials {
-        if let Err(e) = authenticate(ctx, user, pass) {
+        if let Err(e) = authenticate(ctx, args.get(0), user, pass) {
             return e;
         }
     }

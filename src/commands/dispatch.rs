@@ -49,24 +49,54 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
             return reply;
         }
     };
-    if !client.authenticated && !table.get(id).has(flags::NO_AUTH) {
+    if table.get(id).has(flags::PROTECTED) {
+        let top = table.parent(id).unwrap_or(id);
+        if let Some(reply) =
+            crate::ops::protected::refuse_command(server, &client.info, table.full_name(top))
+        {
+            return reject(server, client, args, id, reply);
+        }
+    }
+    if !client.authenticated
+        && !table.get(id).has(flags::NO_AUTH)
+        && crate::acl::acl().auth_required()
+    {
         let reply = Reply::error("NOAUTH Authentication required.");
         return reject(server, client, args, id, reply);
     }
-    // Redis's order: the disk-error and loading refusals, the pub/sub context check, MULTI queueing, the call.
-    if let Some(reply) = crate::persist::gate(server, table.get(id)) {
+    // ACL: one comparison for a user that may run anything.
+    if !client.ext.acl.allows_all() {
+        if let Some(reply) = crate::acl::check_command(client, id, args) {
+            return reject(server, client, args, id, reply);
+        }
+    }
+    // Redis's order: the maxmemory refusal (after evicting what the policy allows), the disk-error and loading
+    // refusals, the pub/sub context check, MULTI queueing, the call.
+    let cmd_flags = transaction::effective_flags(server, client, table.get(id), args);
+    let refused = crate::memory::gate(server, client, table.get(id), cmd_flags);
+    // Keys evicted for this command are invalidated before its reply.
+    crate::tracking::deliver_before_reply(server, client);
+    if let Some(reply) = refused {
         return reject(server, client, args, id, reply);
     }
-    if let Some(reply) = crate::scripting::busy(server, table.get(id)) {
+    if let Some(reply) = crate::persist::gate(server, table.get(id), cmd_flags) {
         return reject(server, client, args, id, reply);
     }
-    if let Some(reply) = crate::pubsub::gate(client, id) {
+    if let Some(reply) = crate::replication::gate(server, client, cmd_flags) {
+        return reject(server, client, args, id, reply);
+    }
+    if let Some(reply) = crate::scripting::busy(server, client, table.get(id)) {
+        return reject(server, client, args, id, reply);
+    }
+    if let Some(reply) = crate::pubsub::gate(client, id, cmd_flags) {
         return reply;
     }
     if let Some(reply) = transaction::queue_if_multi(client, id, args) {
         return reply;
     }
-    run(server, client, id, args)
+    let reply = run(server, client, id, args);
+    crate::replication::after_command(server, client, table.get(id), args);
+    reply
 }
 
 /// A resolved command refused before it ran: it aborts the client's transaction and counts as rejected.
@@ -82,10 +112,18 @@ fn reject(server: &Server, client: &mut ClientState, args: Args, id: usize, repl
 /// Runs a resolved command under the locks it needs.
 pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
-    if cmd.has(flags::BLOCKING) {
-        // Whoever sent a command before this one runs it first, as in Redis (blocked clients queue in order).
+    // Whoever sent a command before this one runs it first, as in Redis: blocked clients queue in the order
+    // they asked, and a write finds blocked the clients that asked before it.
+    let cmd_flags = transaction::effective_flags(server, client, cmd, args);
+    if cmd_flags & flags::BLOCKING != 0 {
         crate::server::fence::before_blocking(server, &client.info);
+    } else if cmd_flags & (flags::WRITE | flags::ORDERED) != 0
+        || cmd_flags & (flags::MAY_REPLICATE | flags::PUBSUB) == flags::MAY_REPLICATE
+    {
+        // Scripts may write too; PUBLISH touches no key and takes its own fence (against subscribers).
+        crate::server::fence::before_write(server, &client.info);
     }
+    crate::tracking::command_starts(server, client.info.id);
     let plan = lock_plan(&server.keyspace, client.db, cmd, args);
     let locks = plan.acquire(&server.keyspace);
     let mut ctx = Ctx {
@@ -94,21 +132,29 @@ pub fn run(server: &Server, client: &mut ClientState, id: usize, args: Args) -> 
         keys: KeyLocks::new(server, locks, now_ms()),
         cmd,
     };
+    if ctx.client.ext.repl.is_master {
+        ctx.keys.for_master_link();
+    }
     let reply = call(&mut ctx, id, args);
     // The command's effects go to the feed first, then those of the clients it serves, each its own unit.
     ctx.keys.end_unit();
     // Clients blocked on keys this command made ready are served before anyone else sees the keys; those whose
     // serve writes a key not locked here (a BLMOVE destination) once the locks are released.
     crate::blocking::serve_ready(&mut ctx);
+    let lazy = ctx.keys.take_lazy();
     drop(ctx);
     crate::blocking::serve_deferred(server, client);
+    crate::db::expire_lazily(server, lazy);
+    if server.tracking.active() {
+        crate::tracking::after_command(server, client, id);
+    }
     reply
 }
 
 /// Calls the handler with locks already held (by `run`, or by EXEC for a whole transaction) and counts the call.
 pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let cmd = table::get().get(id);
-    ctx.cmd = cmd;
+    let outer = std::mem::replace(&mut ctx.cmd, cmd);
     // CLIENT NO-TOUCH: the client's lookups leave keys' access stamps alone, except in TOUCH.
     let no_touch = ctx
         .client
@@ -125,6 +171,10 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
     let mark = ctx.keys.pending.begin_call();
     let reply = (cmd.handler)(ctx, args);
     let dirty = ctx.keys.pending.end_call(mark, ctx.client.db, args);
+    if ctx.client.ext.tracking.on() {
+        let in_script = !std::ptr::eq(outer, cmd) && ctx.server.scripts.in_progress();
+        crate::tracking::after_call(ctx.server, ctx.client, cmd, args, in_script);
+    }
     if ctx.server.pubsub.monitoring() {
         crate::pubsub::feed_monitors(ctx, cmd, args);
     }
@@ -139,13 +189,18 @@ pub fn call(ctx: &mut Ctx, id: usize, args: Args) -> Reply {
         }
         if reply.is_error() {
             c.failed.add_local(1);
-            s.count_error(&reply);
+            // A script's error raised from `redis.call` was counted when that call failed.
+            if !crate::scripting::take_error_counted() {
+                s.count_error(&reply);
+            }
         }
     });
     ctx.client
         .info
         .last_cmd
         .store(id as u32, std::sync::atomic::Ordering::Relaxed);
+    crate::server::fence::note_command(ctx.server, ctx.client, cmd);
+    crate::ops::after_call(ctx, id, args, usec);
     reply
 }
 
@@ -183,6 +238,9 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
         keys: KeyLocks::new(server, plan.acquire(ks), now_ms()),
         cmd: outer.cmd,
     };
+    if ctx.client.ext.repl.is_master {
+        ctx.keys.for_master_link();
+    }
     let clean = transaction::end_watch(&mut ctx.keys, ctx.client);
     if doomed {
         return Reply::error("EXECABORT Transaction discarded because of previous errors.");
@@ -193,7 +251,14 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
     transaction::set_executing(ctx.client, true);
     let replies = queue
         .iter()
-        .map(|queued| call(&mut ctx, queued.id, queued.args()))
+        .map(|queued| {
+            // The rules may have changed since the command was queued: Redis checks again.
+            let refused = match ctx.client.ext.acl.allows_all() {
+                true => None,
+                false => crate::acl::check_queued(ctx.client, queued.id, queued.args()),
+            };
+            refused.unwrap_or_else(|| call(&mut ctx, queued.id, queued.args()))
+        })
         .collect();
     transaction::set_executing(ctx.client, false);
     // The transaction's effects are one unit: in MULTI ... EXEC if there are several, bare if only one, as in
@@ -202,6 +267,7 @@ pub fn exec(outer: &mut Ctx, queue: &[transaction::Queued], doomed: bool) -> Rep
     // Clients blocked on keys the transaction fed are served once, after all of it and before anyone else sees
     // those keys; serves writing keys outside the plan are left to EXEC's own `run`, after the plan is released.
     crate::blocking::serve_ready(&mut ctx);
+    outer.keys.extend_lazy(ctx.keys.take_lazy());
     Reply::Array(replies)
 }
 

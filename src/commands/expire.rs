@@ -156,7 +156,7 @@ impl ExpireFlags {
 }
 
 /// Redis's `expireGenericCommand`: `basetime` is now for the relative forms, 0 for the absolute ones. A
-/// deadline already past deletes the key (and still answers 1).
+/// deadline already past deletes the key (and still answers 1), except while loading or on a replica.
 fn expire_generic(ctx: &mut Ctx, args: Args, basetime: i64, seconds: bool) -> Reply {
     let key = args.get(1);
     let flags = match ExpireFlags::parse(args) {
@@ -178,13 +178,17 @@ fn expire_generic(ctx: &mut Ctx, args: Args, basetime: i64, seconds: bool) -> Re
         None => return invalid(),
     }
     let db = ctx.db();
-    let Some(entry) = ctx.keys.get_mut(db, key) else {
-        return Reply::Int(0);
-    };
-    if !flags.allows(entry.expire_at(), when) {
+    if ctx.keys.get_mut(db, key).is_none() {
         return Reply::Int(0);
     }
-    if when <= ctx.keys.now() {
+    if !flags.allows(ctx.keys.expire_at(db, key), when) {
+        return Reply::Int(0);
+    }
+    // Redis's `checkAlreadyExpired`: a deadline in the past deletes the key, but not while loading (AOF replay)
+    // nor on a replica, which keep the key with its past deadline and wait for an explicit DEL.
+    let past =
+        when <= ctx.keys.now() && !ctx.server.persist.loading() && !ctx.server.repl.is_replica();
+    if past {
         ctx.delete(key);
         ctx.changed(key, 'g', "del");
         if ctx.feeding() {
@@ -231,10 +235,10 @@ fn pexpiretime(ctx: &mut Ctx, args: Args) -> Reply {
 
 /// -2 for no key, -1 for no TTL; else the time left (or the deadline, `absolute`), rounded to seconds unless `ms`.
 fn ttl_generic(ctx: &mut Ctx, args: Args, ms: bool, absolute: bool) -> Reply {
-    let Some(entry) = ctx.peek_entry(args.get(1)) else {
+    if ctx.peek_entry(args.get(1)).is_none() {
         return Reply::Int(-2);
-    };
-    let Some(at) = entry.expire_at() else {
+    }
+    let Some(at) = ctx.keys.expire_at(ctx.db(), args.get(1)) else {
         return Reply::Int(-1);
     };
     let t = if absolute { at } else { at - ctx.keys.now() }.max(0);
@@ -249,12 +253,7 @@ fn ttl_generic(ctx: &mut Ctx, args: Args, ms: bool, absolute: bool) -> Reply {
 fn persist(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
     let db = ctx.db();
-    if ctx
-        .keys
-        .get_mut(db, key)
-        .and_then(|e| e.expire_at())
-        .is_none()
-    {
+    if ctx.keys.get_mut(db, key).is_none() || ctx.keys.expire_at(db, key).is_none() {
         return Reply::Int(0);
     }
     ctx.keys.set_expire(db, key, None);

@@ -46,6 +46,7 @@ const ALL: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -76,9 +77,25 @@ fn info(ctx: &mut Ctx, args: Args) -> Reply {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        write_section(ctx.server, section, &mut out);
+        if *section == "keyspace" {
+            keyspace_section(ctx, &mut out);
+        } else {
+            write_section(ctx.server, section, &mut out);
+        }
     }
     Reply::Verbatim("txt", out.into_bytes())
+}
+
+/// INFO ALL but the keyspace section (which needs shard locks), for a crash report.
+pub fn report_text(server: &Server) -> String {
+    let mut out = String::new();
+    for section in ALL.iter().filter(|s| **s != "keyspace") {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        write_section(server, section, &mut out);
+    }
+    out
 }
 
 /// `key:value\r\n`
@@ -109,7 +126,7 @@ fn write_section(server: &Server, section: &str, out: &mut String) {
             out.push_str("# Cluster\r\n");
             field!(out, "cluster_enabled", 0);
         }
-        "keyspace" => keyspace_section(server, out),
+        "latencystats" => crate::ops::latencystats_section(server, out),
         _ => {}
     }
 }
@@ -149,111 +166,20 @@ fn server_section(server: &Server, out: &mut String) {
 
 fn clients_section(server: &Server, out: &mut String) {
     let clients = server.clients.all();
-    let blocked = clients.iter().filter(|c| c.blocked.load(Relaxed)).count();
+    let blocked = clients
+        .iter()
+        .filter(|c| crate::blocking::still_blocked(c))
+        .count();
     out.push_str("# Clients\r\n");
     field!(out, "connected_clients", clients.len());
     field!(out, "cluster_connections", 0);
     field!(out, "maxclients", server.config.maxclients());
     field!(out, "blocked_clients", blocked);
-    field!(out, "tracking_clients", 0);
-}
-
-/// Redis's `bytesToHuman`.
-fn human(n: u64) -> String {
-    let n = n as f64;
-    const UNITS: &[(f64, &str)] = &[
-        (1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0, "P"),
-        (1024.0 * 1024.0 * 1024.0 * 1024.0, "T"),
-        (1024.0 * 1024.0 * 1024.0, "G"),
-        (1024.0 * 1024.0, "M"),
-        (1024.0, "K"),
-    ];
-    for (size, unit) in UNITS {
-        if n >= *size {
-            return format!("{:.2}{unit}", n / size);
-        }
-    }
-    format!("{n}B")
-}
-
-/// Resident set size: the second field of /proc/self/statm, in pages.
-fn rss_bytes() -> u64 {
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64;
-    pages * page
-}
-
-fn total_system_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|k| k.parse::<u64>().ok())
-                })
-        })
-        .map_or(0, |kb| kb * 1024)
+    field!(out, "tracking_clients", server.tracking.clients());
 }
 
 fn memory_section(server: &Server, out: &mut String) {
-    let used = stats::allocated_bytes();
-    let peak = stats::peak_memory(used);
-    let rss = rss_bytes();
-    let total = total_system_memory();
-    let maxmemory: u64 = server
-        .config
-        .get("maxmemory")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    out.push_str("# Memory\r\n");
-    field!(out, "used_memory", used);
-    field!(out, "used_memory_human", human(used));
-    field!(out, "used_memory_rss", rss);
-    field!(out, "used_memory_rss_human", human(rss));
-    field!(out, "used_memory_peak", peak);
-    field!(out, "used_memory_peak_human", human(peak));
-    let peak_perc = if peak > 0 {
-        used as f64 * 100.0 / peak as f64
-    } else {
-        0.0
-    };
-    field!(out, "used_memory_peak_perc", format!("{peak_perc:.2}%"));
-    field!(out, "total_system_memory", total);
-    field!(out, "total_system_memory_human", human(total));
-    let (scripts, script_bytes, lua_bytes) = server.scripts.counts();
-    field!(out, "used_memory_lua", lua_bytes);
-    field!(out, "used_memory_lua_human", human(lua_bytes as u64));
-    field!(out, "used_memory_scripts_eval", script_bytes);
-    field!(out, "number_of_cached_scripts", scripts);
-    field!(out, "used_memory_scripts", script_bytes);
-    field!(out, "used_memory_scripts_human", human(script_bytes as u64));
-    field!(out, "maxmemory", maxmemory);
-    field!(out, "maxmemory_human", human(maxmemory));
-    field!(
-        out,
-        "maxmemory_policy",
-        server.config.get("maxmemory-policy").unwrap_or_default()
-    );
-    let ratio = if used > 0 {
-        rss as f64 / used as f64
-    } else {
-        0.0
-    };
-    field!(out, "mem_fragmentation_ratio", format!("{ratio:.2}"));
-    field!(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
-    field!(out, "mem_allocator", "libc");
-    field!(out, "lazyfree_pending_objects", 0);
+    crate::memory::overhead::info_section(server, out);
 }
 
 fn persistence_section(server: &Server, out: &mut String) {
@@ -296,8 +222,10 @@ fn stats_section(server: &Server, out: &mut String) {
         "rejected_connections",
         g.rejected_connections.load(Relaxed)
     );
+    crate::replication::stats_fields(server, out);
     field!(out, "expired_keys", g.expired_keys.load(Relaxed));
     field!(out, "evicted_keys", g.evicted_keys.load(Relaxed));
+    field!(out, "evicted_clients", g.evicted_clients.load(Relaxed));
     field!(out, "keyspace_hits", stats::sum(|t| t.keyspace_hits.get()));
     field!(
         out,
@@ -310,6 +238,15 @@ fn stats_section(server: &Server, out: &mut String) {
     field!(out, "pubsubshard_channels", shard_channels);
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);
+    let (keys, items, prefixes) = server.tracking.totals();
+    field!(out, "tracking_total_keys", keys);
+    field!(out, "tracking_total_items", items);
+    field!(out, "tracking_total_prefixes", prefixes);
+    field!(
+        out,
+        "migrate_cached_sockets",
+        super::migrate::cached_sockets()
+    );
     field!(
         out,
         "total_error_replies",
@@ -324,22 +261,7 @@ fn stats_section(server: &Server, out: &mut String) {
 }
 
 fn replication_section(server: &Server, out: &mut String) {
-    out.push_str("# Replication\r\n");
-    field!(out, "role", "master");
-    field!(out, "connected_slaves", 0);
-    field!(out, "master_failover_state", "no-failover");
-    field!(out, "master_replid", server.run_id);
-    field!(out, "master_replid2", "0".repeat(40));
-    field!(out, "master_repl_offset", 0);
-    field!(out, "second_repl_offset", -1);
-    field!(out, "repl_backlog_active", 0);
-    field!(
-        out,
-        "repl_backlog_size",
-        server.config.get("repl-backlog-size").unwrap_or_default()
-    );
-    field!(out, "repl_backlog_first_byte_offset", 0);
-    field!(out, "repl_backlog_histlen", 0);
+    crate::replication::info_section(server, out);
 }
 
 fn rusage(who: libc::c_int) -> (String, String) {
@@ -381,13 +303,24 @@ fn commandstats_section(out: &mut String) {
     }
 }
 
-fn keyspace_section(server: &Server, out: &mut String) {
+/// Runs `f` on shard `i` of `db`: through the guard when this command (a script's, or EXEC's) already holds it,
+/// else under a read lock of its own.
+fn with_shard<R>(ctx: &Ctx, db: usize, i: usize, f: impl FnOnce(&crate::db::Shard) -> R) -> R {
+    match ctx.keys.held_shard(db, i) {
+        Some(shard) => f(shard),
+        None => f(&ctx.server.keyspace.db(db).shard(i).read()),
+    }
+}
+
+fn keyspace_section(ctx: &Ctx, out: &mut String) {
     out.push_str("# Keyspace\r\n");
-    for db in 0..server.keyspace.db_count() {
-        let (keys, expires) = server.keyspace.db_sizes(db);
+    for db in 0..ctx.server.keyspace.db_count() {
+        let (keys, expires) = (0..crate::db::SHARDS).fold((0, 0), |(k, v), i| {
+            with_shard(ctx, db, i, |s| (k + s.len(), v + s.volatile_len()))
+        });
         if keys > 0 {
             let avg_ttl = if expires > 0 {
-                sample_avg_ttl(server, db)
+                sample_avg_ttl(ctx, db)
             } else {
                 0
             };
@@ -404,20 +337,21 @@ const TTL_SAMPLES_PER_SHARD: usize = 8;
 
 /// The average remaining TTL in ms of the keys that have one, estimated from random keys of each shard that has
 /// volatile keys, as Redis estimates it from samples (0 when no sampled key had a TTL).
-fn sample_avg_ttl(server: &Server, db: usize) -> i64 {
+fn sample_avg_ttl(ctx: &Ctx, db: usize) -> i64 {
     let now = now_ms();
     let (mut sum, mut count) = (0i64, 0i64);
     for i in 0..crate::db::SHARDS {
-        let shard = server.keyspace.db(db).shard(i).read();
-        if shard.volatile_len() == 0 {
-            continue;
-        }
-        for _ in 0..TTL_SAMPLES_PER_SHARD {
-            if let Some(at) = shard.dict.random().and_then(|(_, e)| e.expire_at()) {
-                sum += (at - now).max(0);
-                count += 1;
+        with_shard(ctx, db, i, |shard| {
+            if shard.volatile_len() == 0 {
+                return;
             }
-        }
+            for _ in 0..TTL_SAMPLES_PER_SHARD {
+                if let Some(at) = shard.dict.random().and_then(|(k, e)| shard.expire_at(k, e)) {
+                    sum += (at - now).max(0);
+                    count += 1;
+                }
+            }
+        });
     }
     if count == 0 {
         0

@@ -125,7 +125,7 @@ pub const CATEGORIES: &[(&str, Option<&str>)] = &[
 
 /// The categories Redis's `setImplicitACLCategories` derives from the flags, plus those of the command's file:
 /// the ones its row lists, or else the one its group implies (containers such as CLIENT carry none).
-fn categories(cmd: &Command) -> Vec<&'static str> {
+pub fn categories(cmd: &Command) -> Vec<&'static str> {
     let container = !cmd.subcommands.is_empty();
     let listed = |name: &str, group: Option<&str>| match cmd.acl {
         Some(list) => list.contains(&name),
@@ -161,11 +161,16 @@ fn pair(k: &'static str, v: Reply) -> (Reply, Reply) {
 fn info_entry(t: &CommandTable, id: usize) -> Reply {
     let cmd = t.get(id);
     let (first, last, step) = keyspec::legacy_range(cmd);
-    let flags: Vec<&'static str> = NAMES
+    let mut flags: Vec<&'static str> = NAMES
         .iter()
         .filter(|(f, _)| cmd.has(*f))
         .map(|(_, n)| *n)
         .collect();
+    if keyspec::movable(cmd) {
+        // Redis lists it after no_multi and before allow_busy.
+        let at = flags.len() - usize::from(cmd.has(ALLOW_BUSY));
+        flags.insert(at, "movablekeys");
+    }
     Reply::Array(vec![
         Reply::bulk(t.full_name(id)),
         Reply::Int(cmd.arity as i64),
@@ -179,7 +184,12 @@ fn info_entry(t: &CommandTable, id: usize) -> Reply {
                 .map(|c| Reply::Status(format!("@{c}").into()))
                 .collect(),
         ),
-        Reply::Set(Vec::new()),
+        Reply::Set(
+            super::docs::tips(t.full_name(id))
+                .iter()
+                .map(Reply::bulk)
+                .collect(),
+        ),
         keyspec::specs_reply(cmd),
         Reply::Set(t.subcommand_ids(id).map(|s| info_entry(t, s)).collect()),
     ])
@@ -195,7 +205,7 @@ fn count(_ctx: &mut Ctx, _args: Args) -> Reply {
 }
 
 /// A command by name, `parent|sub` included.
-fn lookup_full(t: &CommandTable, name: &[u8]) -> Option<usize> {
+pub fn lookup_full(t: &CommandTable, name: &[u8]) -> Option<usize> {
     match name.iter().position(|&b| b == b'|') {
         Some(bar) => {
             let parent = t.lookup(&name[..bar])?;
@@ -226,9 +236,15 @@ fn docs_entry(t: &CommandTable, id: usize) -> Reply {
     }
     fields.push(pair("since", Reply::bulk(cmd.since)));
     fields.push(pair("group", Reply::bulk(cmd.group)));
-    if !cmd.complexity.is_empty() {
-        fields.push(pair("complexity", Reply::bulk(cmd.complexity)));
+    // Redis's own text where it has one (rows shared by several commands, as EVAL's and FCALL's, carry one).
+    let complexity = match super::docs::complexity(t.full_name(id)) {
+        "" => cmd.complexity,
+        redis => redis,
+    };
+    if !complexity.is_empty() {
+        fields.push(pair("complexity", Reply::bulk(complexity)));
     }
+    fields.extend(super::docs::extras(t.full_name(id)));
     if !cmd.subcommands.is_empty() {
         let subs = t
             .subcommand_ids(id)

@@ -20,7 +20,7 @@ remove holds a value other than a string, the individual complexity \
 for this key is O(M) where M is the number of elements in the list, \
 set, sorted set or hash. Removing a single key that holds a string \
 value is O(1)."),
-    Command::new("unlink", -2, WRITE | FAST, del)
+    Command::new("unlink", -2, WRITE | FAST, unlink)
         .key_specs(&[ks(RM | DELETE, Index(1), Range(-1, 1, 0))])
         .keys(1, -1, 1)
         .doc(
@@ -114,6 +114,20 @@ fn del(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Int(n)
 }
 
+/// DEL whose big values are freed on the lazy-free thread (Redis's `dbAsyncDelete`).
+fn unlink(ctx: &mut Ctx, args: Args) -> Reply {
+    let mut n = 0;
+    let db = ctx.db();
+    for key in args.iter().skip(1) {
+        if let Some(entry) = ctx.keys.remove(db, key) {
+            ctx.changed(key, 'g', "del");
+            crate::memory::lazyfree::free(entry.value);
+            n += 1;
+        }
+    }
+    Reply::Int(n)
+}
+
 /// A key named twice counts twice, as in Redis.
 fn exists(ctx: &mut Ctx, args: Args) -> Reply {
     Reply::Int(
@@ -169,12 +183,12 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> Reply {
     if nx && ctx.keys.get_mut(db, dst).is_some() {
         return Reply::Int(0);
     }
-    let Some(entry) = ctx.keys.remove(db, src) else {
+    let Some((entry, at)) = ctx.keys.remove_with_ttl(db, src) else {
         return Reply::no_such_key();
     };
     // Redis deletes the destination and adds the key anew: a `new` event even over an existing key.
     ctx.keys.remove(db, dst);
-    ctx.keys.insert_entry(db, dst, entry);
+    ctx.keys.insert_entry_at(db, dst, entry, at);
     // One change for Redis's dirty counter, two keys for WATCH and the events.
     ctx.report(src, Change::new('g', "rename_from").dirty(0));
     ctx.changed(dst, 'g', "rename_to");
@@ -239,15 +253,16 @@ fn copy(ctx: &mut Ctx, args: Args) -> Reply {
     }
     // Cloned only once the copy is sure to happen: the value may be large.
     let Some(copied) = ctx.keys.peek(db, src).map(|e| {
-        let mut copy = Entry::with_expire(e.value.clone(), e.expire_at());
+        let mut copy = Entry::new(e.value.clone());
         copy.str_encoding = e.str_encoding;
         copy
     }) else {
         return Reply::Int(0);
     };
+    let at = ctx.keys.expire_at(db, src);
     // As Redis, REPLACE deletes the destination and adds the copy anew (a `new` event).
     ctx.keys.remove(target, dst);
-    ctx.keys.insert_entry(target, dst, copied);
+    ctx.keys.insert_entry_at(target, dst, copied, at);
     ctx.keys.report(target, dst, Change::new('g', "copy_to"));
     Reply::Int(1)
 }
@@ -273,10 +288,10 @@ fn move_cmd(ctx: &mut Ctx, args: Args) -> Reply {
     if ctx.keys.get_mut(db, key).is_none() || ctx.keys.get_mut(target, key).is_some() {
         return Reply::Int(0);
     }
-    let Some(entry) = ctx.keys.remove(db, key) else {
+    let Some((entry, at)) = ctx.keys.remove_with_ttl(db, key) else {
         return Reply::Int(0);
     };
-    ctx.keys.insert_entry(target, key, entry);
+    ctx.keys.insert_entry_at(target, key, entry, at);
     ctx.report(key, Change::new('g', "move_from").dirty(0));
     ctx.keys.report(target, key, Change::new('g', "move_to"));
     Reply::Int(1)

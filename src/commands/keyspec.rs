@@ -151,9 +151,10 @@ fn keyword(args: Args, word: &str, from: i32) -> Option<i64> {
 
 /// Redis's `doesCommandHaveKeys`: a spec for a real key, or key positions in the row.
 pub fn has_keys(cmd: &Command) -> bool {
-    cmd.key_specs.iter().any(|s| s.flags & flags::NOT_KEY == 0)
+    // Cheapest first: every row that has keys at fixed positions says so with `first_key`.
+    cmd.first_key > 0
         || cmd.find_keys.is_some()
-        || cmd.first_key > 0
+        || cmd.key_specs.iter().any(|s| s.flags & flags::NOT_KEY == 0)
 }
 
 /// The keys of a full command and their flags, as Redis's `getKeysFromCommandWithSpecs`: from the specs when
@@ -171,10 +172,11 @@ pub fn keys_and_flags(cmd: &Command, args: Args) -> Vec<(usize, u16)> {
         .iter()
         .any(|s| s.flags & flags::VARIABLE_FLAGS != 0);
     // A spec Redis cannot describe leaves the keys to the command's own finder, as its getkeys callbacks do.
+    // So does an INCOMPLETE spec (MIGRATE's KEYS), as Redis's `getKeysUsingKeySpecs` gives up on one.
     let unknown = cmd
         .key_specs
         .iter()
-        .any(|s| matches!(s.begin, Begin::Unknown));
+        .any(|s| matches!(s.begin, Begin::Unknown) || s.flags & flags::INCOMPLETE != 0);
     if real().next().is_some() && !variable && !unknown {
         let found: Option<Vec<(usize, u16)>> = real().try_fold(Vec::new(), |mut all, spec| {
             all.extend(spec.keys(args)?.into_iter().map(|i| (i, spec.flags)));
@@ -186,7 +188,11 @@ pub fn keys_and_flags(cmd: &Command, args: Args) -> Vec<(usize, u16)> {
     cmd.key_indexes(args)
         .into_iter()
         .filter(|&i| i < args.len())
-        .map(|i| (i, flags))
+        .map(|i| match cmd.name {
+            // Redis's sortGetKeys: the sorted key is read, the STORE destination overwritten.
+            "sort" if i > 1 => (i, flags::OW | flags::UPDATE),
+            _ => (i, flags),
+        })
         .collect()
 }
 
@@ -202,9 +208,33 @@ fn call_flags(cmd: &Command, args: Args) -> u16 {
             OW | UPDATE
         };
     }
+    if cmd.name == "bitfield" {
+        return if bitfield_read_only(args) {
+            RO | ACCESS
+        } else {
+            RW | ACCESS | UPDATE
+        };
+    }
     cmd.key_specs
         .first()
         .map_or(RW | UPDATE, |s| s.flags & !VARIABLE_FLAGS)
+}
+
+/// Redis's `bitfieldGetKeys`: only GET (and OVERFLOW) operations, well formed, read the key without writing.
+fn bitfield_read_only(args: Args) -> bool {
+    let mut i = 2;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        let arg = args.get(i);
+        if arg.eq_ignore_ascii_case(b"get") && rest >= 2 {
+            i += 3;
+        } else if arg.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// The flags as COMMAND INFO and GETKEYSANDFLAGS print them: a set of status strings.
@@ -232,6 +262,35 @@ fn typed(kind: &'static str, spec: Vec<(Reply, Reply)>) -> Reply {
 /// COMMAND INFO's first key, last key and step: Redis's `populateCommandLegacyRangeSpec`, the span of the
 /// consecutive plain index/range specs (others make the keys movable and are left out); the row's own key
 /// positions for a command without specs.
+/// Redis's `CMD_MOVABLE_KEYS` (populateCommandLegacyRangeSpec): the legacy (first, last, step) range does not
+/// cover every key, because a spec is not a plain index/range, has a step other than 1, is not consecutive to
+/// the previous one, or is incomplete. COMMAND INFO lists it as the `movablekeys` flag.
+pub fn movable(cmd: &Command) -> bool {
+    if cmd.key_specs.is_empty() {
+        return cmd.find_keys.is_some();
+    }
+    let mut prev_last = 0i32;
+    let mut found = false;
+    let mut movable = false;
+    for spec in cmd.key_specs {
+        let single = cmd.key_specs.len() == 1;
+        match (spec.begin, spec.find) {
+            (Begin::Index(pos), Find::Range(lastkey, step, _)) => {
+                if !single && (step != 1 || (prev_last != 0 && prev_last != pos - 1)) {
+                    movable = true;
+                    continue;
+                }
+                movable |= spec.flags & flags::INCOMPLETE != 0;
+                found = true;
+                let abs = if lastkey >= 0 { lastkey + pos } else { lastkey };
+                prev_last = (prev_last as u32).max(abs as u32) as i32;
+            }
+            _ => movable = true,
+        }
+    }
+    movable || !found
+}
+
 pub fn legacy_range(cmd: &Command) -> (i32, i32, i32) {
     if cmd.key_specs.is_empty() {
         return (cmd.first_key, cmd.last_key, cmd.key_step);

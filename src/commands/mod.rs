@@ -6,16 +6,19 @@
 
 pub mod args;
 pub mod client;
+pub mod cluster;
 pub mod config_cmd;
 pub mod connection;
 mod ctx;
 pub mod debug;
 pub mod dispatch;
+pub mod docs;
 pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod keyspec;
+pub mod migrate;
 pub mod object;
 pub mod scan;
 pub mod server_cmds;
@@ -51,6 +54,14 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 15;
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const NO_ASYNC_LOADING: u32 = 1 << 17;
+    /// Refused unless `enable-<command>-command` allows the client (DEBUG, MODULE LOAD); hidden from COMMAND INFO,
+    /// as in Redis.
+    pub const PROTECTED: u32 = 1 << 18;
+    /// Runs after the input other clients sent before it, as every command does in Redis (`server::fence`):
+    /// commands that act on other clients (CLIENT UNBLOCK, CLIENT KILL, REPLICAOF, which unblocks them). Writes
+    /// are ordered without it. Not
+    /// shown by COMMAND INFO.
+    pub const ORDERED: u32 = 1 << 19;
 
     /// (flag, name) for COMMAND INFO, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -73,6 +84,16 @@ pub mod flags {
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
     ];
+}
+
+/// The channels a pub/sub command names, for ACL checks (Redis's `commands_with_channels`).
+pub mod chan {
+    /// Argument 1 is a channel it publishes to.
+    pub const PUBLISH: u8 = 1;
+    /// Every argument is a channel it subscribes to.
+    pub const SUBSCRIBE: u8 = 2;
+    /// ... as a pattern (PSUBSCRIBE), which ACL channel rules match literally.
+    pub const PATTERN: u8 = 4;
 }
 
 /// Which shards a command locks, beyond its key positions.
@@ -113,6 +134,8 @@ pub struct Command {
     pub acl: Option<&'static [&'static str]>,
     /// Redis's key specs for the command (COMMAND INFO, COMMAND GETKEYS[ANDFLAGS]); see [`keyspec`].
     pub key_specs: &'static [keyspec::KeySpec],
+    /// The channels it names (`chan::*`), 0 for none.
+    pub channels: u8,
 }
 
 impl Command {
@@ -134,7 +157,14 @@ impl Command {
             subcommands: &[],
             acl: None,
             key_specs: &[],
+            channels: 0,
         }
+    }
+
+    /// The channels a pub/sub command names (`chan::*`).
+    pub const fn channels(mut self, channels: u8) -> Self {
+        self.channels = channels;
+        self
     }
 
     /// Key positions: first, last (negative counts from the end) and step.

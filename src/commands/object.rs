@@ -92,7 +92,8 @@ fn refcount(ctx: &mut Ctx, args: Args) -> Reply {
 pub fn refcount_of(entry: &crate::db::Entry) -> i64 {
     match &entry.value {
         Value::Str(s)
-            if entry.encoding() == "int"
+            if crate::memory::shares_integers()
+                && entry.encoding() == "int"
                 && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
         {
             SHARED_REFCOUNT

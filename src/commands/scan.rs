@@ -54,7 +54,7 @@ fn keys(ctx: &mut Ctx, args: Args) -> Reply {
     let mut out = Vec::new();
     for shard in db_shards(ctx) {
         for (key, entry) in shard.dict.iter() {
-            if !entry.expired(now) && (all || glob_match(pattern, key, false)) {
+            if !shard.expired(key, entry, now) && (all || glob_match(pattern, key, false)) {
                 out.push(Reply::bulk(key));
             }
         }
@@ -76,13 +76,18 @@ fn scan(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let now = ctx.keys.now();
+    let (now, db) = (ctx.keys.now(), ctx.db());
     let shards = db_shards(ctx);
     let mut shard = (cursor as usize) & (SHARDS - 1);
     let mut dict_cursor = cursor >> SHARD_BITS;
-    let matches = |key: &[u8], entry: &crate::db::Entry| {
-        !entry.expired(now)
-            && opts.pattern.is_none_or(|p| glob_match(p, key, false))
+    let lazy = &ctx.keys;
+    let matches = |shard: &crate::db::Shard, key: &[u8], entry: &crate::db::Entry| {
+        if shard.expired(key, entry, now) {
+            // Redis's SCAN deletes the expired keys it visits.
+            lazy.note_expired(db, key);
+            return false;
+        }
+        opts.pattern.is_none_or(|p| glob_match(p, key, false))
             && opts
                 .type_name
                 .is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()))
@@ -96,7 +101,7 @@ fn scan(ctx: &mut Ctx, args: Args) -> Reply {
         if !s.is_empty() {
             dict_cursor = s.dict.scan(dict_cursor, |key, entry| {
                 visited += 1;
-                if matches(key, entry) {
+                if matches(s, key, entry) {
                     keys.push(Reply::bulk(key));
                 }
             });
@@ -141,14 +146,16 @@ fn randomkey(ctx: &mut Ctx, _args: Args) -> Reply {
             break;
         };
         if let Some((key, entry)) = shard.dict.random() {
-            if !entry.expired(now) {
+            if !shard.expired(key, entry, now) {
                 return Reply::bulk(key);
             }
+            // Redis's RANDOMKEY deletes the expired keys it draws.
+            ctx.keys.note_expired(ctx.db(), key);
         }
     }
     shards
         .iter()
-        .flat_map(|s| s.dict.iter())
-        .find(|(_, e)| !e.expired(now))
-        .map_or(Reply::Nil, |(k, _)| Reply::bulk(k))
+        .flat_map(|s| s.dict.iter().map(move |(k, e)| (s, k, e)))
+        .find(|(s, k, e)| !s.expired(k, e, now))
+        .map_or(Reply::Nil, |(_, k, _)| Reply::bulk(k))
 }

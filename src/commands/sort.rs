@@ -72,8 +72,9 @@ struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// Redis's option loop: ASC, DESC, ALPHA, LIMIT offset count, STORE key (SORT only), BY pattern, GET pattern,
-    /// in any order and number; the first bad one decides the error.
-    fn parse(args: Args<'a>, store_allowed: bool) -> Result<Self, Reply> {
+    /// in any order and number; the first bad one decides the error. Without `all_keys` (the user may not read
+    /// every key) BY with a pattern and GET are refused, as Redis refuses them.
+    fn parse(args: Args<'a>, store_allowed: bool, all_keys: bool) -> Result<Self, Reply> {
         let mut r = Request {
             desc: false,
             alpha: false,
@@ -107,9 +108,18 @@ impl<'a> Request<'a> {
                 r.by = Some(pattern);
                 if star(pattern).is_none() {
                     r.dont_sort = true;
+                } else if !all_keys {
+                    return Err(Reply::err(
+                        "BY option of SORT denied due to insufficient ACL permissions.",
+                    ));
                 }
                 i += 1;
             } else if is("get") && left >= 1 {
+                if !all_keys {
+                    return Err(Reply::err(
+                        "GET option of SORT denied due to insufficient ACL permissions.",
+                    ));
+                }
                 r.gets.push(args.get(i + 1));
                 i += 1;
             } else {
@@ -175,7 +185,7 @@ fn sort_ro_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
 /// The source is locked for writing even by SORT_RO: Redis turns a small sorted set it sorts into a skiplist.
 fn plan_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan, store_allowed: bool) {
     plan.key(ks, db, args.get(1), true);
-    if let Ok(request) = Request::parse(args, store_allowed) {
+    if let Ok(request) = Request::parse(args, store_allowed, true) {
         if request.reads_other_keys() {
             plan.whole_db(db, false);
         }
@@ -208,7 +218,8 @@ enum Output<'a> {
 }
 
 fn generic(ctx: &mut Ctx, args: Args, store_allowed: bool) -> Reply {
-    let mut r = match Request::parse(args, store_allowed) {
+    let all_keys = crate::acl::may_read_all_keys(ctx.client, args);
+    let mut r = match Request::parse(args, store_allowed, all_keys) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -293,7 +304,7 @@ fn prepare(ctx: &mut Ctx, key: &[u8], r: &mut Request) -> Result<Option<Kind>, R
         Some(Value::ZSet(_)) => Kind::ZSet,
         Some(_) => return Err(Reply::wrong_type()),
     };
-    if r.dont_sort && kind == Kind::Set && r.store.is_some() {
+    if r.dont_sort && kind == Kind::Set && (r.store.is_some() || crate::scripting::in_script()) {
         r.dont_sort = false;
         r.alpha = true;
         r.by = None;
@@ -314,14 +325,15 @@ fn load<'c>(ctx: &'c Ctx, key: &[u8], kind: Option<Kind>, r: &Request) -> Vec<Co
         return Vec::new();
     }
     match ctx.keys.peek(ctx.db(), key).map(|e| &e.value) {
-        Some(Value::List(list)) => list.iter().map(|e| Cow::Borrowed(&e[..])).collect(),
+        Some(Value::List(list)) => list.iter().map(Cow::Borrowed).collect(),
         Some(Value::Set(set)) => set.iter().collect(),
         Some(Value::ZSet(zset)) if r.dont_sort => {
             zset.list().iter().map(|(m, _)| Cow::Borrowed(m)).collect()
         }
         Some(Value::ZSet(zset)) => zset
             .scores()
-            .iter()
+            .into_iter()
+            .flat_map(|d| d.iter())
             .map(|(m, _)| Cow::Borrowed(m))
             .collect(),
         _ => Vec::new(),

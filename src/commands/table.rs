@@ -10,8 +10,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use super::{
-    client, config_cmd, connection, debug, expire, info, introspection, keys, object, scan,
-    server_cmds, sort, transaction, Command,
+    client, cluster, config_cmd, connection, debug, expire, info, introspection, keys, migrate,
+    object, scan, server_cmds, sort, transaction, Command,
 };
 use crate::types;
 
@@ -19,6 +19,7 @@ use crate::types;
 const GROUPS: &[&[Command]] = &[
     connection::COMMANDS,
     client::COMMANDS,
+    cluster::COMMANDS,
     server_cmds::COMMANDS,
     info::COMMANDS,
     config_cmd::COMMANDS,
@@ -28,6 +29,7 @@ const GROUPS: &[&[Command]] = &[
     scan::COMMANDS,
     object::COMMANDS,
     sort::COMMANDS,
+    migrate::COMMANDS,
     debug::COMMANDS,
     types::string::COMMANDS,
     types::string::BITMAP_COMMANDS,
@@ -42,7 +44,13 @@ const GROUPS: &[&[Command]] = &[
     transaction::COMMANDS,
     crate::persist::COMMANDS,
     crate::persist::commands::COMMANDS,
+    crate::persist::aof::commands::COMMANDS,
     crate::scripting::COMMANDS,
+    crate::scripting::functions::COMMANDS,
+    crate::memory::command::COMMANDS,
+    crate::acl::commands::COMMANDS,
+    crate::ops::COMMANDS,
+    crate::replication::COMMANDS,
 ];
 
 /// Commands that exist only in the crate's own unit tests (e.g. one whose handler panics).
@@ -119,6 +127,12 @@ impl CommandTable {
         let id = with_lowercase(name, |lower| self.top.get(lower).copied())?;
         LastLookup::set(name, id);
         Some(id)
+    }
+
+    /// A top-level command by the name it was declared with, whatever `rename-command` did (ACL rules name
+    /// commands so).
+    pub fn by_declared_name(&self, name: &str) -> Option<usize> {
+        self.top_level().find(|&id| self.commands[id].name == name)
     }
 
     pub fn lookup_sub(&self, parent: usize, name: &[u8]) -> Option<usize> {

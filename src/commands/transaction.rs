@@ -10,15 +10,14 @@
 //! shards of the watched keys. A client that watches nothing never locks anything for it.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 use super::flags::*;
 use super::{dispatch, table, Args, Command, Ctx, Scope};
 use crate::commands::keyspec::prelude::*;
-use crate::db::watch::{self, WatchFlag};
+use crate::db::watch;
 use crate::db::{KeyLocks, Keyspace, LockPlan};
 use crate::protocol::{Frame, Reply};
-use crate::server::clients::ClientState;
+use crate::server::clients::{ClientInfo, ClientState};
 use crate::server::{stats, Server};
 use crate::util::time::now_ms;
 
@@ -176,6 +175,32 @@ pub fn on_rejected(server: &Server, client: &mut ClientState, args: Args, reply:
     reply
 }
 
+/// The flags of every queued command together (Redis's `mstate.cmd_flags`): EXEC of a transaction holding a
+/// `denyoom` command is refused when out of memory.
+pub fn queued_flags(server: &Server, client: &ClientState) -> u32 {
+    let table = table::get();
+    client.ext.multi.queue.iter().flatten().fold(0, |f, q| {
+        f | crate::scripting::command_flags(server, table.get(q.id), q.args())
+    })
+}
+
+/// Whether the client is inside MULTI (queuing).
+pub fn in_multi(client: &ClientState) -> bool {
+    client.ext.multi.queue.is_some()
+}
+
+/// The flags the server's gates judge `cmd` by (Redis's `getCommandFlags`): its own, a script's declared ones
+/// (`scripting::command_flags`), and for EXEC also those of every command it queued, as Redis's
+/// `processCommand` treats an EXEC of writes as a write.
+#[inline]
+pub fn effective_flags(server: &Server, client: &ClientState, cmd: &Command, args: Args) -> u32 {
+    if cmd.name == "exec" {
+        cmd.flags | queued_flags(server, client)
+    } else {
+        crate::scripting::command_flags(server, cmd, args)
+    }
+}
+
 /// True while a transaction's queued commands run: blocking commands then act as their non-blocking forms.
 pub fn in_exec(client: &ClientState) -> bool {
     client.ext.multi.executing
@@ -209,7 +234,7 @@ pub(super) fn end_watch(keys: &mut KeyLocks, client: &mut ClientState) -> bool {
             .watched
             .iter()
             .any(|(db, key)| watch::expired_since_watch(keys, *db, key, flag));
-    unwatch_locked(keys, state, flag);
+    unwatch_locked(keys, state, &client.info);
     clean
 }
 
@@ -231,13 +256,15 @@ fn unwatch_all(server: &Server, client: &mut ClientState) {
     let mut plan = LockPlan::new();
     lock_watched(ks, client, &mut plan);
     let mut keys = KeyLocks::new(server, plan.acquire(ks), now_ms());
-    unwatch_locked(&mut keys, &mut client.ext.multi, &client.info.watch_dirty);
+    unwatch_locked(&mut keys, &mut client.ext.multi, &client.info);
 }
 
-fn unwatch_locked(keys: &mut KeyLocks, state: &mut MultiState, flag: &Arc<WatchFlag>) {
+fn unwatch_locked(keys: &mut KeyLocks, state: &mut MultiState, info: &ClientInfo) {
+    let flag = &info.watch_dirty;
     for (db, key) in state.watched.drain(..) {
         watch::unwatch(keys, db, &key, flag);
     }
+    flag.set_watched(0);
     // No registry holds the flag any more, so no writer can set it again.
     flag.clear();
 }
@@ -291,6 +318,7 @@ fn watch(ctx: &mut Ctx, args: Args) -> Reply {
         }
         watch::watch(&mut ctx.keys, db, key, &ctx.client.info.watch_dirty);
         state.watched.push((db, key.into()));
+        ctx.client.info.watch_dirty.set_watched(state.watched.len());
     }
     Reply::Ok
 }

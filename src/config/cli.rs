@@ -130,6 +130,12 @@ fn apply(config: &Config, directives: &[Directive]) -> Result<(), StartupError> 
         if DEPRECATED.contains(&d.name.as_str()) && d.args.len() == 1 {
             continue;
         }
+        if d.name == "user" && !d.args.is_empty() {
+            let (path, line, text) = (d.path.clone(), d.line, d.text.clone());
+            let fatal = Box::new(move |reason: &str| file::fatal(&path, line, &text, reason));
+            crate::acl::add_config_user(&d.args, fatal).map_err(|e| fail(&e))?;
+            continue;
+        }
         if d.name == "rename-command" && d.args.len() == 2 {
             crate::commands::table::rename_at_startup(&d.args[0], &d.args[1]).map_err(fail)?;
             continue;

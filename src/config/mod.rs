@@ -226,8 +226,13 @@ impl Config {
         let name = PARAMS[i].name;
         if let Some(t) = THRESHOLDS.iter().position(|(n, _)| *n == name) {
             self.thresholds[t].store(num(), Relaxed);
+            if name == "list-max-listpack-size" {
+                crate::types::list::set_fill(num());
+            }
             return;
         }
+        crate::memory::apply_config(name, v);
+        crate::crash::apply_config(name, v);
         match name {
             "hz" => self.hz.store(num() as u32, Relaxed),
             "maxclients" => self.maxclients.store(num() as usize, Relaxed),
@@ -243,10 +248,14 @@ impl Config {
             "maxmemory-policy" => crate::db::access_policy::set_lfu(v.contains("lfu")),
             "lfu-log-factor" => crate::db::access_policy::set_log_factor(num() as u32),
             "lfu-decay-time" => crate::db::access_policy::set_decay_minutes(num() as u32),
+            "requirepass" => crate::acl::set_requirepass(v),
+            "acl-pubsub-default" => crate::acl::set_pubsub_default(v),
+            "acllog-max-len" => crate::acl::set_acllog_max_len(v),
+            "aof-timestamp-enabled" => crate::persist::aof::writer::set_timestamps(v == "yes"),
             "notify-keyspace-events" => self
                 .notify_flags
                 .store(params::notify::parse(v).unwrap_or(0), Relaxed),
-            _ => {}
+            _ => crate::ops::apply_config(name, v),
         }
     }
 

@@ -16,6 +16,8 @@ pub const PROTECTED: u8 = 2;
 pub const MULTI_ARG: u8 = 4;
 /// A testing knob CONFIG GET shows only when asked by its exact name (Redis's HIDDEN_CONFIG).
 pub const HIDDEN: u8 = 8;
+/// CONFIG SET refuses it with -LOADING while a dataset loads, also asynchronously (Redis's DENY_LOADING_CONFIG).
+pub const DENY_LOADING: u8 = 16;
 
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
@@ -198,7 +200,7 @@ pub static PARAMS: &[Param] = &[
     param("activedefrag", None, MUTABLE, Kind::Bool, "no"),
     param("syslog-enabled", None, 0, Kind::Bool, "no"),
     param("cluster-enabled", None, 0, Kind::Bool, "no"),
-    param("appendonly", None, MUTABLE, Kind::Bool, "no"),
+    param("appendonly", None, MUTABLE | DENY_LOADING, Kind::Bool, "no"),
     param("cluster-allow-reads-when-down", None, MUTABLE, Kind::Bool, "no"),
     param("cluster-allow-pubsubshard-when-down", None, MUTABLE, Kind::Bool, "yes"),
     param("crash-log-enabled", None, MUTABLE, Kind::Bool, "yes"),
@@ -232,7 +234,7 @@ pub static PARAMS: &[Param] = &[
     param("requirepass", None, MUTABLE, Kind::Str, ""),
     param("supervised", None, 0, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
     param("syslog-facility", None, 0, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0"),
-    param("repl-diskless-load", None, MUTABLE, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    param("repl-diskless-load", None, MUTABLE | DENY_LOADING, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
     param("loglevel", None, MUTABLE, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
     param("maxmemory-policy", None, MUTABLE, Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction"),
     param("appendfsync", None, MUTABLE, Kind::Enum(&["everysec", "always", "no"]), "everysec"),
@@ -324,7 +326,7 @@ pub static PARAMS: &[Param] = &[
     param("tls-protocols", None, MUTABLE, Kind::Str, ""),
     param("tls-ciphers", None, MUTABLE, Kind::Str, ""),
     param("tls-ciphersuites", None, MUTABLE, Kind::Str, ""),
-    param("dir", None, MUTABLE | PROTECTED, Kind::Special(special::dir), "."),
+    param("dir", None, MUTABLE | PROTECTED | DENY_LOADING, Kind::Special(special::dir), "."),
     param("save", None, MUTABLE | MULTI_ARG, Kind::Special(special::save), "3600 1 300 100 60 10000"),
     param("client-output-buffer-limit", None, MUTABLE | MULTI_ARG, Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     param("oom-score-adj-values", None, MUTABLE | MULTI_ARG, Kind::Special(special::oom_score_adj_values), "0 200 800"),

@@ -101,7 +101,7 @@ pub fn memory_percent(v: &str, _: &str) -> Result<String, String> {
             .filter(|n| *n >= 0)
             .ok_or("argument must be a memory or percent value")?;
         if n > 100 {
-            return Err("argument must be between -100 and 9223372036854775807 inclusive".into());
+            return Err("percentage argument must be less or equal to 100".into());
         }
         return Ok(format!("{n}%"));
     }

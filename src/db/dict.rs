@@ -10,10 +10,7 @@
 //! inline when it is short (most keys are) and no cached hash, so a key costs about one node and a bucket
 //! pointer, less than Redis's dictEntry + robj + sds.
 
-use smallvec::SmallVec;
-
-/// A key, stored inline up to 16 bytes.
-pub type Key = SmallVec<[u8; 16]>;
+pub use super::key::Key;
 
 pub struct Dict<V> {
     buckets: Vec<Option<Box<Node<V>>>>,
@@ -48,6 +45,11 @@ impl<V> Dict<V> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The hash this dict files `key` under.
+    pub fn hash_of(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     pub fn bucket_count(&self) -> usize {

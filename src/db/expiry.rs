@@ -22,6 +22,11 @@ pub fn set_active(on: bool) {
 
 /// Runs one cycle with the given time budget; returns how many keys it deleted.
 pub fn run_cycle(server: &Server, budget: Duration, next_slot: &AtomicUsize) -> usize {
+    // A replica waits for its master's DELs (Redis 7.0): it hides expired keys but never deletes them itself.
+    // Nor does anything expire while the dataset loads (Redis's loading blocks its cron).
+    if server.repl.is_replica() || server.persist.loading() {
+        return 0;
+    }
     let ks = &server.keyspace;
     let start = Instant::now();
     let slots = ks.db_count() * SHARDS;
@@ -47,6 +52,7 @@ pub fn run_cycle(server: &Server, budget: Duration, next_slot: &AtomicUsize) -> 
         }
         // Dropping the locks appends the DELs to the effects feed.
         drop(keys);
+        crate::tracking::deliver(server, None);
         if start.elapsed() >= budget {
             break;
         }
@@ -99,10 +105,18 @@ pub fn spawn(server: std::sync::Arc<crate::server::Server>) {
                 let hz = server.config.hz().clamp(1, 500);
                 let period = Duration::from_millis(1000 / hz as u64);
                 std::thread::sleep(period);
-                if !ACTIVE.load(Ordering::Relaxed) {
+                // Redis's eviction timer: keys go even while no command arrives (CONFIG SET maxmemory lower);
+                // nothing is evicted or expires while clients are paused (CLIENT PAUSE), as in Redis.
+                if !crate::ops::pause::paused() {
+                    crate::memory::evict::background(&server);
+                }
+                if !ACTIVE.load(Ordering::Relaxed) || crate::ops::pause::paused() {
                     continue;
                 }
+                let started = Instant::now();
                 let deleted = run_cycle(&server, period / 4, &next_slot);
+                let ms = started.elapsed().as_millis() as u64;
+                crate::ops::latency::add_sample_if_needed("expire-cycle", ms);
                 untrimmed += deleted;
                 if deleted == 0 && untrimmed >= TRIM_AFTER {
                     release_free_memory();

@@ -1,5 +1,7 @@
 //! Taking shard locks in one global order, and the key API handlers use while holding them.
 
+use std::cell::RefCell;
+
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 use smallvec::SmallVec;
 
@@ -133,8 +135,15 @@ pub struct KeyLocks<'a> {
     now: i64,
     /// Whether lookups count as uses of the key (OBJECT IDLETIME, OBJECT FREQ); off for CLIENT NO-TOUCH clients.
     touch: bool,
+    /// Set for a replica's master link (Redis's `expireIfNeeded` answers 0 for the master client), so its stream
+    /// applies to the keys as its master had them, and while the dataset loads (AOF replay: Redis's `keyIsExpired`
+    /// answers no while `loading`, so replaying `PEXPIREAT` then `RPUSH` gives what it gave): no key is expired.
+    never_expire: bool,
     /// The dirty count and the effects of the unit running under these locks.
     pub(crate) pending: Pending,
+    /// Expired keys a read found but could not delete under its read lock; deleted after the command by
+    /// [`expire_lazily`], as Redis's lookups delete them (Redis's `expireIfNeeded`).
+    lazy: RefCell<Vec<(usize, Box<[u8]>)>>,
 }
 
 impl<'a> KeyLocks<'a> {
@@ -146,7 +155,39 @@ impl<'a> KeyLocks<'a> {
             set,
             now,
             touch: true,
+            never_expire: server.persist.loading(),
             pending: Pending::new(server.feed.active()),
+            lazy: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The shard if this unit holds its lock: INFO keyspace run by a script or inside EXEC reads the shards it
+    /// holds through their guards (locking them again from the same thread would never return).
+    pub fn held_shard(&self, db: usize, shard: usize) -> Option<&crate::db::Shard> {
+        let target = (db as u32, shard as u32);
+        let i = self
+            .set
+            .held
+            .binary_search_by(|h| (h.db, h.shard).cmp(&target))
+            .ok()?;
+        Some(match &self.set.held[i].guard {
+            Guard::Read(g) => g,
+            Guard::Write(g) => g,
+        })
+    }
+
+    /// Marks these locks as the master link's: nothing expires for it (see `never_expire`;
+    /// already set while loading).
+    pub fn for_master_link(&mut self) {
+        self.never_expire = true;
+    }
+
+    /// The clock expiry is judged by: `now`, or the beginning of time for a replica's master link.
+    fn expiry_now(&self) -> i64 {
+        if self.never_expire {
+            i64::MIN
+        } else {
+            self.now
         }
     }
 
@@ -299,6 +340,7 @@ impl<'a> KeyLocks<'a> {
             }
         }
         self.pending.add_dirty(removed);
+        crate::tracking::note_flush(self.server);
         contents
     }
 
@@ -319,7 +361,31 @@ impl<'a> KeyLocks<'a> {
             Guard::Read(g) => g,
             Guard::Write(g) => g,
         };
-        shard.dict.get(hash, key).filter(|e| !e.expired(self.now))
+        let entry = shard.dict.get(hash, key)?;
+        if shard
+            .expire_at_hashed(hash, key, entry)
+            .is_some_and(|at| at <= self.expiry_now())
+        {
+            self.note_expired(db, key);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Remembers an expired key a lookup passed over, for deletion once the command's locks are released
+    /// ([`KeyLocks::take_lazy`]). SCAN and RANDOMKEY report the expired keys they visit here too.
+    pub fn note_expired(&self, db: usize, key: &[u8]) {
+        self.lazy.borrow_mut().push((db, key.into()));
+    }
+
+    /// The expired keys noted so far, handed over for deletion (EXEC passes its own to its caller's).
+    pub fn take_lazy(&mut self) -> Vec<(usize, Box<[u8]>)> {
+        std::mem::take(self.lazy.get_mut())
+    }
+
+    /// Adds keys noted by an inner unit (a transaction's queued reads) to those this one deletes after it.
+    pub fn extend_lazy(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
+        self.lazy.get_mut().extend(keys);
     }
 
     pub fn get_value(&self, db: usize, key: &[u8]) -> Option<&Value> {
@@ -354,13 +420,13 @@ impl<'a> KeyLocks<'a> {
     /// deleted as the expiry deletes it (its `expired` event and its `DEL` effect) and counts as missing.
     fn live_slot(&mut self, db: usize, key: &[u8]) -> Option<(usize, u64)> {
         let hash = self.ks.hash(key);
-        let now = self.now;
+        let now = self.expiry_now();
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        if self
-            .held_mut(i, Touch::Key(hash))
-            .dict
-            .get(hash, key)?
-            .expired(now)
+        let shard = self.held_mut(i, Touch::Key(hash));
+        let entry = shard.dict.get(hash, key)?;
+        if shard
+            .expire_at_hashed(hash, key, entry)
+            .is_some_and(|at| at <= now)
         {
             self.delete_expired(db, i, hash, key);
             return None;
@@ -377,8 +443,19 @@ impl<'a> KeyLocks<'a> {
         self.insert_entry(db, key, Entry::new(value))
     }
 
-    /// Stores a whole entry, TTL included (RENAME, MOVE, COPY keep the TTL).
-    pub fn insert_entry(&mut self, db: usize, key: &[u8], mut entry: Entry) -> Option<Entry> {
+    /// Stores a whole entry (access stamp, string encoding) without a TTL.
+    pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) -> Option<Entry> {
+        self.insert_entry_at(db, key, entry, None)
+    }
+
+    /// Stores a whole entry that expires at `at` (Unix ms; RENAME, MOVE, COPY keep the TTL, SET EX sets one).
+    pub fn insert_entry_at(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        mut entry: Entry,
+        at: Option<i64>,
+    ) -> Option<Entry> {
         let hash = self.ks.hash(key);
         let now = self.now;
         if entry.lru.get() == 0 && super::access_policy::lfu() {
@@ -392,16 +469,24 @@ impl<'a> KeyLocks<'a> {
         entry.lru.stamp_new(now);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
         let shard = self.held_mut(i, Touch::Insert(hash));
-        let new_ttl = entry.expire_at != 0;
+        entry.ttl = at.is_some();
         let old = shard.dict.insert(hash, key, entry);
-        let old_ttl = old.as_ref().is_some_and(|o| o.expire_at != 0);
-        if new_ttl && !old_ttl {
-            shard.volatile.insert(hash, key, ());
-        } else if old_ttl && !new_ttl {
-            shard.volatile.remove(hash, key);
+        let old_at = match &old {
+            Some(o) => shard.expire_at_hashed(hash, key, o),
+            None => None,
+        };
+        match at {
+            Some(at) => {
+                shard.volatile.insert(hash, key, at);
+            }
+            None if old_at.is_some() => {
+                shard.volatile.remove(hash, key);
+            }
+            None => {}
         }
         let old = match old {
-            Some(o) if o.expired(now) => {
+            Some(mut o) if old_at.is_some_and(|at| at <= self.expiry_now()) => {
+                o.ttl = false;
                 // Redis expires the key before overwriting it: its event and its DEL come first.
                 self.expired_gone(db, key);
                 None
@@ -418,13 +503,30 @@ impl<'a> KeyLocks<'a> {
     /// Deletes `key`; returns the entry if it was live. An expired one goes as the expiry deletes it (its `expired`
     /// event and its `DEL` effect), as Redis's DEL expires the key before deleting it.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        self.remove_with_ttl(db, key).map(|(entry, _)| entry)
+    }
+
+    /// `remove`, with the key's deadline (Unix ms) if it had a TTL (RENAME and MOVE store it again).
+    pub fn remove_with_ttl(&mut self, db: usize, key: &[u8]) -> Option<(Entry, Option<i64>)> {
         let (i, hash) = self.live_slot(db, key)?;
         let shard = self.held_mut(i, Touch::Remove(hash));
-        let (_, entry) = shard.dict.remove(hash, key)?;
-        if entry.expire_at != 0 {
-            shard.volatile.remove(hash, key);
-        }
-        Some(entry)
+        let (_, mut entry) = shard.dict.remove(hash, key)?;
+        let at = if entry.ttl {
+            shard.volatile.remove(hash, key).map(|(_, at)| at)
+        } else {
+            None
+        };
+        entry.ttl = false;
+        Some((entry, at))
+    }
+
+    /// The deadline (Unix ms) of `key` if it is stored with a TTL, live or not (TTL, PERSIST and SET KEEPTTL look it
+    /// up after finding the key).
+    pub fn expire_at(&self, db: usize, key: &[u8]) -> Option<i64> {
+        let shard = self.shard(db, key);
+        let hash = self.ks.hash(key);
+        let entry = shard.dict.get(hash, key)?;
+        shard.expire_at_hashed(hash, key, entry)
     }
 
     /// Deletes `key` as expired if it is (Redis's `expireIfNeeded` in a lookup for writing): the dispatcher calls it
@@ -444,17 +546,17 @@ impl<'a> KeyLocks<'a> {
         let Some(entry) = self.live_mut(db, key) else {
             return false;
         };
-        let had = entry.expire_at != 0;
-        entry.expire_at = at.unwrap_or(0);
+        let had = entry.ttl;
+        entry.ttl = at.is_some();
         let shard = self.shard_mut(db, key);
-        match (had, at.is_some()) {
-            (false, true) => {
-                shard.volatile.insert(hash, key, ());
+        match at {
+            Some(at) => {
+                shard.volatile.insert(hash, key, at);
             }
-            (true, false) => {
+            None if had => {
                 shard.volatile.remove(hash, key);
             }
-            _ => {}
+            None => {}
         }
         true
     }
@@ -462,6 +564,10 @@ impl<'a> KeyLocks<'a> {
     /// The one place a change is reported (see `crate::effects`): WATCH, blocked clients, the dirty counter and
     /// the keyspace event, as `change` asks. Every write calls it for every key it changed, after changing it.
     pub fn report(&mut self, db: usize, key: &[u8], change: Change) {
+        if change.watch {
+            // Redis's `signalModifiedKey` also invalidates the key for tracking clients.
+            crate::tracking::note_change(self.server, key, change.event == "expired");
+        }
         if change.watch || change.ready {
             let shard = self.shard_mut(db, key);
             if change.watch {
@@ -501,12 +607,13 @@ impl<'a> KeyLocks<'a> {
     pub(crate) fn delete_if_expired(&mut self, db: usize, key: &[u8]) -> bool {
         let hash = self.ks.hash(key);
         let i = self.set.find(db, Keyspace::shard_of_hash(hash));
-        let now = self.now;
-        let expired = self
-            .held_write(i)
-            .dict
-            .get(hash, key)
-            .is_some_and(|e| e.expired(now));
+        let now = self.expiry_now();
+        let shard = self.held_write(i);
+        let expired = shard.dict.get(hash, key).is_some_and(|e| {
+            shard
+                .expire_at_hashed(hash, key, e)
+                .is_some_and(|at| at <= now)
+        });
         if expired {
             self.delete_expired(db, i, hash, key);
         }
@@ -554,5 +661,30 @@ impl Drop for KeyLocks<'_> {
     /// The effects go to the feed before the locks they were made under are released (fields drop after this).
     fn drop(&mut self) {
         self.end_unit();
+    }
+}
+
+/// Deletes the expired keys a command's reads found (Redis's lazy expiry), once its read locks are gone: each under
+/// its shard's write lock, re-checked there (a writer may have replaced it meanwhile), and each its own unit in the
+/// feed, a bare `DEL` as Redis propagates a lazy expiry (never wrapped in the reader's MULTI).
+pub fn expire_lazily(server: &Server, keys: Vec<(usize, Box<[u8]>)>) {
+    // While clients are paused nothing expires (CLIENT PAUSE): the key reads as gone and stays, as in Redis. A
+    // replica hides expired keys too but waits for its master's DEL (Redis 7.0).
+    if keys.is_empty() || crate::ops::pause::paused() || server.repl.is_replica() {
+        return;
+    }
+    let mut plan = LockPlan::new();
+    for (db, key) in &keys {
+        plan.key(&server.keyspace, *db, key, true);
+    }
+    let mut locks = KeyLocks::new(
+        server,
+        plan.acquire(&server.keyspace),
+        crate::util::time::now_ms(),
+    );
+    for (db, key) in &keys {
+        if locks.delete_if_expired(*db, key) {
+            locks.end_unit();
+        }
     }
 }

@@ -11,7 +11,9 @@
 
 mod dict;
 pub mod expiry;
+mod key;
 mod locks;
+mod strvalue;
 mod value;
 pub mod watch;
 
@@ -21,7 +23,7 @@ use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
 pub use dict::{Dict, Key, SEGMENTS};
-pub use locks::{KeyLocks, LockPlan, LockSet};
+pub use locks::{expire_lazily, KeyLocks, LockPlan, LockSet};
 pub use value::{StrValue, Value};
 
 use crate::blocking::BlockedKeys;
@@ -31,15 +33,20 @@ use watch::WatchedKeys;
 pub const SHARD_BITS: u32 = 6;
 pub const SHARDS: usize = 1 << SHARD_BITS;
 
+/// A stored key's value and bookkeeping: 32 bytes, so that a keyspace node (next pointer, 16-byte key, entry) is
+/// 56 bytes, a 64-byte malloc block (Redis: a 24-byte dictEntry plus a 16-byte robj, 64 bytes in jemalloc's
+/// classes). The TTL is not here: a key with one is in the shard's volatile index with its deadline (Redis's
+/// `expires` dict), and `ttl` says so, so a key without a TTL pays nothing for it and a lookup of one does not
+/// look in the index.
 pub struct Entry {
     pub value: Value,
-    /// Absolute Unix time in ms after which the key is gone; 0 = no TTL. Private so that only `KeyLocks` changes
-    /// it and the shard's index of volatile keys stays exact.
-    expire_at: i64,
     /// When (LRU) or how often (LFU) the key is used, for OBJECT IDLETIME and OBJECT FREQ.
     pub(crate) lru: Access,
-    /// How Redis would have encoded a string edited in place (it sits in padding: no memory cost).
+    /// How Redis would have encoded a string edited in place.
     pub(crate) str_encoding: StrEncoding,
+    /// Whether the shard's volatile index holds a deadline for this key. Private so that only `KeyLocks` changes
+    /// it, together with the index.
+    ttl: bool,
 }
 
 /// Redis derives a string's encoding from its contents when it is stored whole (SET: `int`, `embstr` up to 44
@@ -57,16 +64,9 @@ impl Entry {
     pub fn new(value: Value) -> Self {
         Entry {
             value,
-            expire_at: 0,
             lru: Access::default(),
             str_encoding: StrEncoding::FromContents,
-        }
-    }
-    /// An entry that expires at `at` (Unix ms); `KeyLocks::insert_entry` files it in the volatile index.
-    pub fn with_expire(value: Value, at: Option<i64>) -> Self {
-        Entry {
-            expire_at: at.unwrap_or(0),
-            ..Entry::new(value)
+            ttl: false,
         }
     }
     /// The encoding OBJECT ENCODING reports for this key.
@@ -78,16 +78,13 @@ impl Entry {
             (other, _) => other.encoding(),
         }
     }
-    pub fn expire_at(&self) -> Option<i64> {
-        (self.expire_at != 0).then_some(self.expire_at)
+    /// Whether the key has a TTL (its deadline is in the shard's volatile index: `Shard::expire_at`).
+    pub fn has_ttl(&self) -> bool {
+        self.ttl
     }
     /// The access stamp, for persistence (RDB IDLE/FREQ opcodes, RESTORE IDLETIME/FREQ).
     pub fn access(&self) -> &Access {
         &self.lru
-    }
-    /// Whether the key is logically gone at `now`, for commands that walk a shard (KEYS, SCAN) under a read lock.
-    pub fn expired(&self, now: i64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now
     }
 }
 
@@ -236,8 +233,9 @@ pub fn lru_clock() -> u32 {
 
 pub struct Shard {
     pub(crate) dict: Dict<Entry>,
-    /// Keys that have a TTL, so the expiry cycle samples only those.
-    volatile: Dict<()>,
+    /// The keys that have a TTL, with their deadlines (absolute Unix ms): the TTL lookups (O(1), with the key's
+    /// hash), and the expiry cycle samples only these.
+    volatile: Dict<i64>,
     expire_cursor: u64,
     pub(crate) watched: WatchedKeys,
     pub(crate) blocked: BlockedKeys,
@@ -268,6 +266,35 @@ impl Shard {
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()
     }
+    /// The deadline (Unix ms) of `key`, stored here with `entry`; None without a TTL.
+    pub fn expire_at(&self, key: &[u8], entry: &Entry) -> Option<i64> {
+        if entry.ttl {
+            self.volatile.get(self.volatile.hash_of(key), key).copied()
+        } else {
+            None
+        }
+    }
+    /// `expire_at` for a key whose hash the caller has.
+    pub(crate) fn expire_at_hashed(&self, hash: u64, key: &[u8], entry: &Entry) -> Option<i64> {
+        if entry.ttl {
+            self.volatile.get(hash, key).copied()
+        } else {
+            None
+        }
+    }
+    /// Whether `key` (stored here with `entry`) is logically gone at `now`, for commands that walk a shard (KEYS,
+    /// SCAN) under a read lock.
+    pub fn expired(&self, key: &[u8], entry: &Entry, now: i64) -> bool {
+        self.expire_at(key, entry).is_some_and(|at| at <= now)
+    }
+    /// A random key with a TTL, for the volatile eviction policies.
+    pub fn random_volatile(&self) -> Option<&[u8]> {
+        self.volatile.random().map(|(k, _)| k)
+    }
+    /// The hash the shard's dict files `key` under (the keyspace's hasher).
+    pub fn hash_of(&self, key: &[u8]) -> u64 {
+        self.dict.hash_of(key)
+    }
     /// Empties the shard and hands its keys back, so FLUSHALL ASYNC can free them on another thread; watchers see
     /// it. Only `KeyLocks::flush_db` calls it, which reports the change.
     pub(super) fn take_contents(&mut self) -> Dict<Entry> {
@@ -279,10 +306,8 @@ impl Shard {
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
     pub(super) fn swap_data(&mut self, other: &mut Shard) {
         let now = crate::util::time::now_ms();
-        self.watched.replace_all(&self.dict, Some(&other.dict), now);
-        other
-            .watched
-            .replace_all(&other.dict, Some(&self.dict), now);
+        self.watched.replace_all(&self.dict, Some(&*other), now);
+        other.watched.replace_all(&other.dict, Some(&*self), now);
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
     }

@@ -4,17 +4,18 @@
 use crate::protocol::Reply;
 use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
-/// A string value, inline up to 16 bytes: most values are short, and inline they cost no allocation of their own
-/// (bench/memory.sh: 122 -> 89 bytes per key for 16-byte values).
-pub type StrValue = smallvec::SmallVec<[u8; 16]>;
+pub use super::strvalue::StrValue;
 
+/// 24 bytes: a string (inline up to 23 bytes, see `StrValue`, whose tag byte also tells the variants apart) or a
+/// 16-byte header of the other types (a packed encoding's pointer and sizes, or a boxed table), so a small
+/// collection costs no allocation besides its packed data.
 #[derive(Clone)]
 pub enum Value {
     Str(StrValue),
     List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
     Stream(Box<Stream>),
 }
 

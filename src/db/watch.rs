@@ -15,11 +15,20 @@ use std::sync::Arc;
 
 use super::{Dict, Entry, KeyLocks, Shard};
 
-/// One client's "something I watch changed" flag.
+/// One client's "something I watch changed" flag, and how many keys it watches (client memory counts them).
 #[derive(Default, Debug)]
-pub struct WatchFlag(AtomicBool);
+pub struct WatchFlag(AtomicBool, std::sync::atomic::AtomicUsize);
 
 impl WatchFlag {
+    /// How many keys the client watches.
+    pub fn watched(&self) -> usize {
+        self.1.load(Ordering::Relaxed)
+    }
+
+    pub fn set_watched(&self, n: usize) {
+        self.1.store(n, Ordering::Relaxed);
+    }
+
     pub fn is_dirty(&self) -> bool {
         self.0.load(Ordering::Acquire)
     }
@@ -83,19 +92,14 @@ impl WatchedKeys {
     /// The shard's contents are about to be dropped (FLUSHDB, FLUSHALL: `replaced_with` is `None`) or exchanged
     /// with `replaced_with` (SWAPDB). As Redis's `touchAllWatchedKeysInDb`: only watchers of a key stored before
     /// or after the change are touched, and stale keys replaced by nothing or by stale keys change nothing.
-    pub fn replace_all(
-        &mut self,
-        emptied: &Dict<Entry>,
-        replaced_with: Option<&Dict<Entry>>,
-        now: i64,
-    ) {
+    pub fn replace_all(&mut self, emptied: &Dict<Entry>, replaced_with: Option<&Shard>, now: i64) {
         for (key, watched) in &mut self.keys {
             let in_emptied = emptied.get(watched.hash, key).is_some();
-            let incoming = replaced_with.and_then(|d| d.get(watched.hash, key));
+            let incoming = replaced_with.and_then(|s| Some((s, s.dict.get(watched.hash, key)?)));
             if !in_emptied && incoming.is_none() {
                 continue;
             }
-            let incoming_stale = incoming.is_some_and(|e| e.expired(now));
+            let incoming_stale = incoming.is_some_and(|(s, e)| s.expired(key, e, now));
             for w in &mut watched.watchers {
                 if w.stale {
                     if incoming.is_none() {
@@ -134,7 +138,10 @@ pub fn expired_since_watch(keys: &KeyLocks, db: usize, key: &[u8], flag: &Arc<Wa
 }
 
 fn watch_in(shard: &mut Shard, key: &[u8], hash: u64, flag: &Arc<WatchFlag>, now: i64) {
-    let stale = shard.dict.get(hash, key).is_some_and(|e| e.expired(now));
+    let stale = shard
+        .dict
+        .get(hash, key)
+        .is_some_and(|e| shard.expired(key, e, now));
     let watched = shard
         .watched
         .keys
@@ -175,7 +182,7 @@ fn expired_in(shard: &Shard, key: &[u8], flag: &Arc<WatchFlag>, now: i64) -> boo
         && shard
             .dict
             .get(watched.hash, key)
-            .is_some_and(|e| e.expired(now))
+            .is_some_and(|e| shard.expired(key, e, now))
 }
 
 #[cfg(test)]
@@ -204,7 +211,8 @@ mod tests {
     fn store(shard: &mut Shard, key: &[u8], stale: bool) {
         let mut entry = Entry::new(Value::Str(b"v"[..].into()));
         if stale {
-            entry.expire_at = NOW - 1;
+            entry.ttl = true;
+            shard.volatile.insert(hash(key), key, NOW - 1);
         }
         shard.dict.insert(hash(key), key, entry);
     }
@@ -250,7 +258,8 @@ mod tests {
     fn a_live_key_that_expires_fails_the_exec() {
         let mut shard = new_shard();
         let mut entry = Entry::new(Value::Str(b"v"[..].into()));
-        entry.expire_at = NOW + 10;
+        entry.ttl = true;
+        shard.volatile.insert(hash(b"k"), b"k", NOW + 10);
         shard.dict.insert(hash(b"k"), b"k", entry);
         let flag = watcher(&mut shard, b"k");
         assert!(!expired_in(&shard, b"k", &flag, NOW));

@@ -13,6 +13,17 @@ use parking_lot::{Condvar, Mutex};
 
 use super::encode_command;
 
+thread_local! {
+    /// The feed offset after the last unit this thread appended: what `appendfsync always` waits for before
+    /// this thread's replies go out.
+    static LAST_APPENDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The feed offset after the last effect the calling thread appended (0 if none).
+pub fn last_appended() -> u64 {
+    LAST_APPENDED.with(|l| l.get())
+}
+
 /// The feed: see the module doc.
 #[derive(Default)]
 pub struct Feed {
@@ -20,6 +31,9 @@ pub struct Feed {
     readers: AtomicUsize,
     inner: Mutex<Inner>,
     appended: Condvar,
+    /// Set while this server is a replica: the feed carries its master's stream ([`Feed::append_raw`]) and
+    /// nothing of its own (what the master's commands did is already in that stream).
+    proxy: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -35,6 +49,8 @@ struct Inner {
     /// (subscription id, offset it has read up to).
     positions: Vec<(u64, u64)>,
     next_id: u64,
+    /// Bytes kept after every reader has read them: the replication backlog (`repl-backlog-size`); 0 for none.
+    retain: u64,
 }
 
 impl Inner {
@@ -53,6 +69,23 @@ impl Inner {
         }
     }
 
+    /// The first byte a resuming reader may start at: the backlog is the last `retain` bytes, or more while a
+    /// slow reader still holds older ones (Redis 7.0's backlog grows over the shared replication buffer a slow
+    /// replica references); `trim` drops in batches, so bytes before this may still be held.
+    fn first_kept(&self) -> u64 {
+        if self.retain == 0 {
+            return self.start;
+        }
+        let readers_low = self
+            .positions
+            .iter()
+            .map(|&(_, p)| p)
+            .min()
+            .unwrap_or(self.offset);
+        self.start
+            .max(readers_low.min(self.offset.saturating_sub(self.retain)))
+    }
+
     /// Drops the bytes every subscription has read.
     fn trim(&mut self) {
         let low = self
@@ -60,11 +93,20 @@ impl Inner {
             .iter()
             .map(|&(_, p)| p)
             .min()
-            .unwrap_or(self.offset);
+            .unwrap_or(self.offset)
+            .min(self.offset.saturating_sub(self.retain))
+            .max(self.start);
         let drop = (low - self.start) as usize;
-        if drop > 0 {
+        // With a backlog, drop in batches of at least its size, so the kept bytes move once per backlog's worth
+        // of writes rather than on every append.
+        if drop > 0 && (self.retain == 0 || drop as u64 >= self.retain.max(1 << 16)) {
             self.backlog.drain(..drop);
             self.start = low;
+            // The memory a slow reader made the buffer grow to goes back once it is gone.
+            let len = self.backlog.len();
+            if self.backlog.capacity() > 4 * len.max(1 << 16) {
+                self.backlog.shrink_to(2 * len);
+            }
         }
     }
 }
@@ -92,6 +134,9 @@ impl Feed {
         let Some(&(first_db, _)) = ops.first() else {
             return;
         };
+        if self.proxy.load(Ordering::Relaxed) {
+            return;
+        }
         let mut inner = self.inner.lock();
         if multi {
             inner.select(first_db);
@@ -106,8 +151,113 @@ impl Feed {
             inner.push(b"*1\r\n$4\r\nEXEC\r\n");
         }
         inner.trim();
+        let end = inner.offset;
+        drop(inner);
+        LAST_APPENDED.with(|l| l.set(end));
+        self.appended.notify_all();
+    }
+
+    /// For a client woken with a reply another thread served (a blocking pop): its effect is in the feed by now
+    /// (appended before the waiter was answered), so this thread's replies wait for everything appended so far.
+    pub fn cover_served(&self) {
+        let now = self.inner.lock().offset;
+        LAST_APPENDED.with(|l| l.set(l.get().max(now)));
+    }
+
+    /// The offset now, and the next effect preceded by a `SELECT`: a reader that starts a new file at this
+    /// offset (the AOF's increment file at a rewrite) gets a file that stands on its own.
+    pub fn mark(&self) -> u64 {
+        let mut inner = self.inner.lock();
+        inner.db = None;
+        inner.offset
+    }
+
+    /// Appends bytes already encoded (a master's stream that a replica forwards, the master's keepalive `PING`),
+    /// without a `SELECT` of its own.
+    pub fn append_raw(&self, bytes: &[u8]) {
+        let mut inner = self.inner.lock();
+        inner.push(bytes);
+        inner.trim();
         drop(inner);
         self.appended.notify_all();
+    }
+
+    /// Replica mode on or off (see the `proxy` field).
+    pub fn set_proxy(&self, on: bool) {
+        self.proxy.store(on, Ordering::Relaxed);
+        self.forget_db();
+    }
+
+    /// The next effect appended is preceded by a `SELECT` (after a forwarded stream left the database unknown).
+    pub fn forget_db(&self) {
+        self.inner.lock().db = None;
+    }
+
+    /// Keeps the last `size` bytes even once every reader has read them: the replication backlog, from which a
+    /// reconnecting replica resumes. The first call also makes the feed record while nobody subscribes.
+    pub fn keep_backlog(&self, size: u64) {
+        let mut inner = self.inner.lock();
+        if inner.retain == 0 {
+            self.readers.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.retain = size.max(1);
+    }
+
+    /// A new `repl-backlog-size` for a backlog kept already (CONFIG SET); nothing when none is kept.
+    pub fn resize_backlog(&self, size: u64) {
+        let mut inner = self.inner.lock();
+        if inner.retain != 0 && inner.retain != size.max(1) {
+            inner.retain = size.max(1);
+            inner.trim();
+        }
+    }
+
+    /// Stops keeping a backlog (`repl-backlog-ttl`, or a start-up load that found no history to resume).
+    pub fn drop_backlog(&self) {
+        let mut inner = self.inner.lock();
+        if inner.retain != 0 {
+            inner.retain = 0;
+            self.readers.fetch_sub(1, Ordering::Relaxed);
+            inner.trim();
+        }
+    }
+
+    /// (bytes held, of which the backlog's share): the replication buffer shared by the backlog and every
+    /// reader that has not read them yet (Redis 7.0's shared replication buffer).
+    pub fn held(&self) -> (u64, u64) {
+        let inner = self.inner.lock();
+        // The allocation is what the memory figures count.
+        let held = inner.backlog.capacity() as u64;
+        (held, held.min(inner.retain))
+    }
+
+    /// The database of the last effect appended (`None` when the next one starts with a `SELECT`).
+    pub fn selected_db(&self) -> Option<usize> {
+        self.inner.lock().db
+    }
+
+    /// (offset of the first byte kept, offset after the last byte): what [`Feed::subscribe_from`] can serve.
+    pub fn kept(&self) -> (u64, u64) {
+        let inner = self.inner.lock();
+        (inner.first_kept(), inner.offset)
+    }
+
+    /// Starts reading the feed at offset `at`, if those bytes are still kept; the stream goes on as it was (no
+    /// `SELECT` is forced), as a replica resuming with `+CONTINUE` expects.
+    pub fn subscribe_from(self: &Arc<Self>, at: u64) -> Option<Subscription> {
+        let mut inner = self.inner.lock();
+        if at < inner.first_kept() || at > inner.offset {
+            return None;
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.positions.push((id, at));
+        self.readers.fetch_add(1, Ordering::Relaxed);
+        Some(Subscription {
+            feed: self.clone(),
+            id,
+            at,
+        })
     }
 
     /// Starts reading the feed from now on. The next effect is preceded by a `SELECT`.

@@ -102,6 +102,18 @@ impl<'e> Change<'e> {
             ready: false,
         }
     }
+
+    /// A key evicted for `maxmemory`: WATCH sees it, it emits `evicted`, it is not counted as dirty (Redis's
+    /// `performEvictions`).
+    pub(crate) const fn evicted() -> Self {
+        Change {
+            class: 'e',
+            event: "evicted",
+            dirty: 0,
+            watch: true,
+            ready: false,
+        }
+    }
 }
 
 /// The command a deletion propagates as: `UNLINK` when the lazyfree parameter `param` (`lazyfree-lazy-expire`,

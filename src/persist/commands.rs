@@ -119,7 +119,9 @@ pub fn debug_reload(ctx: &mut Ctx, args: Args) -> Reply {
 }
 
 /// Empties every database under all the shard locks at once (Redis's `emptyData`); watchers see the change.
+/// The function libraries go too, as `emptyData` drops them (FLUSHALL keeps them; it does not come here).
 pub fn empty_all(server: &crate::server::Server) {
+    server.scripts.flush_functions();
     let ks = &server.keyspace;
     let mut plan = LockPlan::new();
     plan.all_dbs(ks, true);

@@ -24,7 +24,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// `rdbcompression` and the thresholds in force, as Redis's `createDumpPayload` reads them.
-fn encoder(ctx: &Ctx) -> Encoder {
+pub fn encoder(ctx: &Ctx) -> Encoder {
     let config = &ctx.server.config;
     Encoder {
         compress: config.get("rdbcompression").as_deref() != Some("no"),
@@ -117,10 +117,10 @@ fn restore(ctx: &mut Ctx, args: Args) -> Reply {
         }
         return Reply::Ok;
     }
-    let entry = Entry::with_expire(value, at);
+    let entry = Entry::new(value);
     entry.lru.restore(o.idle, o.freq, now);
     let db = ctx.db();
-    ctx.keys.insert_entry(db, key, entry);
+    ctx.keys.insert_entry_at(db, key, entry, at);
     ctx.changed(key, 'g', "restore");
     Reply::Ok
 }

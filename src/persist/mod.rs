@@ -16,6 +16,7 @@
 //!   change; `commands`: SAVE, BGSAVE, LASTSAVE, DEBUG RELOAD; `startup`: loading at start-up, the -LOADING and
 //!   -MISCONF gates, INFO persistence.
 
+pub mod aof;
 pub mod commands;
 pub mod dump;
 pub mod rdb;
@@ -26,10 +27,11 @@ pub mod startup;
 pub mod state;
 
 pub use commands::debug_reload;
-pub use startup::{gate, info_section, load_at_startup};
+pub use startup::{gate, info_section, load_at_startup, LOADING};
 pub use state::Persistence;
 
 pub const COMMANDS: &[crate::commands::Command] = dump::COMMANDS;
+pub use dump::encoder as dump_encoder;
 
 #[cfg(test)]
 mod snapshot_tests;

@@ -14,6 +14,7 @@ use super::rdb::{read_rdb, Limits, RdbError, RdbItem, RdbOptions, RdbWriter};
 use super::snapshot::{self, Encode, EntrySink, SnapshotStats};
 use crate::config::special::strerror;
 use crate::db::{Entry, KeyLocks, LockPlan};
+use crate::replication::rdbinfo;
 use crate::server::Server;
 use crate::util::time::now_ms;
 
@@ -35,12 +36,42 @@ struct FileSink {
     cancel: Option<Arc<AtomicBool>>,
     /// `rdb-key-save-delay`: microseconds to wait per key, so tests can catch a save in progress.
     key_delay_us: i64,
+    /// Replication's AUX fields as of the snapshot's instant, written before the first database.
+    repl_aux: Option<crate::replication::rdbinfo::Slot>,
+}
+
+impl FileSink {
+    fn write_repl_aux(&mut self) -> io::Result<()> {
+        let Some(info) = self.repl_aux.take().and_then(|slot| slot.lock().take()) else {
+            return Ok(());
+        };
+        for (key, value) in crate::replication::rdbinfo::aux_fields(&info) {
+            self.writer.aux(key, &value)?;
+        }
+        Ok(())
+    }
 }
 
 /// Redis's `debugDelay` for the `*-delay` testing knobs (positive values only).
 fn delay(us: i64) {
     if us > 0 {
         std::thread::sleep(std::time::Duration::from_micros(us as u64));
+    }
+}
+
+/// [`delay`] for a save that can be stopped: it sleeps in slices and ends early once `cancel` is set, so a
+/// stopped save with a huge `rdb-key-save-delay` ends at once, as Redis's killed child does.
+pub(crate) fn save_delay(us: i64, cancel: Option<&AtomicBool>) {
+    let Some(cancel) = cancel else {
+        return delay(us);
+    };
+    let end = Instant::now() + std::time::Duration::from_micros(us.max(0) as u64);
+    while !cancel.load(Relaxed) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
     }
 }
 
@@ -67,20 +98,25 @@ impl FileSink {
 impl EntrySink for FileSink {
     fn select_db(&mut self, db: usize, keys: u64, expires: u64) -> io::Result<()> {
         self.check()?;
+        self.write_repl_aux()?;
         self.writer.select_db(db, keys, expires)
     }
     fn encoder(&self) -> Encode {
         let (enc, delay_us) = (self.writer.entry_encoder(), self.key_delay_us);
-        Arc::new(move |out: &mut Vec<u8>, key: &[u8], entry: &Entry| {
-            delay(delay_us);
-            enc.encode(out, key, entry)
-        })
+        let cancel = self.cancel.clone();
+        Arc::new(
+            move |out: &mut Vec<u8>, key: &[u8], entry: &Entry, at: Option<i64>| {
+                save_delay(delay_us, cancel.as_deref());
+                enc.encode(out, key, entry, at)
+            },
+        )
     }
     fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.check()?;
         self.writer.raw(chunk)
     }
-    fn finish(self: Box<Self>) -> io::Result<()> {
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        self.write_repl_aux()?;
         let file = self
             .writer
             .finish()?
@@ -142,6 +178,37 @@ pub fn save(
 
 type Failed = (&'static str, io::Error);
 
+/// An RDB file's sink with its header and AUX fields written (`aof_base` marks an AOF's base file, as Redis's
+/// `aof-base` AUX field); the snapshot's entries follow.
+pub(crate) fn rdb_sink(
+    server: &Server,
+    file: File,
+    cancel: Option<Arc<AtomicBool>>,
+    aof_base: bool,
+    repl_aux: Option<crate::replication::rdbinfo::Slot>,
+) -> io::Result<Box<dyn EntrySink>> {
+    let policy = server.config.get("maxmemory-policy").unwrap_or_default();
+    let mut writer = RdbWriter::new(BufWriter::with_capacity(1 << 20, file), options(server))
+        .with_limits(Limits::from_config(&server.config))
+        .with_access_stamps(AccessStamps::for_policy(&policy), now_ms());
+    writer.header()?;
+    writer.standard_aux(AuxInfo {
+        used_mem: crate::server::stats::allocated_bytes(),
+        aof_base,
+        ctime: now_ms() / 1000,
+    })?;
+    // Redis writes the function libraries after the AUX fields, before the databases.
+    for code in server.scripts.library_codes() {
+        writer.function(&code)?;
+    }
+    Ok(Box::new(FileSink {
+        writer,
+        cancel,
+        key_delay_us: int_param(server, "rdb-key-save-delay"),
+        repl_aux,
+    }))
+}
+
 fn write_body(
     server: &Server,
     source: Source,
@@ -150,36 +217,29 @@ fn write_body(
     keys: Arc<AtomicU64>,
 ) -> Result<SnapshotStats, Failed> {
     let rio = |e| ("rdbSaveRio", e);
-    let policy = server.config.get("maxmemory-policy").unwrap_or_default();
-    let mut writer = RdbWriter::new(BufWriter::with_capacity(1 << 20, file), options(server))
-        .with_limits(Limits::from_config(&server.config))
-        .with_access_stamps(AccessStamps::for_policy(&policy), now_ms());
-    writer.header().map_err(rio)?;
-    writer
-        .standard_aux(AuxInfo {
-            used_mem: crate::server::stats::allocated_bytes(),
-            aof_base: false,
-            ctime: now_ms() / 1000,
-        })
-        .map_err(rio)?;
-    let mut sink: Box<dyn EntrySink> = Box::new(FileSink {
-        writer,
-        cancel,
-        key_delay_us: int_param(server, "rdb-key-save-delay"),
-    });
-    let stats = match source {
+    let (sink, stats) = match source {
         Source::Snapshot => {
-            let (back, stats) = snapshot::take(&server.keyspace, sink, keys).map_err(rio)?;
-            sink = back;
-            stats
+            // Replication's fields are taken at the snapshot's instant (see `rdbinfo`).
+            let (slot, on_start, holding) = match rdbinfo::at_instant(server) {
+                Some((slot, f, h)) => (Some(slot), Some(f), Some(h)),
+                None => (None, None, None),
+            };
+            let sink = rdb_sink(server, file, cancel, false, slot).map_err(rio)?;
+            let taken = snapshot::take_with(&server.keyspace, sink, keys, on_start);
+            drop(holding);
+            taken.map_err(rio)?
         }
         Source::Locked(locks) => {
+            // Nothing changes while the caller holds every shard: the fields are those of now.
+            let slot = Arc::new(parking_lot::Mutex::new(rdbinfo::save_info(server)));
+            let mut sink = rdb_sink(server, file, cancel, false, Some(slot)).map_err(rio)?;
             let n = snapshot::save_locked(locks, sink.as_mut()).map_err(rio)?;
             keys.store(n, Relaxed);
-            SnapshotStats {
+            let stats = SnapshotStats {
                 keys: n,
                 ..SnapshotStats::default()
-            }
+            };
+            (sink, stats)
         }
     };
     sink.finish().map_err(|e| ("fsync", e))?;
@@ -246,11 +306,23 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
             )])
         }
     };
+    let total = file.metadata().map_or(0, |m| m.len());
+    load_from(server, file, total, dups).map(|(l, _)| Some(l))
+}
+
+/// Reads an RDB stream into the keyspace (a dump file, or an AOF's RDB base or preamble), with Redis's log
+/// lines; returns what was loaded and the file's summary (its length in bytes among it). `total` is the size
+/// INFO's loading fields report.
+pub fn load_from(
+    server: &Server,
+    file: impl io::Read,
+    total: u64,
+    dups: Duplicates,
+) -> Result<(Loaded, super::rdb::read::RdbSummary), Vec<String>> {
     let limits = Limits::from_config(&server.config);
     let p = &server.persist;
     p.loading_start.store((now_ms() / 1000) as u64, Relaxed);
-    p.loading_total_bytes
-        .store(file.metadata().map_or(0, |m| m.len()), Relaxed);
+    p.loading_total_bytes.store(total, Relaxed);
     p.loading_rdb_used_mem.store(0, Relaxed);
     p.loading_loaded_bytes.store(0, Relaxed);
     let file = Counting {
@@ -275,22 +347,55 @@ pub fn load(server: &Server, dups: Duplicates) -> Result<Option<Loaded>, Vec<Str
     )
     .and_then(|summary| loader.flush().map(|()| summary));
     match read {
-        Ok(_) => {
+        Ok(summary) => {
             let l = loader.loaded;
-            log::info!(
-                "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                l.keys,
-                l.expired
-            );
-            Ok(Some(l))
+            if summary.empty_keys_skipped > 0 {
+                log::info!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+                    l.keys,
+                    l.expired,
+                    summary.empty_keys_skipped
+                );
+            } else {
+                log::info!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                    l.keys,
+                    l.expired
+                );
+            }
+            Ok((l, summary))
         }
         Err(_) if loader.refused.is_some() => Err(loader.refused.into_iter().collect()),
         Err(e @ (RdbError::WrongSignature | RdbError::Version(_))) => Err(vec![
             e.to_string(),
             "Fatal error loading the DB: Invalid argument. Exiting.".into(),
         ]),
-        Err(e) => Err(vec![e.to_string()]),
+        Err(e) => Err(unreadable(&e)),
     }
+}
+
+/// The lines Redis logs when a file it loads at start-up turns out unreadable (`rdbReportError` with a file being
+/// loaded): what went wrong, the summary of its built-in `redis-check-rdb` run, and the exit notice.
+fn unreadable(e: &RdbError) -> Vec<String> {
+    let (first, internal) = match e {
+        RdbError::Corrupt { .. } => (None, e.to_string()),
+        RdbError::ShortRead => (
+            Some(e.to_string()),
+            "Internal error in RDB reading offset 0, function at rdb.c:0 -> Unexpected EOF reading RDB file"
+                .to_owned(),
+        ),
+        RdbError::Checksum { .. } => (
+            Some(e.to_string()),
+            "Internal error in RDB reading offset 0, function at rdb.c:0 -> RDB CRC error".to_owned(),
+        ),
+        _ => return vec![e.to_string()],
+    };
+    let mut lines: Vec<String> = first.into_iter().collect();
+    lines.push(internal.clone());
+    lines.push("--- RDB ERROR DETECTED ---".to_owned());
+    lines.push(internal);
+    lines.push("Terminating server after rdb file reading failure.".to_owned());
+    lines
 }
 
 /// A reader that counts the bytes read, for INFO's `loading_loaded_bytes`.
@@ -308,6 +413,9 @@ impl<R: io::Read> io::Read for Counting<R> {
 }
 
 /// Stores what `read_rdb` yields, as Redis's `rdbLoadRio` does for a master.
+/// A loaded entry and its deadline (Unix ms), if it has a TTL.
+type Batched = (Entry, Option<i64>);
+
 struct Loader<'s> {
     server: &'s Server,
     dups: Duplicates,
@@ -317,7 +425,7 @@ struct Loader<'s> {
     /// Why the load stopped, when the file is readable but its contents cannot be taken.
     refused: Option<String>,
     /// (db, shard, key, entry) read but not stored yet.
-    batch: Vec<(usize, usize, Vec<u8>, Entry)>,
+    batch: Vec<(usize, usize, Vec<u8>, Batched)>,
 }
 
 impl Loader<'_> {
@@ -328,10 +436,26 @@ impl Loader<'_> {
                     let mem = String::from_utf8_lossy(&value).parse().unwrap_or(0);
                     self.server.persist.loading_rdb_used_mem.store(mem, Relaxed);
                 }
+                if key == b"repl-stream-db" {
+                    let db = String::from_utf8_lossy(&value).parse().unwrap_or(0);
+                    self.server.repl.loaded_stream_db.store(db, Relaxed);
+                }
+                rdbinfo::on_aux(self.server, &key, &value);
                 log_aux(&key, &value, self.now)
             }
-            RdbItem::Entry { db, key, entry } => self.entry(db, key, entry)?,
-            RdbItem::ResizeDb { .. } | RdbItem::Function(_) => {}
+            RdbItem::Entry {
+                db,
+                key,
+                entry,
+                expire,
+            } => self.entry(db, key, entry, expire)?,
+            RdbItem::Function(code) => {
+                let replace = self.dups == Duplicates::Replace;
+                if let Err(e) = self.server.scripts.load_library(&code, replace) {
+                    return self.refuse(format!("Failed loading library, {e}"));
+                }
+            }
+            RdbItem::ResizeDb { .. } => {}
         }
         Ok(())
     }
@@ -341,7 +465,13 @@ impl Loader<'_> {
         Err(RdbError::Io(String::new()))
     }
 
-    fn entry(&mut self, db: usize, key: Vec<u8>, entry: Entry) -> Result<(), RdbError> {
+    fn entry(
+        &mut self,
+        db: usize,
+        key: Vec<u8>,
+        entry: Entry,
+        expire: Option<i64>,
+    ) -> Result<(), RdbError> {
         let ks = &self.server.keyspace;
         if db >= ks.db_count() {
             return self.refuse(format!(
@@ -349,17 +479,30 @@ impl Loader<'_> {
                 ks.db_count()
             ));
         }
-        // A master drops keys that expired while the file sat on disk.
-        if entry.expire_at().is_some_and(|at| at < self.now) {
+        // A master drops keys that expired while the file sat on disk; a replica keeps them for its master's DEL.
+        if !rdbinfo::keeps_expired(self.server) && expire.is_some_and(|at| at < self.now) {
             self.loaded.expired += 1;
+            if rdbinfo::feeds_expired(self.server) {
+                self.feed_deletion(db, &key);
+            }
             return Ok(());
         }
-        self.batch.push((db, ks.shard_of(&key), key, entry));
+        self.batch
+            .push((db, ks.shard_of(&key), key, (entry, expire)));
         if self.batch.len() >= BATCH || self.key_delay_us > 0 {
             self.flush()?;
             delay(self.key_delay_us);
         }
         Ok(())
+    }
+
+    /// A master's start-up load tells its replicas about a key it found expired, as Redis's `rdbLoadRio` with
+    /// `RDBFLAGS_FEED_REPL` (`DEL`, or `UNLINK` under `lazyfree-lazy-expire`).
+    fn feed_deletion(&self, db: usize, key: &[u8]) {
+        let verb = crate::effects::deletion(&self.server.config, "lazyfree-lazy-expire");
+        let mut buf = Vec::new();
+        crate::effects::encode_command(&mut buf, [verb, key].into_iter());
+        self.server.feed.append(&buf, &[(db, 0)], false);
     }
 
     /// Stores the batched entries, taking each shard's lock once for all of its entries: a file's keys come in
@@ -375,7 +518,10 @@ impl Loader<'_> {
             let mut keys = KeyLocks::new(self.server, plan.acquire(ks), self.now);
             let mut next = Some((key, entry));
             while let Some((key, entry)) = next.take() {
-                if keys.insert_entry(db, &key, entry).is_some() && self.dups == Duplicates::Refuse {
+                let (entry, expire) = entry;
+                if keys.insert_entry_at(db, &key, entry, expire).is_some()
+                    && self.dups == Duplicates::Refuse
+                {
                     let key = String::from_utf8_lossy(&key).into_owned();
                     drop(keys);
                     return self.refuse(format!("RDB has duplicated key '{key}' in DB {db}"));

@@ -241,5 +241,9 @@ pub fn prepare_shutdown(server: &Server, mut flags: ShutdownFlags) -> Result<(),
             }
         }
     }
+    if server.persist.aof.enabled() {
+        log::info!("Calling fsync() on the AOF file.");
+        super::aof::stop(server);
+    }
     Ok(())
 }

@@ -13,11 +13,29 @@ use crate::server::Server;
 /// Loads `dir/dbfilename` before the server is ready, as Redis's `loadDataFromDisk`. Clients may connect
 /// meanwhile and get -LOADING. A file that cannot be read stops start-up: the lines before the last are logged
 /// here, the last is returned for `main` to log before exiting non-zero.
+/// Whether start-up has a dataset to load (an AOF to replay, or the RDB file): only then do clients that connect
+/// meanwhile get -LOADING, as Redis sets `loading` only when it starts to load something.
+pub fn anything_to_load(server: &Server) -> bool {
+    let dbfilename = server
+        .config
+        .get("dbfilename")
+        .unwrap_or_else(|| "dump.rdb".into());
+    let aof = server.config.get("appendonly").as_deref() == Some("yes");
+    // Start-up still gates commands then (the AOF's first files are created before the writes they log).
+    NOTHING_TO_LOAD.store(aof && !aof_to_load(server), Relaxed);
+    aof || std::path::Path::new(&dbfilename).exists()
+}
+
 pub fn load_at_startup(server: &Server) -> Result<(), String> {
     let p = &server.persist;
-    p.loading.store(true, Relaxed);
+    p.loading.store(anything_to_load(server), Relaxed);
     let start = Instant::now();
+    if server.config.get("appendonly").as_deref() == Some("yes") {
+        return load_aof_at_startup(server);
+    }
+    crate::replication::rdbinfo::begin_startup_load(server);
     let result = rdbfile::load(server, Duplicates::Refuse);
+    crate::replication::rdbinfo::end_startup_load(server, matches!(result, Ok(Some(_))));
     let outcome = match result {
         Ok(Some(loaded)) => {
             log::info!(
@@ -43,24 +61,69 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
     outcome
 }
 
+/// With `appendonly yes` the AOF is loaded instead of the RDB file, then opened for appending.
+fn load_aof_at_startup(server: &Server) -> Result<(), String> {
+    let p = &server.persist;
+    let mut outcome = super::aof::load_at_startup(server);
+    p.update(|s| s.dirty_at_save = dirty_total());
+    if outcome.is_ok() {
+        outcome = match server.arc() {
+            Some(arc) => super::aof::open_on_start(&arc),
+            None => Err("no server".into()),
+        };
+    }
+    p.loading.store(false, Relaxed);
+    NOTHING_TO_LOAD.store(false, Relaxed);
+    outcome
+}
+
+/// The refusal of a command (or a configuration change) while the dataset loads.
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+
 const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 /// Redis's `processCommand` checks that belong to persistence, in its order: writes (and PING) are refused
-/// after a failed BGSAVE while `stop-writes-on-bgsave-error` is on and save points are set; commands without
-/// the `loading` flag are refused while the dataset loads.
+/// (and EXEC of a queue holding a write: `cmd_flags` is `transaction::effective_flags`) after a failed BGSAVE or
+/// AOF write while `stop-writes-on-bgsave-error` is on and save points are set; commands without the `loading`
+/// flag are refused while the dataset loads.
 #[inline]
-pub fn gate(server: &Server, cmd: &Command) -> Option<Reply> {
+pub fn gate(server: &Server, cmd: &Command, cmd_flags: u32) -> Option<Reply> {
     let p = &server.persist;
-    if p.bgsave_failed() && (cmd.has(flags::WRITE) || cmd.name == "ping") && misconf_applies(server)
-    {
+    let refusable = || cmd_flags & flags::WRITE != 0 || cmd.name == "ping";
+    if p.bgsave_failed() && refusable() && misconf_applies(server) {
         return Some(Reply::error(MISCONF));
     }
+    if p.aof.enabled() && refusable() {
+        if let Some(e) = p.aof.write_error() {
+            return Some(Reply::Error(
+                format!("MISCONF Errors writing to the AOF file: {e}").into(),
+            ));
+        }
+    }
+    // While a replica loads its master's RDB asynchronously, commands that would disturb the load are refused.
+    if cmd_flags & flags::NO_ASYNC_LOADING != 0 && server.repl.async_loading.load(Relaxed) {
+        return Some(Reply::error(LOADING));
+    }
     if p.loading() && !cmd.has(flags::LOADING) {
-        return Some(Reply::error(
-            "LOADING Redis is loading the dataset in memory",
-        ));
+        if !NOTHING_TO_LOAD.load(Relaxed) {
+            return Some(Reply::error(LOADING));
+        }
+        // Only the empty AOF's first files are being created: the command waits for that, as a client of Redis
+        // waits (its event loop starts after), without a -LOADING that Redis never sends then.
+        while p.loading() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
     None
+}
+
+/// Set at start-up when `appendonly yes` finds no AOF to replay (nor an old single-file AOF to migrate).
+static NOTHING_TO_LOAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `appendonly yes` has an AOF to load: a manifest, or a Redis < 7 AOF in the working directory.
+fn aof_to_load(server: &Server) -> bool {
+    let (filename, dir) = super::aof::paths(server);
+    dir.join(format!("{filename}.manifest")).exists() || std::path::Path::new(&filename).exists()
 }
 
 fn misconf_applies(server: &Server) -> bool {
@@ -83,9 +146,12 @@ pub fn info_section(server: &Server, out: &mut String) {
     } else {
         (0, 0)
     };
-    let rows: &[(&str, String)] = &[
+    let mut rows: Vec<(&str, String)> = vec![
         ("loading", loading.to_string()),
-        ("async_loading", "0".into()),
+        (
+            "async_loading",
+            u8::from(server.repl.async_loading.load(Relaxed)).to_string(),
+        ),
         ("current_cow_peak", "0".into()),
         ("current_cow_size", "0".into()),
         ("current_cow_size_age", "0".into()),
@@ -98,7 +164,8 @@ pub fn info_section(server: &Server, out: &mut String) {
         ),
         (
             "rdb_bgsave_in_progress",
-            (s.bgsave_started.is_some() as u8).to_string(),
+            ((s.bgsave_started.is_some() || server.repl.syncs_running.load(Relaxed) > 0) as u8)
+                .to_string(),
         ),
         ("rdb_last_save_time", s.last_save.to_string()),
         (
@@ -114,23 +181,18 @@ pub fn info_section(server: &Server, out: &mut String) {
             s.load_keys_expired.to_string(),
         ),
         ("rdb_last_load_keys_loaded", s.load_keys_loaded.to_string()),
-        ("aof_enabled", "0".into()),
-        ("aof_rewrite_in_progress", "0".into()),
-        ("aof_rewrite_scheduled", "0".into()),
-        ("aof_last_rewrite_time_sec", "-1".into()),
-        ("aof_current_rewrite_time_sec", "-1".into()),
-        ("aof_last_bgrewrite_status", "ok".into()),
-        ("aof_rewrites", "0".into()),
-        ("aof_rewrites_consecutive_failures", "0".into()),
-        ("aof_last_write_status", "ok".into()),
+    ];
+    rows.extend(super::aof::info_rows(server));
+    rows.extend([
         ("aof_last_cow_size", "0".into()),
         ("module_fork_in_progress", "0".into()),
         ("module_fork_last_cow_size", "0".into()),
-    ];
+    ]);
     out.push_str("# Persistence\r\n");
     for (k, v) in rows {
         let _ = write!(out, "{k}:{v}\r\n");
     }
+    super::aof::info_enabled(server, out);
     if loading == 1 {
         loading_fields(p, out);
     }

@@ -35,6 +35,8 @@ pub struct Persistence {
     status: Mutex<Status>,
     /// The background saver's thread while one runs, to wait for after cancelling it.
     bgsave_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The append-only file.
+    pub aof: super::aof::Aof,
 }
 
 /// Redis's `server.lastsave`, `lastbgsave_status`, `dirty_before_bgsave` and friends.
@@ -94,6 +96,7 @@ impl Persistence {
                 load_keys_expired: 0,
             }),
             bgsave_thread: Mutex::new(None),
+            aof: super::aof::Aof::default(),
         }
     }
 

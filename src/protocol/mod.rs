@@ -7,7 +7,7 @@
 
 mod encode;
 mod error;
-mod inline;
+pub(crate) mod inline;
 #[cfg(test)]
 mod props;
 mod reader;

@@ -66,6 +66,13 @@ impl<'a> Frame<'a> {
         let (s, e) = self.spans[i];
         &self.data[s..e]
     }
+    /// The arguments from `start` on, as a frame of their own (ACL DRYRUN's command).
+    pub fn skip(&self, start: usize) -> Frame<'a> {
+        Frame {
+            data: self.data,
+            spans: &self.spans[start.min(self.spans.len())..],
+        }
+    }
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.spans.iter().map(|&(s, e)| &self.data[s..e])
     }
@@ -120,6 +127,22 @@ impl RequestReader {
 
     pub fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// The length of the argument whose payload is being received, when it is a big one (at least 32 KB,
+    /// Redis's `PROTO_MBULK_BIG_ARG`): Redis gives such an argument a query buffer of its own size.
+    pub fn big_bulk(&self) -> Option<usize> {
+        self.bulk_len
+            .filter(|&len| len >= BIG_ARG && self.remaining > 0)
+    }
+
+    /// What Redis's query buffer would hold now: the bytes not consumed, except that while a big argument
+    /// arrives only its own bytes (Redis trims what precedes it).
+    pub fn buffered_as_redis(&self) -> usize {
+        match self.big_bulk() {
+            Some(_) => self.end - self.pos,
+            None => self.pending(),
+        }
     }
 
     /// Heap bytes held for requests: the read buffer, the argument spans and the unescaped inline arguments.
@@ -193,7 +216,10 @@ impl RequestReader {
             }
             None => len * 2,
         };
-        self.buf.resize(target.max(READ_CHUNK), 0);
+        let target = target.max(READ_CHUNK);
+        // Exactly: `resize` alone may double the capacity, and `rbs` (what client eviction counts) is the length.
+        self.buf.reserve_exact(target.saturating_sub(len));
+        self.buf.resize(target, 0);
     }
 
     /// Moves the unconsumed bytes to the front; spans of a half-parsed frame move with them.

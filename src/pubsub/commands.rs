@@ -8,19 +8,22 @@ use super::outbox::{Chunk, Limits, Outbox};
 use super::{frame, ClientPubSub};
 use crate::commands::flags::*;
 use crate::commands::keyspec::prelude::*;
-use crate::commands::{transaction, Args, Command, Ctx};
+use crate::commands::{chan, transaction, Args, Command, Ctx};
 use crate::protocol::{encode, Protocol, Reply};
 
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("subscribe", -2, SUB, subscribe)
+        .channels(chan::SUBSCRIBE)
         .doc("pubsub", "2.0.0", "Listen for messages published to the given channels")
         .complexity("O(N) where N is the number of channels to subscribe to."),
     Command::new("psubscribe", -2, SUB, psubscribe)
+        .channels(chan::SUBSCRIBE | chan::PATTERN)
         .doc("pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns")
         .complexity("O(N) where N is the number of patterns the client is already subscribed to."),
     Command::new("ssubscribe", -2, SUB, ssubscribe)
+        .channels(chan::SUBSCRIBE)
         .key_specs(&[ks(NOT_KEY, Index(1), Range(-1, 1, 0))])
         .doc("pubsub", "7.0.0", "Listen for messages published to the given shard channels")
         .complexity("O(N) where N is the number of shard channels to subscribe to."),
@@ -35,9 +38,11 @@ pub const COMMANDS: &[Command] = &[
         .doc("pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels")
         .complexity("O(N) where N is the number of clients already subscribed to a shard channel."),
     Command::new("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish)
+        .channels(chan::PUBLISH)
         .doc("pubsub", "2.0.0", "Post a message to a channel")
         .complexity("O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
     Command::new("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish)
+        .channels(chan::PUBLISH)
         .key_specs(&[ks(NOT_KEY, Index(1), Range(0, 1, 0))])
         .doc("pubsub", "7.0.0", "Post a message to a shard channel")
         .complexity("O(N) where N is the number of clients subscribed to the receiving shard channel."),

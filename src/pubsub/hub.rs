@@ -160,6 +160,20 @@ impl Hub {
             .collect()
     }
 
+    /// What client `id` is subscribed to: (is a pattern, name), shard channels as channels (ACL SETUSER checks
+    /// them against the user's new channel rules).
+    pub fn subscriptions_of(&self, id: u64) -> Vec<(bool, Vec<u8>)> {
+        let mut out = Vec::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for (name, subs) in self.map(kind).read().iter() {
+                if subs.iter().any(|s| s.id() == id) {
+                    out.push((kind == Kind::Pattern, name.to_vec()));
+                }
+            }
+        }
+        out
+    }
+
     pub fn subscriber_count(&self, kind: Kind, name: &[u8]) -> usize {
         self.map(kind).read().get(name).map_or(0, |s| s.len())
     }

@@ -18,6 +18,8 @@ mod outbox;
 use std::collections::HashSet;
 use std::io;
 use std::net::TcpStream;
+
+use crate::server::stream::Stream;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +27,8 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 pub use hub::{Hub, Kind};
-pub use monitor::{feed_monitors, notify_keyspace, repr};
-pub use outbox::{configured_limits, Limits, Outbox, DEFAULT_LIMITS};
+pub use monitor::{feed_line, feed_monitors, notify_keyspace, repr};
+pub use outbox::{configured_limits, over_limits, Limits, Outbox, DEFAULT_LIMITS};
 
 use crate::commands::{flags, table, Command};
 use crate::protocol::{encode, Protocol, Reply};
@@ -147,19 +149,19 @@ fn frame(reply: &Reply, proto: Protocol) -> (Chunk, usize) {
 /// The RESP2 pub/sub context: a subscribed client may only run (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET (RESP3
 /// clients may run anything). A MONITOR client is a replica to Redis: it may not touch the keyspace.
 #[inline]
-pub fn gate(client: &ClientState, id: usize) -> Option<Reply> {
+/// `cmd_flags` as the other gates get them (`transaction::effective_flags`: a script's declared flags).
+pub fn gate(client: &ClientState, id: usize, cmd_flags: u32) -> Option<Reply> {
     if !client.ext.pubsub.has_outbox() {
         return None;
     }
-    gate_outbox_mode(client, id)
+    gate_outbox_mode(client, id, cmd_flags)
 }
 
 #[cold]
-fn gate_outbox_mode(client: &ClientState, id: usize) -> Option<Reply> {
+fn gate_outbox_mode(client: &ClientState, id: usize, cmd_flags: u32) -> Option<Reply> {
     let ps = &client.ext.pubsub;
     let table = table::get();
-    let cmd = table.get(id);
-    if ps.monitor && cmd.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+    if ps.monitor && cmd_flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0 {
         return Some(Reply::err("Replica can't interact with the keyspace"));
     }
     const ALLOWED: &[&str] = &[
@@ -198,9 +200,9 @@ pub fn ping_reply(client: &ClientState, message: Option<&[u8]>) -> Option<Reply>
 pub fn after_command(
     server: &Server,
     client: &mut ClientState,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut Vec<u8>,
-    flush: fn(&mut TcpStream, &mut Vec<u8>) -> io::Result<()>,
+    flush: fn(&mut Stream, &mut Vec<u8>) -> io::Result<()>,
 ) -> io::Result<()> {
     let ps = &mut client.ext.pubsub;
     let Some(outbox) = ps.outbox.clone() else {
@@ -221,7 +223,7 @@ pub fn after_command(
     if !ps.subscribed() && !ps.monitor {
         // Back to normal mode: everything queued is written before the connection writes again itself.
         if let Some(writer) = ps.writer.take() {
-            writer.finish(&outbox, stream, None);
+            writer.finish(&outbox, stream.tcp(), None);
         }
         ps.outbox = None;
         if outbox.is_closed() {

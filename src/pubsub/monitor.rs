@@ -37,7 +37,15 @@ pub fn feed_monitors(ctx: &mut Ctx, cmd: &Command, args: Args) {
     if cmd.has(flags::ADMIN | flags::SKIP_MONITOR) {
         return;
     }
+    feed_line(ctx, args);
+}
+
+/// One MONITOR line for `args`, whatever the command's flags: EVAL and FCALL (flagged skip_monitor) feed their
+/// own line before the commands their script runs, as Redis does; commands a script runs show `lua` as their
+/// client.
+pub fn feed_line(ctx: &mut Ctx, args: Args) {
     let mut line = Vec::with_capacity(64);
+    let from_lua = crate::scripting::in_script();
     let us = now_us();
     line.extend_from_slice(
         format!(
@@ -45,7 +53,11 @@ pub fn feed_monitors(ctx: &mut Ctx, cmd: &Command, args: Args) {
             us / 1_000_000,
             us % 1_000_000,
             ctx.client.db,
-            ctx.client.info.addr
+            if from_lua {
+                "lua".to_string()
+            } else {
+                ctx.client.info.addr.to_string()
+            }
         )
         .as_bytes(),
     );

@@ -6,6 +6,8 @@
 //! counted: that count is what `client-output-buffer-limit pubsub` is enforced on, by whoever enqueues.
 
 use std::io::{self, Write};
+
+use crate::server::stream::Stream;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -55,6 +57,24 @@ pub fn configured_limits(config: &Config) -> Limits {
         hard: pubsub.hard,
         soft: pubsub.soft,
         soft_secs: pubsub.soft_seconds,
+    }
+}
+
+/// Redis's `checkClientOutputBufferLimits`: over the hard limit at once, over the soft one for too long.
+/// `soft_since` is when the client first went over the soft limit (ms), 0 while under it. The pubsub class
+/// checks it on a subscriber's queue, the normal class on a connection's unsent replies.
+pub fn over_limits(queued: u64, limits: Limits, soft_since: &AtomicI64) -> bool {
+    if limits.hard > 0 && queued >= limits.hard {
+        return true;
+    }
+    if limits.soft == 0 || queued < limits.soft {
+        soft_since.store(0, Relaxed);
+        return false;
+    }
+    let now = now_ms();
+    match soft_since.compare_exchange(0, now, Relaxed, Relaxed) {
+        Ok(_) => false,
+        Err(since) => (now - since) as u64 > limits.soft_secs * 1000,
     }
 }
 
@@ -117,20 +137,8 @@ impl Outbox {
         true
     }
 
-    /// Redis's `checkClientOutputBufferLimits`: over the hard limit at once, over the soft one for too long.
     fn over_limits(&self, queued: u64, limits: Limits) -> bool {
-        if limits.hard > 0 && queued >= limits.hard {
-            return true;
-        }
-        if limits.soft == 0 || queued < limits.soft {
-            self.soft_since.store(0, Relaxed);
-            return false;
-        }
-        let now = now_ms();
-        match self.soft_since.compare_exchange(0, now, Relaxed, Relaxed) {
-            Ok(_) => false,
-            Err(since) => (now - since) as u64 > limits.soft_secs * 1000,
-        }
+        over_limits(queued, limits, &self.soft_since)
     }
 
     fn close_for_limits(&self, queued: u64) {
@@ -160,7 +168,7 @@ pub(crate) struct Writer {
 pub(crate) fn spawn_writer(
     outbox: Arc<Outbox>,
     rx: Receiver<Chunk>,
-    stream: TcpStream,
+    stream: Stream,
 ) -> io::Result<Writer> {
     let (done_tx, done) = crossbeam_channel::bounded(1);
     let handle = std::thread::Builder::new()
@@ -178,7 +186,7 @@ pub(crate) fn spawn_writer(
     Ok(Writer { handle, done })
 }
 
-fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: TcpStream) -> io::Result<()> {
+fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: Stream) -> io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
     while let Ok(first) = rx.recv() {
         let mut stop = false;

@@ -31,6 +31,14 @@ fn parse<'b>(lua: &Lua, buf: &'b [u8]) -> mlua::Result<(Value, &'b [u8])> {
         b':' => Value::Number(int(line)? as f64),
         b'$' | b'=' => return bulk(lua, kind, line, rest),
         b'*' | b'~' | b'%' | b'>' => return aggregate(lua, kind, line, rest),
+        b'|' => {
+            // An attribute map: Redis's script parser skips it and reads the reply that follows.
+            let mut rest = rest;
+            for _ in 0..int(line)?.max(0) * 2 {
+                rest = parse(lua, rest)?.1;
+            }
+            return parse(lua, rest);
+        }
         b'_' => Value::Nil,
         b'#' => Value::Boolean(line == b"t"),
         b',' => {
@@ -150,6 +158,21 @@ fn table_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     }
     if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
         return Reply::Double(d as f64);
+    }
+    if let Ok(Value::String(b)) = t.raw_get::<Value>("big_number") {
+        return Reply::BigNumber(one_line(&b.as_bytes()));
+    }
+    if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string") {
+        if let (Ok(Value::String(text)), Ok(Value::String(format))) =
+            (v.raw_get::<Value>("string"), v.raw_get::<Value>("format"))
+        {
+            // Redis sends the format's first three bytes; the two formats Redis itself produces are kept.
+            let format = match &format.as_bytes()[..] {
+                b"mkd" => "mkd",
+                _ => "txt",
+            };
+            return Reply::Verbatim(format, text.as_bytes().to_vec());
+        }
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
         let pairs = m

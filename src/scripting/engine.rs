@@ -24,6 +24,12 @@ pub struct Engine {
     pub runner: Function,
     /// Where the globals live behind the protected, empty `_G`.
     globals: Table,
+    /// The metatable of `_G`: its `__index` is `globals`, or the library API while FUNCTION LOAD runs a body.
+    pub meta: Table,
+    /// `proxy(t)`: a read-only view of `t`, as the sandbox protects the libraries.
+    pub proxy: Function,
+    /// Runs since the last garbage collection (see `after_run`).
+    runs: std::cell::Cell<u32>,
     scripts: HashMap<String, Script>,
     /// INFO's figures, updated as scripts are cached (INFO may run inside a script, so it cannot ask us).
     counts: Arc<ScriptCounts>,
@@ -42,10 +48,17 @@ pub struct Script {
 pub struct ShebangFlags {
     pub shebang: bool,
     pub no_writes: bool,
+    pub allow_oom: bool,
+    pub allow_stale: bool,
 }
 
 /// Why a body did not become a function: the error reply's text (after `ERR `).
 pub struct CompileError(pub String);
+
+/// The flags a script body's shebang declares; `None` if the shebang is malformed (running it will say why).
+pub fn shebang_flags(body: &[u8]) -> Option<ShebangFlags> {
+    shebang(body).ok().map(|(flags, _)| flags)
+}
 
 /// Reads the shebang line (`#!lua flags=no-writes,allow-oom`) and returns its flags and its length (the newline
 /// stays in the body, so line numbers do not move), with Redis's errors.
@@ -67,15 +80,20 @@ fn shebang(body: &[u8]) -> Result<(ShebangFlags, usize), CompileError> {
     let mut flags = ShebangFlags {
         shebang: true,
         no_writes: false,
+        allow_oom: false,
+        allow_stale: false,
     };
     for part in parts {
         let Some(list) = part.strip_prefix("flags=") else {
             return Err(CompileError(format!("Unknown lua shebang option: {part}")));
         };
-        for flag in list.split(',') {
+        // `flags=` alone declares no flags (Redis splits an empty list into nothing).
+        for flag in list.split(',').filter(|_| !list.is_empty()) {
             match flag {
                 "no-writes" => flags.no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" => flags.allow_stale = true,
+                "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => {
                     return Err(CompileError(format!(
                         "Unexpected flag in script shebang: {flag}"
@@ -91,28 +109,61 @@ impl Engine {
     pub fn new(counts: Arc<ScriptCounts>, running: Arc<super::Running>) -> mlua::Result<Engine> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::default())?;
+        let hook_running = running.clone();
         // Every 100,000 instructions, as Redis's count hook: a script SCRIPT KILL stopped raises an error.
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(100_000),
-            move |_, _| match running.killed() {
-                true => Err(mlua::Error::runtime(
-                    "Script killed by user with SCRIPT KILL...",
-                )),
-                false => Ok(mlua::VmState::Continue),
+            move |_, _| {
+                hook_running.check_slow();
+                if hook_running.load_timed_out() {
+                    return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                }
+                match hook_running.killed() {
+                    true => Err(mlua::Error::runtime(
+                        "Script killed by user with SCRIPT KILL...",
+                    )),
+                    false => Ok(mlua::VmState::Continue),
+                }
             },
         )?;
         let glue = lua.create_table()?;
+        let interrupted = running.clone();
+        glue.raw_set(
+            "interrupted",
+            lua.create_function(move |_, ()| {
+                Ok(interrupted.killed() || interrupted.load_timed_out())
+            })?,
+        )?;
         libs::install(&lua)?;
         let runner = glue::install(&lua, &glue)?;
-        let globals = glue::protect_globals(&lua)?;
+        let (globals, meta, proxy) = glue::protect_globals(&lua)?;
         Ok(Engine {
             lua,
             glue,
             runner,
             globals,
+            meta,
+            proxy,
+            runs: std::cell::Cell::new(0),
             scripts: HashMap::new(),
             counts,
         })
+    }
+
+    /// Collects garbage every 50 runs, as Redis steps its collector every 50 scripts: each run leaves its
+    /// `KEYS`/`ARGV` tables and `redis.call` closure behind, and the incremental collector alone lets the heap
+    /// reach twice its live size first.
+    pub fn after_run(&self) {
+        let runs = self.runs.get() + 1;
+        self.runs.set(runs % 50);
+        if runs == 50 {
+            let _ = self.lua.gc_collect();
+        }
+    }
+
+    /// The table that holds the globals (the functions' engine builds its library API from it).
+    pub fn globals(&self) -> &Table {
+        &self.globals
     }
 
     pub fn contains(&self, sha: &str) -> bool {
@@ -142,6 +193,9 @@ impl Engine {
                     compile_message(&e)
                 ))
             })?;
+        if flags.shebang {
+            self.counts.declared.write().insert(sha.clone(), flags);
+        }
         self.scripts.insert(sha.clone(), Script { function, flags });
         self.counts.cached.store(self.scripts.len(), Relaxed);
         self.counts.body_bytes.fetch_add(body.len(), Relaxed);
@@ -150,15 +204,21 @@ impl Engine {
 
     /// Sets the `KEYS` and `ARGV` globals (raw, past the global protection).
     pub fn set_arrays(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-        let globals = &self.globals;
-        for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
+        let (k, a) = self.arrays(keys, argv)?;
+        self.globals.raw_set("KEYS", k)?;
+        self.globals.raw_set("ARGV", a)
+    }
+
+    /// The `KEYS` and `ARGV` tables.
+    pub fn arrays(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<(Table, Table)> {
+        let make = |items: &[&[u8]]| -> mlua::Result<Table> {
             let t = self.lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {
                 t.raw_set(i + 1, self.lua.create_string(item)?)?;
             }
-            globals.raw_set(name, t)?;
-        }
-        Ok(())
+            Ok(t)
+        };
+        Ok((make(keys)?, make(argv)?))
     }
 }
 

@@ -30,6 +30,12 @@ function raising.pcall(args, n)
   if e then return e, f end
   return (glue.call(args, n)), false
 end
+-- redis.acl_check_cmd: glue.call in its checking mode (it needs the run's client, as redis.call does).
+function raising.acl_check_cmd(...)
+  local e, f = outside('redis.acl_check_cmd')
+  if e then return e, f end
+  return glue.call({...}, select('#', ...), true)
+end
 function raising.sha1hex(...)
   if select('#', ...) ~= 1 then return err('wrong number of arguments') end
   return glue.sha1hex((...)), false
@@ -79,6 +85,10 @@ function redis.status_reply(...)
   return {ok = s}
 end
 function redis.replicate_commands() return true end
+-- The Lua debugger's hooks: outside a SCRIPT DEBUG session (there is no debugger) a breakpoint is not taken and
+-- debug output goes nowhere, as in Redis.
+function redis.breakpoint() return false end
+function redis.debug() end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = '7.0.15', 0x07000f
@@ -88,6 +98,9 @@ local raw_pcall = pcall
 local function caught(ok, ...)
   if ok then return ok, ... end
   local e = ...
+  -- A script SCRIPT KILL (or FUNCTION KILL) stopped, or a library body past its load time, cannot swallow the
+  -- error: Redis switches its hook to fire on every line for that; re-raising here has the same effect.
+  if glue.interrupted() then error(e, 0) end
   if type(e) == 'table' then
     local text = rawget(e, 'err')
     if type(text) == 'string' or type(text) == 'number' then e = text end
@@ -115,6 +128,13 @@ local runner = function(f)
   glue.resp = 2
   return xpcall(f, handler)
 end
+-- A function (FCALL) gets KEYS and ARGV as its two arguments, not as globals.
+glue.fn_runner = function(f, keys, argv)
+  glue.resp = 2
+  return xpcall(function() return f(keys, argv) end, handler)
+end
+-- A library's body at FUNCTION LOAD runs with no error handler, as Redis's `lua_pcall(lua,0,0,0)`.
+glue.loader = function(f) return raw_pcall(f) end
 return runner, redis, raising
 "#;
 
@@ -166,12 +186,26 @@ pub fn raising_function(lua: &Lua, inner: Function) -> mlua::Result<Function> {
     wrap(lua, inner, false)
 }
 
+/// As `raising_function`, for an `inner` whose value is a table of results with their count in `n`: the
+/// function returns those results (`cmsgpack.unpack`, `struct.unpack`).
+pub fn spreading_function(lua: &Lua, inner: Function) -> mlua::Result<Function> {
+    with_trampoline(lua, inner, spread_trampoline)
+}
+
 fn wrap(lua: &Lua, inner: Function, packed: bool) -> mlua::Result<Function> {
     let body: mlua::ffi::lua_CFunction = if packed {
         packed_trampoline
     } else {
         trampoline
     };
+    with_trampoline(lua, inner, body)
+}
+
+fn with_trampoline(
+    lua: &Lua,
+    inner: Function,
+    body: mlua::ffi::lua_CFunction,
+) -> mlua::Result<Function> {
     // SAFETY: `exec_raw` gives a stack whose top is `inner`; `lua_pushcclosure` pops it into the closure's one
     // upvalue and pushes the closure, which is the single result read back.
     unsafe {
@@ -203,6 +237,33 @@ unsafe extern "C-unwind" fn packed_trampoline(
     trampoline(state)
 }
 
+/// The body of `spreading_function`; as `trampoline`, it holds no Rust value with a destructor.
+unsafe extern "C-unwind" fn spread_trampoline(
+    state: *mut mlua::ffi::lua_State,
+) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let nargs = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, nargs, 2);
+    if ffi::lua_toboolean(state, -1) != 0 {
+        return raise(state);
+    }
+    ffi::lua_settop(state, -2);
+    if ffi::lua_type(state, -1) != ffi::LUA_TTABLE {
+        return 1;
+    }
+    let results = ffi::lua_gettop(state);
+    ffi::lua_getfield(state, results, c"n".as_ptr());
+    let n = ffi::lua_tointeger(state, -1).max(0) as std::os::raw::c_int;
+    ffi::lua_settop(state, -2);
+    ffi::luaL_checkstack(state, n, c"too many results to unpack".as_ptr());
+    for i in 1..=n {
+        ffi::lua_rawgeti(state, results, i.into());
+    }
+    n
+}
+
 /// The body of `raising_function`. It holds no Rust value with a destructor, so Lua's `longjmp` out of it (an
 /// error from `inner`, or `lua_error`) skips nothing that needed dropping.
 unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
@@ -215,6 +276,12 @@ unsafe extern "C-unwind" fn trampoline(state: *mut mlua::ffi::lua_State) -> std:
         ffi::lua_settop(state, -2);
         return 1;
     }
+    raise(state)
+}
+
+/// Raises the value under the top slot (the `failed` flag, dropped here), as `trampoline` explains.
+unsafe fn raise(state: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
     ffi::lua_settop(state, -2);
     if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
         ffi::luaL_where(state, 1);
@@ -298,8 +365,9 @@ fn handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
 /// `_G` and of strings cannot be read back for writing nor replaced; binary chunks do not load; and the globals a
 /// script must not reach (files, modules, the debug library, environment tricks) are removed.
 ///
-/// Returns the table that now holds the globals (`KEYS` and `ARGV` are set there).
-pub fn protect_globals(lua: &Lua) -> mlua::Result<Table> {
+/// Returns the table that now holds the globals (`KEYS` and `ARGV` are set there), the metatable of `_G` (whose
+/// `__index` FUNCTION LOAD points at the library API for the length of a load) and the read-only `proxy` maker.
+pub fn protect_globals(lua: &Lua) -> mlua::Result<(Table, Table, Function)> {
     let globals = lua.globals();
     for name in [
         "print", "dofile", "loadfile", "module", "require", "package", "newproxy", "setfenv",
@@ -320,7 +388,7 @@ local function proxy(real)
   protected[p] = true
   return p
 end
-for _, name in ipairs({'redis', 'cjson', 'bit', 'string', 'math', 'table', 'coroutine'}) do
+for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'struct', 'bit', 'string', 'math', 'table', 'coroutine'}) do
   rawset(G, name, proxy(rawget(G, name)))
 end
 local string_meta = getmetatable('')
@@ -355,5 +423,5 @@ local meta = {__index = real, __newindex = readonly}
 meta.__metatable = proxy(meta)
 setmetatable(G, meta)
 protected[G] = true
-return real
+return real, meta, proxy
 "#;

@@ -1,5 +1,5 @@
 //! The libraries Redis builds into its Lua that Lua 5.1 lacks: `bit` (LuaBitOp's functions) here, `cjson` in
-//! `cjson`.
+//! `cjson`, `cmsgpack` in `msgpack`, `struct` in `structlib`.
 
 use mlua::{Lua, Variadic};
 
@@ -55,6 +55,10 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     )?;
     lua.globals().raw_set("bit", bit)?;
     lua.globals().raw_set("cjson", super::cjson::table(lua)?)?;
+    lua.globals()
+        .raw_set("cmsgpack", super::msgpack::table(lua)?)?;
+    lua.globals()
+        .raw_set("struct", super::structlib::table(lua)?)?;
     Ok(())
 }
 

@@ -6,9 +6,9 @@
 //! socket down, so the owning thread's blocking `read` returns at once and its thread goes back to the pool.
 
 use std::collections::BTreeMap;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed,
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::Arc;
 
@@ -17,11 +17,48 @@ use parking_lot::Mutex;
 use crate::protocol::Protocol;
 use crate::util::time::now_ms;
 
+/// A client's (or its server side's) address as CLIENT LIST shows it: `ip:port`, or `path:0` for a client of the
+/// unix socket, as Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Addr {
+    Ip(SocketAddr),
+    Unix(Arc<str>),
+}
+
+impl Addr {
+    /// The peer's IP; a unix socket client is local (protected mode lets it in, as Redis).
+    pub fn ip(&self) -> IpAddr {
+        match self {
+            Addr::Ip(a) => a.ip(),
+            Addr::Unix(_) => Ipv4Addr::LOCALHOST.into(),
+        }
+    }
+
+    pub fn is_unix(&self) -> bool {
+        matches!(self, Addr::Unix(_))
+    }
+}
+
+impl From<SocketAddr> for Addr {
+    fn from(a: SocketAddr) -> Addr {
+        Addr::Ip(a)
+    }
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Addr::Ip(a) => a.fmt(f),
+            Addr::Unix(path) => write!(f, "{path}:0"),
+        }
+    }
+}
+
 /// What the rest of the server may read or change about a client.
 pub struct ClientInfo {
     pub id: u64,
-    pub addr: SocketAddr,
-    pub laddr: SocketAddr,
+    pub addr: Addr,
+    pub laddr: Addr,
     pub fd: i32,
     pub created_ms: i64,
     pub name: Mutex<Vec<u8>>,
@@ -32,13 +69,15 @@ pub struct ClientInfo {
     pub last_interaction_ms: AtomicI64,
     /// Index in the command table of the last command run, for CLIENT LIST `cmd=`.
     pub last_cmd: AtomicU32,
-    /// Bytes buffered but not parsed yet, for CLIENT LIST `qbuf=`.
-    pub qbuf: AtomicUsize,
-    /// The read buffer's size, for CLIENT LIST `rbs=` and `qbuf-free=`.
+    /// The read buffer's real size, for INFO memory's client overhead (CLIENT LIST shows `bufs`' figures).
     pub rbs: AtomicUsize,
     /// Bytes queued for a subscriber's or monitor's writer and not yet written, for CLIENT LIST `omem=` and the
     /// output buffer limits. Other clients write their replies out after every batch: 0.
     pub omem: AtomicUsize,
+    /// Redis's query and reply buffer sizes for this client (CLIENT LIST `qbuf`, `rbs`..., `tot-mem`).
+    pub bufs: Mutex<super::bufmodel::BufModel>,
+    /// How many BCAST prefixes the client tracks (they count in its memory, as in Redis).
+    pub tracking_prefixes: AtomicUsize,
     pub multi_len: AtomicI64,
     /// Bytes of the queued MULTI commands as Redis counts them (arguments plus a pointer each), for CLIENT LIST
     /// `multi-mem=`.
@@ -57,8 +96,17 @@ pub struct ClientInfo {
     /// The client's waiter while it is blocked on keys, for CLIENT UNBLOCK and CLIENT KILL.
     pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
     pub commands: AtomicU64,
+    /// The ACL user the client is authenticated as (CLIENT LIST `user=`, CLIENT KILL USER, ACL DELUSER).
+    pub user: Mutex<Vec<u8>>,
+    /// Replication role of the connection: 0 a normal client, 1 a replica we feed, 2 our master's link.
+    pub repl_kind: std::sync::atomic::AtomicU8,
     /// How far the connection thread got through its input, for fences (`super::fence`).
     pub input: super::fence::InputState,
+    /// Whether fences wait for this client (`super::fence::watched`); mirrored by the registry's watched table.
+    pub watched: AtomicBool,
+    /// A handle on the connection for messages other threads send it (tracking invalidations), set when its
+    /// connection loop starts.
+    pub push: std::sync::OnceLock<super::stream::Stream>,
     stream: TcpStream,
 }
 
@@ -110,7 +158,7 @@ pub struct ClientState {
     /// Arguments of the command being run that MONITOR must show as `(redacted)` (bit i: argument i): set by
     /// AUTH and HELLO for credentials, cleared by the dispatcher before every command.
     pub redacted: u64,
-    /// False until AUTH succeeds when `requirepass` was set at connect time (or after RESET).
+    /// False until AUTH succeeds, when the default user needed a password at connect time (or after RESET).
     pub authenticated: bool,
     /// Per-feature state (MULTI queue, blocking, subscriptions), each field owned by its feature.
     pub ext: ClientExt,
@@ -125,6 +173,15 @@ pub struct ClientExt {
     pub blocked: Option<crate::blocking::Blocked>,
     /// Subscriptions, MONITOR, and the outbox that carries the client's output while it has any.
     pub pubsub: crate::pubsub::ClientPubSub,
+    /// The ACL user and what it may run.
+    pub acl: crate::acl::ClientAcl,
+    /// CLIENT TRACKING settings, and invalidations waiting to follow the reply.
+    pub tracking: crate::tracking::ClientTracking,
+    /// Redis's `mustObeyClient`: the AOF loader, whose commands were already accepted once (limits meant for
+    /// users do not apply to them).
+    pub must_obey: bool,
+    /// REPLCONF announcements, the PSYNC hand-over, the master's link flag.
+    pub repl: crate::replication::ClientRepl,
 }
 
 impl ClientState {
@@ -172,6 +229,10 @@ impl ClientState {
 pub struct ClientRegistry {
     next_id: AtomicU64,
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    /// The clients fences wait for (see `super::fence::watched`), so a write finds them without scanning every
+    /// client, and `watched_count` tells it with one load that there are none.
+    watched: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    watched_count: AtomicUsize,
 }
 
 impl ClientRegistry {
@@ -180,6 +241,8 @@ impl ClientRegistry {
             // Redis 7.0 gives ids 1 and 2 to internal clients at start-up; the first connection is id 3.
             next_id: AtomicU64::new(3),
             clients: Mutex::new(BTreeMap::new()),
+            watched: Mutex::new(BTreeMap::new()),
+            watched_count: AtomicUsize::new(0),
         }
     }
 
@@ -191,15 +254,15 @@ impl ClientRegistry {
     pub fn register(
         &self,
         stream: TcpStream,
-        addr: SocketAddr,
-        laddr: SocketAddr,
+        addr: impl Into<Addr>,
+        laddr: impl Into<Addr>,
         fd: i32,
     ) -> Arc<ClientInfo> {
         let now = now_ms();
         let info = Arc::new(ClientInfo {
             id: self.next_id.fetch_add(1, Relaxed),
-            addr,
-            laddr,
+            addr: addr.into(),
+            laddr: laddr.into(),
             fd,
             created_ms: now,
             name: Mutex::new(Vec::new()),
@@ -209,9 +272,10 @@ impl ClientRegistry {
             resp: AtomicU32::new(2),
             last_interaction_ms: AtomicI64::new(now),
             last_cmd: AtomicU32::new(u32::MAX),
-            qbuf: AtomicUsize::new(0),
             rbs: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
+            bufs: Mutex::default(),
+            tracking_prefixes: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
             multi_mem: AtomicUsize::new(0),
             watch_dirty: Arc::default(),
@@ -224,15 +288,47 @@ impl ClientRegistry {
             killed: AtomicBool::new(false),
             waiter: Mutex::new(None),
             commands: AtomicU64::new(0),
+            user: Mutex::new(b"default".to_vec()),
+            repl_kind: Default::default(),
             input: Default::default(),
+            watched: AtomicBool::new(false),
+            push: std::sync::OnceLock::new(),
             stream,
         });
         self.clients.lock().insert(info.id, info.clone());
+        self.set_watched(&info, true);
         info
     }
 
     pub fn unregister(&self, id: u64) {
-        self.clients.lock().remove(&id);
+        if let Some(info) = self.clients.lock().remove(&id) {
+            self.set_watched(&info, false);
+        }
+    }
+
+    /// Moves a registered client in or out of the watched table; called by the client's own thread only (after
+    /// each command, and when it registers or leaves), so a client that left is never put back.
+    pub fn set_watched(&self, info: &Arc<ClientInfo>, on: bool) {
+        if info.watched.swap(on, Relaxed) == on {
+            return;
+        }
+        let mut watched = self.watched.lock();
+        if on {
+            watched.insert(info.id, info.clone());
+        } else {
+            watched.remove(&info.id);
+        }
+        self.watched_count.store(watched.len(), SeqCst);
+    }
+
+    /// How many clients fences wait for right now (one load: the common answer is none but the caller).
+    pub fn watched_count(&self) -> usize {
+        self.watched_count.load(SeqCst)
+    }
+
+    /// The clients fences wait for.
+    pub fn watched(&self) -> Vec<Arc<ClientInfo>> {
+        self.watched.lock().values().cloned().collect()
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {

@@ -5,13 +5,12 @@
 //! goes on (parking_lot locks do not poison).
 
 use std::io::{self, Write};
-use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use super::clients::{ClientInfo, ClientState};
-use super::fence::{self, StampedRead};
+use super::stream::Stream;
 use super::{stats, Server};
 use crate::commands::client::{describe, Running};
 use crate::commands::dispatch;
@@ -21,13 +20,18 @@ use crate::util::time::now_ms;
 /// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
 const FLUSH_AT: usize = 64 * 1024;
 
-pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+pub fn serve(server: Arc<Server>, mut stream: Stream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
-    client.authenticated = server.config.requirepass().is_empty();
+    client.authenticated = !crate::acl::acl().auth_required();
+    let _ = info.push.set(stream.clone());
+    crate::tracking::defer_broadcasts(&server, true);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         connection_loop(&server, &mut stream, &mut client)
     }));
+    crate::tracking::defer_broadcasts(&server, false);
     let graceful = matches!(outcome, Ok(Ok(())));
+    // Gone as far as other threads are concerned (a tracking redirect to it is broken from now on).
+    info.killed.store(true, Relaxed);
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => log::debug!("client id={} closed: {e}", info.id),
@@ -38,8 +42,9 @@ pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) 
         ),
     }
     // Off every channel before the client leaves the registry: PUBLISH stops counting it at once.
-    crate::pubsub::disconnect(&server, &mut client, &stream, graceful);
+    crate::pubsub::disconnect(&server, &mut client, stream.tcp(), graceful);
     crate::commands::transaction::discard_transaction(&server, &mut client);
+    crate::tracking::disable(&server, &mut client);
     server.clients.unregister(info.id);
     info.input.finished();
     log::debug!("Client closed connection id={}", info.id);
@@ -47,24 +52,28 @@ pub fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) 
 
 fn connection_loop(
     server: &Server,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     client: &mut ClientState,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
     let info = client.info.clone();
     info.rbs.store(reader.capacity(), Relaxed);
+    super::output_limit::begin();
     loop {
-        if client.ext.pubsub.has_outbox() || fence::watched(&info) {
-            fence::announce(stream, &info.input)?;
+        if !out.is_empty() {
+            // Replies the client has not taken yet (only with `client-output-buffer-limit normal` set).
+            super::output_limit::wait_readable(stream.tcp(), &mut out, &info)?;
         }
-        let n = reader.read_from(&mut StampedRead {
-            stream,
-            input: &info.input,
-        })?;
+        if client.ext.pubsub.has_outbox() || super::fence::watched(&info) {
+            stream.announce(&info.input)?;
+        }
+        let (before, big) = (reader.buffered_as_redis(), reader.big_bulk());
+        let n = stream.read_into(&mut reader, &info.input)?;
         if n == 0 || info.killed.load(Relaxed) {
             return Ok(());
         }
+        info.bufs.lock().read(before, n, big);
         info.last_interaction_ms.store(now_ms(), Relaxed);
         stats::with_local(|s| s.net_input_bytes.add_local(n as u64));
         if reader.unparsed().len() > server.config.client_query_buffer_limit() {
@@ -75,31 +84,84 @@ fn connection_loop(
             // Read for every request: CONFIG SET and AUTH apply from the next one on.
             let limits = RequestLimits {
                 max_bulk: server.config.proto_max_bulk_len(),
-                unauthenticated: !client.authenticated,
+                unauthenticated: !client.authenticated && crate::acl::acl().auth_required(),
             };
             match reader.next_frame(limits) {
                 Ok(Some(frame)) => {
+                    if crate::ops::pause::holds(server, client, frame) {
+                        // CLIENT PAUSE: earlier replies go out, then the client waits as a blocked one.
+                        crate::tracking::end_batch(server, client, &mut out);
+                        flush(stream, &mut out)?;
+                        info.input.finished();
+                        if !crate::ops::pause::wait(server, client, frame, stream.tcp()) {
+                            return Ok(());
+                        }
+                        // Messages held while it counted as blocked follow this command's reply.
+                        crate::tracking::after_wait(server, client);
+                    }
+                    let limits = super::output_limit::limits().filter(|l| {
+                        l.hard != 0 && !client.ext.pubsub.has_outbox() && !stream.is_tls()
+                    });
+                    super::output_limit::set_reply_budget(limits);
+                    let running = crate::crash::command_running(&info, frame);
                     let mut reply = dispatch::execute(server, client, frame);
+                    drop(running);
                     if crate::blocking::pending(client) {
                         // Earlier pipelined replies go out before this client sleeps.
+                        crate::tracking::end_batch(server, client, &mut out);
                         flush(stream, &mut out)?;
                         // Asleep counts as done for fences: what it sent before has run.
                         info.input.finished();
-                        reply = crate::blocking::wait(server, client, stream);
+                        reply = crate::blocking::wait(server, client, stream.tcp());
+                        if crate::blocking::was_served() {
+                            crate::ops::after_unblock(&info, frame);
+                        }
+                        crate::tracking::after_wait(server, client);
+                        // `appendfsync always`: the reply waits for the served pop's effect too.
+                        server.feed.cover_served();
                     }
+                    client.ext.tracking.take_early(&mut out);
                     if client.reply_wanted() {
                         encode(&reply, client.protocol, &mut out);
+                    }
+                    client.ext.tracking.take_pending(&mut out);
+                    // A subscriber's output is its outbox's, limited by the pubsub class; TLS connections are
+                    // written whole (their writes cannot be split without the session's lock).
+                    let limits = super::output_limit::limits()
+                        .filter(|_| !client.ext.pubsub.has_outbox() && !stream.is_tls());
+                    if let Some(limits) = limits {
+                        super::output_limit::check(&info, out.len(), limits)?;
+                    }
+                    if client.close_after_reply {
+                        // Gone for other threads before its last reply can be seen (QUIT: a tracking redirect
+                        // to it is broken as soon as the client has read OK).
+                        info.killed.store(true, Relaxed);
                     }
                     if client.ext.pubsub.has_outbox() {
                         // Subscribed or monitoring: the writer thread owns the output.
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
+                    if let Some(handoff) = client.ext.repl.handoff.take() {
+                        // PSYNC/SYNC: the connection now carries the replication stream.
+                        flush(stream, &mut out)?;
+                        let pending = reader.unparsed().to_vec();
+                        // A plain link gets a handle of its own (a duplicate of the socket, with its own write
+                        // lock); a TLS one must share the session.
+                        let mut link = match stream.is_tls() {
+                            true => stream.clone(),
+                            false => Stream::plain(stream.tcp().try_clone()?),
+                        };
+                        return crate::replication::serve_replica(
+                            server, client, &mut link, handoff, pending,
+                        );
+                    }
                     if client.close_after_reply {
                         flush(stream, &mut out)?;
                         return Ok(());
                     }
-                    if out.len() >= FLUSH_AT {
-                        flush(stream, &mut out)?;
+                    // Under an output limit a batch is written whole, once checked.
+                    if out.len() >= FLUSH_AT && limits.is_none() {
+                        flush_for(client, stream, &mut out)?;
                     }
                 }
                 Ok(None) => {
@@ -120,10 +182,44 @@ fn connection_loop(
             }
         }
         reader.release_if_idle();
-        info.qbuf.store(reader.pending(), Relaxed);
         info.rbs.store(reader.capacity(), Relaxed);
-        flush(stream, &mut out)?;
+        // Redis's beforeSleep: BCAST broadcasts of this batch's writes, then the replies go out.
+        crate::tracking::end_batch(server, client, &mut out);
+        info.bufs
+            .lock()
+            .batch_done(reader.buffered_as_redis(), reader.big_bulk(), out.len());
+        if client.ext.pubsub.has_outbox() && !out.is_empty() {
+            crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
+        }
+        flush_for(client, stream, &mut out)?;
+        if out.is_empty() {
+            // A woken client's reply is out: tracking messages held behind it follow.
+            crate::tracking::release_hold(server, client, stream)?;
+        }
+        if super::output_limit::limits().is_some() && !client.ext.pubsub.has_outbox() {
+            info.omem
+                .store(super::output_limit::counted(out.len()), Relaxed);
+        }
     }
+}
+
+/// `flush`, except that a client that must still authenticate is closed rather than waited for when it does not
+/// read its replies: Redis limits such a client's output buffer to 1 kB, so it cannot make the server hold
+/// memory (or here, a thread) for a stranger.
+fn flush_for(client: &ClientState, stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
+    if client.authenticated || !crate::acl::acl().auth_required() {
+        return flush(stream, out);
+    }
+    stream.tcp().set_nonblocking(true)?;
+    let written = flush(stream, out);
+    stream.tcp().set_nonblocking(false)?;
+    if matches!(&written, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+        log::warn!(
+            "Client {} closed for overcoming of output buffer limits.",
+            describe_client(&client.info)
+        );
+    }
+    written
 }
 
 /// Appends a protocol error reply (the same in RESP2 and RESP3) and counts it as Redis does (`errorstat_ERR`,
@@ -138,7 +234,6 @@ fn reply_error(message: &[u8], out: &mut Vec<u8>) {
 /// Redis logs protocol errors at verbose level, with the client and a sample of what it sent.
 fn log_protocol_error(reader: &RequestReader, info: &ClientInfo, e: ProtocolError) {
     if log::log_enabled!(log::Level::Debug) {
-        info.qbuf.store(reader.pending(), Relaxed);
         log::debug!(
             "Protocol error ({}) from client: {}. {}",
             e.reason(),
@@ -153,7 +248,6 @@ fn close_over_query_limit(reader: &RequestReader, info: &ClientInfo) {
     stats::global()
         .query_buffer_limit_disconnections
         .fetch_add(1, Relaxed);
-    info.qbuf.store(reader.unparsed().len(), Relaxed);
     info.rbs.store(reader.capacity(), Relaxed);
     let unparsed = reader.unparsed();
     let mut head = Vec::new();
@@ -171,13 +265,20 @@ fn describe_client(info: &ClientInfo) -> String {
         id: 0,
         cmd: "",
         argv_mem: 0,
+        argc: 0,
     };
     describe(info, &between_commands)
 }
 
-fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
+fn flush(stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());
+    }
+    // `appendfsync always`: no reply leaves before the writes it acknowledges are on disk.
+    crate::persist::aof::wait_durable();
+    if super::output_limit::limits().is_some() && !stream.is_tls() {
+        let _writing = stream.write_lock();
+        return super::output_limit::flush_nonblocking(stream.tcp(), out);
     }
     stream.write_all(out)?;
     stats::with_local(|s| s.net_output_bytes.add_local(out.len() as u64));

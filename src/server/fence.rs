@@ -13,9 +13,11 @@
 //! order the clients totally, so two fences never wait on each other; the wait is bounded by [`PATIENCE`] all the
 //! same, so a client that never finishes cannot stall others for long.
 //!
-//! Fences are taken by blocking commands (against every client, before their locks) and by PUBLISH (against the
-//! subscribers only): the rare paths, never the plain read/write path.
+//! Fences are taken before their locks by blocking commands and by writes (against the watched clients: those
+//! setting up, whose last command touched no key; none, and one atomic load, on a busy server whose clients all
+//! work with keys), and by PUBLISH (against the subscribers only).
 
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -25,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::clients::ClientInfo;
+use super::clients::{ClientInfo, ClientState};
 use super::Server;
+use crate::commands::Command;
 
 /// The longest a fence waits for the clients it found with earlier input. Generous: a client that has input
 /// finishes it unless the machine is starved, and then waiting is what keeps the order (100 ms was seen to run
@@ -117,10 +120,17 @@ pub fn announce(stream: &TcpStream, input: &InputState) -> io::Result<()> {
 /// and producers never wait for each other (waiting for earlier BLPOPs made 20 consumers take turns, 20 times
 /// slower on a loaded machine). See [`announce`].
 pub fn watched(info: &ClientInfo) -> bool {
-    match info.last_cmd.load(SeqCst) {
-        u32::MAX => true,
-        id => !crate::commands::keyspec::has_keys(crate::commands::table::get().get(id as usize)),
-    }
+    info.watched.load(SeqCst) && info.repl_kind.load(SeqCst) == 0
+}
+
+/// After each command, on the client's own thread: whether it is [`watched`] from now on. Replication links
+/// (their input is ACKs and the replication stream, never a command another client's order depends on) and
+/// the AOF loader never are.
+pub fn note_command(server: &Server, client: &ClientState, cmd: &Command) {
+    let on = !client.ext.must_obey
+        && client.info.repl_kind.load(SeqCst) == 0
+        && !crate::commands::keyspec::has_keys(cmd);
+    server.clients.set_watched(&client.info, on);
 }
 
 /// `recvmsg` with the arrival stamp of what it read (of the last segment), retried on EINTR.
@@ -185,11 +195,40 @@ fn peek_arrival(stream: &TcpStream) -> Option<i64> {
 /// the input that arrived before this command, so blocked clients queue, and are served, in the order they
 /// asked.
 pub fn before_blocking(server: &Server, me: &ClientInfo) {
+    wait_for_accepts(server);
+    wait_for(me, server.clients.watched());
+}
+
+/// Lets the connections waiting in a listen queue be accepted and registered (as watched clients), so a fence
+/// sees the input they may already hold.
+fn wait_for_accepts(server: &Server) {
     let deadline = Instant::now() + PATIENCE;
     while server.listeners.pending_accept() && Instant::now() < deadline {
         pause();
     }
-    wait_for(me, server.clients.all().into_iter().filter(|c| watched(c)));
+}
+
+thread_local! {
+    /// The (client, batch) whose writes last looked at the listen queues: once per batch is enough, as what waits
+    /// there when its first write looked is all that can have arrived before the batch.
+    static ACCEPTS_SEEN: Cell<(u64, u64)> = const { Cell::new((0, u64::MAX)) };
+}
+
+/// Before a write (and CLIENT UNBLOCK/KILL, which act on other clients): the [`watched`] clients run the input
+/// that arrived before it, so a blocking command sent earlier is already waiting when the write wakes it, as
+/// with Redis (the suite sends `XREADGROUP ... BLOCK` on one connection and SET on another without waiting).
+/// One load when no other client is watched, the common case under load: clients working with keys are not.
+pub fn before_write(server: &Server, me: &ClientInfo) {
+    // A client that connects and sends at once (the suite's deferring clients) may not be accepted yet.
+    let batch = (me.id, me.input.batches.load(SeqCst));
+    if ACCEPTS_SEEN.with(|seen| seen.replace(batch)) != batch {
+        wait_for_accepts(server);
+    }
+    let count = server.clients.watched_count();
+    if count == 0 || (count == 1 && watched(me)) {
+        return;
+    }
+    wait_for(me, server.clients.watched());
 }
 
 /// Fences waiting right now: a connection that finishes a batch wakes them only then (one load otherwise).
@@ -252,7 +291,10 @@ struct Pending {
 /// Waits until each client in `others` (but `me`) ran the input that arrived before `me`'s current batch, or
 /// [`PATIENCE`] passed.
 fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) {
-    let others: Vec<Arc<ClientInfo>> = others.into_iter().filter(|c| c.id != me.id).collect();
+    let others: Vec<Arc<ClientInfo>> = others
+        .into_iter()
+        .filter(|c| c.id != me.id && c.repl_kind.load(SeqCst) == 0)
+        .collect();
     if others.is_empty() {
         return;
     }
@@ -264,13 +306,18 @@ fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) 
         .into_iter()
         .zip(unread)
         .filter_map(|(info, unread)| {
-            let unread = unread && peek_arrival(info.stream()).is_some_and(|t| earlier(t, info.id));
+            let unread_at = unread.then(|| peek_arrival(info.stream())).flatten();
+            let unread = unread_at.is_some_and(|t| earlier(t, info.id));
             let input = &info.input;
-            let running =
-                input.busy.load(SeqCst) && earlier(input.arrival_ns.load(SeqCst), info.id);
+            let busy = input.busy.load(SeqCst);
+            let busy_at = input.arrival_ns.load(SeqCst);
+            let running = busy && earlier(busy_at, info.id);
+            // `announce` marks input busy before it is read: the unread bytes are then that same batch, and
+            // waiting for a second one would last until PATIENCE ran out if the first blocks.
+            let announced = busy && unread_at == Some(busy_at);
             let done = input.batches.load(SeqCst);
             let until =
-                done + u64::from(running || unread) + u64::from(unread && input.busy.load(SeqCst));
+                done + u64::from(running || unread) + u64::from(unread && busy && !announced);
             (until > done).then_some(Pending { info, until })
         })
         .collect();

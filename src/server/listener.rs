@@ -15,6 +15,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use threadpool::ThreadPool;
 
+use super::stream::Stream;
 use super::{connection, stats, Server};
 
 const MIN_THREADS: usize = 8;
@@ -30,8 +31,11 @@ pub struct Listeners {
     /// Clones of the current sockets, to reuse on a rebind.
     sockets: Mutex<Vec<TcpListener>>,
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
-    /// Connections taken off a listen queue and not registered yet.
-    accepting: std::sync::atomic::AtomicUsize,
+    /// Connections taken off a listen queue and not registered yet (of the unix socket too).
+    pub(super) accepting: std::sync::atomic::AtomicUsize,
+    /// The same for the `tls-port` sockets (`rebind_tls`).
+    tls_generation: AtomicU64,
+    tls_sockets: Mutex<Vec<TcpListener>>,
 }
 
 impl Listeners {
@@ -41,18 +45,32 @@ impl Listeners {
         if self.accepting.load(Relaxed) > 0 {
             return true;
         }
-        let mut fds: Vec<libc::pollfd> = self
-            .sockets
-            .lock()
-            .iter()
-            .map(|l| libc::pollfd {
-                fd: l.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        // SAFETY: a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
+        // Every write's first look in a batch comes here (`fence::before_write`): no allocation for the usual
+        // one or two sockets.
+        let sockets = self.sockets.lock();
+        let mut fds = [libc::pollfd {
+            fd: -1,
+            events: libc::POLLIN,
+            revents: 0,
+        }; 4];
+        if sockets.len() > fds.len() {
+            let mut all: Vec<libc::pollfd> = sockets
+                .iter()
+                .map(|l| libc::pollfd {
+                    fd: l.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            // SAFETY: a valid array of `all.len()` pollfd structs for the duration of the call; timeout 0.
+            return unsafe { libc::poll(all.as_mut_ptr(), all.len() as libc::nfds_t, 0) > 0 };
+        }
+        for (fd, l) in fds.iter_mut().zip(sockets.iter()) {
+            fd.fd = l.as_raw_fd();
+        }
+        // SAFETY: a valid array of at least `sockets.len()` pollfd structs for the duration of the call (the lock
+        // keeps the descriptors open); timeout 0.
+        unsafe { libc::poll(fds.as_mut_ptr(), sockets.len() as libc::nfds_t, 0) > 0 }
     }
 }
 
@@ -145,15 +163,24 @@ fn bind_all(binds: &[String], port: u16, current: &[TcpListener]) -> io::Result<
     Ok(out)
 }
 
-/// Starts one accept thread per listener for a new generation and retires the previous one.
+/// Starts one accept thread per listener for a new generation and retires the previous one (of the plain or
+/// the TLS listeners).
 fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
+    serve_listeners_of(server, listeners, false)
+}
+
+fn serve_listeners_of(server: &Arc<Server>, listeners: Vec<TcpListener>, tls: bool) {
     let l = &server.listeners;
-    let generation = l.generation.fetch_add(1, Relaxed) + 1;
+    let (generations, sockets) = match tls {
+        false => (&l.generation, &l.sockets),
+        true => (&l.tls_generation, &l.tls_sockets),
+    };
+    let generation = generations.fetch_add(1, Relaxed) + 1;
     let clones: Vec<TcpListener> = listeners
         .iter()
         .filter_map(|x| x.try_clone().ok())
         .collect();
-    let old: Vec<SocketAddr> = std::mem::replace(&mut *l.sockets.lock(), clones)
+    let old: Vec<SocketAddr> = std::mem::replace(&mut *sockets.lock(), clones)
         .iter()
         .filter_map(|x| x.local_addr().ok())
         .collect();
@@ -161,7 +188,7 @@ fn serve_listeners(server: &Arc<Server>, listeners: Vec<TcpListener>) {
         let server = server.clone();
         let spawned = std::thread::Builder::new()
             .name("ferredis-accept".into())
-            .spawn(move || accept_loop(listener, server, generation));
+            .spawn(move || accept_loop(listener, server, generation, tls));
         if let Err(e) = spawned {
             log::warn!("could not start an accept thread: {e}");
         }
@@ -185,13 +212,7 @@ pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
     let server = server
         .arc()
         .ok_or_else(|| io::Error::other("server is shutting down"))?;
-    let current: Vec<TcpListener> = server
-        .listeners
-        .sockets
-        .lock()
-        .iter()
-        .filter_map(|x| x.try_clone().ok())
-        .collect();
+    let current = clones(&server.listeners.sockets);
     let listeners = match bind_all(binds, port, &current) {
         Ok(listeners) => listeners,
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -211,6 +232,30 @@ pub fn rebind(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
     serve_listeners(&server, listeners);
     log::info!("Listening on {} port {port}", binds.join(" "));
     Ok(())
+}
+
+/// CONFIG SET tls-port (0: stop listening), and start-up: the TLS listeners, apart from the plain ones.
+pub fn rebind_tls(server: &Server, binds: &[String], port: u16) -> io::Result<()> {
+    let server = server
+        .arc()
+        .ok_or_else(|| io::Error::other("server is shutting down"))?;
+    if port == 0 {
+        serve_listeners_of(&server, Vec::new(), true);
+        return Ok(());
+    }
+    let current = clones(&server.listeners.tls_sockets);
+    let listeners = bind_all(binds, port, &current)?;
+    serve_listeners_of(&server, listeners, true);
+    Ok(())
+}
+
+/// Handles on the sockets of one set, to reuse those a rebind keeps.
+fn clones(sockets: &Mutex<Vec<TcpListener>>) -> Vec<TcpListener> {
+    sockets
+        .lock()
+        .iter()
+        .filter_map(|x| x.try_clone().ok())
+        .collect()
 }
 
 /// Binds while retired accept loops are still dropping their sockets: retries briefly on "in use".
@@ -242,25 +287,45 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
     ));
     let _ = server.listeners.pool.set(pool);
     crate::db::expiry::spawn(server.clone());
+    crate::memory::overhead::mark_startup();
     spawn_housekeeping(server.clone());
+    super::bufmodel::spawn_cron(server.clone());
     crate::logging::announce_mode(&server.config, port);
     log::warn!("Server initialized");
+    // TLS is set up first (reading certificates takes a while), so the -LOADING window below is only the load.
+    crate::tls::start(&server)?;
     // Clients may connect while the dataset loads; until it is loaded they are answered -LOADING.
+    let loading = crate::persist::startup::anything_to_load(&server);
     server
         .persist
         .loading
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+        .store(loading, std::sync::atomic::Ordering::Relaxed);
     serve_listeners(&server, listeners);
+    let unix = super::unix::start(&server)?;
     crate::persist::load_at_startup(&server).map_err(io::Error::other)?;
     crate::persist::save::spawn_cron(server.clone());
+    crate::persist::aof::rewrite::spawn_cron(server.clone());
+    crate::replication::start(&server);
     log::info!("Ready to accept connections");
+    if let Some(path) = unix {
+        log::info!("The server is now ready to accept connections at {path}");
+    }
     // The accept threads, signals and SHUTDOWN do the rest; this thread only keeps the process alive.
     loop {
         std::thread::park();
     }
 }
 
-fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
+/// The connection thread pool (set once `run` has started).
+pub(super) fn pool(server: &Server) -> Option<Arc<Mutex<ThreadPool>>> {
+    server.listeners.pool.get().cloned()
+}
+
+fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64, tls: bool) {
+    let generations = match tls {
+        false => &server.listeners.generation,
+        true => &server.listeners.tls_generation,
+    };
     let Some(pool) = server.listeners.pool.get().cloned() else {
         return;
     };
@@ -276,9 +341,9 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
         let stream = listener.accept().map(|(s, _)| s);
         // A socket kept across a rebind is shared with the new generation's loop, so what this loop accepts
         // after being retired is still a real client: serve it, then leave.
-        let retired = server.listeners.generation.load(Relaxed) != generation;
+        let retired = generations.load(Relaxed) != generation;
         match stream {
-            Ok(stream) => accept(stream, &server, &pool),
+            Ok(stream) => accept(stream, &server, &pool, tls),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 log::warn!("Accepting client connection: {e}");
@@ -294,7 +359,7 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64) {
 }
 
 /// Blocks until a connection waits on `listener` (or it fails: `accept` then reports why).
-fn wait_readable(listener: &TcpListener) {
+pub(super) fn wait_readable(listener: &impl AsRawFd) {
     let mut fd = libc::pollfd {
         fd: listener.as_raw_fd(),
         events: libc::POLLIN,
@@ -304,16 +369,12 @@ fn wait_readable(listener: &TcpListener) {
     unsafe { libc::poll(&mut fd, 1, -1) };
 }
 
-fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>) {
-    stats::global().total_connections.fetch_add(1, Relaxed);
+fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>, tls: bool) {
     let _ = stream.set_nodelay(true);
-    // The listening socket is non-blocking; the connection's own reads block.
-    let _ = stream.set_nonblocking(false);
-    super::fence::enable_stamps(&stream);
-    if server.clients.count() >= server.config.maxclients() {
-        stats::global().rejected_connections.fetch_add(1, Relaxed);
-        log::warn!("Error registering fd event for the new client: max number of clients reached");
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+    if !admit(server, &mut stream, tls) {
+        return;
+    }
+    if crate::ops::protected::refuse(server, &mut stream) {
         return;
     }
     let (Ok(addr), Ok(laddr), Ok(clone)) =
@@ -325,6 +386,37 @@ fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>)
         .clients
         .register(clone, addr, laddr, stream.as_raw_fd());
     log::debug!("Accepted {addr} (id={})", info.id);
+    hand_to_pool(server, pool, stream, info, tls);
+}
+
+/// A connection just accepted (TCP or unix socket): counted, made blocking, and refused with Redis's error when
+/// maxclients are connected.
+pub(super) fn admit(server: &Server, stream: &mut TcpStream, tls: bool) -> bool {
+    stats::global().total_connections.fetch_add(1, Relaxed);
+    // The listening socket is non-blocking; the connection's own reads block.
+    let _ = stream.set_nonblocking(false);
+    super::fence::enable_stamps(stream);
+    if server.clients.count() >= server.config.maxclients() {
+        stats::global().rejected_connections.fetch_add(1, Relaxed);
+        log::warn!("Error registering fd event for the new client: max number of clients reached");
+        if !tls {
+            let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        }
+        return false;
+    }
+    true
+}
+
+/// The connection's thread from the pool (grown when every thread is busy): the TLS handshake if any, then the
+/// connection loop. `stream` may hold a unix socket's descriptor (`super::unix`): only socket calls are made on
+/// it.
+pub(super) fn hand_to_pool(
+    server: &Arc<Server>,
+    pool: &Mutex<ThreadPool>,
+    stream: TcpStream,
+    info: Arc<super::clients::ClientInfo>,
+    tls: bool,
+) {
     let mut pool = pool.lock();
     if pool.active_count() + pool.queued_count() >= pool.max_count() {
         let current = pool.max_count();
@@ -334,7 +426,30 @@ fn accept(mut stream: TcpStream, server: &Arc<Server>, pool: &Mutex<ThreadPool>)
         pool.set_num_threads(grown);
     }
     let server = server.clone();
-    pool.execute(move || connection::serve(server, stream, info));
+    pool.execute(move || {
+        let stream = match tls {
+            false => Stream::plain(stream),
+            true => match tls_handshake(&server, stream) {
+                Ok(tls) => Stream::tls(tls),
+                Err(e) => {
+                    log::debug!("Error accepting a client connection: {e} (id={})", info.id);
+                    server.clients.unregister(info.id);
+                    info.input.finished();
+                    return;
+                }
+            },
+        };
+        connection::serve(server, stream, info)
+    });
+}
+
+/// The server side of a TLS handshake, with the configuration of the moment.
+fn tls_handshake(server: &Server, stream: TcpStream) -> io::Result<crate::tls::TlsStream> {
+    let config = server
+        .tls
+        .current()
+        .ok_or_else(|| io::Error::other("TLS is not configured"))?;
+    crate::tls::handshake(stream, config, crate::tls::handshake_limit(&server.config))
 }
 
 /// Once a second: sample the statistics INFO shows as rates and peaks, close clients idle longer than `timeout`.

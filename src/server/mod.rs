@@ -1,12 +1,16 @@
 //! The server: shared state, the listeners and their thread pool, the per-connection loop.
 
+pub mod bufmodel;
 pub mod clients;
 mod connection;
 pub mod fence;
 pub mod listener;
+pub mod output_limit;
 pub mod stats;
+pub mod stream;
 #[cfg(test)]
 pub(crate) mod test_commands;
+mod unix;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -36,6 +40,12 @@ pub struct Server {
     pub persist: crate::persist::Persistence,
     /// The Lua interpreter and its script cache.
     pub scripts: crate::scripting::Scripts,
+    /// The TLS configuration new `tls-port` connections get.
+    pub tls: crate::tls::Tls,
+    /// Client-side caching: who tracks which keys (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
+    /// Replication in both roles (see `crate::replication`).
+    pub repl: crate::replication::Replication,
     /// Itself, for work started from a handler that must own the server (new accept threads).
     me: std::sync::Weak<Server>,
 }
@@ -58,6 +68,9 @@ impl Server {
             listeners: listener::Listeners::default(),
             persist: crate::persist::Persistence::new(),
             scripts: crate::scripting::Scripts::new(),
+            tls: crate::tls::Tls::default(),
+            tracking: crate::tracking::Tracking::default(),
+            repl: crate::replication::Replication::new(),
             me: me.clone(),
         })
     }
@@ -72,6 +85,7 @@ impl Server {
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.clients.kill_all();
+        unix::remove_socket_file(self);
         log::warn!("Redis is now ready to exit, bye bye...");
         log::logger().flush();
         std::process::exit(0)

@@ -109,6 +109,8 @@ pub struct GlobalStats {
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
+    /// Clients closed for `maxmemory-clients`.
+    pub evicted_clients: AtomicU64,
     pub pubsub_messages: AtomicU64,
     /// Clients closed for going over `client-query-buffer-limit`.
     pub query_buffer_limit_disconnections: AtomicU64,
@@ -200,6 +202,7 @@ pub fn command_totals(id: usize) -> (u64, u64, u64, u64) {
 
 /// CONFIG RESETSTAT.
 pub fn reset() {
+    crate::ops::histogram::reset();
     for t in registry().threads.lock().iter() {
         t.reset();
     }
@@ -209,6 +212,7 @@ pub fn reset() {
         &g.rejected_connections,
         &g.expired_keys,
         &g.evicted_keys,
+        &g.evicted_clients,
         &g.pubsub_messages,
         &g.query_buffer_limit_disconnections,
     ] {
@@ -233,11 +237,9 @@ fn sampler() -> &'static Mutex<Sampler> {
     SAMPLER.get_or_init(Mutex::default)
 }
 
-/// Bytes the allocator has handed out (glibc's count over all arenas, mmapped chunks included).
+/// Bytes the server holds (INFO `used_memory`, see `crate::memory`).
 pub fn allocated_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads the allocator's counters.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
+    crate::memory::used()
 }
 
 /// Records one sample; called once a second.

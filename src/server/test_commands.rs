@@ -23,7 +23,7 @@ fn panic_midway(ctx: &mut Ctx, args: Args) -> Reply {
     panic!("test-panic: a handler bug");
 }
 
-fn serve_forever(server: Arc<Server>) -> u16 {
+pub(crate) fn serve_forever(server: Arc<Server>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -33,13 +33,15 @@ fn serve_forever(server: Arc<Server>) -> u16 {
                 .clients
                 .register(stream.try_clone().unwrap(), addr, laddr, 0);
             let server = server.clone();
-            std::thread::spawn(move || connection::serve(server, stream, info));
+            std::thread::spawn(move || {
+                connection::serve(server, super::stream::Stream::plain(stream), info)
+            });
         }
     });
     port
 }
 
-fn roundtrip(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
+pub(crate) fn roundtrip(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
     stream.write_all(request).unwrap();
     let mut buf = vec![0; 256];
     let n = stream.read(&mut buf).unwrap();

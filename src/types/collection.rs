@@ -224,6 +224,17 @@ pub struct RandomCount {
     pub with_pairs: bool,
 }
 
+impl RandomCount {
+    /// Picks that may repeat (a negative count) limited to `cap` (`crate::server::output_limit::reply_cap`):
+    /// more could only make a reply the client is closed for.
+    pub fn capped(mut self, cap: usize) -> Self {
+        if !self.distinct {
+            self.n = self.n.min(cap);
+        }
+        self
+    }
+}
+
 /// Parses `[count [keyword]]` after the key, in Redis's order: the count's own errors first, then a syntax error
 /// for anything else, then the range a paired reply allows. `Ok(None)` without a count.
 pub fn parse_random_count(args: Args, keyword: &str) -> Result<Option<RandomCount>, Reply> {

@@ -3,4 +3,5 @@
 pub mod glob;
 pub mod numbers;
 pub mod pqsort;
+pub mod rawslice;
 pub mod time;

@@ -50,6 +50,11 @@ impl Server {
 
     /// ferredis with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
+        Self::start_with_env(args, &[])
+    }
+
+    /// ferredis with extra command-line arguments and environment variables (the test-only hooks).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         Self::start_on_free_port(|port| {
             // No save points unless a test sets some (as redis-server below), and a working directory of its
             // own: a server must not write dump.rdb where another test's server would load it.
@@ -57,6 +62,7 @@ impl Server {
                 .current_dir(scratch_dir(port))
                 .args(["--port", &port.to_string(), "--save", ""])
                 .args(args)
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -78,7 +84,10 @@ impl Server {
             return None;
         }
         let started = Self::start_on_free_port(|port| {
+            // A directory of its own, as ferredis gets: a dump.rdb some test left in the working directory must
+            // not be loaded into a server that is meant to start empty.
             Command::new("redis-server")
+                .current_dir(scratch_dir(port))
                 .args([
                     "--port",
                     &port.to_string(),
@@ -220,6 +229,16 @@ impl Client {
         Self::from_stream(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
     }
 
+    /// A client of a server's `unixsocket`. The descriptor is held in a `TcpStream`: the client only reads and
+    /// writes it.
+    pub fn connect_unix(path: &str) -> Client {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let unix =
+            std::os::unix::net::UnixStream::connect(path).expect("connect to the unix socket");
+        // SAFETY: the descriptor moves out of the UnixStream into the TcpStream, which owns it from here on.
+        Client::from_stream(unsafe { TcpStream::from_raw_fd(unix.into_raw_fd()) })
+    }
+
     fn from_stream(stream: TcpStream) -> Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -356,7 +375,7 @@ pub fn assert_same_as_redis(commands: &[&[&str]]) {
 
 /// Whether process `pid` holds the socket listening on `port`, from /proc: a listening socket of /proc/net/tcp
 /// (or tcp6) on that port whose inode is one of the process's descriptors.
-fn listens_on(pid: u32, port: u16) -> bool {
+pub fn listens_on(pid: u32, port: u16) -> bool {
     let port_hex = format!(":{port:04X}");
     let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
@@ -381,4 +400,73 @@ fn listens_on(pid: u32, port: u16) -> bool {
     };
     fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
         .any(|target| listening.iter().any(|l| target.to_str() == Some(l)))
+}
+
+/// A field of INFO persistence, for the persistence and AOF tests.
+pub fn info_field(c: &mut Client, name: &str) -> String {
+    let info = c.cmd(&["info", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+}
+
+/// Polls `ok` every 20 ms for up to 20 s; fails the test with `what` if it never holds.
+pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A scenario: runs on a fresh server and returns everything its clients read, in order.
+pub type Scenario = fn(&Server) -> Vec<String>;
+
+/// Runs `scenario` on ferredis and on redis-server and compares what the clients read.
+pub fn scenario_same_as_redis(scenario: Scenario) {
+    let ours = scenario(&Server::start());
+    assert!(!ours.is_empty());
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(ours, scenario(&redis));
+    }
+}
+
+/// A client switched to RESP3 (`HELLO 3`).
+pub fn resp3_client(server: &Server) -> Client {
+    let mut c = server.client();
+    c.cmd(&["HELLO", "3"]);
+    c
+}
+
+/// A fresh directory for one server's files (its `dir`, `--logfile` at `log`), removed at the end of the test;
+/// the persistence and AOF tests share it. `tag` names it, unique per test.
+pub struct Dir(pub std::path::PathBuf);
+
+impl Dir {
+    pub fn new(tag: &str) -> Dir {
+        let path = std::env::temp_dir().join(format!("ferredis-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temp dir");
+        Dir(path)
+    }
+    pub fn s(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+    /// A file of the AOF directory (`appenddirname` left at its default).
+    pub fn aof(&self, name: &str) -> std::path::PathBuf {
+        self.0.join("appendonlydir").join(name)
+    }
+    /// The server's log so far (empty before it writes one).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.file("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

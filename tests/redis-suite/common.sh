@@ -54,6 +54,23 @@ make_scratch() {
   done
 }
 
+# `--tls` runs: checks that Tcl has its `tls` package (Debian's tcl-tls) and gives scratch tree $1 the suite's
+# test certificates in tests/tls, generated once by Redis's utils/gen-test-certs.sh and kept under $CACHE/tls.
+tls_scratch() {
+  if ! echo 'puts [package require tls]' | tclsh8.6 >/dev/null 2>&1; then
+    echo "--tls needs Tcl's tls package (apt-get install tcl-tls)" >&2
+    exit 2
+  fi
+  local certs="$CACHE/tls" src
+  if [ ! -f "$certs/tests/tls/redis.dh" ]; then
+    src="$(suite_source)"
+    echo "--- generating the suite's test certificates into $certs" >&2
+    rm -rf "$certs" && mkdir -p "$certs"
+    (cd "$certs" && bash "$src/utils/gen-test-certs.sh") >"$CACHE/tls-certs.log" 2>&1
+  fi
+  cp -r "$certs/tests/tls" "$1/tests/"
+}
+
 # A TCP port nobody listens on, drawn at random so parallel runs rarely collide, below Linux's ephemeral range
 # (32768-60999), where a client connection's local port cannot be seen by a probe but still blocks a bind.
 free_port() {

@@ -132,7 +132,17 @@ def cmd_summary(path):
           f"  timed out {total['timeout']}")
 
 
-def cmd_baseline(path, old_path=None):
+MODES = {"external": "external mode (run.sh's flags)", "normal": "normal mode (run-normal.sh's flags)",
+         "tls": "normal mode over TLS (run-normal.sh --tls)"}
+# Per mode: the expected-failures list, the command refreshing the baseline, the one rewriting the list.
+LISTS = {"external": ("expected-failures.txt", "baseline.sh", "run.sh"),
+         "normal": ("normal-expected-failures.txt", "run-normal.sh --server redis --write-baseline",
+                    "run-normal.sh --ci"),
+         "tls": ("tls-expected-failures.txt", "run-normal.sh --tls --server redis --ci --write-baseline",
+                 "run-normal.sh --tls --ci")}
+
+
+def cmd_baseline(path, old_path=None, mode="external"):
     passed = OrderedDict()
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -141,9 +151,10 @@ def cmd_baseline(path, old_path=None):
                 passed[(parts[0], parts[2])] = True
     covered = {unit for unit, _ in read_results(path).items()}
     keep = [k for k in read_pairs(old_path) if k[0] not in covered] if old_path else []
-    print("# Tests redis-server 7.0.15 passes in external mode (run.sh's flags). unit<TAB>test name.\n"
-          "# Refreshed by tests/redis-suite/baseline.sh; CI requires ferredis to pass each one unless\n"
-          "# expected-failures.txt lists it.")
+    expected, refresh, _ = LISTS[mode]
+    print(f"# Tests redis-server 7.0.15 passes in {MODES[mode]}. unit<TAB>test name.\n"
+          f"# Refreshed by tests/redis-suite/{refresh}; CI requires ferredis to pass each one unless\n"
+          f"# {expected} lists it.")
     for unit, name in sorted(keep + list(passed), key=lambda k: k[0]):
         print(f"{unit}\t{name}")
 
@@ -234,7 +245,7 @@ def reason_for(message):
     return "TODO: " + (message[:120] if message else "fails")
 
 
-def cmd_write_expected(results_path, baseline_path, expected_path):
+def cmd_write_expected(results_path, baseline_path, expected_path, mode="external"):
     results = read_results(results_path)
     baseline = read_pairs(baseline_path)
     old = read_pairs(expected_path)
@@ -247,9 +258,10 @@ def cmd_write_expected(results_path, baseline_path, expected_path):
         written = old.get(k, "")
         keep[k] = written if written and not written.startswith("TODO") and not guess.startswith("hangs") else guess
     with open(expected_path, "w", encoding="utf-8") as f:
-        f.write("# Tests of Redis 7.0.15's suite (external mode) that redis-server passes and ferredis does not yet.\n"
+        script = LISTS[mode][2]
+        f.write(f"# Tests of Redis 7.0.15's suite ({mode} mode) that redis-server passes and ferredis does not yet.\n"
                 "# unit<TAB>test name<TAB>reason. CI fails on any other failure. Regenerate with\n"
-                "# `tests/redis-suite/run.sh --write-expected` (reasons already written are kept).\n")
+                f"# `tests/redis-suite/{script} --write-expected` (reasons already written are kept).\n")
         for (unit, name), reason in sorted(keep.items(), key=lambda kv: kv[0][0]):
             f.write(f"{unit}\t{name}\t{reason}\n")
     print(f"wrote {len(keep)} expected failures to {expected_path} (was {len(old)})")
@@ -341,12 +353,12 @@ def main(argv):
     if cmd == "summary" and len(args) == 1:
         cmd_summary(*args)
         return 0
-    if cmd == "baseline" and len(args) in (1, 2):
+    if cmd == "baseline" and len(args) in (1, 2, 3):
         cmd_baseline(*args)
         return 0
     if cmd == "check" and len(args) == 3:
         return cmd_check(*args)
-    if cmd == "write-expected" and len(args) == 3:
+    if cmd == "write-expected" and len(args) in (3, 4):
         return cmd_write_expected(*args)
     if cmd == "hangs" and len(args) == 2:
         return cmd_hangs(*args)

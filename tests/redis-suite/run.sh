@@ -34,10 +34,6 @@ binary="$(server_binary "$server")"
 out="$CACHE/$server"
 scratch="$CACHE/scratch-external-$server"
 make_scratch "$scratch" "$binary"
-# FUNCTION is not built yet (another issue): external mode's start_server calls `r function flush` before every
-# unit, which would abort each one. Remove exactly that call from the scratch copy, nothing else.
-grep -qx '    r function flush' "$scratch/tests/support/server.tcl"
-sed -i '/^    r function flush$/d' "$scratch/tests/support/server.tcl"
 
 if [ ${#units[@]} -eq 0 ]; then
   # Every unit external mode can run; list-common.tcl is a helper the list units source, not a unit.

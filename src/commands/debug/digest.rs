@@ -77,7 +77,7 @@ pub fn object_digest(digest: &mut Digest, entry: &Entry) {
             }
         }
     }
-    if entry.expire_at().is_some() {
+    if entry.has_ttl() {
         xor(digest, b"!!expire!!");
     }
 }

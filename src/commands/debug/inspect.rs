@@ -2,7 +2,7 @@
 //!
 //! ferredis stores values differently from Redis, so these report what Redis would show for the same contents
 //! where that is meaningful (the encoding, the refcount, the LRU clock, `serializedlength` as a save would write
-//! the value, the list's node count for the configured `list-max-listpack-size`).
+//! the value, the list's real node count).
 
 use crate::commands::Ctx;
 use crate::config::Threshold;
@@ -10,6 +10,7 @@ use crate::db::{Entry, Value};
 use crate::persist::rdb::value::{put_body, Encoder};
 use crate::persist::rdb::Limits;
 use crate::protocol::Reply;
+use crate::types::list::List;
 
 pub const HELP_LINES: &[&str] = &[
     "AOF-FLUSH-SLEEP <microsec>",
@@ -140,7 +141,7 @@ pub fn object(ctx: &mut Ctx, key: &[u8]) -> Reply {
         crate::db::lru_clock().saturating_sub(lru)
     };
     let extra = match &entry.value {
-        Value::List(l) => quicklist_fields(ctx, l.iter().map(|i| i.len())),
+        Value::List(l) => quicklist_fields(ctx, l),
         _ => String::new(),
     };
     Reply::Status(
@@ -158,41 +159,25 @@ pub fn object(ctx: &mut Ctx, key: &[u8]) -> Reply {
     )
 }
 
-/// ` ql_nodes:.. ql_avg_node:.. ql_listpack_max:.. ql_compressed:.. ql_uncompressed_size:..` for a list of items
-/// of the given lengths, split into nodes as `list-max-listpack-size` splits a quicklist.
-fn quicklist_fields(ctx: &Ctx, lens: impl Iterator<Item = usize>) -> String {
-    let fill = ctx.server.config.threshold(Threshold::ListMaxListpackSize);
+/// ` ql_nodes:.. ql_avg_node:.. ql_listpack_max:.. ql_compressed:.. ql_uncompressed_size:..` of the list's real
+/// nodes (entries and bytes each; a listpack's 6 header bytes and end byte counted, as Redis's `sz`).
+fn quicklist_fields(ctx: &Ctx, list: &List) -> String {
+    // Clamped, as the quicklist keeps it (quicklistSetFill).
+    let fill = (ctx.server.config)
+        .threshold(Threshold::ListMaxListpackSize)
+        .clamp(-5, (1 << 15) - 1);
     let compress = ctx
         .server
         .config
         .get("list-compress-depth")
         .is_some_and(|d| d != "0");
-    // A listpack costs 6 header bytes and one end byte; an entry about its length plus 2.
-    let max_bytes = if fill < 0 {
-        4096usize << (fill.unsigned_abs().clamp(1, 5) - 1)
-    } else {
-        usize::MAX
-    };
-    let max_items = if fill > 0 { fill as usize } else { usize::MAX };
-    let (mut nodes, mut items, mut bytes, mut node_items, mut node_bytes) = (0, 0, 0, 0, 7);
-    for len in lens {
-        let cost = len + 2;
-        if node_items > 0 && (node_items >= max_items || node_bytes + cost > max_bytes) {
-            nodes += 1;
-            bytes += node_bytes;
-            node_items = 0;
-            node_bytes = 7;
-        }
-        node_items += 1;
-        node_bytes += cost;
-        items += 1;
-    }
-    if node_items > 0 {
+    let (mut nodes, mut bytes) = (0usize, 0usize);
+    for (_, node_bytes) in list.node_sizes() {
         nodes += 1;
-        bytes += node_bytes;
+        bytes += node_bytes + 7;
     }
     let avg = if nodes > 0 {
-        items as f64 / nodes as f64
+        list.len() as f64 / nodes as f64
     } else {
         0.0
     };

@@ -4,6 +4,7 @@
 //! branch), so its lock plan is worked out here from that argument: the keys OBJECT and DIGEST-VALUE inspect,
 //! every database for DIGEST, the client's database for POPULATE. RELOAD takes the locks it needs itself.
 
+mod crash;
 mod digest;
 mod inspect;
 
@@ -17,13 +18,18 @@ use crate::util::numbers::parse_i64;
 
 pub use digest::{key_digest, Digest};
 
-pub const COMMANDS: &[Command] =
-    &[
-        Command::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
-            .scope(Scope::Custom(debug_locks))
-            .doc("server", "1.0.0", "A container for debugging commands")
-            .complexity("Depends on subcommand."),
-    ];
+pub const COMMANDS: &[Command] = &[
+    // PROTECTED: refused by the dispatcher unless `enable-debug-command` allows it (`ops::protected`).
+    Command::new(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
+        debugCommand,
+    )
+    .scope(Scope::Custom(debug_locks))
+    .doc("server", "1.0.0", "A container for debugging commands")
+    .complexity("Depends on subcommand."),
+];
 
 /// The shards a DEBUG subcommand reads or writes.
 fn debug_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
@@ -39,21 +45,10 @@ fn debug_locks(args: Args, db: usize, ks: &Keyspace, plan: &mut LockPlan) {
     }
 }
 
-const REFUSED: &str = "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
-
-/// `enable-debug-command`: `yes`, or `local` for a client on the loopback interface.
-fn allowed(ctx: &Ctx) -> bool {
-    match ctx.server.config.get("enable-debug-command").as_deref() {
-        Some("yes") => true,
-        Some("local") => ctx.client.info.addr.ip().is_loopback(),
-        _ => false,
-    }
-}
-
-fn debug(ctx: &mut Ctx, args: Args) -> Reply {
-    if !allowed(ctx) {
-        return Reply::err(REFUSED);
-    }
+/// DEBUG's handler, named as Redis's: stack traces (the watchdog's during DEBUG SLEEP, a crash report's during
+/// DEBUG SEGFAULT) show this frame under the name operators and Redis's test suite look for.
+#[allow(non_snake_case)]
+fn debugCommand(ctx: &mut Ctx, args: Args) -> Reply {
     let sub = args.get(1).to_ascii_lowercase();
     let n = args.len();
     match (sub.as_slice(), n) {
@@ -64,9 +59,20 @@ fn debug(ctx: &mut Ctx, args: Args) -> Reply {
         (b"sdslen", 3) => inspect::sdslen(ctx, args.get(2)),
         (b"listpack", 3) => inspect::listpack(ctx, args.get(2)),
         (b"quicklist", 3 | 4) => inspect::quicklist(ctx, args.get(2)),
+        (b"segfault", _) => crash::segfault(),
+        (b"panic", _) => crash::panic(),
+        (b"assert", _) => crash::assert(ctx, args),
+        (b"oom", _) => crash::oom(),
+        (b"restart", _) => crash::restart(ctx, args, true),
+        (b"crash-and-recover", _) => crash::restart(ctx, args, false),
         (b"reload", _) => crate::persist::debug_reload(ctx, args),
+        (b"loadaof", 2) => crate::persist::aof::commands::debug_loadaof(ctx, args),
         (b"populate", 3..=5) => populate(ctx, args),
         (b"sleep", 3) => sleep(args.get(2)),
+        (b"replicate", 3..) => {
+            crate::replication::debug_replicate(ctx.server, args);
+            Reply::Ok
+        }
         (b"set-active-expire", 3) => {
             crate::db::expiry::set_active(atoi(args.get(2)) != 0);
             Reply::Ok
@@ -82,7 +88,12 @@ fn debug(ctx: &mut Ctx, args: Args) -> Reply {
             Reply::Ok
         }
         (b"change-repl-id", 2) => {
+            // Redis's changeReplicationId + clearReplicationId2: replicas can no longer continue partially.
             log::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            let mut st = ctx.server.repl.state();
+            st.replid = crate::replication::new_replid();
+            st.replid2 = "0".repeat(40);
+            st.second_offset = -1;
             Reply::Ok
         }
         (b"drop-cluster-packet-filter", 3) => match parse_i64(args.get(2)) {
@@ -96,16 +107,17 @@ fn debug(ctx: &mut Ctx, args: Args) -> Reply {
         (b"structsize", 2) => Reply::bulk(
             "bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ",
         ),
+        (b"set-disable-deny-scripts", 3) => {
+            let on = crate::util::numbers::parse_i64(args.get(2)).unwrap_or(0) != 0;
+            ctx.server.scripts.set_deny_disabled(on);
+            Reply::Ok
+        }
         // Switches of Redis internals ferredis does not have: accepted, as tests set them.
-        (
-            b"set-skip-checksum-validation"
-            | b"aof-flush-sleep"
-            | b"set-disable-deny-scripts"
-            | b"pause-cron"
-            | b"leak",
-            3,
-        )
-        | (b"stringmatch-test", 2) => Reply::Ok,
+        (b"set-skip-checksum-validation", 3) => {
+            crate::persist::rdb::set_skip_checksum(atoi(args.get(2)) != 0);
+            Reply::Ok
+        }
+        (b"aof-flush-sleep" | b"pause-cron" | b"leak", 3) | (b"stringmatch-test", 2) => Reply::Ok,
         _ => Reply::err(&format!(
             "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&args.get(1)[..args.get(1).len().min(128)])
@@ -204,7 +216,8 @@ fn sleep(arg: &[u8]) -> Reply {
     let text = String::from_utf8_lossy(arg);
     let secs = leading_float(text.trim_start());
     if secs > 0.0 && secs.is_finite() {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        // Redis's whole server sleeps: other clients' next commands wait too.
+        crate::ops::pause::stall_for(std::time::Duration::from_secs_f64(secs));
     }
     Reply::Ok
 }
@@ -231,13 +244,31 @@ fn packed_threshold(arg: &[u8]) -> Reply {
     }
 }
 
+/// DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> and RESIZING <0|1>: the reply buffer's resizing in the
+/// clients cron (`crate::server::bufmodel`), as Redis's debug.c sets it.
 fn replybuffer(args: Args) -> Reply {
-    if is(args.get(2), "peak-reset-time") || is(args.get(2), "resizing") {
+    use crate::server::bufmodel;
+    let value = args.get(3);
+    if is(args.get(2), "peak-reset-time") {
+        if is(value, "never") {
+            bufmodel::set_peak_reset_time(Some(-1));
+        } else if is(value, "reset") {
+            bufmodel::set_peak_reset_time(None);
+        } else {
+            match parse_i64(value) {
+                Some(ms) => bufmodel::set_peak_reset_time(Some(ms)),
+                None => return Reply::err("value is not an integer or out of range"),
+            }
+        }
+        Reply::Ok
+    } else if is(args.get(2), "resizing") {
+        bufmodel::set_resizing(atoi(value) != 0);
         Reply::Ok
     } else {
-        Reply::err(
-            "unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.",
-        )
+        Reply::err(&format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&args.get(1)[..args.get(1).len().min(128)])
+        ))
     }
 }
 

@@ -97,7 +97,8 @@ impl Reference {
             if cmd == ["set", "__end__", "1"] {
                 break;
             }
-            if cmd != ["PING"] {
+            // The master's keepalive, `PING` or `ping` depending on who sends it (its cron or the sync's start).
+            if !(cmd.len() == 1 && cmd[0].eq_ignore_ascii_case("ping")) {
                 out.push(cmd.join(" "));
             }
         }

@@ -440,3 +440,52 @@ fn overwriting_an_expired_key_expires_it_first() {
     h.run(&mut c, &["mset", "e", "w", "f", "x"]);
     assert_eq!(h.effects(), ["MULTI", "DEL e", "mset e w f x", "EXEC"]);
 }
+
+/// A fake MIGRATE target on a free port: answers `+OK` to each command of the one request it reads (SELECT and
+/// the RESTOREs), then keeps the connection open.
+fn accepting_target() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        // SELECT and two RESTOREs: three multibulk headers (the small payloads hold no `*`).
+        let mut headers = 0;
+        while headers < 3 {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => headers += buf[..n].iter().filter(|&&b| b == b'*').count(),
+            }
+        }
+        let _ = conn.write_all(b"+OK\r\n+OK\r\n+OK\r\n");
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    });
+    port
+}
+
+#[test]
+fn migrate_propagates_the_keys_that_left_as_one_del() {
+    let port = accepting_target().to_string();
+    check(
+        &[
+            &["set", "a", "1"],
+            &["set", "b", "2"],
+            &[
+                "migrate",
+                "127.0.0.1",
+                &port,
+                "",
+                "0",
+                "2000",
+                "KEYS",
+                "a",
+                "missing",
+                "b",
+            ],
+        ],
+        &["SELECT 0", "set a 1", "set b 2", "DEL a b"],
+    );
+}

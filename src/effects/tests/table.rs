@@ -107,6 +107,25 @@ const CASES: &[Case] = &[
     ("expireat", STR, &["expireat", "k", "99999999999"]),
     ("flushall", &[], &["flushall"]),
     ("flushdb", &[], &["flushdb"]),
+    (
+        "function|load",
+        &[],
+        &[
+            "function",
+            "load",
+            "#!lua name=l\nredis.register_function('f', function() end)",
+        ],
+    ),
+    (
+        "function|delete",
+        &[&[
+            "function",
+            "load",
+            "#!lua name=l\nredis.register_function('f', function() end)",
+        ]],
+        &["function", "delete", "l"],
+    ),
+    ("function|flush", &[], &["function", "flush"]),
     ("getdel", STR, &["getdel", "k"]),
     ("getex", STR, &["getex", "k", "PX", "1000"]),
     ("getset", STR, &["getset", "k", "v"]),
@@ -218,6 +237,11 @@ const CASES: &[Case] = &[
 const NO_EFFECT: &[(&str, &str)] = &[
     // Flagged WRITE so that it cannot run where writes are refused; it pauses clients, and changes no key.
     ("client|pause", "pauses clients"),
+    // Needs a target server: `rewrites::migrate_propagates_the_keys_that_left_as_one_del` checks its DEL.
+    ("migrate", "moves keys to another server"),
+    // Its payload starts with the RDB opcode 0xF5, which no `&str` case can hold; tests/functions.rs restores
+    // payloads (it changes the libraries, not the keyspace, and is propagated as itself like FUNCTION LOAD).
+    ("function|restore", "takes a binary payload"),
     // Test-only commands of this crate's unit tests.
     ("test-panic", "panics on purpose"),
 ];

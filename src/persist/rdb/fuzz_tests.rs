@@ -55,12 +55,12 @@ fn samples() -> Vec<Value> {
         Value::Str(StrValue::from_slice(b"12345")),
         Value::Str(StrValue::from_vec("abc".repeat(50).into_bytes())),
         Value::List(Box::new(list)),
-        Value::Hash(Box::new(hash)),
-        Value::Hash(Box::new(big_hash)),
-        Value::Set(Box::new(ints)),
-        Value::Set(Box::new(strs)),
-        Value::ZSet(Box::new(zset)),
-        Value::ZSet(Box::new(big_zset)),
+        Value::Hash(hash),
+        Value::Hash(big_hash),
+        Value::Set(ints),
+        Value::Set(strs),
+        Value::ZSet(zset),
+        Value::ZSet(big_zset),
         Value::Stream(Box::new(stream)),
     ]
 }
@@ -173,7 +173,7 @@ proptest! {
         w.header().ok();
         w.select_db(0, 11, 0).ok();
         for (i, v) in samples().into_iter().enumerate() {
-            w.entry(format!("k{i}").as_bytes(), &Entry::with_expire(v, Some(1 << 40))).ok();
+            w.entry(format!("k{i}").as_bytes(), &Entry::new(v), Some(1 << 40)).ok();
         }
         let mut file = w.finish().unwrap_or_default();
         let i = at % file.len();

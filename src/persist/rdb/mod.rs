@@ -32,6 +32,18 @@ pub use write::{AccessStamps, AuxInfo, RdbOptions, RdbWriter};
 /// The version this server writes, and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
 
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and RDB files are read without checking their CRC-64, so
+/// that tests can feed hand-made corrupt bodies to the decoders (Redis's `server.skip_checksum_validation`).
+static SKIP_CHECKSUM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_skip_checksum(skip: bool) {
+    SKIP_CHECKSUM.store(skip, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn skip_checksum() -> bool {
+    SKIP_CHECKSUM.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Value types (the byte before a key).
 pub mod types {
     pub const STRING: u8 = 0;

@@ -13,7 +13,7 @@ use super::string::{put_double, put_len, put_string, Input};
 use super::{intset, stream, types, ziplist, RdbError};
 use crate::config::{Config, Threshold};
 use crate::db::{StrValue, Value};
-use crate::types::collection::{intset_limit, new_dict, PackLimits};
+use crate::types::collection::{intset_limit, PackLimits};
 use crate::types::hash::Hash;
 use crate::types::list::{End, List};
 use crate::types::set::Set;
@@ -94,8 +94,8 @@ pub fn put_body(out: &mut Vec<u8>, value: &Value, enc: &Encoder) {
     match value {
         Value::Str(s) => put_string(out, s, c),
         Value::List(l) => put_list(out, l, enc),
-        Value::Set(s) => match &**s {
-            Set::Ints(v) => put_string(out, &intset::build(v), c),
+        Value::Set(s) => match s {
+            Set::Ints(v) => put_string(out, &intset::build(&v.to_vec()), c),
             Set::Table(_) => {
                 put_len(out, s.len() as u64);
                 s.iter().for_each(|m| put_string(out, &m, c));
@@ -260,6 +260,10 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
             _ => QUICKLIST_PACKED,
         };
         let blob = input.string()?;
+        if blob.is_empty() {
+            // Redis refuses a zero-length node of either container without a log line of its own.
+            return Err(RdbError::ShortRead);
+        }
         match container {
             QUICKLIST_PLAIN => list.push(End::Right, &blob),
             QUICKLIST_PACKED => {
@@ -268,8 +272,12 @@ fn read_quicklist<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Value, RdbErr
                     _ => listpack::parse(&blob),
                 };
                 // An empty node is skipped, as Redis does; a list left empty is an empty key.
-                let items =
-                    items.ok_or_else(|| input.corrupt("Listpack integrity check failed."))?;
+                let items = items.ok_or_else(|| {
+                    input.corrupt(match ty {
+                        types::LIST_QUICKLIST => "Ziplist integrity check failed.",
+                        _ => "Listpack integrity check failed.",
+                    })
+                })?;
                 items
                     .into_iter()
                     .for_each(|v| list.push(End::Right, &v.to_vec()));
@@ -288,25 +296,25 @@ fn read_set<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, Rdb
     for _ in 0..n {
         let m = input.string()?;
         let s = set.get_or_insert_with(|| match big {
-            true => Set::Table(new_dict()),
+            true => Set::table(),
             false => Set::for_member(&m),
         });
         if !s.add(&m, limits.intset) {
             return Err(input.corrupt("Duplicate set members detected"));
         }
     }
-    Ok(Value::Set(Box::new(set.unwrap_or_default())))
+    Ok(Value::Set(set.unwrap_or_default()))
 }
 
 fn read_intset<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, RdbError> {
     let blob = input.string()?;
     let members =
         intset::parse(&blob).ok_or_else(|| input.corrupt("Intset integrity check failed."))?;
-    let mut set = Set::Ints(members);
+    let mut set = Set::Ints(crate::types::set::intset::IntSet::from_sorted(&members));
     if set.len() > limits.intset {
         set = set.rebuilt(0);
     }
-    Ok(Value::Set(Box::new(set)))
+    Ok(Value::Set(set))
 }
 
 fn read_hash<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, RdbError> {
@@ -323,7 +331,7 @@ fn read_hash<R: Read>(input: &mut Input<R>, limits: &Limits) -> Result<Value, Rd
             return Err(input.corrupt("Duplicate hash fields detected"));
         }
     }
-    Ok(Value::Hash(Box::new(hash)))
+    Ok(Value::Hash(hash))
 }
 
 fn read_packed_hash<R: Read>(
@@ -332,6 +340,12 @@ fn read_packed_hash<R: Read>(
     limits: &Limits,
 ) -> Result<Value, RdbError> {
     let blob = input.string()?;
+    // Redis's words for each encoding's failed validation (a ziplist's includes duplicate fields).
+    let invalid = match ty {
+        types::HASH_ZIPMAP => "Zipmap integrity check failed.",
+        types::HASH_ZIPLIST => "Hash ziplist integrity check failed.",
+        _ => "Hash listpack integrity check failed.",
+    };
     let pairs: Vec<(Vec<u8>, Vec<u8>)> = match ty {
         types::HASH_ZIPMAP => ziplist::parse_zipmap(&blob).map(|p| {
             p.into_iter()
@@ -341,7 +355,7 @@ fn read_packed_hash<R: Read>(
         types::HASH_ZIPLIST => ziplist::parse(&blob).and_then(pairs_of),
         _ => listpack::parse(&blob).and_then(pairs_of),
     }
-    .ok_or_else(|| input.corrupt("Hash listpack integrity check failed."))?;
+    .ok_or_else(|| input.corrupt(invalid))?;
     // A listpack or ziplist stays a listpack unless it has too many fields; a zipmap also converts for a long one.
     let longest = pairs
         .iter()
@@ -358,11 +372,18 @@ fn read_packed_hash<R: Read>(
     }
     let mut hash = Hash::default();
     for (f, v) in pairs {
+        let flen = f.len();
         if !hash.set(&f, v, lim) {
-            return Err(input.corrupt("Hash with dup elements"));
+            return Err(input.corrupt(&match ty {
+                types::HASH_ZIPMAP => {
+                    format!("Hash zipmap with dup elements, or big length ({flen})")
+                }
+                types::HASH_ZIPLIST => invalid.to_owned(),
+                _ => "Hash with dup elements".to_owned(),
+            }));
         }
     }
-    Ok(Value::Hash(Box::new(hash)))
+    Ok(Value::Hash(hash))
 }
 
 /// Consecutive elements as pairs; `None` for an odd count.
@@ -397,7 +418,7 @@ fn read_zset<R: Read>(input: &mut Input<R>, ty: u8, limits: &Limits) -> Result<V
         && items.iter().all(|(m, _)| !limits.zset.too_long(m.len()));
     let zset =
         ZSet::loaded(items, fits).ok_or_else(|| input.corrupt("Duplicate zset fields detected"))?;
-    Ok(Value::ZSet(Box::new(zset)))
+    Ok(Value::ZSet(zset))
 }
 
 fn read_packed_zset<R: Read>(
@@ -410,7 +431,12 @@ fn read_packed_zset<R: Read>(
         types::ZSET_ZIPLIST => ziplist::parse(&blob),
         _ => listpack::parse(&blob),
     };
-    let corrupt = || input.corrupt("Zset listpack integrity check failed.");
+    let corrupt = || {
+        input.corrupt(match ty {
+            types::ZSET_ZIPLIST => "Zset ziplist integrity check failed.",
+            _ => "Zset listpack integrity check failed.",
+        })
+    };
     let parsed = parsed
         .filter(|p| p.len().is_multiple_of(2))
         .ok_or_else(corrupt)?;
@@ -426,5 +452,5 @@ fn read_packed_zset<R: Read>(
     }
     let fits = items.len() <= limits.zset.entries;
     let zset = ZSet::loaded(items, fits).ok_or_else(corrupt)?;
-    Ok(Value::ZSet(Box::new(zset)))
+    Ok(Value::ZSet(zset))
 }

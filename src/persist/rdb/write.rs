@@ -69,8 +69,9 @@ pub struct EntryEncoder {
 }
 
 impl EntryEncoder {
-    pub fn encode(&self, out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
-        if let Some(at) = entry.expire_at() {
+    /// `expire_at`: the key's deadline (Unix ms), if it has a TTL.
+    pub fn encode(&self, out: &mut Vec<u8>, key: &[u8], entry: &Entry, expire_at: Option<i64>) {
+        if let Some(at) = expire_at {
             out.push(opcodes::EXPIRETIME_MS);
             put_ms(out, at);
         }
@@ -177,9 +178,15 @@ impl<W: Write> RdbWriter<W> {
     }
 
     /// One key: EXPIRETIME_MS if it has a TTL, IDLE or FREQ if asked for, the type byte, the key, the value.
-    pub fn entry(&mut self, key: &[u8], entry: &Entry) -> std::io::Result<()> {
+    pub fn entry(
+        &mut self,
+        key: &[u8],
+        entry: &Entry,
+        expire_at: Option<i64>,
+    ) -> std::io::Result<()> {
         self.buf.clear();
-        self.entry_encoder().encode(&mut self.buf, key, entry);
+        self.entry_encoder()
+            .encode(&mut self.buf, key, entry, expire_at);
         self.flush_buf()
     }
 

@@ -93,7 +93,9 @@ pub fn parse_zipmap(zm: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     let mut out = Vec::new();
     loop {
         if *zm.get(at)? == END {
-            return (at + 1 == zm.len()).then_some(out);
+            // Redis's `zipmapValidateIntegrity`: not empty, and a count byte that is either exact or "unknown".
+            let count_ok = zm[0] == BIGLEN || usize::from(zm[0]) == out.len();
+            return (at + 1 == zm.len() && !out.is_empty() && count_ok).then_some(out);
         }
         let (flen, n) = zipmap_len(zm, at)?;
         let field = zm.get(at + n..at + n + flen)?;
@@ -106,12 +108,17 @@ pub fn parse_zipmap(zm: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     }
 }
 
+/// The zipmap count byte (and length marker) meaning "254 or more: count them".
+const BIGLEN: u8 = 254;
+
+/// A length and how many bytes encode it. A length under 254 in the 5-byte form is refused, as Redis's
+/// validation does (it would let a small field claim a huge allocation).
 fn zipmap_len(zm: &[u8], at: usize) -> Option<(usize, usize)> {
     match *zm.get(at)? {
-        254 => Some((
-            u32::from_le_bytes(zm.get(at + 1..at + 5)?.try_into().ok()?) as usize,
-            5,
-        )),
+        BIGLEN => {
+            let len = u32::from_le_bytes(zm.get(at + 1..at + 5)?.try_into().ok()?) as usize;
+            (len >= usize::from(BIGLEN)).then_some((len, 5))
+        }
         END => None,
         n => Some((usize::from(n), 1)),
     }

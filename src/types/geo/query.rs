@@ -224,7 +224,7 @@ fn store(ctx: &mut Ctx, variant: Variant, dest: &[u8], points: Vec<Point>, by_di
         .map(|p| (p.member, if by_dist { p.dist } else { p.score }))
         .collect();
     let zset = ZSet::from_items(items, PackLimits::zset(&ctx.server.config));
-    ctx.store(dest, crate::db::Value::ZSet(Box::new(zset)));
+    ctx.store(dest, crate::db::Value::ZSet(zset));
     let event = if variant.is_search() {
         "geosearchstore"
     } else {

@@ -140,10 +140,10 @@ fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, Reply
 /// Sets fields on the hash at `key` (created if missing); returns how many were new.
 fn set_fields(ctx: &mut Ctx, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize, Reply> {
     let limits = PackLimits::hash(&ctx.server.config);
-    let mut fresh: Option<Box<_>> = None;
+    let mut fresh: Option<Hash> = None;
     let hash: &mut Hash = match write(ctx, key)? {
         Some(h) => h,
-        None => fresh.insert(Box::default()),
+        None => fresh.insert(Hash::default()),
     };
     let mut added = 0;
     for (f, v) in pairs {
@@ -363,6 +363,7 @@ fn hrandfield(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(count) = count else {
         return Reply::bulk_or_nil(hash.random().map(|(f, _)| f));
     };
+    let count = count.capped(crate::server::output_limit::reply_cap(ctx.server));
     let picks = random_picks(
         hash.len(),
         &count,

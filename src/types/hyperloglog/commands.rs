@@ -87,8 +87,12 @@ pub fn pfcount(ctx: &mut Ctx, args: Args) -> Reply {
         return Reply::Int(estimate(&histogram_of_registers(&max)) as i64);
     }
     let key = args.get(1);
-    // Redis looks the key up for reading here: counted in keyspace hits/misses, unlike the writes' lookups.
-    ctx.peek_entry(key);
+    // Redis looks the key up for reading here: counted in keyspace hits/misses, unlike the writes' lookups. A
+    // missing or expired key counts 0 without the write lookup below, which would delete an expired key even on
+    // a replica (Redis's read lookup leaves it there for the master's DEL).
+    if ctx.peek_entry(key).is_none() {
+        return Reply::Int(0);
+    }
     let counted = with_sketch(ctx, key, |v| match cached(v) {
         Some(card) => Ok((card, false)),
         None => {

@@ -3,7 +3,6 @@
 use super::{list_mut, list_ref, move_one, pop_from, propagate_pop, push_to, shrunk, End, List};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
-use crate::db::StrValue;
 use crate::protocol::Reply;
 use crate::util::numbers::parse_i64;
 
@@ -78,7 +77,7 @@ pub fn lrange(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(None) => Reply::Array(Vec::new()),
         Ok(Some(l)) => match l.window(start, stop) {
             None => Reply::Array(Vec::new()),
-            Some((a, b)) => Reply::bulks(l.items.range(a..=b)),
+            Some((a, b)) => Reply::bulks(l.range(a, b)),
         },
     }
 }
@@ -117,7 +116,7 @@ pub fn lset(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(i) = resolve_index(list, index) else {
         return Reply::out_of_range();
     };
-    list.items[i] = StrValue::from_slice(args.get(3));
+    list.set(i, args.get(3));
     ctx.changed(key, 'l', "lset");
     Reply::Ok
 }
@@ -137,11 +136,10 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> Reply {
         Ok(Some(l)) => l,
     };
     let (pivot, element) = (args.get(3), args.get(4));
-    let Some(at) = list.items.iter().position(|e| e.as_slice() == pivot) else {
+    let Some(at) = list.iter().position(|e| e == pivot) else {
         return Reply::Int(-1);
     };
-    list.items
-        .insert(at + after as usize, StrValue::from_slice(element));
+    list.insert(at + after as usize, element);
     let len = list.len();
     ctx.changed(key, 'l', "linsert");
     Reply::Int(len as i64)
@@ -165,16 +163,14 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> Reply {
     } else {
         count.unsigned_abs().try_into().unwrap_or(usize::MAX)
     };
-    let matching = list
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.as_slice() == element)
-        .map(|(i, _)| i);
+    let len = list.len();
+    let is_match = |(_, e): &(usize, &[u8])| *e == element;
     let mut doomed: Vec<usize> = if count < 0 {
-        matching.rev().take(limit).collect()
+        let from_tail = list.iter().rev().enumerate().filter(is_match);
+        from_tail.map(|(i, _)| len - 1 - i).take(limit).collect()
     } else {
-        matching.take(limit).collect()
+        let from_head = list.iter().enumerate().filter(is_match);
+        from_head.map(|(i, _)| i).take(limit).collect()
     };
     if doomed.is_empty() {
         return Reply::Int(0);
@@ -182,7 +178,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> Reply {
     doomed.sort_unstable();
     let removed = doomed.len();
     let (mut index, mut next) = (0, doomed.into_iter().peekable());
-    list.items.retain(|_| {
+    list.retain(|_, _| {
         let drop_it = next.next_if_eq(&index).is_some();
         index += 1;
         !drop_it
@@ -205,10 +201,10 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let before = list.len();
     match list.window(start, stop) {
-        None => list.items.clear(),
+        None => list.remove_range(0, before),
         Some((a, b)) => {
-            list.items.truncate(b + 1);
-            list.items.drain(..a);
+            list.remove_range(b + 1, before - (b + 1));
+            list.remove_range(0, a);
         }
     }
     let (now_empty, removed) = (list.is_empty(), before - list.len());
@@ -264,12 +260,17 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> Reply {
     let len = list.len();
     let mut found = Vec::new();
     let mut matches: i64 = 0;
-    for step in 0..len {
+    let walk: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+        Box::new(list.iter().rev())
+    } else {
+        Box::new(list.iter())
+    };
+    for (step, item) in walk.enumerate() {
         if maxlen != 0 && step as i64 >= maxlen {
             break;
         }
         let index = if from_tail { len - 1 - step } else { step };
-        if list.items[index].as_slice() != element {
+        if item != element {
             continue;
         }
         matches += 1;

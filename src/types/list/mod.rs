@@ -1,13 +1,16 @@
 //! The list type and its commands.
 //!
-//! A `VecDeque` of elements, each inline up to 16 bytes: O(1) push and pop at both ends and O(1) indexing, so
-//! LRANGE of a window of a huge list costs only the window. Commands are in `commands` (the plain ones) and
-//! `blocking` (BLPOP and family, built on `crate::blocking`); the pop/move routines they share are here.
+//! A quicklist, as Redis's: a sequence (`nodes::Nodes`) of listpack nodes of up to 8 KB each (Redis's default
+//! `list-max-listpack-size -2`), so an element costs its bytes plus two, not a slot and an allocation. Push and
+//! pop at both ends touch one node; indexing skips whole nodes by their counts. Commands are in `commands` (the
+//! plain ones) and `blocking` (BLPOP and family, built on `crate::blocking`); the pop/move routines they share
+//! are here.
 
 mod blocking;
 mod commands;
-
-use std::collections::VecDeque;
+mod nodes;
+#[cfg(test)]
+mod props;
 
 use crate::commands::flags::*;
 use crate::commands::keyspec::prelude::*;
@@ -15,11 +18,14 @@ use crate::commands::{Args, Command, Ctx};
 use crate::db::{StrValue, Value};
 use crate::effects::Change;
 use crate::protocol::Reply;
+use crate::types::listpack::{entry_size, Listpack};
+pub use nodes::set_fill;
+use nodes::{allows, fill, within, Nodes};
 
 #[derive(Default, Clone)]
 pub struct List {
-    /// Elements of up to 16 bytes live inline: no allocation per element for the common short values.
-    items: VecDeque<StrValue>,
+    nodes: Nodes,
+    len: usize,
 }
 
 /// Which end of a list: Redis's `LIST_HEAD` (LEFT) and `LIST_TAIL` (RIGHT).
@@ -87,34 +93,238 @@ fn propagate_pop(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usize>) {
 
 impl List {
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.len
+    }
+
+    /// Listpack nodes in the quicklist (what Redis's lazy free counts as its effort).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len == 0
+    }
+
+    /// Each node's entries and bytes (DEBUG OBJECT's quicklist fields).
+    pub fn node_sizes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.nodes.iter().map(|n| (n.len(), n.bytes()))
+    }
+
+    /// A list of `items`, in order.
+    pub fn from_items<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> List {
+        let items: Vec<&[u8]> = items.into_iter().collect();
+        let mut list = List::default();
+        list.push_all(End::Right, &items);
+        list
+    }
+
+    /// Pushes `items` one after the other at `end` (LPUSH a b c leaves c first), filling each node with one
+    /// exactly-sized reallocation rather than one per element.
+    pub fn push_all(&mut self, end: End, items: &[&[u8]]) {
+        let fill = fill();
+        let mut rest = items;
+        while !rest.is_empty() {
+            let node = match end {
+                End::Left => self.nodes.front_mut(),
+                End::Right => self.nodes.back_mut(),
+            };
+            let open = node.filter(|n| Self::fits(fill, n, rest[0].len()));
+            let (bytes, count) = open.as_ref().map_or((0, 0), |n| (n.bytes(), n.len()));
+            let take = Self::batch(fill, bytes, count, rest);
+            let mut batch: Vec<&[u8]> = rest[..take].to_vec();
+            if end == End::Left {
+                batch.reverse();
+            }
+            match (open, end) {
+                (Some(n), End::Left) => n.splice(0, 0, &batch),
+                (Some(n), End::Right) => n.push(&batch),
+                (None, End::Left) => self.nodes.push_front(Listpack::from_entries(batch)),
+                (None, End::Right) => self.nodes.push_back(Listpack::from_entries(batch)),
+            }
+            self.len += take;
+            rest = &rest[take..];
+        }
+    }
+
+    /// How many of `items` (at least one) a node of `bytes` bytes that takes the first of them can take.
+    fn batch(fill: i64, mut bytes: usize, count: usize, items: &[&[u8]]) -> usize {
+        let mut take = 0;
+        for item in items {
+            if take > 0 && !allows(fill, bytes, count + take, item.len()) {
+                break;
+            }
+            bytes += entry_size(item.len());
+            take += 1;
+        }
+        take
+    }
+
+    /// Whether `node` can take one more element of `len` bytes (`list-max-listpack-size`).
+    fn fits(fill: i64, node: &Listpack, len: usize) -> bool {
+        allows(fill, node.bytes(), node.len(), len)
     }
 
     pub fn push(&mut self, end: End, item: &[u8]) {
-        let item = StrValue::from_slice(item);
-        match end {
-            End::Left => self.items.push_front(item),
-            End::Right => self.items.push_back(item),
+        let node = match end {
+            End::Left => self.nodes.front_mut(),
+            End::Right => self.nodes.back_mut(),
+        };
+        match node {
+            Some(n) if Self::fits(fill(), n, item.len()) => match end {
+                End::Left => n.splice(0, 0, &[item]),
+                End::Right => n.push(&[item]),
+            },
+            _ => {
+                let n = Listpack::from_entries([item]);
+                match end {
+                    End::Left => self.nodes.push_front(n),
+                    End::Right => self.nodes.push_back(n),
+                }
+            }
         }
+        self.len += 1;
     }
 
     pub fn pop(&mut self, end: End) -> Option<StrValue> {
-        match end {
-            End::Left => self.items.pop_front(),
-            End::Right => self.items.pop_back(),
+        let node = match end {
+            End::Left => self.nodes.front_mut()?,
+            End::Right => self.nodes.back_mut()?,
+        };
+        let at = match end {
+            End::Left => node.first()?,
+            End::Right => node.last()?,
+        };
+        let item = StrValue::from_slice(node.get(at));
+        node.splice(at, 1, &[]);
+        if node.is_empty() {
+            match end {
+                End::Left => self.nodes.pop_front(),
+                End::Right => self.nodes.pop_back(),
+            };
+        }
+        self.len -= 1;
+        Some(item)
+    }
+
+    /// The node holding element `i`, and `i`'s position in it.
+    fn locate(&self, mut i: usize) -> Option<(usize, usize)> {
+        if i >= self.len {
+            return None;
+        }
+        if i < self.len / 2 {
+            for (n, node) in self.nodes.iter().enumerate() {
+                if i < node.len() {
+                    return Some((n, i));
+                }
+                i -= node.len();
+            }
+            None
+        } else {
+            let mut from_end = self.len - 1 - i;
+            for n in (0..self.nodes.len()).rev() {
+                let node = &self.nodes[n];
+                if from_end < node.len() {
+                    return Some((n, node.len() - 1 - from_end));
+                }
+                from_end -= node.len();
+            }
+            None
         }
     }
 
-    pub fn get(&self, i: usize) -> Option<&StrValue> {
-        self.items.get(i)
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let (n, at) = self.locate(i)?;
+        let node = &self.nodes[n];
+        Some(node.get(node.skip(0, at)))
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &StrValue> + ExactSizeIterator {
-        self.items.iter()
+    /// Replaces element `i` (LSET); false if out of range.
+    pub fn set(&mut self, i: usize, item: &[u8]) -> bool {
+        let Some((n, at)) = self.locate(i) else {
+            return false;
+        };
+        let node = &mut self.nodes[n];
+        node.splice(node.skip(0, at), 1, &[item]);
+        self.split_if_big(n);
+        true
+    }
+
+    /// Inserts `item` before element `i` (`i` may be the length: at the end).
+    pub fn insert(&mut self, i: usize, item: &[u8]) {
+        if i == self.len {
+            return self.push(End::Right, item);
+        }
+        let Some((n, at)) = self.locate(i) else {
+            return;
+        };
+        let node = &mut self.nodes[n];
+        node.splice(node.skip(0, at), 0, &[item]);
+        self.len += 1;
+        self.split_if_big(n);
+    }
+
+    /// Splits node `n` in halves, and those again, until each is within the node size or holds one element.
+    fn split_if_big(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        if within(fill(), node) {
+            return;
+        }
+        let tail = node.split_off(node.skip(0, node.len() / 2));
+        self.nodes.insert(n + 1, tail);
+        self.split_if_big(n + 1);
+        self.split_if_big(n);
+    }
+
+    /// Removes `count` elements from position `start` on (in range), dropping whole nodes where it can.
+    pub fn remove_range(&mut self, start: usize, count: usize) {
+        let mut skip = start;
+        let mut left = count;
+        let mut n = 0;
+        while left > 0 && n < self.nodes.len() {
+            let len = self.nodes[n].len();
+            if skip >= len {
+                skip -= len;
+                n += 1;
+                continue;
+            }
+            let take = left.min(len - skip);
+            if take == len {
+                self.nodes.remove(n);
+            } else {
+                let node = &mut self.nodes[n];
+                node.splice(node.skip(0, skip), take, &[]);
+                n += 1;
+            }
+            self.len -= take;
+            left -= take;
+            skip = 0;
+        }
+    }
+
+    /// Keeps only the elements for which `keep(index, element)` holds (LREM).
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, &[u8]) -> bool) {
+        let mut index = 0;
+        let kept = List::from_items(self.iter().filter(|e| {
+            index += 1;
+            keep(index - 1, e)
+        }));
+        *self = kept;
+    }
+
+    /// Elements in order (either way).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + '_ {
+        self.nodes.iter().flat_map(|n| n.iter())
+    }
+
+    /// Elements `a..=b` (in range), skipping whole nodes up to `a`.
+    pub fn range(&self, a: usize, b: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        let (first, at) = self.locate(a).unwrap_or((self.nodes.len(), 0));
+        self.nodes
+            .iter()
+            .skip(first)
+            .flat_map(|n| n.iter())
+            .skip(at)
+            .take((b + 1).saturating_sub(a))
     }
 
     /// The encoding OBJECT ENCODING reports: Redis 7.0 keeps every list in a quicklist, whatever its size
@@ -125,7 +335,7 @@ impl List {
 
     /// Resolves Redis's `start`/`stop` (negative counts from the end) to an inclusive in-range window, if any.
     pub fn window(&self, start: i64, stop: i64) -> Option<(usize, usize)> {
-        let len = self.items.len() as i64;
+        let len = self.len as i64;
         let start = if start < 0 {
             (start + len).max(0)
         } else {
@@ -206,13 +416,13 @@ fn push_to(
 ) -> Result<usize, Reply> {
     let len = match list_mut(ctx, key)? {
         Some(list) => {
-            items.iter().for_each(|i| list.push(end, i));
+            list.push_all(end, items);
             list.len()
         }
         None if only_existing => return Ok(0),
         None => {
             let mut list = List::default();
-            items.iter().for_each(|i| list.push(end, i));
+            list.push_all(end, items);
             let len = list.len();
             ctx.store(key, Value::List(Box::new(list)));
             len
@@ -245,7 +455,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Reply 
     let now_empty = matches!(list_mut(ctx, src), Ok(Some(l)) if l.is_empty());
     // The push counted the move's one change.
     shrunk(ctx, src, from.pop_event(), now_empty, 0);
-    Reply::Bulk(item)
+    Reply::bulk(&item)
 }
 
 /// The argument indexes of LMPOP's (`numkeys_at` = 1) and BLMPOP's (2) keys; none if numkeys is unusable (the

@@ -135,7 +135,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], set: Set, event: &str) -> Reply {
         }
         return Reply::Int(0);
     }
-    ctx.store(dst, Value::Set(Box::new(set)));
+    ctx.store(dst, Value::Set(set));
     ctx.changed(dst, 's', event);
     Reply::Int(n as i64)
 }

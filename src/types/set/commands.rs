@@ -187,10 +187,10 @@ pub(super) fn members_reply(set: Option<&Set>) -> Reply {
 fn sadd(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
     let limit = intset_limit(&ctx.server.config);
-    let mut fresh: Option<Box<_>> = None;
+    let mut fresh: Option<Set> = None;
     let set: &mut Set = match write(ctx, key) {
         Ok(Some(s)) => s,
-        Ok(None) => fresh.insert(Box::new(Set::for_member(args.get(2)))),
+        Ok(None) => fresh.insert(Set::for_member(args.get(2))),
         Err(e) => return e,
     };
     let added = args.iter().skip(2).filter(|m| set.add(m, limit)).count();
@@ -346,6 +346,7 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(count) = count else {
         return Reply::bulk_or_nil(set.random());
     };
+    let count = count.capped(crate::server::output_limit::reply_cap(ctx.server));
     let all = || set.iter().map(|m| m.into_owned()).collect();
     let picks = random_picks(set.len(), &count, all, || set.random());
     Reply::Array(picks.into_iter().map(Reply::bulk_vec).collect())
@@ -381,7 +382,7 @@ fn smove(ctx: &mut Ctx, args: Args) -> Reply {
             let mut set = Set::for_member(member);
             set.add(member, limit);
             let db = ctx.db();
-            ctx.keys.insert(db, dst, Value::Set(Box::new(set)));
+            ctx.keys.insert(db, dst, Value::Set(set));
             true
         }
     };

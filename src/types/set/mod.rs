@@ -4,30 +4,33 @@
 
 mod algebra;
 mod commands;
+pub mod intset;
 
 use std::borrow::Cow;
 
 use crate::db::{Dict, Key};
 use crate::types::collection::{clone_dict, member_hash, new_dict, scan_dict};
 use crate::util::numbers::{format_i64, parse_i64};
+use intset::IntSet;
 
+/// The table is boxed so that a small set (an intset) costs only its integers.
 pub enum Set {
-    Ints(Vec<i64>),
-    Table(Dict<()>),
+    Ints(IntSet),
+    Table(Box<Dict<()>>),
 }
 
 impl Clone for Set {
     fn clone(&self) -> Self {
         match self {
             Set::Ints(v) => Set::Ints(v.clone()),
-            Set::Table(d) => Set::Table(clone_dict(d)),
+            Set::Table(d) => Set::Table(Box::new(clone_dict(d))),
         }
     }
 }
 
 impl Default for Set {
     fn default() -> Self {
-        Set::Ints(Vec::new())
+        Set::Ints(IntSet::default())
     }
 }
 
@@ -35,10 +38,15 @@ impl Set {
     /// The empty set Redis's setTypeCreate picks for a first member: an intset if it is an integer.
     pub fn for_member(member: &[u8]) -> Set {
         if parse_i64(member).is_some() {
-            Set::Ints(Vec::new())
+            Set::Ints(IntSet::default())
         } else {
-            Set::Table(new_dict())
+            Set::table()
         }
+    }
+
+    /// An empty hashtable set.
+    pub fn table() -> Set {
+        Set::Table(Box::new(new_dict()))
     }
 
     /// The encoding OBJECT ENCODING reports.
@@ -62,7 +70,7 @@ impl Set {
 
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            Set::Ints(v) => parse_i64(member).is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Ints(v) => parse_i64(member).is_some_and(|n| v.contains(n)),
             Set::Table(d) => d.get(member_hash(member), member).is_some(),
         }
     }
@@ -74,10 +82,9 @@ impl Set {
         if let Set::Ints(v) = self {
             match parse_i64(member) {
                 Some(n) => {
-                    let Err(at) = v.binary_search(&n) else {
+                    if !v.insert(n) {
                         return false;
-                    };
-                    v.insert(at, n);
+                    }
                     if v.len() > intset_limit {
                         self.convert();
                     }
@@ -114,22 +121,16 @@ impl Set {
         if let Set::Ints(v) = self {
             let mut d = new_dict();
             for n in v.iter() {
-                let s = format_i64(*n);
+                let s = format_i64(n);
                 d.insert(member_hash(s.as_bytes()), s.as_bytes(), ());
             }
-            *self = Set::Table(d);
+            *self = Set::Table(Box::new(d));
         }
     }
 
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
-            Set::Ints(v) => match parse_i64(member).map(|n| v.binary_search(&n)) {
-                Some(Ok(at)) => {
-                    v.remove(at);
-                    true
-                }
-                _ => false,
-            },
+            Set::Ints(v) => parse_i64(member).is_some_and(|n| v.remove(n)),
             Set::Table(d) => d.remove(member_hash(member), member).is_some(),
         }
     }
@@ -137,7 +138,7 @@ impl Set {
     /// Members in Redis's iteration order (numeric for an intset).
     pub fn iter(&self) -> Box<dyn Iterator<Item = Cow<'_, [u8]>> + '_> {
         match self {
-            Set::Ints(v) => Box::new(v.iter().map(|n| Cow::Owned(format_i64(*n).into_bytes()))),
+            Set::Ints(v) => Box::new(v.iter().map(|n| Cow::Owned(format_i64(n).into_bytes()))),
             Set::Table(d) => Box::new(d.iter().map(|(k, _)| Cow::Borrowed(k))),
         }
     }
@@ -146,7 +147,7 @@ impl Set {
     pub fn random(&self) -> Option<Vec<u8>> {
         match self {
             Set::Ints(v) if v.is_empty() => None,
-            Set::Ints(v) => Some(format_i64(v[fastrand::usize(..v.len())]).into_bytes()),
+            Set::Ints(v) => Some(format_i64(v.get(fastrand::usize(..v.len()))).into_bytes()),
             Set::Table(d) => d.random().map(|(k, _)| k.to_vec()),
         }
     }
@@ -155,7 +156,7 @@ impl Set {
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8])) -> u64 {
         match self {
             Set::Ints(v) => {
-                v.iter().for_each(|n| visit(format_i64(*n).as_bytes()));
+                v.iter().for_each(|n| visit(format_i64(n).as_bytes()));
                 0
             }
             Set::Table(d) => scan_dict(d, cursor, count, |k, _| visit(k)),

@@ -52,7 +52,9 @@ struct AddTrimArgs {
 }
 
 /// Redis's `streamParseAddOrTrimArgsOrReply`.
-fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, Reply> {
+/// `obey`: the client is the AOF loader (Redis's `mustObeyClient`): its trims were rewritten to be exact, so
+/// LIMIT is ignored rather than refused or applied.
+fn parse_add_trim(args: Args, xadd: bool, node_max: u64, obey: bool) -> Result<AddTrimArgs, Reply> {
     let incompatible =
         || Reply::err("syntax error, MAXLEN and MINID options at the same time are not compatible");
     let mut out = AddTrimArgs {
@@ -125,6 +127,7 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
         ));
     }
     let limit = match limit {
+        _ if obey => 0,
         Some(_) if !approx => {
             return Err(Reply::err(
                 "syntax error, LIMIT cannot be used without the special ~ option",
@@ -150,7 +153,7 @@ fn parse_add_trim(args: Args, xadd: bool, node_max: u64) -> Result<AddTrimArgs, 
 pub fn xadd(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
     let limits = node_limits(ctx);
-    let parsed = match parse_add_trim(args, true, limits.entries) {
+    let parsed = match parse_add_trim(args, true, limits.entries, ctx.client.ext.must_obey) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -335,7 +338,12 @@ pub fn xdel(ctx: &mut Ctx, args: Args) -> Reply {
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: Args) -> Reply {
     let key = args.get(1);
-    let parsed = match parse_add_trim(args, false, node_limits(ctx).entries) {
+    let parsed = match parse_add_trim(
+        args,
+        false,
+        node_limits(ctx).entries,
+        ctx.client.ext.must_obey,
+    ) {
         Ok(p) => p,
         Err(e) => return e,
     };

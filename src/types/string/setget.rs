@@ -106,13 +106,15 @@ fn set_generic(
     if (flags.nx && found) || (flags.xx && !found) {
         return old_reply.unwrap_or(aborted);
     }
-    let ttl = if flags.keep_ttl {
-        old.and_then(Entry::expire_at)
-    } else {
+    let ttl = if !flags.keep_ttl {
         deadline
+    } else if found {
+        ctx.keys.expire_at(db, key)
+    } else {
+        None
     };
-    let entry = Entry::with_expire(Value::Str(StrValue::from_slice(value)), ttl);
-    ctx.keys.insert_entry(db, key, entry);
+    let entry = Entry::new(Value::Str(StrValue::from_slice(value)));
+    ctx.keys.insert_entry_at(db, key, entry, ttl);
     ctx.changed(key, '$', "set");
     if let Some(at) = deadline {
         ctx.report(key, Change::event_only('g', "expire"));
@@ -224,7 +226,10 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> Reply {
                 ctx.propagate_as(&[b"PEXPIREAT", key, ms.format(at).as_bytes()]);
             }
         }
-    } else if flags.persist && ctx.keys.get(db, key).and_then(Entry::expire_at).is_some() {
+    } else if flags.persist
+        && ctx.keys.get(db, key).is_some()
+        && ctx.keys.expire_at(db, key).is_some()
+    {
         ctx.keys.set_expire(db, key, None);
         ctx.changed(key, 'g', "persist");
         ctx.propagate_as(&[b"PERSIST", key]);

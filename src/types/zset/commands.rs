@@ -96,12 +96,12 @@ fn add_generic(ctx: &mut Ctx, args: Args, first: usize, f: AddFlags) -> Reply {
 /// ZADD's effect, once its flags and scores are valid: GEOADD comes here with the scores it computed.
 pub fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: Vec<(f64, &[u8])>, f: AddFlags) -> Reply {
     let limits = PackLimits::zset(&ctx.server.config);
-    let mut fresh: Option<Box<ZSet>> = None;
+    let mut fresh: Option<ZSet> = None;
     let zset: &mut ZSet = match write(ctx, key) {
         Err(e) => return e,
         Ok(Some(z)) => z,
         Ok(None) if f.xx => return if f.incr { Reply::Nil } else { Reply::Int(0) },
-        Ok(None) => fresh.insert(Box::default()),
+        Ok(None) => fresh.insert(ZSet::default()),
     };
     let (mut added, mut updated, mut processed) = (0, 0, 0);
     let mut result = 0.0;
@@ -269,6 +269,7 @@ pub(super) fn zrandmember(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(count) = count else {
         return Reply::bulk_or_nil(random().map(|id| list.member(id)));
     };
+    let count = count.capped(crate::server::output_limit::reply_cap(ctx.server));
     // The whole set comes from the highest score down, as Redis answers it.
     let all = || std::iter::successors(list.last(), |&id| list.prev(id)).collect();
     let mut out = Vec::new();
@@ -296,11 +297,12 @@ pub(super) fn zscan(ctx: &mut Ctx, args: Args) -> Reply {
                 out.push(Reply::bulk(format_double(s)));
             }
         };
-        if zset.is_listpack() {
-            zset.list().iter().for_each(|(m, s)| emit(m, s));
-            0
-        } else {
-            scan_dict(zset.scores(), cursor, opts.count, |m, s| emit(m, *s))
+        match zset.scores() {
+            Some(scores) => scan_dict(scores, cursor, opts.count, |m, s| emit(m, *s)),
+            None => {
+                zset.list().iter().for_each(|(m, s)| emit(m, s));
+                0
+            }
         }
     })
 }

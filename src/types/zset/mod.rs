@@ -1,10 +1,14 @@
-//! The sorted set type: a skip list with spans for order and rank, plus a member → score `Dict` for O(1) lookups
-//! and SCAN. Redis keeps small sets in a listpack; here the structure is always the same and `small` only records
-//! what encoding Redis would report (and how ZSCAN and ZRANDMEMBER answer, which depends on it).
+//! The sorted set type. A small set is a listpack (member and score entries alternately, in (score, member)
+//! order, one allocation), as in Redis, until a new member is one too many for `zset-max-listpack-entries` or
+//! longer than `zset-max-listpack-value`; then, for good, a skip list with spans for order and rank plus a
+//! member → score `Dict` for O(1) lookups and SCAN. `ordered::Ordered` lets readers walk either the same way.
 
 mod blocking;
 pub mod commands;
+pub mod ordered;
 mod popping;
+#[cfg(test)]
+mod props;
 pub mod range;
 mod rangecmds;
 pub mod skiplist;
@@ -14,21 +18,41 @@ mod table;
 use crate::commands::Command;
 use crate::db::Dict;
 use crate::types::collection::{clone_dict, member_hash, new_dict, PackLimits};
+use crate::types::listpack::{entry_size, Listpack};
+use ordered::{pairs, score_bytes, Ordered};
 use skiplist::SkipList;
 
-pub struct ZSet {
+/// A listpack never grows past this (Redis's `LISTPACK_MAX_SAFETY_SIZE`), whatever the limits say.
+pub const LISTPACK_SAFETY: usize = 1 << 30;
+
+pub enum ZSet {
+    Pack(Listpack),
+    Skip(Box<Big>),
+}
+
+/// The skiplist encoding: order and ranks, plus the scores by member.
+pub struct Big {
     list: SkipList,
     scores: Dict<f64>,
-    /// Whether Redis would have converted this set to a skiplist (a one-way change, as in Redis).
-    big: bool,
+}
+
+impl Big {
+    fn new() -> Big {
+        Big {
+            list: SkipList::new(),
+            scores: new_dict(),
+        }
+    }
 }
 
 impl Clone for ZSet {
     fn clone(&self) -> Self {
-        ZSet {
-            list: self.list.clone(),
-            scores: clone_dict(&self.scores),
-            big: self.big,
+        match self {
+            ZSet::Pack(lp) => ZSet::Pack(lp.clone()),
+            ZSet::Skip(b) => ZSet::Skip(Box::new(Big {
+                list: b.list.clone(),
+                scores: clone_dict(&b.scores),
+            })),
         }
     }
 }
@@ -41,19 +65,19 @@ impl Default for ZSet {
 
 impl ZSet {
     pub fn new() -> Self {
-        ZSet {
-            list: SkipList::new(),
-            scores: new_dict(),
-            big: false,
-        }
+        ZSet::Pack(Listpack::new())
+    }
+
+    fn skiplist() -> Self {
+        ZSet::Skip(Box::new(Big::new()))
     }
 
     /// A ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE result, encoded as Redis encodes one: built as a skiplist and
     /// turned into a listpack only if the whole result fits `limits`, so a big result keeps the sign of every -0.
     pub fn from_items(items: Vec<(Vec<u8>, f64)>, limits: PackLimits) -> ZSet {
-        let mut zset = ZSet::new();
-        zset.big =
+        let big =
             items.len() > limits.entries || items.iter().any(|(m, _)| limits.too_long(m.len()));
+        let mut zset = if big { ZSet::skiplist() } else { ZSet::new() };
         for (m, s) in items {
             zset.insert(&m, s, limits);
         }
@@ -68,8 +92,11 @@ impl ZSet {
         limits: PackLimits,
         skiplist_first: bool,
     ) -> ZSet {
-        let mut zset = ZSet::new();
-        zset.big = skiplist_first;
+        let mut zset = if skiplist_first {
+            ZSet::skiplist()
+        } else {
+            ZSet::new()
+        };
         for (m, s) in items {
             zset.insert(&m, s, limits);
         }
@@ -78,73 +105,174 @@ impl ZSet {
 
     /// A set read from an RDB value or a RESTORE payload, in the encoding the loader chose; `None` if a member
     /// repeats (a corrupt payload).
-    pub fn loaded(items: Vec<(Vec<u8>, f64)>, listpack: bool) -> Option<ZSet> {
-        let mut zset = ZSet::new();
-        zset.big = !listpack;
+    pub fn loaded(mut items: Vec<(Vec<u8>, f64)>, listpack: bool) -> Option<ZSet> {
         let unlimited = PackLimits {
             entries: usize::MAX,
             value: usize::MAX,
         };
-        for (m, s) in items {
-            if zset.insert(&m, s, unlimited).is_some() {
-                return None;
+        if !listpack {
+            let mut zset = ZSet::skiplist();
+            for (m, s) in items {
+                if zset.insert(&m, s, unlimited).is_some() {
+                    return None;
+                }
+            }
+            return Some(zset);
+        }
+        // Sorted once, then written in one go: loading stays O(n log n) for a big listpack.
+        for item in items.iter_mut() {
+            if item.1 == 0.0 {
+                item.1 = 0.0;
             }
         }
-        Some(zset)
+        items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let mut seen = std::collections::HashSet::new();
+        if !items.iter().all(|(m, _)| seen.insert(&m[..])) {
+            return None;
+        }
+        let scores: Vec<_> = items.iter().map(|(_, s)| score_bytes(*s)).collect();
+        let lp = Listpack::from_entries(
+            items
+                .iter()
+                .zip(&scores)
+                .flat_map(|((m, _), s)| [&m[..], &s[..]]),
+        );
+        Some(ZSet::Pack(lp))
     }
 
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        if self.big {
-            "skiplist"
-        } else {
-            "listpack"
+        match self {
+            ZSet::Pack(_) => "listpack",
+            ZSet::Skip(_) => "skiplist",
         }
     }
 
     /// Redis's `zsetConvert(.., OBJ_ENCODING_SKIPLIST)`, which SORT applies to the sets it sorts.
     pub fn to_skiplist(&mut self) {
-        self.big = true;
+        if let ZSet::Pack(lp) = self {
+            let mut big = Big::new();
+            for (_, m, s) in pairs(lp) {
+                big.list.insert(s, m);
+                big.scores.insert(member_hash(m), m, s);
+            }
+            *self = ZSet::Skip(Box::new(big));
+        }
     }
 
     pub fn is_listpack(&self) -> bool {
-        !self.big
+        matches!(self, ZSet::Pack(_))
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.list().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.len() == 0
     }
 
-    pub fn list(&self) -> &SkipList {
-        &self.list
+    /// The order, to walk by rank or range.
+    pub fn list(&self) -> Ordered<'_> {
+        match self {
+            ZSet::Pack(lp) => Ordered::Pack(lp),
+            ZSet::Skip(b) => Ordered::List(&b.list),
+        }
     }
 
-    pub fn scores(&self) -> &Dict<f64> {
-        &self.scores
+    /// The member → score table of the skiplist encoding (a listpack has none).
+    pub fn scores(&self) -> Option<&Dict<f64>> {
+        match self {
+            ZSet::Pack(_) => None,
+            ZSet::Skip(b) => Some(&b.scores),
+        }
+    }
+
+    /// The offset of `member`'s entry in a listpack, and its score.
+    fn find(lp: &Listpack, member: &[u8]) -> Option<(usize, f64)> {
+        pairs(lp)
+            .find(|(_, m, _)| *m == member)
+            .map(|(off, _, s)| (off, s))
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member_hash(member), member).copied()
+        match self {
+            ZSet::Pack(lp) => Self::find(lp, member).map(|(_, s)| s),
+            ZSet::Skip(b) => b.scores.get(member_hash(member), member).copied(),
+        }
     }
 
     /// Sets `member`'s score; returns the previous one. As Redis's zsetAdd, only a new member converts the
-    /// listpack (before it is added), when it is too long or one too many for `limits`; an update never does.
+    /// listpack (before it is added), when it is too long or one too many for `limits`, or would take the
+    /// listpack past 1 GiB; an update never does.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: PackLimits) -> Option<f64> {
+        if let ZSet::Pack(lp) = self {
+            let found = Self::find(lp, member);
+            let grows = found.is_none()
+                && (limits.too_long(member.len())
+                    || lp.len() / 2 + 1 > limits.entries
+                    || lp.bytes() + entry_size(member.len()) + entry_size(8) > LISTPACK_SAFETY);
+            if grows {
+                self.to_skiplist();
+            } else {
+                return Self::pack_insert(lp, member, score, found);
+            }
+        }
+        match self {
+            ZSet::Skip(b) => b.insert(member, score),
+            ZSet::Pack(_) => None,
+        }
+    }
+
+    /// Puts (member, score) at its place in the listpack; `found` is the member's current entry and score.
+    fn pack_insert(
+        lp: &mut Listpack,
+        member: &[u8],
+        score: f64,
+        found: Option<(usize, f64)>,
+    ) -> Option<f64> {
+        // A listpack stores -0 as the integer 0, so only a skiplist keeps the sign.
+        let score = if score == 0.0 { 0.0 } else { score };
+        if let Some((off, old)) = found {
+            if old == score {
+                return Some(old);
+            }
+            lp.splice(off, 2, &[]);
+        }
+        let at = pairs(lp)
+            .find(|&(_, m, s)| s > score || (s == score && m > member))
+            .map_or(lp.bytes(), |(off, _, _)| off);
+        lp.splice(at, 0, &[member, &score_bytes(score)]);
+        found.map(|(_, s)| s)
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Pack(lp) => {
+                let (off, score) = Self::find(lp, member)?;
+                lp.splice(off, 2, &[]);
+                Some(score)
+            }
+            ZSet::Skip(b) => {
+                let (_, score) = b.scores.remove(member_hash(member), member)?;
+                b.list.remove(score, member);
+                Some(score)
+            }
+        }
+    }
+
+    /// The 0-based rank counting from the lowest (or, `rev`, from the highest).
+    pub fn rank(&self, member: &[u8], rev: bool) -> Option<usize> {
+        let score = self.score(member)?;
+        let rank = self.list().rank(score, member)?;
+        Some(if rev { self.len() - rank } else { rank - 1 })
+    }
+}
+
+impl Big {
+    fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
         let hash = member_hash(member);
         let old = self.scores.get(hash, member).copied();
-        if old.is_none() && (limits.too_long(member.len()) || self.len() + 1 > limits.entries) {
-            self.big = true;
-        }
-        // A listpack stores -0 as the integer 0, so only a skiplist keeps the sign.
-        let score = if score == 0.0 && !self.big {
-            0.0
-        } else {
-            score
-        };
         match old {
             Some(o) if o == score => return old,
             Some(o) => {
@@ -155,19 +283,6 @@ impl ZSet {
         self.list.insert(score, member);
         self.scores.insert(hash, member, score);
         old
-    }
-
-    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (_, score) = self.scores.remove(member_hash(member), member)?;
-        self.list.remove(score, member);
-        Some(score)
-    }
-
-    /// The 0-based rank counting from the lowest (or, `rev`, from the highest).
-    pub fn rank(&self, member: &[u8], rev: bool) -> Option<usize> {
-        let score = self.score(member)?;
-        let rank = self.list.rank(score, member)?;
-        Some(if rev { self.len() - rank } else { rank - 1 })
     }
 }
 

@@ -3,8 +3,9 @@
 //! zrangeGenericCommand does.
 
 use super::commands::{delete_if_empty, read, resp3, write};
+use super::ordered::Ordered;
 use super::range::{Bounds, LexRange, ScoreRange};
-use super::skiplist::{NodeId, SkipList};
+use super::skiplist::NodeId;
 use super::ZSet;
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx};
@@ -70,7 +71,7 @@ pub(super) fn select(zset: &ZSet, spec: &Spec, rev: bool, offset: i64, limit: i6
 }
 
 fn by_bounds(
-    list: &SkipList,
+    list: Ordered<'_>,
     range: &impl Bounds,
     rev: bool,
     offset: i64,
@@ -103,7 +104,7 @@ fn by_bounds(
     })
 }
 
-fn step(list: &SkipList, id: NodeId, rev: bool) -> Option<NodeId> {
+fn step(list: Ordered<'_>, id: NodeId, rev: bool) -> Option<NodeId> {
     if rev {
         list.prev(id)
     } else {
@@ -113,7 +114,7 @@ fn step(list: &SkipList, id: NodeId, rev: bool) -> Option<NodeId> {
 
 /// Up to `n` nodes from `first` while `inside` holds.
 fn walk(
-    list: &SkipList,
+    list: Ordered<'_>,
     first: Option<NodeId>,
     rev: bool,
     n: usize,
@@ -222,7 +223,7 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str)
         }
         return Reply::Int(0);
     }
-    ctx.store(dst, Value::ZSet(Box::new(result)));
+    ctx.store(dst, Value::ZSet(result));
     ctx.changed(dst, 'z', event);
     Reply::Int(n as i64)
 }

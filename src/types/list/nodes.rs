@@ -1,0 +1,204 @@
+//! The quicklist's sequence of listpack nodes. Most lists are small and never need a second node, so one node
+//! sits inline (no separate allocation for a deque of one); a second node turns the sequence into a `VecDeque`
+//! (O(1) pushes and pops at both ends, as Redis's linked quicklist), and shrinking back to one node returns to
+//! the inline form.
+
+use std::collections::VecDeque;
+use std::ops::{Index, IndexMut};
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+use crate::types::listpack::Listpack;
+
+#[derive(Clone)]
+pub enum Nodes {
+    /// No node or one (never an empty one: an empty list has `None`).
+    Few(Option<Listpack>),
+    /// Two nodes or more.
+    Many(VecDeque<Listpack>),
+}
+
+impl Default for Nodes {
+    fn default() -> Self {
+        Nodes::Few(None)
+    }
+}
+
+impl Nodes {
+    pub fn len(&self) -> usize {
+        match self {
+            Nodes::Few(n) => n.is_some() as usize,
+            Nodes::Many(d) => d.len(),
+        }
+    }
+
+    /// The nodes as up to two slices, in order (a deque's two halves).
+    fn slices(&self) -> (&[Listpack], &[Listpack]) {
+        match self {
+            Nodes::Few(n) => (n.as_slice(), &[]),
+            Nodes::Many(d) => d.as_slices(),
+        }
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Listpack> + '_ {
+        let (a, b) = self.slices();
+        a.iter().chain(b)
+    }
+
+    pub fn front_mut(&mut self) -> Option<&mut Listpack> {
+        match self {
+            Nodes::Few(n) => n.as_mut(),
+            Nodes::Many(d) => d.front_mut(),
+        }
+    }
+
+    pub fn back_mut(&mut self) -> Option<&mut Listpack> {
+        match self {
+            Nodes::Few(n) => n.as_mut(),
+            Nodes::Many(d) => d.back_mut(),
+        }
+    }
+
+    /// The deque form, converting an inline node into one.
+    fn many(&mut self) -> &mut VecDeque<Listpack> {
+        if let Nodes::Few(n) = self {
+            *self = Nodes::Many(n.take().into_iter().collect());
+        }
+        match self {
+            Nodes::Many(d) => d,
+            Nodes::Few(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// Back to the inline form once one node (or none) is left.
+    fn settle(&mut self) {
+        if let Nodes::Many(d) = self {
+            if d.len() <= 1 {
+                *self = Nodes::Few(d.pop_front());
+            }
+        }
+    }
+
+    pub fn push_front(&mut self, node: Listpack) {
+        match self {
+            Nodes::Few(n @ None) => *n = Some(node),
+            _ => self.many().push_front(node),
+        }
+    }
+
+    pub fn push_back(&mut self, node: Listpack) {
+        match self {
+            Nodes::Few(n @ None) => *n = Some(node),
+            _ => self.many().push_back(node),
+        }
+    }
+
+    pub fn pop_front(&mut self) -> Option<Listpack> {
+        let node = match self {
+            Nodes::Few(n) => n.take(),
+            Nodes::Many(d) => d.pop_front(),
+        };
+        self.settle();
+        node
+    }
+
+    pub fn pop_back(&mut self) -> Option<Listpack> {
+        let node = match self {
+            Nodes::Few(n) => n.take(),
+            Nodes::Many(d) => d.pop_back(),
+        };
+        self.settle();
+        node
+    }
+
+    /// Inserts `node` at position `i` (at most the length).
+    pub fn insert(&mut self, i: usize, node: Listpack) {
+        match self {
+            Nodes::Few(n @ None) => *n = Some(node),
+            _ => self.many().insert(i, node),
+        }
+    }
+
+    /// Removes the node at position `i` (in range).
+    pub fn remove(&mut self, i: usize) -> Option<Listpack> {
+        let node = match self {
+            Nodes::Few(n) if i == 0 => n.take(),
+            Nodes::Few(_) => None,
+            Nodes::Many(d) => d.remove(i),
+        };
+        self.settle();
+        node
+    }
+}
+
+impl Index<usize> for Nodes {
+    type Output = Listpack;
+    fn index(&self, i: usize) -> &Listpack {
+        match self {
+            Nodes::Few(n) => &n.as_slice()[i],
+            Nodes::Many(d) => &d[i],
+        }
+    }
+}
+
+impl IndexMut<usize> for Nodes {
+    fn index_mut(&mut self, i: usize) -> &mut Listpack {
+        match self {
+            Nodes::Few(n) => &mut n.as_mut_slice()[i],
+            Nodes::Many(d) => &mut d[i],
+        }
+    }
+}
+
+/// `list-max-listpack-size`, clamped as Redis's quicklistSetFill: negative -1..-5 = nodes of at most 4, 8, 16,
+/// 32 or 64 KB; positive = at most that many entries a node (and 8 KB). Process-wide and read at each insertion
+/// (Redis stamps it into a list when it creates it, so after CONFIG SET its old lists keep the old size).
+static FILL: AtomicI64 = AtomicI64::new(-2);
+
+/// Redis's FILL_MAX.
+const FILL_MAX: i64 = (1 << 15) - 1;
+/// Redis's optimization_level: the node sizes of fills -1..-5.
+const LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+/// Redis's SIZE_SAFETY_LIMIT: no node of a positive fill grows past it.
+const SAFETY: usize = 8192;
+/// Redis counts a node's listpack header and end byte (7) and estimates an entry as its length plus 8.
+const HEADER: usize = 7;
+const ENTRY_ESTIMATE: usize = 8;
+
+pub fn set_fill(fill: i64) {
+    FILL.store(fill.clamp(-5, FILL_MAX), Relaxed);
+}
+
+pub fn fill() -> i64 {
+    FILL.load(Relaxed)
+}
+
+/// The byte limit of a negative fill.
+fn level(fill: i64) -> usize {
+    LEVELS[(fill.unsigned_abs().clamp(1, 5) - 1) as usize]
+}
+
+/// Whether a node of `bytes` and `count` entries takes one more of `len` bytes under `fill` (Redis's
+/// `_quicklistNodeAllowInsert`); an empty node takes anything.
+pub fn allows(fill: i64, bytes: usize, count: usize, len: usize) -> bool {
+    if count == 0 {
+        return true;
+    }
+    let new_size = bytes + HEADER + len + ENTRY_ESTIMATE;
+    if fill < 0 {
+        new_size <= level(fill)
+    } else {
+        new_size <= SAFETY && (count as i64) < fill
+    }
+}
+
+/// Whether `node` is within `fill`'s limits (a node of one entry always is); an edit in the middle (LSET,
+/// LINSERT) splits a node that is not.
+pub fn within(fill: i64, node: &Listpack) -> bool {
+    let size = node.bytes() + HEADER;
+    node.len() < 2
+        || if fill < 0 {
+            size <= level(fill)
+        } else {
+            size <= SAFETY && node.len() as i64 <= fill.max(1)
+        }
+}

@@ -157,7 +157,15 @@ impl ShardSaver for Job {
             self.saved_by_writers
                 .fetch_add(u64::from(segments.count_ones()), Relaxed);
         }
-        let (chunk, n) = self.encode_segments(shard, segments);
+        // A bug in an encoder fails this snapshot, never the writer's connection or the server: an unwinding
+        // serializer would leave the snapshot installed and every later BGSAVE or full sync waiting for it.
+        let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.encode_segments(shard, segments)
+        }));
+        let Ok((chunk, n)) = encoded else {
+            self.fail(io::Error::other("a key could not be encoded"));
+            return;
+        };
         let held = self.buffered.fetch_add(chunk.len() as u64, Relaxed) + chunk.len() as u64;
         self.peak_buffered.fetch_max(held, Relaxed);
         if held <= QUEUE_LIMIT {
@@ -189,6 +197,13 @@ impl Job {
             }
         }
         self.buffered.fetch_sub(chunk.len() as u64, Relaxed);
+    }
+
+    /// Ends the save with `e` (the first error is kept).
+    fn fail(&self, e: io::Error) {
+        if let Some(out) = self.out.lock().as_mut() {
+            out.error.get_or_insert(e);
+        }
     }
 
     /// The serializer's turn at the sink: every queued chunk, appended with no shard lock held.
@@ -243,6 +258,8 @@ pub fn take_with(
     if !ks.begin_snapshot(job.clone()) {
         return Err(io::Error::other("another snapshot is in progress"));
     }
+    // Uninstalled however the walk ends, a panic included: a snapshot left installed would refuse every later one.
+    let installed = Installed(ks);
     let start_pause = started.elapsed();
     for db in 0..ks.db_count() {
         for shard in 0..SHARDS {
@@ -250,7 +267,7 @@ pub fn take_with(
             job.drain();
         }
     }
-    ks.end_snapshot();
+    drop(installed);
     // Writers that saved a segment before `end_snapshot` have queued it by now (they did so under the shard lock
     // that `save_pending` waited for).
     job.drain();
@@ -301,4 +318,13 @@ pub fn save_locked(locks: &crate::db::KeyLocks, sink: &mut dyn EntrySink) -> io:
         }
     }
     Ok(written)
+}
+
+/// The running snapshot, uninstalled on drop.
+struct Installed<'a>(&'a Keyspace);
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        self.0.end_snapshot();
+    }
 }

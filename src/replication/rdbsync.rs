@@ -197,7 +197,9 @@ fn run(server: &Arc<Server>, job: &Arc<Job>) {
     let outcome = if job.cancel.load(Relaxed) {
         Err(io::Error::other("no replica left"))
     } else {
-        snapshot_into(server, job)
+        // A panic fails the transfer (its replicas retry) instead of leaving them waiting for a job that died.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| snapshot_into(server, job)))
+            .unwrap_or_else(|_| Err(io::Error::other("the snapshot thread panicked")))
     };
     {
         let mut forming = server.repl.forming.lock();
@@ -337,13 +339,9 @@ fn try_snapshot(server: &Arc<Server>, job: &Arc<Job>) -> io::Result<()> {
     // (`repl-stream-db`, which the replica selects after loading) is the one at the instant.
     let gate = server.repl.apply_gate.clone();
     gate.pause();
-    let sink = match start_sink(server, job, opts) {
-        Ok(s) => s,
-        Err(e) => {
-            gate.resume();
-            return Err(e);
-        }
-    };
+    // Resumed at the instant, or however this ends (an error, a panic).
+    let _resume = Resume(&gate);
+    let sink = start_sink(server, job, opts)?;
     let at_start = {
         let (server, job, gate) = (server.clone(), job.clone(), gate.clone());
         Box::new(move || {
@@ -357,7 +355,6 @@ fn try_snapshot(server: &Arc<Server>, job: &Arc<Job>) -> io::Result<()> {
         Arc::new(AtomicU64::new(0)),
         Some(at_start),
     );
-    gate.resume();
     match taken {
         Ok((sink, _stats)) => sink.finish(),
         Err(e) if job.state.lock().started.is_none() => {
@@ -365,6 +362,15 @@ fn try_snapshot(server: &Arc<Server>, job: &Arc<Job>) -> io::Result<()> {
             Err(io::Error::new(io::ErrorKind::WouldBlock, e))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Lets the replica's link apply its stream again when dropped.
+struct Resume<'a>(&'a super::ApplyGate);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        self.0.resume();
     }
 }
 

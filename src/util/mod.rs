@@ -1,6 +1,7 @@
 //! Small pieces every module shares: Redis's number rules, glob matching, clocks, its partial sort.
 
 pub mod glob;
+pub mod lzf;
 pub mod numbers;
 pub mod pqsort;
 pub mod rawslice;

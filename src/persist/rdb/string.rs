@@ -81,15 +81,15 @@ pub fn put_int(out: &mut Vec<u8>, n: i64) -> bool {
 
 /// LZF form, if it saves more than 4 bytes (Redis gives the compressor `len - 4` bytes of room).
 fn put_lzf(out: &mut Vec<u8>, s: &[u8]) -> bool {
-    match lzf::compress(s) {
-        Ok(c) if c.len() + 4 <= s.len() => {
+    match crate::util::lzf::compress(s, s.len() - 4) {
+        Some(c) => {
             out.push(ENCVAL << 6 | ENC_LZF);
             put_len(out, c.len() as u64);
             put_len(out, s.len() as u64);
             out.extend_from_slice(&c);
             true
         }
-        _ => false,
+        None => false,
     }
 }
 
@@ -226,10 +226,8 @@ impl<R: Read> Input<R> {
         let compressed = self.bytes(clen)?;
         let out_len =
             usize::try_from(len).map_err(|_| self.corrupt("Invalid LZF compressed string"))?;
-        match lzf::decompress(&compressed, out_len) {
-            Ok(v) if v.len() == out_len => Ok(v),
-            _ => Err(self.corrupt("Invalid LZF compressed string")),
-        }
+        crate::util::lzf::decompress(&compressed, out_len)
+            .ok_or_else(|| self.corrupt("Invalid LZF compressed string"))
     }
 
     pub fn double(&mut self) -> Result<f64, RdbError> {

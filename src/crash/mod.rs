@@ -183,6 +183,13 @@ pub fn die(lines: &[String]) -> ! {
     std::process::abort()
 }
 
+/// Runs a background job (a save, a rewrite, a full sync's snapshot) so that a panic in it (reported by the
+/// panic hook) ends as the job's failure, `failed`, rather than leaving the job in progress forever, with
+/// whatever waits for it waiting too.
+pub fn job_or<T, E>(job: impl FnOnce() -> Result<T, E>, failed: E) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or(Err(failed))
+}
+
 /// Redis's `serverPanic`: the Guru Meditation lines, then `die`.
 pub fn panic_and_die(message: &str, place: &str) -> ! {
     die(&guru_meditation(message, place))

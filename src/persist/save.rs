@@ -87,11 +87,11 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
             let _ = tx.send(tid);
             let cancel = arc.persist.cancel_bgsave.clone();
             let keys = arc.persist.keys_processed.clone();
-            // A panic fails this save (as a crashed Redis child would) instead of leaving it in progress forever.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                rdbfile::save(&arc, Source::Snapshot, tid, Some(cancel), keys)
-            }))
-            .unwrap_or(Err(SaveFailed));
+            // A panic fails this save, as a crashed Redis child would.
+            let result = crate::crash::job_or(
+                || rdbfile::save(&arc, Source::Snapshot, tid, Some(cancel), keys),
+                SaveFailed,
+            );
             if let Ok(stats) = &result {
                 // Where Redis reports the child's copy-on-write, the cost of a snapshot without fork().
                 log::info!(

@@ -197,9 +197,11 @@ fn run(server: &Arc<Server>, job: &Arc<Job>) {
     let outcome = if job.cancel.load(Relaxed) {
         Err(io::Error::other("no replica left"))
     } else {
-        // A panic fails the transfer (its replicas retry) instead of leaving them waiting for a job that died.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| snapshot_into(server, job)))
-            .unwrap_or_else(|_| Err(io::Error::other("the snapshot thread panicked")))
+        // A panic fails the transfer: its replicas retry.
+        crate::crash::job_or(
+            || snapshot_into(server, job),
+            io::Error::other("the snapshot thread panicked"),
+        )
     };
     {
         let mut forming = server.repl.forming.lock();

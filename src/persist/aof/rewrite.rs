@@ -146,10 +146,10 @@ fn start(server: &Server) -> Result<(), ()> {
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::gettid() } as u32;
             let _ = tx.send(tid);
-            // A panic fails this rewrite instead of leaving it in progress forever.
-            let result =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&arc, tid, incr)))
-                    .unwrap_or_else(|_| Err(io::Error::other("the rewrite thread panicked")));
+            let result = crate::crash::job_or(
+                || run(&arc, tid, incr),
+                io::Error::other("the rewrite thread panicked"),
+            );
             done(&arc, tid, result);
         });
     match spawned {

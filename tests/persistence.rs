@@ -13,6 +13,16 @@ fn start_in(dir: &Dir, extra: &[&str]) -> Server {
     Server::start_with(&args)
 }
 
+/// Leaves `dir` with a dump.rdb of `keys` keys of DEBUG POPULATE, saved by a server that then stopped.
+fn save_populated(dir: &Dir, keys: &str) {
+    let mut s = start_in(dir, &[]);
+    let mut c = s.client();
+    c.cmd(&["debug", "populate", keys]);
+    assert_eq!(c.cmd(&["save"]), "+OK\r\n");
+    c.send(&["shutdown", "nosave"]);
+    s.wait_exit(Duration::from_secs(5)).expect("exit");
+}
+
 fn wait_bgsave(c: &mut Client) {
     wait_until("the BGSAVE to finish", || {
         info_field(c, "rdb_bgsave_in_progress") == "0"
@@ -135,14 +145,7 @@ fn start_failing(dir: &Dir) -> (std::process::ExitStatus, String) {
 #[test]
 fn a_corrupt_or_truncated_file_stops_start_up() {
     let dir = Dir::new("persist-corrupt");
-    {
-        let mut s = start_in(&dir, &[]);
-        let mut c = s.client();
-        c.cmd(&["debug", "populate", "1000"]);
-        assert_eq!(c.cmd(&["save"]), "+OK\r\n");
-        c.send(&["shutdown", "nosave"]);
-        s.wait_exit(Duration::from_secs(5)).expect("exit");
-    }
+    save_populated(&dir, "1000");
     let good = std::fs::read(dir.file("dump.rdb")).expect("saved file");
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
@@ -429,16 +432,18 @@ fn debug_reload_keeps_the_dataset() {
 #[test]
 fn loading_answers_loading_until_done() {
     let dir = Dir::new("persist-loading");
-    {
-        let mut s = start_in(&dir, &[]);
-        let mut c = s.client();
-        c.cmd(&["debug", "populate", "40"]);
-        assert_eq!(c.cmd(&["save"]), "+OK\r\n");
-        c.send(&["shutdown", "nosave"]);
-        s.wait_exit(Duration::from_secs(5)).expect("exit");
-    }
-    // 40 keys at 50 ms each: two seconds of loading.
-    let s = start_in(&dir, &["--key-load-delay", "50000"]);
+    save_populated(&dir, "400");
+    // 400 keys (some 8 KB) at 5 ms each: two seconds of loading. Clients are answered from the first 1,024 bytes read on
+    // (Redis's loader serves them every `loading-process-events-interval-bytes`), here at once.
+    let s = start_in(
+        &dir,
+        &[
+            "--key-load-delay",
+            "5000",
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ],
+    );
     let mut c = s.client();
     assert_eq!(
         c.cmd(&["get", "key:1"]),
@@ -455,8 +460,21 @@ fn loading_answers_loading_until_done() {
         assert!(info.contains(f), "{f} not in {info}");
     }
     wait_until("the load", || info_field(&mut c, "loading") == "0");
-    assert_eq!(c.cmd(&["dbsize"]), ":40\r\n");
+    assert_eq!(c.cmd(&["dbsize"]), ":400\r\n");
     assert_eq!(c.cmd(&["get", "key:1"]), "$7\r\nvalue:1\r\n");
+}
+
+/// A load that has not read `loading-process-events-interval-bytes` (2 MB) yet answers nobody, as Redis's
+/// loader serves clients only there: a command sent meanwhile waits and gets its reply, never -LOADING.
+#[test]
+fn small_load_makes_clients_wait_not_fail() {
+    let dir = Dir::new("persist-loading-small");
+    save_populated(&dir, "40");
+    // 40 keys at 20 ms each: most of a second of loading.
+    let s = start_in(&dir, &["--key-load-delay", "20000"]);
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["get", "key:1"]), "$7\r\nvalue:1\r\n");
+    assert_eq!(c.cmd(&["dbsize"]), ":40\r\n");
 }
 
 #[test]

@@ -328,6 +328,8 @@ pub fn load_from(
     let file = Counting {
         inner: file,
         read: p.loading_loaded_bytes.clone(),
+        answer_after: int_param(server, "loading-process-events-interval-bytes").max(1) as u64,
+        answers: p.loading_answers.clone(),
     };
     let mut loader = Loader {
         server,
@@ -398,16 +400,21 @@ fn unreadable(e: &RdbError) -> Vec<String> {
     lines
 }
 
-/// A reader that counts the bytes read, for INFO's `loading_loaded_bytes`.
+/// A reader that counts the bytes read, for INFO's `loading_loaded_bytes`, and lets clients be answered
+/// -LOADING once `answer_after` bytes are read (where Redis's loader first serves them).
 struct Counting<R> {
     inner: R,
     read: Arc<AtomicU64>,
+    answer_after: u64,
+    answers: Arc<AtomicBool>,
 }
 
 impl<R: io::Read> io::Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, Relaxed);
+        if self.read.fetch_add(n as u64, Relaxed) + n as u64 >= self.answer_after {
+            self.answers.store(true, Relaxed);
+        }
         Ok(n)
     }
 }

@@ -21,8 +21,13 @@ pub fn anything_to_load(server: &Server) -> bool {
         .get("dbfilename")
         .unwrap_or_else(|| "dump.rdb".into());
     let aof = server.config.get("appendonly").as_deref() == Some("yes");
-    // Start-up still gates commands then (the AOF's first files are created before the writes they log).
-    NOTHING_TO_LOAD.store(aof && !aof_to_load(server), Relaxed);
+    // An AOF to replay answers at once (Redis's loader serves clients from its first command); an RDB file after
+    // its first interval of bytes. With `appendonly yes` and no AOF, start-up still holds commands back (the
+    // AOF's first files are created before the writes they log) but nobody is answered -LOADING.
+    server
+        .persist
+        .loading_answers
+        .store(aof && aof_to_load(server), Relaxed);
     aof || std::path::Path::new(&dbfilename).exists()
 }
 
@@ -73,7 +78,6 @@ fn load_aof_at_startup(server: &Server) -> Result<(), String> {
         };
     }
     p.loading.store(false, Relaxed);
-    NOTHING_TO_LOAD.store(false, Relaxed);
     outcome
 }
 
@@ -84,8 +88,8 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 
 /// Redis's `processCommand` checks that belong to persistence, in its order: writes (and PING) are refused
 /// (and EXEC of a queue holding a write: `cmd_flags` is `transaction::effective_flags`) after a failed BGSAVE or
-/// AOF write while `stop-writes-on-bgsave-error` is on and save points are set; commands without the `loading`
-/// flag are refused while the dataset loads.
+/// AOF write while `stop-writes-on-bgsave-error` is on and save points are set; while the dataset loads, commands
+/// wait until the loader serves clients, then those without the `loading` flag are refused.
 #[inline]
 pub fn gate(server: &Server, cmd: &Command, cmd_flags: u32) -> Option<Reply> {
     let p = &server.persist;
@@ -104,21 +108,19 @@ pub fn gate(server: &Server, cmd: &Command, cmd_flags: u32) -> Option<Reply> {
     if cmd_flags & flags::NO_ASYNC_LOADING != 0 && server.repl.async_loading.load(Relaxed) {
         return Some(Reply::error(LOADING));
     }
-    if p.loading() && !cmd.has(flags::LOADING) {
-        if !NOTHING_TO_LOAD.load(Relaxed) {
-            return Some(Reply::error(LOADING));
-        }
-        // Only the empty AOF's first files are being created: the command waits for that, as a client of Redis
-        // waits (its event loop starts after), without a -LOADING that Redis never sends then.
-        while p.loading() {
+    if p.loading() {
+        // Until the loader would serve clients (`loading_answers`) every command waits, as a client of Redis
+        // waits for a loader that has not reached its next event point: no -LOADING Redis never sends, and no
+        // command with the `loading` flag sees half a dataset.
+        while p.loading() && !p.loading_answers.load(Relaxed) {
             std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        if p.loading() && !cmd.has(flags::LOADING) {
+            return Some(Reply::error(LOADING));
         }
     }
     None
 }
-
-/// Set at start-up when `appendonly yes` finds no AOF to replay (nor an old single-file AOF to migrate).
-static NOTHING_TO_LOAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether `appendonly yes` has an AOF to load: a manifest, or a Redis < 7 AOF in the working directory.
 fn aof_to_load(server: &Server) -> bool {

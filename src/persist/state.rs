@@ -16,6 +16,10 @@ pub const BGSAVE_RETRY_DELAY_SECS: i64 = 5;
 pub struct Persistence {
     /// Set while the dataset is being loaded: commands without the `loading` flag answer -LOADING.
     pub loading: AtomicBool,
+    /// While loading, whether clients are answered (-LOADING) yet, or wait. Redis serves clients during a load
+    /// only where its loader processes events: an AOF's first command on, an RDB's first
+    /// `loading-process-events-interval-bytes` on. A small RDB loads before anyone can see -LOADING.
+    pub loading_answers: Arc<AtomicBool>,
     /// While loading: when it started (Unix seconds), the file's size, the bytes read so far and the `used-mem`
     /// the file was saved with, for INFO's `loading_*` fields.
     pub loading_start: AtomicU64,
@@ -72,6 +76,7 @@ impl Persistence {
     pub fn new() -> Self {
         Persistence {
             loading: AtomicBool::new(false),
+            loading_answers: Arc::default(),
             bgsave_failed: AtomicBool::new(false),
             loading_start: AtomicU64::new(0),
             loading_total_bytes: AtomicU64::new(0),

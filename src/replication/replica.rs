@@ -412,6 +412,9 @@ fn full_sync(server: &Server, link: &Link, conn: &mut Conn, id: &str, off: i64) 
     std::fs::rename(&tmp, &filename)?;
     log::info!("MASTER <-> REPLICA sync: Flushing old data");
     let p = &server.persist;
+    // Clients wait for the load until it has read its first interval of bytes, as Redis's replica serves
+    // clients only there.
+    p.loading_answers.store(false, Relaxed);
     p.loading.store(true, Relaxed);
     crate::persist::commands::empty_all(server);
     if !diskless {
@@ -470,7 +473,11 @@ fn diskless_load(server: &Server, master_replid: &str) -> LoadMode {
         _ => LoadMode::Disk,
     };
     match mode {
-        LoadMode::Loading => server.persist.loading.store(true, Relaxed),
+        LoadMode::Loading => {
+            // The RDB arrives over the socket meanwhile: clients are answered -LOADING throughout.
+            server.persist.loading_answers.store(true, Relaxed);
+            server.persist.loading.store(true, Relaxed);
+        }
         LoadMode::Async => server.repl.async_loading.store(true, Relaxed),
         LoadMode::Disk => {}
     }

@@ -321,18 +321,65 @@ fn publish_after_reset_or_quit_counts_no_one() {
     }
 }
 
+/// A new client subscribed to the pattern `chan*`.
+fn subscribed_to_chan_star(srv: &Server) -> Client {
+    let mut rd1 = srv.client();
+    assert_eq!(
+        rd1.cmd(&["psubscribe", "chan*"]),
+        confirm("psubscribe", "chan*", 1)
+    );
+    rd1
+}
+
 /// A QUIT's `+OK` is read before the PUBLISH is sent: the client is gone from every channel by then.
 #[test]
 fn publish_after_quit_was_answered_counts_no_one() {
     let srv = Server::start();
     let mut r = srv.client();
     for _ in 0..ROUNDS {
-        let mut rd1 = srv.client();
-        assert_eq!(
-            rd1.cmd(&["psubscribe", "chan*"]),
-            confirm("psubscribe", "chan*", 1)
-        );
+        let mut rd1 = subscribed_to_chan_star(&srv);
         assert_eq!(rd1.cmd(&["quit"]), "+OK\r\n");
         assert_eq!(r.cmd(&["publish", "chan1", "hello"]), ":0\r\n");
     }
+}
+
+/// A subscriber that closed its connection before the PUBLISH was sent is not counted: the publisher waits for
+/// the subscriber's thread to leave every channel, not just to notice the close.
+#[test]
+fn publish_after_subscriber_closed_counts_no_one() {
+    let srv = Server::start();
+    let mut r = srv.client();
+    for _ in 0..ROUNDS {
+        drop(subscribed_to_chan_star(&srv));
+        assert_eq!(r.cmd(&["publish", "chan1", "hello"]), ":0\r\n");
+    }
+}
+
+/// Several of "PUBLISH/PSUBSCRIBE after PUNSUBSCRIBE without arguments" at once, each on its own patterns. With
+/// many threads on few cores, the PUNSUBSCRIBE often reaches a socket another thread holds (the subscriber's
+/// writer still in the `send` of the confirmations), where it waits in a backlog `poll` does not see.
+#[test]
+fn concurrent_unsubscribes_are_counted_by_their_publishes() {
+    let srv = Server::start();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let srv = &srv;
+            scope.spawn(move || {
+                let mut r = srv.client();
+                let patterns: Vec<String> = (1..=3).map(|i| format!("t{t}c{i}.*")).collect();
+                for _ in 0..ROUNDS * 10 {
+                    let mut rd1 = srv.client();
+                    let mut args = vec!["psubscribe"];
+                    args.extend(patterns.iter().map(String::as_str));
+                    rd1.send(&args);
+                    for (i, p) in patterns.iter().enumerate() {
+                        assert_eq!(rd1.read_reply(), confirm("psubscribe", p, i as i64 + 1));
+                    }
+                    rd1.send(&["punsubscribe"]);
+                    let channel = format!("t{t}c1.hi");
+                    assert_eq!(r.cmd(&["publish", &channel, "hello"]), ":0\r\n");
+                }
+            });
+        }
+    });
 }

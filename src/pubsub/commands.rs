@@ -223,7 +223,8 @@ fn publish_generic(ctx: &mut Ctx, args: Args, kind: Kind) -> Reply {
     // A subscriber's (UN)SUBSCRIBE that reached the server before this PUBLISH counts, as in Redis.
     // Not inside EXEC, whose locks a subscriber's command may be waiting for.
     if !transaction::in_exec(ctx.client) {
-        crate::server::fence::before_publish(server, &ctx.client.info);
+        let receivers = server.pubsub.receivers(kind, args.get(1));
+        crate::server::fence::before_publish(server, &ctx.client.info, receivers);
     }
     let n = server
         .pubsub

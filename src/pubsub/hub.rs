@@ -150,6 +150,21 @@ impl Hub {
         received
     }
 
+    /// The clients a PUBLISH to `channel` would reach now (a client once per subscription).
+    pub fn receivers(&self, kind: Kind, channel: &[u8]) -> Vec<u64> {
+        let mut ids: Vec<u64> = (self.map(kind).read().get(channel).into_iter().flatten())
+            .map(|s| s.id())
+            .collect();
+        if kind == Kind::Channel {
+            for (pattern, subs) in self.patterns.read().iter() {
+                if glob_match(pattern, channel, false) {
+                    ids.extend(subs.iter().map(|s| s.id()));
+                }
+            }
+        }
+        ids
+    }
+
     /// Active channels (or shard channels) matching `pattern`, as PUBSUB CHANNELS.
     pub fn channel_names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
         self.map(kind)

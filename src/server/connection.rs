@@ -46,7 +46,7 @@ pub fn serve(server: Arc<Server>, mut stream: Stream, info: Arc<ClientInfo>) {
     crate::commands::transaction::discard_transaction(&server, &mut client);
     crate::tracking::disable(&server, &mut client);
     server.clients.unregister(info.id);
-    info.input.finished();
+    info.input.closed();
     log::debug!("Client closed connection id={}", info.id);
 }
 

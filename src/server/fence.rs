@@ -48,6 +48,9 @@ pub struct InputState {
     arrival_ns: AtomicI64,
     /// Batches finished: a fence waits for this to pass what was pending when it looked.
     batches: AtomicU64,
+    /// The connection is cleaned up: off every channel and out of the registry. Not `killed`, which is set
+    /// before that: a PUBLISH that stopped waiting then could still count a subscriber that closed first.
+    closed: AtomicBool,
 }
 
 impl InputState {
@@ -59,6 +62,12 @@ impl InputState {
         if WAITING.load(SeqCst) > 0 {
             progress();
         }
+    }
+
+    /// The connection is gone and cleaned up: fences stop waiting for it.
+    pub fn closed(&self) {
+        self.closed.store(true, SeqCst);
+        self.finished();
     }
 
     /// Back from a blocking command's sleep: the rest of the batch runs now.
@@ -244,7 +253,7 @@ fn progress() {
 }
 
 /// Sleeps until some client finishes a batch or a short while passed (a client can also catch up by being
-/// killed or accepted, which notify nobody), without spinning against the threads it waits for.
+/// accepted, which notifies nobody), without spinning against the threads it waits for.
 fn pause() {
     let mut seen = PROGRESS.lock();
     let before = *seen;
@@ -259,10 +268,18 @@ fn pause() {
 }
 
 /// Before PUBLISH: each subscriber's (un)subscriptions that arrived first are counted.
-pub fn before_publish(server: &Server, me: &ClientInfo) {
-    wait_for(
+///
+/// `receivers` (the clients this PUBLISH would reach now) are asked with a peek even when `poll` finds nothing:
+/// a segment that arrives while another thread holds the socket (the subscriber's writer mid-`send`, its own
+/// `recv` about to sleep) waits in the socket's backlog, which `poll` does not see, until that thread lets go; a
+/// `recv` takes the socket's lock and so waits for that. Redis, one thread, is never mid-`send` when it reads.
+/// The other subscribers can only change the count by subscribing, which a `poll` sees in all but that window.
+pub fn before_publish(server: &Server, me: &ClientInfo, mut receivers: Vec<u64>) {
+    receivers.sort_unstable();
+    wait_for_peeking(
         me,
         server.clients.all().into_iter().filter(|c| c.subscribed()),
+        |id| receivers.binary_search(&id).is_ok(),
     );
 }
 
@@ -291,6 +308,15 @@ struct Pending {
 /// Waits until each client in `others` (but `me`) ran the input that arrived before `me`'s current batch, or
 /// [`PATIENCE`] passed.
 fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) {
+    wait_for_peeking(me, others, |_| false)
+}
+
+/// [`wait_for`], peeking into the sockets of the clients `peek` names whether or not `poll` finds input there.
+fn wait_for_peeking(
+    me: &ClientInfo,
+    others: impl IntoIterator<Item = Arc<ClientInfo>>,
+    peek: impl Fn(u64) -> bool,
+) {
     let others: Vec<Arc<ClientInfo>> = others
         .into_iter()
         .filter(|c| c.id != me.id && c.repl_kind.load(SeqCst) == 0)
@@ -306,7 +332,9 @@ fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) 
         .into_iter()
         .zip(unread)
         .filter_map(|(info, unread)| {
-            let unread_at = unread.then(|| peek_arrival(info.stream())).flatten();
+            let unread_at = (unread || peek(info.id))
+                .then(|| peek_arrival(info.stream()))
+                .flatten();
             let unread = unread_at.is_some_and(|t| earlier(t, info.id));
             let input = &info.input;
             let busy = input.busy.load(SeqCst);
@@ -325,8 +353,9 @@ fn wait_for(me: &ClientInfo, others: impl IntoIterator<Item = Arc<ClientInfo>>) 
     let _waiting = Waiting::new();
     while !pending.is_empty() && Instant::now() < deadline {
         pause();
-        pending
-            .retain(|p| p.info.input.batches.load(SeqCst) < p.until && !p.info.killed.load(SeqCst));
+        pending.retain(|p| {
+            p.info.input.batches.load(SeqCst) < p.until && !p.info.input.closed.load(SeqCst)
+        });
     }
 }
 

@@ -434,7 +434,7 @@ pub(super) fn hand_to_pool(
                 Err(e) => {
                     log::debug!("Error accepting a client connection: {e} (id={})", info.id);
                     server.clients.unregister(info.id);
-                    info.input.finished();
+                    info.input.closed();
                     return;
                 }
             },

@@ -525,3 +525,31 @@ fn unauthenticated_clients_that_do_not_read_are_closed() {
     let mut c = server.client();
     assert_eq!(c.cmd(&["AUTH", "pw"]), "+OK\r\n");
 }
+
+/// Redis closes a client that must authenticate as soon as one batch's replies pass its 16 kB reply buffer plus
+/// 1 kB, without sending any of them; a smaller batch is answered in full. The kernel's socket buffers (tens of
+/// MB on some machines) must not stand in for that limit.
+#[test]
+fn an_unauthenticated_batch_over_17_kb_of_replies_is_closed_unanswered() {
+    use std::io::{Read, Write};
+    let server = Server::start_with(&["--requirepass", "pw"]);
+    let set = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n5\r\n";
+    let noauth = b"-NOAUTH Authentication required.\r\n";
+    let answered = |count: usize, close_write: bool| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&set.repeat(count)).unwrap();
+        if close_write {
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    };
+    // 400 replies of 34 bytes: 13,600 bytes, under the limit.
+    assert_eq!(answered(400, true), noauth.repeat(400));
+    // 2,000 in one write: past it at once.
+    assert_eq!(answered(2000, false), b"");
+    let mut c = server.client();
+    assert_eq!(c.cmd(&["AUTH", "pw"]), "+OK\r\n");
+}

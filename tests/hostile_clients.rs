@@ -187,7 +187,9 @@ fn a_big_request_gives_its_buffer_back_when_done() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(free >= 500_000_000, "{line}");
+    // Before a clients-cron pass Redis holds the announced length's size class; a pass trims it to exactly
+    // the bulk length (`clientsCronResizeQueryBuffer`), leaving 500,000,000 - 3 free.
+    assert!(free >= 500_000_000 - 3, "{line}");
     let peak_mb = peak_rss_kb(server.pid()) / 1024;
     assert!(peak_mb < 64, "peak RSS {peak_mb} MB");
 }

@@ -182,6 +182,12 @@ impl Feed {
         self.appended.notify_all();
     }
 
+    /// Makes every waiting reader return and check its `read_unless` condition again.
+    pub fn wake_readers(&self) {
+        let _inner = self.inner.lock();
+        self.appended.notify_all();
+    }
+
     /// Replica mode on or off (see the `proxy` field).
     pub fn set_proxy(&self, on: bool) {
         self.proxy.store(on, Ordering::Relaxed);
@@ -292,8 +298,14 @@ impl Subscription {
 
     /// Everything appended since the last read, waiting up to `timeout` for something to arrive.
     pub fn read(&mut self, timeout: Duration) -> Vec<u8> {
+        self.read_unless(timeout, || false)
+    }
+
+    /// As `read`, but a reader for which `stop` holds does not wait: checked under the feed's lock, so a thread
+    /// that makes it hold and then calls [`Feed::wake_readers`] is never missed.
+    pub fn read_unless(&mut self, timeout: Duration, stop: impl Fn() -> bool) -> Vec<u8> {
         let mut inner = self.feed.inner.lock();
-        if inner.offset == self.at {
+        if inner.offset == self.at && !stop() {
             self.feed.appended.wait_for(&mut inner, timeout);
         }
         let from = (self.at - inner.start) as usize;

@@ -5,7 +5,7 @@
 //! thread takes the replica's `REPLCONF ACK`s.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -202,6 +202,7 @@ pub fn serve(
         acked: Default::default(),
         written_to: AtomicU64::new(super::outbuf::NO_STREAM),
         soft_since: AtomicI64::new(0),
+        link_closed: AtomicBool::new(false),
     });
     client.info.repl_kind.store(1, Relaxed);
     // The connection loop is left mid-batch: fences must not wait for the rest of it, nor for its ACKs.
@@ -219,7 +220,8 @@ pub fn serve(
                 .store(now_ms() / 1000, Relaxed);
         }
     }
-    log::info!("Connection with replica {} lost.", describe(client));
+    log::warn!("Connection with replica {} lost.", describe(client));
+    let _ = stream.tcp().shutdown(std::net::Shutdown::Both);
     result
 }
 
@@ -247,10 +249,19 @@ fn feed_replica(
             .ok_or_else(|| io::Error::other("shutting down"))?;
         std::thread::Builder::new()
             .name("repl-acks".into())
-            .spawn(move || read_acks(&server, input, &attached, &pending))?
+            .spawn(move || {
+                read_acks(&server, input, &attached, &pending);
+                attached.link_closed.store(true, Relaxed);
+                server.feed.wake_readers();
+            })?
     };
-    let result = stream_feed(server, client, stream, &mut sub, attached, &reader);
-    let _ = stream.tcp().shutdown(std::net::Shutdown::Both);
+    let result = stream_feed(server, client, stream, &mut sub, attached);
+    if !attached.link_closed.load(Relaxed) {
+        // The reader is still waiting on the replica: ending the link ends it. A reader that ended on its
+        // own leaves the socket open until `serve` has logged the loss, so a client told of the close by EOF
+        // finds the line in the log, as after Redis's close.
+        let _ = stream.tcp().shutdown(std::net::Shutdown::Both);
+    }
     let _ = reader.join();
     result
 }
@@ -261,10 +272,10 @@ fn stream_feed(
     stream: &mut Stream,
     sub: &mut Subscription,
     attached: &Attached,
-    reader: &std::thread::JoinHandle<()>,
 ) -> io::Result<()> {
+    let closed = || attached.link_closed.load(Relaxed);
     loop {
-        if reader.is_finished() || client.info.killed.load(Relaxed) {
+        if closed() || client.info.killed.load(Relaxed) {
             return Ok(());
         }
         if crate::ops::pause::sleep_through() {
@@ -286,7 +297,7 @@ fn stream_feed(
             }
             attached.state.store(2, Relaxed);
         }
-        let bytes = sub.read(Duration::from_millis(100));
+        let bytes = sub.read_unless(Duration::from_millis(100), closed);
         if !bytes.is_empty() {
             stream.write_all(&bytes)?;
             attached.written_to.store(sub.offset(), Relaxed);
@@ -428,7 +439,6 @@ fn read_acks(server: &Server, mut input: Stream, attached: &Attached, pending: &
             }
         }
     }
-    let _ = input.tcp().shutdown(std::net::Shutdown::Both);
 }
 
 /// `repl-backlog-ttl`: a master without replicas for that many seconds frees its backlog and starts a new

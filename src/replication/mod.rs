@@ -76,6 +76,9 @@ pub struct Attached {
     pub written_to: AtomicU64,
     /// When it went over the soft limit (ms), 0 while under it.
     pub soft_since: AtomicI64,
+    /// Set when the replica's half of the link ends (it closed, was killed, or sent a command): the stream to
+    /// it stops at once, so the link is gone (and logged) before the next command is served, as in Redis.
+    pub link_closed: AtomicBool,
 }
 
 impl Attached {

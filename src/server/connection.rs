@@ -125,6 +125,9 @@ fn connection_loop(
                         encode(&reply, client.protocol, &mut out);
                     }
                     client.ext.tracking.take_pending(&mut out);
+                    if unauthenticated_over_limit(client, out.len()) {
+                        return Ok(());
+                    }
                     // A subscriber's output is its outbox's, limited by the pubsub class; TLS connections are
                     // written whole (their writes cannot be split without the session's lock).
                     let limits = super::output_limit::limits()
@@ -203,6 +206,30 @@ fn connection_loop(
     }
 }
 
+/// What Redis lets a client that must still authenticate leave unsent: its 16 kB reply buffer, plus 1 kB of
+/// reply list (`checkClientOutputBufferLimits`).
+const UNAUTHENTICATED_PENDING: usize = 16 * 1024 + 1024;
+
+/// Whether a client that must still authenticate has piled up more replies than Redis lets it: one batch of
+/// pipelined commands whose replies pass the limit closes it, none of them sent, as Redis closes it without
+/// writing. The kernel's socket buffers cannot stand in for that check: they may hold megabytes.
+fn unauthenticated_over_limit(client: &ClientState, pending: usize) -> bool {
+    let over = pending > UNAUTHENTICATED_PENDING
+        && !client.authenticated
+        && crate::acl::acl().auth_required();
+    if over {
+        log_unauthenticated_close(&client.info);
+    }
+    over
+}
+
+fn log_unauthenticated_close(info: &ClientInfo) {
+    log::warn!(
+        "Client {} closed for overcoming of output buffer limits.",
+        describe_client(info)
+    );
+}
+
 /// `flush`, except that a client that must still authenticate is closed rather than waited for when it does not
 /// read its replies: Redis limits such a client's output buffer to 1 kB, so it cannot make the server hold
 /// memory (or here, a thread) for a stranger.
@@ -214,10 +241,7 @@ fn flush_for(client: &ClientState, stream: &mut Stream, out: &mut Vec<u8>) -> io
     let written = flush(stream, out);
     stream.tcp().set_nonblocking(false)?;
     if matches!(&written, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-        log::warn!(
-            "Client {} closed for overcoming of output buffer limits.",
-            describe_client(&client.info)
-        );
+        log_unauthenticated_close(&client.info);
     }
     written
 }

@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Client, Server};
 
 /// Sends `cmd` with a growing argument until the server closes the connection; returns how many it answered.
 fn until_closed(port: u16, cmd: &str, limit: usize) -> usize {
@@ -105,4 +105,50 @@ fn replies_held_by_the_kernel_count_and_get_a_client_evicted() {
     let list = admin.cmd(&["CLIENT", "LIST"]);
     assert!(!list.contains("name=sleeper"), "{list}");
     assert_eq!(admin.cmd(&["GET", "nothing"]), "$-1\r\n");
+}
+
+/// Replies the kernel holds for clients that do not read count in `used_memory` (Redis holds them in reply
+/// lists it counts), so with `maxmemory` they make keys go, as Redis's "eviction due to output buffers of many
+/// MGET clients" expects; and `mem_clients_normal` shows them.
+#[test]
+fn replies_held_by_the_kernel_count_in_used_memory_and_evict_keys() {
+    let s = Server::start();
+    let mut admin = s.client();
+    for j in 0..50 {
+        admin.cmd(&["SETRANGE", &j.to_string(), "100000", "x"]);
+    }
+    let used: u64 = info(&mut admin, "used_memory").parse().unwrap();
+    let limit = (used + 6_000_000).to_string();
+    for (name, value) in [
+        ("maxmemory", &limit[..]),
+        ("maxmemory-policy", "allkeys-lru"),
+    ] {
+        assert_eq!(admin.cmd(&["CONFIG", "SET", name, value]), "+OK\r\n");
+    }
+    // 20 connections asking for 100 kB replies they never read, until keys go (Redis: at once).
+    let mut sleepers: Vec<_> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap())
+        .collect();
+    for c in &sleepers {
+        c.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info(&mut admin, "evicted_keys") == "0" {
+        assert!(Instant::now() < deadline, "no key was evicted");
+        sleepers.retain_mut(|c| c.write_all(b"MGET 1\r\n").is_ok());
+    }
+    let clients: u64 = info(&mut admin, "mem_clients_normal").parse().unwrap();
+    assert!(clients > 1_000_000, "mem_clients_normal {clients}");
+    assert_eq!(info(&mut admin, "evicted_clients"), "0");
+    let dbsize: u64 = admin.cmd(&["DBSIZE"])[1..].trim().parse().unwrap();
+    assert!(dbsize < 50, "{dbsize} keys left");
+}
+
+/// A field of INFO (all sections).
+fn info(c: &mut Client, name: &str) -> String {
+    let text = c.cmd(&["INFO", "everything"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }

@@ -332,3 +332,82 @@ fn a_replica_sending_commands_on_its_link_is_dropped() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A replica that stops reading makes the master hold its stream; that memory is the replica's
+/// (`mem_clients_slaves`, `mem_not_counted_for_evict`) and costs no keys under `maxmemory`, as in Redis; once the
+/// replica is killed it is gone from those figures.
+#[test]
+fn a_stalled_replica_s_buffer_is_not_counted_for_eviction() {
+    use std::io::Write;
+    for kind in ["ferredis", "redis"] {
+        let dir = scratch(&format!("stalled-{kind}"));
+        let extra = [
+            "--repl-diskless-sync-delay",
+            "0",
+            "--repl-backlog-size",
+            "10240",
+            "--client-output-buffer-limit",
+            "replica 100000000 100000000 300",
+        ];
+        let server = match kind {
+            "ferredis" => ferredis_in(&dir, &extra),
+            _ => redis_in(&dir, &extra),
+        };
+        let mut m = server.client();
+        let payload = "A".repeat(100_000);
+        for j in 0..100 {
+            m.cmd(&["SET", &format!("key:{j}"), &payload[..100]]);
+        }
+        m.cmd(&["SET", "key:0", &payload]);
+        // A replica that asks for the stream and never reads it.
+        let mut stalled = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stalled.write_all(b"PSYNC ? -1\r\n").unwrap();
+        wait_for("the replica to attach", Duration::from_secs(10), || {
+            m.cmd(&["INFO", "replication"]).contains(",state=online,")
+        });
+        let used: u64 = info(&mut m, "memory", "used_memory").parse().unwrap();
+        // Room for the writer's 100 kB query buffer; the 10 MB it sends must not need any.
+        let limit = (used + 1_000_000).to_string();
+        assert_eq!(m.cmd(&["CONFIG", "SET", "maxmemory", &limit]), "+OK\r\n");
+        assert_eq!(
+            m.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
+            "+OK\r\n"
+        );
+        for _ in 0..100 {
+            assert_eq!(
+                m.cmd(&["SETRANGE", "key:0", "0", &payload]),
+                ":100000\r\n",
+                "{kind}"
+            );
+        }
+        let buffered: u64 = info(&mut m, "memory", "mem_not_counted_for_evict")
+            .parse()
+            .unwrap();
+        assert!(
+            buffered > 2_000_000,
+            "{kind}: mem_not_counted_for_evict {buffered}"
+        );
+        // Redis leaves a little of it counted (its estimate of the backlog's block overhead).
+        let slaves: u64 = info(&mut m, "memory", "mem_clients_slaves")
+            .parse()
+            .unwrap();
+        assert!(
+            slaves.abs_diff(buffered) < 4096,
+            "{kind}: {slaves} vs {buffered}"
+        );
+        assert_eq!(info(&mut m, "stats", "evicted_keys"), "0", "{kind}");
+        assert_eq!(m.cmd(&["DBSIZE"]), ":100\r\n", "{kind}");
+        assert_eq!(
+            m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+            ":1\r\n",
+            "{kind}"
+        );
+        wait_for(
+            "the replica's buffer to go",
+            Duration::from_secs(10),
+            || info(&mut m, "memory", "mem_clients_slaves") == "0",
+        );
+        drop(stalled);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -89,6 +89,30 @@ pub fn in_kernel(fd: i32) -> usize {
     0
 }
 
+/// Replies queued in the kernel for ordinary clients (not replica or master links), as last measured.
+static KERNEL_QUEUED: AtomicU64 = AtomicU64::new(0);
+
+/// What [`refresh_kernel_queued`] last found: part of `used_memory`, since Redis holds those replies in reply
+/// lists it counts (and evicts keys for); replica links are left out, as Redis leaves their buffers out of
+/// what eviction weighs.
+pub fn kernel_queued() -> u64 {
+    KERNEL_QUEUED.load(Relaxed)
+}
+
+/// Measures the replies queued in the kernel for ordinary clients: one `ioctl` per client, run by the clients
+/// cron (every 100 ms) and by key eviction before it decides how much to evict. A killed client's replies are
+/// as good as freed (Redis frees them with the client).
+pub fn refresh_kernel_queued(server: &Server) {
+    let queued: usize = server
+        .clients
+        .all()
+        .iter()
+        .filter(|c| c.repl_kind.load(Relaxed) == 0 && !c.killed.load(Relaxed))
+        .map(|c| in_kernel(c.fd))
+        .sum();
+    KERNEL_QUEUED.store(queued as u64, Relaxed);
+}
+
 /// Closes the biggest evictable connections while all of them together hold more than the limit (`current`, the
 /// client whose command asks, may be one of them: its command still runs, then it is closed).
 pub fn evict(server: &Server, current: u64) {

@@ -58,18 +58,29 @@ fn time_limit() -> Option<Duration> {
     }
 }
 
-/// Bytes over the limit now; 0 when under it or when there is no limit.
-fn excess() -> u64 {
+/// Bytes over the limit now, leaving out what replicas' output buffers hold (Redis's
+/// `freeMemoryGetNotCountedMemory`); 0 when under it or when there is no limit.
+fn excess(server: &Server) -> u64 {
     match super::maxmemory() {
         0 => 0,
-        max => super::used().saturating_sub(max),
+        // The replicas' part takes locks: only looked at when over the limit without it.
+        max => match super::used().saturating_sub(max) {
+            0 => 0,
+            over => over.saturating_sub(super::not_counted_for_evict(server)),
+        },
     }
 }
 
 /// Evicts until used memory is under `maxmemory`; see [`Outcome`]. Callers over the limit wait for each other
 /// here: a write load cannot outrun the eviction by running beside it.
 pub fn perform(server: &Server) -> Outcome {
-    if excess() == 0 {
+    if excess(server) == 0 {
+        return Outcome::Ok;
+    }
+    // Over the limit: measure the kernel's queued replies now, not as the cron last saw them, so that replies
+    // taken since (or clients gone) cost no keys.
+    super::clients::refresh_kernel_queued(server);
+    if excess(server) == 0 {
         return Outcome::Ok;
     }
     let policy = super::policy();
@@ -81,14 +92,14 @@ pub fn perform(server: &Server) -> Outcome {
     let limit = time_limit();
     let mut targets = Targets::collect(server, policy.volatile());
     let mut evicted = 0u64;
-    while excess() > 0 {
+    while excess(server) > 0 {
         if !evict_one(server, policy, &mut targets) {
             return Outcome::Fail;
         }
         evicted += 1;
         // Redis checks its time limit every 16 keys.
         if evicted.is_multiple_of(16) && limit.is_some_and(|l| start.elapsed() >= l) {
-            return if excess() > 0 {
+            return if excess(server) > 0 {
                 Outcome::Running
             } else {
                 Outcome::Ok

@@ -20,7 +20,17 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::Server;
 
-pub use alloc::used;
+/// INFO `used_memory`: what the allocator holds, plus the replies the kernel holds for clients that do not read
+/// theirs. Redis would hold those in its reply lists, count them, and evict keys for them; ferredis writes them
+/// with blocking writes, so they wait in the socket instead, and count from there.
+pub fn used() -> u64 {
+    alloc::used() + clients::kernel_queued()
+}
+
+/// INFO `mem_not_counted_for_evict`: the replicas' output buffers, which eviction leaves out of used memory.
+pub fn not_counted_for_evict(server: &Server) -> u64 {
+    crate::replication::buffer_memory(server).2
+}
 
 /// Redis's eight `maxmemory-policy` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -59,14 +59,17 @@ impl Overhead {
         let peak = stats::peak_memory(used);
         let startup = STARTUP.load(Relaxed).min(used);
         let clients = server.clients.all();
+        // Replicas' links count in `mem_clients_slaves` (their share of the replication buffer), as in Redis.
         let clients_normal = clients
             .iter()
+            .filter(|c| c.repl_kind.load(Relaxed) != 1)
             .map(|c| {
                 CLIENT_BASE
                     + (c.rbs.load(Relaxed) + c.omem.load(Relaxed) + c.multi_mem.load(Relaxed))
                         as u64
             })
-            .sum();
+            .sum::<u64>()
+            + super::clients::kernel_queued();
         let (scripts, script_bytes, _) = server.scripts.counts();
         let dbs = db_overheads(server);
         let keys: u64 = dbs.iter().map(|d| d.keys).sum();
@@ -278,7 +281,7 @@ pub fn info_section(server: &Server, out: &mut String) {
         ("rss_overhead_bytes", reb.to_string()),
         ("mem_fragmentation_ratio", format!("{tf:.2}")),
         ("mem_fragmentation_bytes", tfb.to_string()),
-        ("mem_not_counted_for_evict", "0".into()),
+        ("mem_not_counted_for_evict", repl_mem.2.to_string()),
         ("mem_replication_backlog", repl_mem.0.to_string()),
         ("mem_total_replication_buffers", repl_mem.1.to_string()),
         ("mem_clients_slaves", repl_mem.2.to_string()),

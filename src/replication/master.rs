@@ -203,6 +203,7 @@ pub fn serve(
         written_to: AtomicU64::new(super::outbuf::NO_STREAM),
         soft_since: AtomicI64::new(0),
         link_closed: AtomicBool::new(false),
+        in_writer: AtomicU64::new(0),
     });
     client.info.repl_kind.store(1, Relaxed);
     // The connection loop is left mid-batch: fences must not wait for the rest of it, nor for its ACKs.
@@ -299,7 +300,9 @@ fn stream_feed(
         }
         let bytes = sub.read_unless(Duration::from_millis(100), closed);
         if !bytes.is_empty() {
+            attached.in_writer.store(bytes.len() as u64, Relaxed);
             stream.write_all(&bytes)?;
+            attached.in_writer.store(0, Relaxed);
             attached.written_to.store(sub.offset(), Relaxed);
         }
     }

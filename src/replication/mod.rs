@@ -79,6 +79,9 @@ pub struct Attached {
     /// Set when the replica's half of the link ends (it closed, was killed, or sent a command): the stream to
     /// it stops at once, so the link is gone (and logged) before the next command is served, as in Redis.
     pub link_closed: AtomicBool,
+    /// Bytes of the stream taken from the feed and not yet all in the socket (a writer blocked on a replica
+    /// that does not read holds them): part of the replica's output buffer.
+    pub in_writer: AtomicU64,
 }
 
 impl Attached {
@@ -264,13 +267,21 @@ pub fn offset(server: &Server) -> i64 {
 
 /// INFO memory's `mem_replication_backlog`, `mem_total_replication_buffers`, `mem_clients_slaves`: the feed's
 /// held bytes are the replication buffer that the backlog and the replicas share; the replicas' part is what
-/// they keep beyond the backlog.
+/// they keep beyond the backlog, plus what their writers hold on the way to a socket. That part is also
+/// `mem_not_counted_for_evict`: as in Redis, a slow replica costs no keys.
 pub fn buffer_memory(server: &Server) -> (u64, u64, u64) {
     if server.repl.state().backlog_from.is_none() {
         return (0, 0, 0);
     }
     let (held, backlog) = server.feed.held();
-    (backlog, held, held - backlog)
+    let attached = server.repl.attached();
+    if attached.is_empty() {
+        // Without replicas, all of the buffer is the backlog's (as Redis counts it).
+        return (held, held, 0);
+    }
+    let in_writers: u64 = attached.iter().map(|r| r.in_writer.load(Relaxed)).sum();
+    let replicas = held - backlog + in_writers;
+    (backlog, backlog + replicas, replicas)
 }
 
 /// DEBUG REPLICATE <command>: the command goes to the replicas (and the backlog) as it is, without running here

@@ -251,6 +251,7 @@ pub fn spawn_cron(server: Arc<Server>) {
                 let idle = c.idle_secs();
                 c.bufs.lock().cron(idle, now);
             }
+            crate::memory::clients::refresh_kernel_queued(&server);
         });
     if let Err(e) = spawned {
         log::warn!("could not start the clients cron thread: {e}");

@@ -45,9 +45,10 @@ impl PackLimits {
     }
 }
 
-/// `set-max-intset-entries`: an intset growing past it becomes a hashtable.
+/// `set-max-intset-entries`: an intset growing past it becomes a hashtable. Capped at 2^30 members whatever
+/// the setting, as Redis caps it ("due to intset internals"; here, the packed value's `u32` length).
 pub fn intset_limit(config: &Config) -> usize {
-    threshold(config, Threshold::SetMaxIntsetEntries)
+    threshold(config, Threshold::SetMaxIntsetEntries).min(1 << 30)
 }
 
 /// The parameters are validated as 0 ..= i64::MAX, so every value fits a `usize` on the 64-bit targets we build.

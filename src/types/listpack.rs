@@ -10,7 +10,7 @@
 
 use crate::util::rawslice;
 
-/// 16 bytes: the buffer's thin pointer and `u32` length (listpacks stay under `zset::LISTPACK_SAFETY`), and the
+/// 16 bytes: the buffer's thin pointer and `u32` length (listpacks stay under [`SAFETY_LIMIT`]), and the
 /// entry count, so that a `Value` holding one is 24 bytes (see `db::StrValue`).
 pub struct Listpack {
     ptr: std::ptr::NonNull<u8>,
@@ -111,6 +111,19 @@ fn write_entry(out: &mut [u8], data: &[u8]) -> usize {
 pub fn entry_size(len: usize) -> usize {
     let body = varint_len(len) + len;
     body + varint_len(body)
+}
+
+/// A hash or sorted set listpack never grows past this (Redis's `LISTPACK_MAX_SAFETY_SIZE`), whatever the
+/// `*-max-listpack-*` limits say: raised limits convert it to the big structure rather than overflow the
+/// packed value's `u32` length.
+pub const SAFETY_LIMIT: usize = 1 << 30;
+
+/// Whether entries holding `lens` bytes each fit in `lp` within [`SAFETY_LIMIT`] (Redis's `lpSafeToAdd`).
+pub fn safe_to_add(lp: &Listpack, lens: &[usize]) -> bool {
+    let added = lens
+        .iter()
+        .fold(0usize, |sum, &len| sum.saturating_add(entry_size(len)));
+    lp.bytes().saturating_add(added) <= SAFETY_LIMIT
 }
 
 impl Listpack {
@@ -374,6 +387,21 @@ mod tests {
             lp.bytes(),
             model.iter().map(|e| entry_size(e.len())).sum::<usize>()
         );
+    }
+
+    #[test]
+    fn safe_to_add_stops_at_the_safety_limit() {
+        let lp = Listpack::from_entries([&b"abc"[..]]);
+        assert_eq!(lp.bytes(), 5);
+        // 5 bytes held; an entry of n bytes near 2^30 takes n + 10 (a 5-byte length before and after it).
+        let room = SAFETY_LIMIT - 5;
+        let fits = room - 10;
+        assert_eq!(entry_size(fits), room);
+        assert!(safe_to_add(&lp, &[fits]));
+        assert!(!safe_to_add(&lp, &[fits + 1]));
+        assert!(!safe_to_add(&lp, &[1 << 29, 1 << 29]));
+        assert!(safe_to_add(&lp, &[10, 20]));
+        assert!(!safe_to_add(&lp, &[usize::MAX / 2, usize::MAX / 2]));
     }
 
     #[test]

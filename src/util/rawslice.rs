@@ -5,7 +5,7 @@
 use std::ptr::NonNull;
 
 /// The pointer and length of `b`, which the caller now owns. Panics past `u32::MAX` elements (packed values are
-/// bounded far below: listpacks by `LISTPACK_SAFETY`, intsets by `set-max-intset-entries`).
+/// bounded far below: listpacks by `listpack::SAFETY_LIMIT`, intsets by `collection::intset_limit`).
 pub fn into_raw<T>(b: Box<[T]>) -> (NonNull<T>, u32) {
     let len = u32::try_from(b.len()).expect("a packed value of 2^32 elements");
     let ptr = Box::into_raw(b) as *mut T;

@@ -6,7 +6,7 @@ mod commands;
 
 use crate::db::{Dict, StrValue};
 use crate::types::collection::{clone_dict, member_hash, new_dict, scan_dict, PackLimits};
-use crate::types::listpack::Listpack;
+use crate::types::listpack::{safe_to_add, Listpack};
 
 /// A listpack holds the fields and values alternately: field, value, field, value...
 /// The table is boxed so that a small hash costs only its listpack.
@@ -83,12 +83,15 @@ impl Hash {
         }
     }
 
-    /// Sets `field`; true if it is new. As Redis's hashTypeSet, a field or value too long for `limits` converts
-    /// the listpack first, and so does a listpack left with too many fields, even by an update (after
-    /// `hash-max-listpack-entries` was lowered).
+    /// Sets `field`; true if it is new. As Redis's hashTypeSet, a field or value too long for `limits`, or one
+    /// that would take the listpack past its safety size, converts the listpack first, and so does a listpack
+    /// left with too many fields, even by an update (after `hash-max-listpack-entries` was lowered).
     pub fn set(&mut self, field: &[u8], value: Vec<u8>, limits: PackLimits) -> bool {
         if let Hash::Pack(lp) = self {
-            if limits.too_long(field.len()) || limits.too_long(value.len()) {
+            if limits.too_long(field.len())
+                || limits.too_long(value.len())
+                || !safe_to_add(lp, &[field.len(), value.len()])
+            {
                 self.convert();
             } else {
                 let added = match find(lp, field).and_then(|off| lp.next(off)) {

@@ -18,12 +18,9 @@ mod table;
 use crate::commands::Command;
 use crate::db::Dict;
 use crate::types::collection::{clone_dict, member_hash, new_dict, PackLimits};
-use crate::types::listpack::{entry_size, Listpack};
+use crate::types::listpack::{safe_to_add, Listpack};
 use ordered::{pairs, score_bytes, Ordered};
 use skiplist::SkipList;
-
-/// A listpack never grows past this (Redis's `LISTPACK_MAX_SAFETY_SIZE`), whatever the limits say.
-pub const LISTPACK_SAFETY: usize = 1 << 30;
 
 pub enum ZSet {
     Pack(Listpack),
@@ -211,7 +208,7 @@ impl ZSet {
             let grows = found.is_none()
                 && (limits.too_long(member.len())
                     || lp.len() / 2 + 1 > limits.entries
-                    || lp.bytes() + entry_size(member.len()) + entry_size(8) > LISTPACK_SAFETY);
+                    || !safe_to_add(lp, &[member.len(), 8]));
             if grows {
                 self.to_skiplist();
             } else {

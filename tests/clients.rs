@@ -81,3 +81,34 @@ fn every_script_is_listed() {
     listed.sort();
     assert_eq!(found, listed, "every script in tests/clients/ is run");
 }
+
+/// CLIENT KILL frees its clients at once in Redis, so INFO's `connected_clients` right after it no longer counts
+/// them, even those blocked in a command (here their threads leave a moment later).
+#[test]
+fn killed_clients_leave_connected_clients_at_once() {
+    let server = Server::start();
+    let mut me = server.client();
+    let mut others: Vec<_> = (0..4).map(|_| server.client()).collect();
+    for c in &mut others[..2] {
+        assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+        c.send(&["BLPOP", "nothing", "0"]);
+    }
+    let count = |c: &mut common::Client| {
+        let info = c.cmd(&["INFO", "clients"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:").map(str::to_string))
+            .unwrap_or_default()
+    };
+    for c in &mut others[2..] {
+        assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    }
+    assert_eq!(count(&mut me), "5");
+    assert_eq!(me.cmd(&["CLIENT", "KILL", "SKIPME", "yes"]), ":4\r\n");
+    assert_eq!(count(&mut me), "1");
+    let mut fresh: Vec<_> = (0..2).map(|_| server.client()).collect();
+    for c in &mut fresh {
+        assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    }
+    assert_eq!(count(&mut me), "3");
+    drop(others);
+}

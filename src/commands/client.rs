@@ -420,7 +420,8 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let me = ctx.client.id();
     let mut killed = 0;
-    for c in ctx.server.clients.all() {
+    // A client already killed is gone for Redis, even if its thread has not noticed yet.
+    for c in ctx.server.clients.live() {
         let matches = filter.id.is_none_or(|id| id == c.id)
             && filter
                 .addr
@@ -430,8 +431,7 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
                 .is_none_or(|a| a == c.laddr.to_string().as_bytes())
             && filter.kind.is_none_or(|k| k == client_type(&c))
             && filter.user.is_none_or(|u| u == c.user.lock().as_slice());
-        // A client already killed is gone for Redis, even if its thread has not noticed yet.
-        if !matches || (filter.skipme && c.id == me) || c.killed.load(Relaxed) {
+        if !matches || (filter.skipme && c.id == me) {
             continue;
         }
         if c.id == me {

@@ -165,10 +165,7 @@ fn server_section(server: &Server, out: &mut String) {
 }
 
 fn clients_section(server: &Server, out: &mut String) {
-    // A killed client is gone for Redis at once (CLIENT KILL frees it), even if its thread has not noticed yet:
-    // counted here as CLIENT LIST shows it.
-    let mut clients = server.clients.all();
-    clients.retain(|c| !c.killed.load(std::sync::atomic::Ordering::Relaxed));
+    let clients = server.clients.live();
     let blocked = clients
         .iter()
         .filter(|c| crate::blocking::still_blocked(c))

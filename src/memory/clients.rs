@@ -105,9 +105,9 @@ pub fn kernel_queued() -> u64 {
 pub fn refresh_kernel_queued(server: &Server) {
     let queued: usize = server
         .clients
-        .all()
+        .live()
         .iter()
-        .filter(|c| c.repl_kind.load(Relaxed) == 0 && !c.killed.load(Relaxed))
+        .filter(|c| c.repl_kind.load(Relaxed) == 0)
         .map(|c| in_kernel(c.fd))
         .sum();
     KERNEL_QUEUED.store(queued as u64, Relaxed);
@@ -122,9 +122,8 @@ pub fn evict(server: &Server, current: u64) {
     }
     let mut clients: Vec<(u64, std::sync::Arc<ClientInfo>)> = server
         .clients
-        .all()
+        .live()
         .into_iter()
-        .filter(|c| !c.killed.load(Relaxed))
         .map(|c| (held(&c) + super::overhead::CLIENT_BASE, c))
         .collect();
     let mut total: u64 = clients.iter().map(|(m, _)| m).sum();

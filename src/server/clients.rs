@@ -340,6 +340,14 @@ impl ClientRegistry {
         self.clients.lock().values().cloned().collect()
     }
 
+    /// The clients not killed: Redis frees a client it kills at once, so for every count and list a killed
+    /// client is gone, even while its thread has not yet noticed and unregistered it.
+    pub fn live(&self) -> Vec<Arc<ClientInfo>> {
+        let mut clients = self.all();
+        clients.retain(|c| !c.killed.load(Relaxed));
+        clients
+    }
+
     pub fn kill_all(&self) {
         for c in self.all() {
             c.kill();

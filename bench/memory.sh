@@ -6,7 +6,7 @@
 #
 #   bench/memory.sh [--keys N] [--big N] [--rows a,b,...] [--bin PATH]
 #
-# Rows: string hash set_int set_str zset list big_hash big_zset big_list (default: all). --keys (default 200000)
+# Rows: string hash set_int set_str zset list big_hash big_zset big_list big_list_compressed (default: all). --keys (default 200000)
 # small values, --big (default 1000000) elements of the big ones. --bin: the ferredis binary to measure (default:
 # target/release/ferredis, built first).
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 KEYS=200000
 BIG=1000000
-ROWS="string,hash,set_int,set_str,zset,list,big_hash,big_zset,big_list"
+ROWS="string,hash,set_int,set_str,zset,list,big_hash,big_zset,big_list,big_list_compressed"
 BIN=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -77,6 +77,9 @@ elif row == "big_zset":
     large("one sorted set of N members (per member)", "big", lambda k, r: [b"ZADD", k] + sum(([b"%d" % j, b"member:%d" % j] for j in r), []))
 elif row == "big_list":
     large("one list of N items (per item)", "big", lambda k, r: [b"RPUSH", k] + [b"item:%d" % j for j in r])
+elif row == "big_list_compressed":
+    cmd(b"CONFIG", b"SET", b"list-compress-depth", b"1")
+    large("one list of N items, list-compress-depth 1 (per item)", "big", lambda k, r: [b"RPUSH", k] + [b"item:%d" % j for j in r])
 else:
     sys.exit(f"unknown row {row}")
 PY

@@ -1,6 +1,7 @@
 //! `list-max-listpack-size` shapes a list's real quicklist nodes as in Redis: DEBUG OBJECT's `ql_*` fields (node
 //! count, average entries a node, bytes) equal redis-server's after the same pushes, for entry-count fills,
-//! byte-size fills and the 8 KB safety limit of positive fills.
+//! byte-size fills and the 8 KB safety limit of positive fills; with `list-compress-depth`, every list command
+//! answers as redis-server does while the interior nodes are compressed, and the list takes less memory.
 
 mod common;
 use common::{Client, Server};
@@ -52,12 +53,15 @@ fn at_once(cmd: &str, items: impl Iterator<Item = String>) -> Vec<Vec<String>> {
         .collect()]
 }
 
+/// ferredis and redis-server, both with DEBUG enabled (None only when the run opts out of redis-server).
+fn both() -> Option<(Server, Server)> {
+    let redis = Server::start_redis_with(DEBUG_ON)?;
+    Some((Server::start_with(DEBUG_ON), redis))
+}
+
 #[test]
 fn nodes_follow_list_max_listpack_size_as_in_redis() {
-    let Some(redis) = Server::start_redis_with(DEBUG_ON) else {
-        return;
-    };
-    let ours = Server::start_with(DEBUG_ON);
+    let Some((ours, redis)) = both() else { return };
     let (mut a, mut b) = (ours.client(), redis.client());
     let short = |n: usize| (0..n).map(|i| format!("item-{i}"));
     let long = |n: usize, len: usize| (0..n).map(move |i| format!("{i}-{}", "x".repeat(len)));
@@ -102,5 +106,129 @@ fn a_bad_fill_is_refused_and_a_list_keeps_its_elements_across_fills() {
     assert_eq!(
         common::bulks(&c.cmd(&["lrange", "l", "0", "-1"])),
         ["first", "e1", "e2", "new", "e3", "e4", "e5", "e6"]
+    );
+}
+
+/// One random list command on key `l` (items drawn from a few compressible shapes), as text arguments.
+fn random_list_command(len: usize) -> Vec<String> {
+    let item = || match fastrand::u8(..4) {
+        0 => format!("item:{:0>30}", fastrand::u8(..20)),
+        1 => "y".repeat(fastrand::usize(100..3000)),
+        2 => fastrand::u32(..).to_string(),
+        _ => format!("e{}", fastrand::u8(..50)),
+    };
+    let index = || fastrand::i64(-(len as i64) - 2..len as i64 + 2).to_string();
+    let words: Vec<String> = match fastrand::u8(..14) {
+        0..=2 => vec!["rpush".into(), "l".into(), item(), item()],
+        3..=4 => vec!["lpush".into(), "l".into(), item()],
+        5 => vec!["lpop".into(), "l".into(), fastrand::u8(..40).to_string()],
+        6 => vec!["rpop".into(), "l".into()],
+        7 => vec!["lset".into(), "l".into(), index(), item()],
+        8 => {
+            let side = if fastrand::bool() { "before" } else { "after" };
+            vec!["linsert".into(), "l".into(), side.into(), item(), item()]
+        }
+        9 => vec![
+            "lrem".into(),
+            "l".into(),
+            fastrand::i8(-3..3).to_string(),
+            item(),
+        ],
+        10 => vec![
+            "ltrim".into(),
+            "l".into(),
+            fastrand::u8(..5).to_string(),
+            "-3".into(),
+        ],
+        11 => vec!["lindex".into(), "l".into(), index()],
+        12 => vec![
+            "lpos".into(),
+            "l".into(),
+            item(),
+            "count".into(),
+            "0".into(),
+        ],
+        _ => vec!["lrange".into(), "l".into(), index(), index()],
+    };
+    words
+}
+
+#[test]
+fn compressed_lists_answer_as_redis_does() {
+    let Some((ours, redis)) = both() else { return };
+    let (mut a, mut b) = (ours.client(), redis.client());
+    fastrand::seed(2026);
+    for depth in ["1", "2"] {
+        for c in [&mut a, &mut b] {
+            assert_eq!(
+                c.cmd(&["config", "set", "list-compress-depth", depth]),
+                "+OK\r\n"
+            );
+            c.cmd(&["del", "l"]);
+            // A long list first, so that most commands reach compressed nodes.
+            let fill: Vec<String> = (0..3000).map(|i| format!("item:{:0>30}", i % 20)).collect();
+            let mut args = vec!["rpush", "l"];
+            args.extend(fill.iter().map(String::as_str));
+            assert_eq!(c.cmd(&args), ":3000\r\n");
+        }
+        for step in 0..1500 {
+            let len: usize = a.cmd(&["llen", "l"])[1..].trim_end().parse().unwrap_or(0);
+            let words = random_list_command(len);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(
+                a.cmd(&args),
+                b.cmd(&args),
+                "depth {depth}, step {step}: {args:?}"
+            );
+        }
+        // Node layouts part after edits in the middle (Redis merges neighbours its own way); the flag agrees.
+        for c in [&mut a, &mut b] {
+            let ql = quicklist(c, "l");
+            assert!(ql.contains(" ql_compressed:1 "), "{ql}");
+        }
+        let whole = ["lrange", "l", "0", "-1"];
+        assert_eq!(a.cmd(&whole), b.cmd(&whole));
+        assert_eq!(a.cmd(&["debug", "digest"]), b.cmd(&["debug", "digest"]));
+    }
+}
+
+#[test]
+fn compression_saves_memory_and_survives_a_reload() {
+    let ours = Server::start_with(DEBUG_ON);
+    let mut c = ours.client();
+    let usage = |c: &mut Client, key: &str| -> usize {
+        let r = c.cmd(&["memory", "usage", key, "samples", "0"]);
+        r[1..].trim_end().parse().unwrap_or_else(|_| panic!("{r}"))
+    };
+    let items: Vec<String> = (0..20_000)
+        .map(|i| format!("user:{:0>12}:active", i % 100))
+        .collect();
+    let mut args = vec!["rpush", "plain"];
+    args.extend(items.iter().map(String::as_str));
+    assert_eq!(c.cmd(&args), ":20000\r\n");
+    assert_eq!(
+        c.cmd(&["config", "set", "list-compress-depth", "1"]),
+        "+OK\r\n"
+    );
+    args[1] = "packed";
+    assert_eq!(c.cmd(&args), ":20000\r\n");
+    let (plain, packed) = (usage(&mut c, "plain"), usage(&mut c, "packed"));
+    assert!(
+        packed * 5 < plain,
+        "compressed {packed} bytes, plain {plain}"
+    );
+    let digest = c.cmd(&["debug", "digest-value", "packed"]);
+    assert_eq!(digest, c.cmd(&["debug", "digest-value", "plain"]));
+    assert_eq!(
+        c.cmd(&["lindex", "packed", "10001"]),
+        "$24\r\nuser:000000000001:active\r\n"
+    );
+    assert_eq!(c.cmd(&["debug", "reload"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["debug", "digest-value", "packed"]), digest);
+    // Loaded under depth 1, the list is compressed again.
+    assert!(usage(&mut c, "packed") * 5 < plain);
+    assert_eq!(
+        c.cmd(&["config", "get", "list-compress-depth"]),
+        "*2\r\n$19\r\nlist-compress-depth\r\n$1\r\n1\r\n"
     );
 }

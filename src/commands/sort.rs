@@ -325,7 +325,7 @@ fn load<'c>(ctx: &'c Ctx, key: &[u8], kind: Option<Kind>, r: &Request) -> Vec<Co
         return Vec::new();
     }
     match ctx.keys.peek(ctx.db(), key).map(|e| &e.value) {
-        Some(Value::List(list)) => list.iter().map(Cow::Borrowed).collect(),
+        Some(Value::List(list)) => list.iter().collect(),
         Some(Value::Set(set)) => set.iter().collect(),
         Some(Value::ZSet(zset)) if r.dont_sort => {
             zset.list().iter().map(|(m, _)| Cow::Borrowed(m)).collect()

@@ -234,6 +234,7 @@ impl Config {
         crate::memory::apply_config(name, v);
         crate::crash::apply_config(name, v);
         match name {
+            "list-compress-depth" => crate::types::list::set_compress_depth(num()),
             "hz" => self.hz.store(num() as u32, Relaxed),
             "maxclients" => self.maxclients.store(num() as usize, Relaxed),
             "timeout" => self.timeout_secs.store(num() as u64, Relaxed),

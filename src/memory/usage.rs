@@ -47,8 +47,8 @@ mod per_element {
     pub const SET_TABLE: usize = 40;
     /// One skip-list node (member, score, levels) plus the score dict's node.
     pub const ZSET: usize = 160;
-    /// A list slot: an inline-up-to-16-bytes element in a ring buffer.
-    pub const LIST: usize = 32;
+    /// A quicklist node's slot in the list's deque (its elements are in the node's listpack).
+    pub const LIST_NODE: usize = 24;
     /// A stream entry: its id and field vector in the B-tree.
     pub const STREAM: usize = 64;
 }
@@ -73,8 +73,15 @@ pub fn value_usage(value: &Value, samples: usize) -> usize {
         Value::Str(s) if s.spilled() => block(s.capacity()),
         Value::Str(_) => 0,
         Value::List(l) => {
-            let sizes = l.iter().take(samples).map(|e| inline_bytes(e.len()));
-            block(32) + extrapolate(sizes, l.len(), per_element::LIST)
+            // By nodes, as Redis's: each node's slot and its listpack's block, or a compressed node's header
+            // and compressed bytes.
+            let sizes = l
+                .node_footprints()
+                .take(samples)
+                .map(|(bytes, compressed)| {
+                    per_element::LIST_NODE + block(bytes) + if compressed { block(24) } else { 0 }
+                });
+            block(32) + extrapolate(sizes, l.node_count(), 0)
         }
         Value::Hash(h) => {
             let per = if h.is_listpack() {

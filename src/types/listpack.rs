@@ -172,6 +172,17 @@ impl Listpack {
         Listpack::with_buf(out.into_boxed_slice(), count)
     }
 
+    /// The encoded entries, for a compressed quicklist node to keep and give back to [`Listpack::from_encoded`].
+    pub fn encoded(&self) -> &[u8] {
+        self.buf()
+    }
+
+    /// The listpack whose [`Listpack::encoded`] bytes were `buf`, holding `count` entries. Only for bytes this
+    /// process encoded (a decompressed quicklist node): nothing here validates them.
+    pub fn from_encoded(buf: Box<[u8]>, count: usize) -> Listpack {
+        Listpack::with_buf(buf, count as u32)
+    }
+
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.count as usize

@@ -56,7 +56,7 @@ pub fn object_digest(digest: &mut Digest, entry: &Entry) {
     mix(digest, &type_code(value).to_be_bytes());
     match value {
         Value::Str(s) => mix(digest, s),
-        Value::List(l) => l.iter().for_each(|item| mix(digest, item)),
+        Value::List(l) => l.iter().for_each(|item| mix(digest, &item)),
         Value::Set(s) => s.iter().for_each(|member| xor(digest, &member)),
         Value::ZSet(z) => {
             for (member, score) in z.list().iter() {

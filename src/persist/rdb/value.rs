@@ -141,7 +141,7 @@ fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
         if !node.is_empty() && !node_takes(&node, item.len(), enc.limits.list_node) {
             nodes.push(std::mem::take(&mut node).finish());
         }
-        node.push(item);
+        node.push(&item);
     }
     if !node.is_empty() {
         nodes.push(node.finish());

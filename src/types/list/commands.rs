@@ -1,5 +1,7 @@
 //! The non-blocking list commands, each validating all of its arguments before it changes anything.
 
+use std::borrow::Cow;
+
 use super::{list_mut, list_ref, move_one, pop_from, propagate_pop, push_to, shrunk, End, List};
 use crate::commands::args::int_arg;
 use crate::commands::{Args, Ctx, Cursor};
@@ -164,7 +166,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> Reply {
         count.unsigned_abs().try_into().unwrap_or(usize::MAX)
     };
     let len = list.len();
-    let is_match = |(_, e): &(usize, &[u8])| *e == element;
+    let is_match = |(_, e): &(usize, Cow<[u8]>)| *e == element;
     let mut doomed: Vec<usize> = if count < 0 {
         let from_tail = list.iter().rev().enumerate().filter(is_match);
         from_tail.map(|(i, _)| len - 1 - i).take(limit).collect()
@@ -260,7 +262,7 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> Reply {
     let len = list.len();
     let mut found = Vec::new();
     let mut matches: i64 = 0;
-    let walk: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+    let walk: Box<dyn Iterator<Item = Cow<[u8]>>> = if from_tail {
         Box::new(list.iter().rev())
     } else {
         Box::new(list.iter())

@@ -2,15 +2,19 @@
 //!
 //! A quicklist, as Redis's: a sequence (`nodes::Nodes`) of listpack nodes of up to 8 KB each (Redis's default
 //! `list-max-listpack-size -2`), so an element costs its bytes plus two, not a slot and an allocation. Push and
-//! pop at both ends touch one node; indexing skips whole nodes by their counts. Commands are in `commands` (the
-//! plain ones) and `blocking` (BLPOP and family, built on `crate::blocking`); the pop/move routines they share
-//! are here.
+//! pop at both ends touch one node; indexing skips whole nodes by their counts. With `list-compress-depth`, nodes
+//! beyond that many from either end are kept LZF-compressed (`node`), so reads yield `Cow`s: borrowed from a
+//! packed node, copied out of a compressed one. Commands are in `commands` (the plain ones) and `blocking`
+//! (BLPOP and family, built on `crate::blocking`); the pop/move routines they share are here.
 
 mod blocking;
 mod commands;
+mod node;
 mod nodes;
 #[cfg(test)]
 mod props;
+
+use std::borrow::Cow;
 
 use crate::commands::flags::*;
 use crate::commands::keyspec::prelude::*;
@@ -19,6 +23,7 @@ use crate::db::{StrValue, Value};
 use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::types::listpack::{entry_size, Listpack};
+pub use node::set_compress_depth;
 pub use nodes::set_fill;
 use nodes::{allows, fill, within, Nodes};
 
@@ -105,7 +110,14 @@ impl List {
         self.len == 0
     }
 
-    /// Each node's entries and bytes (DEBUG OBJECT's quicklist fields).
+    /// Each node's bytes as kept (compressed or not) and whether it is compressed (MEMORY USAGE).
+    pub fn node_footprints(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+        self.nodes
+            .iter()
+            .map(|n| (n.compressed_bytes(), n.is_compressed()))
+    }
+
+    /// Each node's entries and uncompressed bytes (DEBUG OBJECT's quicklist fields).
     pub fn node_sizes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.nodes.iter().map(|n| (n.len(), n.bytes()))
     }
@@ -122,6 +134,7 @@ impl List {
     /// exactly-sized reallocation rather than one per element.
     pub fn push_all(&mut self, end: End, items: &[&[u8]]) {
         let fill = fill();
+        let nodes_before = self.nodes.len();
         let mut rest = items;
         while !rest.is_empty() {
             let node = match end {
@@ -143,6 +156,14 @@ impl List {
             }
             self.len += take;
             rest = &rest[take..];
+        }
+        let added = self.nodes.len() - nodes_before;
+        if added > 0 {
+            let new = match end {
+                End::Left => 0..added,
+                End::Right => nodes_before..self.nodes.len(),
+            };
+            self.nodes.settle(new);
         }
     }
 
@@ -180,6 +201,7 @@ impl List {
                     End::Left => self.nodes.push_front(n),
                     End::Right => self.nodes.push_back(n),
                 }
+                self.nodes.settle(0..0);
             }
         }
         self.len += 1;
@@ -201,6 +223,7 @@ impl List {
                 End::Left => self.nodes.pop_front(),
                 End::Right => self.nodes.pop_back(),
             };
+            self.nodes.settle(0..0);
         }
         self.len -= 1;
         Some(item)
@@ -232,10 +255,9 @@ impl List {
         }
     }
 
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
+    pub fn get(&self, i: usize) -> Option<Cow<'_, [u8]>> {
         let (n, at) = self.locate(i)?;
-        let node = &self.nodes[n];
-        Some(node.get(node.skip(0, at)))
+        Some(self.nodes[n].get(at))
     }
 
     /// Replaces element `i` (LSET); false if out of range.
@@ -243,9 +265,9 @@ impl List {
         let Some((n, at)) = self.locate(i) else {
             return false;
         };
-        let node = &mut self.nodes[n];
+        let node = self.nodes.get_mut(n);
         node.splice(node.skip(0, at), 1, &[item]);
-        self.split_if_big(n);
+        self.split_and_settle(n);
         true
     }
 
@@ -257,16 +279,25 @@ impl List {
         let Some((n, at)) = self.locate(i) else {
             return;
         };
-        let node = &mut self.nodes[n];
+        let node = self.nodes.get_mut(n);
         node.splice(node.skip(0, at), 0, &[item]);
         self.len += 1;
-        self.split_if_big(n);
+        self.split_and_settle(n);
     }
 
-    /// Splits node `n` in halves, and those again, until each is within the node size or holds one element.
+    /// After a change to node `n`: splits it if it grew too big, then compresses what should be.
+    fn split_and_settle(&mut self, n: usize) {
+        let before = self.nodes.len();
+        self.split_if_big(n);
+        let added = self.nodes.len() - before;
+        self.nodes.settle(n..n + 1 + added);
+    }
+
+    /// Splits node `n` (packed) in halves, and those again, until each is within the node size or holds one
+    /// element.
     fn split_if_big(&mut self, n: usize) {
-        let node = &mut self.nodes[n];
-        if within(fill(), node) {
+        let node = self.nodes.get_mut(n);
+        if within(fill(), node.bytes(), node.len()) {
             return;
         }
         let tail = node.split_off(node.skip(0, node.len() / 2));
@@ -280,6 +311,8 @@ impl List {
         let mut skip = start;
         let mut left = count;
         let mut n = 0;
+        // The nodes changed in place (empty until one is).
+        let mut touched = 0..0;
         while left > 0 && n < self.nodes.len() {
             let len = self.nodes[n].len();
             if skip >= len {
@@ -291,38 +324,44 @@ impl List {
             if take == len {
                 self.nodes.remove(n);
             } else {
-                let node = &mut self.nodes[n];
+                let node = self.nodes.get_mut(n);
                 node.splice(node.skip(0, skip), take, &[]);
+                // Nodes removed later come after this one, so its index stays.
+                touched = if touched.is_empty() { n } else { touched.start }..n + 1;
                 n += 1;
             }
             self.len -= take;
             left -= take;
             skip = 0;
         }
+        self.nodes.settle(touched);
     }
 
     /// Keeps only the elements for which `keep(index, element)` holds (LREM).
     pub fn retain(&mut self, mut keep: impl FnMut(usize, &[u8]) -> bool) {
         let mut index = 0;
-        let kept = List::from_items(self.iter().filter(|e| {
-            index += 1;
-            keep(index - 1, e)
-        }));
-        *self = kept;
+        let kept: Vec<Cow<[u8]>> = self
+            .iter()
+            .filter(|e| {
+                index += 1;
+                keep(index - 1, e)
+            })
+            .collect();
+        *self = List::from_items(kept.iter().map(|e| &e[..]));
     }
 
     /// Elements in order (either way).
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + '_ {
-        self.nodes.iter().flat_map(|n| n.iter())
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Cow<'_, [u8]>> + '_ {
+        self.nodes.iter().flat_map(|n| n.items())
     }
 
     /// Elements `a..=b` (in range), skipping whole nodes up to `a`.
-    pub fn range(&self, a: usize, b: usize) -> impl Iterator<Item = &[u8]> + '_ {
+    pub fn range(&self, a: usize, b: usize) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
         let (first, at) = self.locate(a).unwrap_or((self.nodes.len(), 0));
         self.nodes
             .iter()
             .skip(first)
-            .flat_map(|n| n.iter())
+            .flat_map(|n| n.items())
             .skip(at)
             .take((b + 1).saturating_sub(a))
     }

@@ -4,17 +4,18 @@
 //! the inline form.
 
 use std::collections::VecDeque;
-use std::ops::{Index, IndexMut};
+use std::ops::{Index, Range};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
+use super::node::{compress_depth, Node};
 use crate::types::listpack::Listpack;
 
 #[derive(Clone)]
 pub enum Nodes {
     /// No node or one (never an empty one: an empty list has `None`).
-    Few(Option<Listpack>),
+    Few(Option<Node>),
     /// Two nodes or more.
-    Many(VecDeque<Listpack>),
+    Many(VecDeque<Node>),
 }
 
 impl Default for Nodes {
@@ -32,34 +33,47 @@ impl Nodes {
     }
 
     /// The nodes as up to two slices, in order (a deque's two halves).
-    fn slices(&self) -> (&[Listpack], &[Listpack]) {
+    fn slices(&self) -> (&[Node], &[Node]) {
         match self {
             Nodes::Few(n) => (n.as_slice(), &[]),
             Nodes::Many(d) => d.as_slices(),
         }
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Listpack> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Node> + '_ {
         let (a, b) = self.slices();
         a.iter().chain(b)
     }
 
+    /// The first node's listpack (decompressed if it was compressed).
     pub fn front_mut(&mut self) -> Option<&mut Listpack> {
         match self {
             Nodes::Few(n) => n.as_mut(),
             Nodes::Many(d) => d.front_mut(),
         }
+        .map(Node::unpack)
     }
 
+    /// The last node's listpack (decompressed if it was compressed).
     pub fn back_mut(&mut self) -> Option<&mut Listpack> {
         match self {
             Nodes::Few(n) => n.as_mut(),
             Nodes::Many(d) => d.back_mut(),
         }
+        .map(Node::unpack)
+    }
+
+    /// Node `i`'s listpack (in range), decompressed in place for a change; `settle` compresses it again.
+    pub fn get_mut(&mut self, i: usize) -> &mut Listpack {
+        match self {
+            Nodes::Few(n) => &mut n.as_mut_slice()[i],
+            Nodes::Many(d) => &mut d[i],
+        }
+        .unpack()
     }
 
     /// The deque form, converting an inline node into one.
-    fn many(&mut self) -> &mut VecDeque<Listpack> {
+    fn many(&mut self) -> &mut VecDeque<Node> {
         if let Nodes::Few(n) = self {
             *self = Nodes::Many(n.take().into_iter().collect());
         }
@@ -70,7 +84,7 @@ impl Nodes {
     }
 
     /// Back to the inline form once one node (or none) is left.
-    fn settle(&mut self) {
+    fn inline(&mut self) {
         if let Nodes::Many(d) = self {
             if d.len() <= 1 {
                 *self = Nodes::Few(d.pop_front());
@@ -79,6 +93,7 @@ impl Nodes {
     }
 
     pub fn push_front(&mut self, node: Listpack) {
+        let node = Node::Packed(node);
         match self {
             Nodes::Few(n @ None) => *n = Some(node),
             _ => self.many().push_front(node),
@@ -86,32 +101,34 @@ impl Nodes {
     }
 
     pub fn push_back(&mut self, node: Listpack) {
+        let node = Node::Packed(node);
         match self {
             Nodes::Few(n @ None) => *n = Some(node),
             _ => self.many().push_back(node),
         }
     }
 
-    pub fn pop_front(&mut self) -> Option<Listpack> {
+    pub fn pop_front(&mut self) -> Option<Node> {
         let node = match self {
             Nodes::Few(n) => n.take(),
             Nodes::Many(d) => d.pop_front(),
         };
-        self.settle();
+        self.inline();
         node
     }
 
-    pub fn pop_back(&mut self) -> Option<Listpack> {
+    pub fn pop_back(&mut self) -> Option<Node> {
         let node = match self {
             Nodes::Few(n) => n.take(),
             Nodes::Many(d) => d.pop_back(),
         };
-        self.settle();
+        self.inline();
         node
     }
 
     /// Inserts `node` at position `i` (at most the length).
     pub fn insert(&mut self, i: usize, node: Listpack) {
+        let node = Node::Packed(node);
         match self {
             Nodes::Few(n @ None) => *n = Some(node),
             _ => self.many().insert(i, node),
@@ -119,32 +136,51 @@ impl Nodes {
     }
 
     /// Removes the node at position `i` (in range).
-    pub fn remove(&mut self, i: usize) -> Option<Listpack> {
+    pub fn remove(&mut self, i: usize) -> Option<Node> {
         let node = match self {
             Nodes::Few(n) if i == 0 => n.take(),
             Nodes::Few(_) => None,
             Nodes::Many(d) => d.remove(i),
         };
-        self.settle();
+        self.inline();
         node
+    }
+
+    /// After nodes came or went at either end, or nodes `touched` were changed: keeps the `list-compress-depth`
+    /// nodes at each end packed (they are where pushes and pops go), and compresses the nodes just beyond them and
+    /// the changed ones among the rest, as Redis's `__quicklistCompress`. With a depth of 0 nothing changes, and
+    /// nodes compressed under an earlier depth stay so until a change reaches them.
+    pub fn settle(&mut self, touched: Range<usize>) {
+        let depth = compress_depth();
+        let Nodes::Many(d) = self else {
+            return;
+        };
+        if depth == 0 {
+            return;
+        }
+        let len = d.len();
+        for i in 0..depth.min(len) {
+            d[i].unpack();
+            d[len - 1 - i].unpack();
+        }
+        if len <= 2 * depth {
+            return;
+        }
+        let changed = touched.start.max(depth)..touched.end.min(len - depth);
+        if !changed.is_empty() {
+            d.range_mut(changed).for_each(Node::compress);
+        }
+        d[depth].compress();
+        d[len - 1 - depth].compress();
     }
 }
 
 impl Index<usize> for Nodes {
-    type Output = Listpack;
-    fn index(&self, i: usize) -> &Listpack {
+    type Output = Node;
+    fn index(&self, i: usize) -> &Node {
         match self {
             Nodes::Few(n) => &n.as_slice()[i],
             Nodes::Many(d) => &d[i],
-        }
-    }
-}
-
-impl IndexMut<usize> for Nodes {
-    fn index_mut(&mut self, i: usize) -> &mut Listpack {
-        match self {
-            Nodes::Few(n) => &mut n.as_mut_slice()[i],
-            Nodes::Many(d) => &mut d[i],
         }
     }
 }
@@ -191,14 +227,14 @@ pub fn allows(fill: i64, bytes: usize, count: usize, len: usize) -> bool {
     }
 }
 
-/// Whether `node` is within `fill`'s limits (a node of one entry always is); an edit in the middle (LSET,
-/// LINSERT) splits a node that is not.
-pub fn within(fill: i64, node: &Listpack) -> bool {
-    let size = node.bytes() + HEADER;
-    node.len() < 2
+/// Whether a node of `bytes` and `count` entries is within `fill`'s limits (a node of one entry always is); an
+/// edit in the middle (LSET, LINSERT) splits a node that is not.
+pub fn within(fill: i64, bytes: usize, count: usize) -> bool {
+    let size = bytes + HEADER;
+    count < 2
         || if fill < 0 {
             size <= level(fill)
         } else {
-            size <= SAFETY && node.len() as i64 <= fill.max(1)
+            size <= SAFETY && count as i64 <= fill.max(1)
         }
 }

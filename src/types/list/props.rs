@@ -1,8 +1,11 @@
 //! The quicklist against a `VecDeque` model: random pushes, pops, sets, inserts, range removals and filters,
-//! with elements from empty to larger than a node, checking every read path after each step.
+//! with elements from empty to larger than a node, checking every read path after each step; with
+//! `list-compress-depth` 0, 1 and 2, so that compressed nodes go through every path too.
 
 use std::collections::VecDeque;
 
+use super::node::{set_test_depth, Node};
+use super::nodes::Nodes;
 use super::{End, List};
 
 /// The node size of the default `list-max-listpack-size` (-2).
@@ -15,7 +18,13 @@ fn element() -> Vec<u8> {
         2 => fastrand::usize(200..2000),
         _ => fastrand::usize(1..20),
     };
-    (0..len).map(|_| fastrand::u8(..)).collect()
+    if fastrand::bool() {
+        // Compressible: a few distinct bytes in runs.
+        let run = fastrand::u8(b'a'..b'e');
+        (0..len).map(|i| run + (i / 7 % 2) as u8).collect()
+    } else {
+        (0..len).map(|_| fastrand::u8(..)).collect()
+    }
 }
 
 fn check(list: &List, model: &VecDeque<Vec<u8>>) {
@@ -23,7 +32,7 @@ fn check(list: &List, model: &VecDeque<Vec<u8>>) {
     assert!(list.iter().eq(model.iter().map(|v| &v[..])));
     assert!(list.iter().rev().eq(model.iter().rev().map(|v| &v[..])));
     for (i, v) in model.iter().enumerate() {
-        assert_eq!(list.get(i), Some(&v[..]));
+        assert_eq!(list.get(i).as_deref(), Some(&v[..]));
     }
     assert_eq!(list.get(model.len()), None);
     if !model.is_empty() {
@@ -31,20 +40,46 @@ fn check(list: &List, model: &VecDeque<Vec<u8>>) {
         let b = fastrand::usize(a..model.len());
         assert!(list.range(a, b).eq(model.range(a..=b).map(|v| &v[..])));
     }
-    assert!(list.nodes.iter().all(|n| !n.is_empty()), "no empty node");
+    assert!(list.nodes.iter().all(|n| n.len() > 0), "no empty node");
     assert!(
         !matches!(&list.nodes, super::nodes::Nodes::Many(d) if d.len() < 2),
         "one node is held inline"
     );
     assert!(
-        list.nodes.iter().all(|n| super::nodes::within(-2, n)),
+        list.nodes
+            .iter()
+            .all(|n| super::nodes::within(-2, n.bytes(), n.len())),
         "only a single big element makes a node over the size"
+    );
+    let depth = super::node::compress_depth();
+    let count = list.nodes.len();
+    let ends_packed = (0..count)
+        .filter(|&i| i < depth || i + depth >= count)
+        .all(|i| !list.nodes[i].is_compressed());
+    assert!(
+        ends_packed || depth == 0,
+        "the {depth} nodes at each end stay packed"
     );
 }
 
 #[test]
 fn random_operations_match_a_deque() {
-    fastrand::seed(1915);
+    for depth in [0, 1, 2] {
+        set_test_depth(Some(depth));
+        let compressed = random_operations(1915 + depth as u64);
+        assert_eq!(
+            compressed > 500,
+            depth > 0,
+            "depth {depth}: {compressed} steps"
+        );
+    }
+    set_test_depth(None);
+}
+
+/// Runs the random steps; returns how many steps ended with a compressed node in the list.
+fn random_operations(seed: u64) -> usize {
+    fastrand::seed(seed);
+    let mut compressed = 0;
     for _ in 0..30 {
         let mut list = List::default();
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
@@ -118,8 +153,10 @@ fn random_operations_match_a_deque() {
                 _ => {}
             }
             check(&list, &model);
+            compressed += list.nodes.iter().any(|n| n.is_compressed()) as usize;
         }
     }
+    compressed
 }
 
 #[test]
@@ -129,7 +166,7 @@ fn short_elements_share_nodes_of_at_most_eight_kilobytes() {
         list.push(End::Right, format!("item:{i}").as_bytes());
     }
     assert!(list.nodes.len() < 20, "{} nodes", list.nodes.len());
-    assert_eq!(list.get(9_999), Some(&b"item:9999"[..]));
+    assert_eq!(list.get(9_999).as_deref(), Some(&b"item:9999"[..]));
     assert!(!list.set(10_000, b"x"));
 }
 
@@ -146,4 +183,44 @@ fn pushing_a_batch_builds_the_nodes_one_by_one_pushes_build() {
         assert_eq!(sizes(&one), sizes(&all));
         assert!(one.iter().eq(all.iter()));
     }
+}
+
+/// The nodes beyond `depth` from each end are compressed, reads see the elements through them, and a pop that
+/// brings a compressed node to an end decompresses it.
+#[test]
+fn interior_nodes_are_compressed_beyond_the_depth() {
+    set_test_depth(Some(1));
+    let mut list = List::default();
+    let items: Vec<Vec<u8>> = (0..5000)
+        .map(|i| format!("item:{:0>20}", i % 50).into_bytes())
+        .collect();
+    items.iter().for_each(|e| list.push(End::Right, e));
+    let count = list.nodes.len();
+    assert!(count > 10, "{count} nodes");
+    let compressed: Vec<bool> = list.nodes.iter().map(Node::is_compressed).collect();
+    assert!(!compressed[0] && !compressed[count - 1]);
+    assert!(
+        compressed[1..count - 1].iter().all(|&c| c),
+        "{compressed:?}"
+    );
+    assert!(list.iter().eq(items.iter().map(|e| &e[..])));
+    assert_eq!(list.get(2500).as_deref(), Some(&items[2500][..]));
+    let stored: usize = list.nodes.iter().map(Node::compressed_bytes).sum();
+    let raw: usize = list.nodes.iter().map(Node::bytes).sum();
+    assert!(stored * 4 < raw, "{stored} bytes stored for {raw}");
+    // Popping the whole first node makes the next one the head: packed again.
+    let first = list.nodes[0].len();
+    (0..first).for_each(|_| drop(list.pop(End::Left)));
+    assert!(!list.nodes[0].is_compressed() && list.nodes[1].is_compressed());
+    // LSET in the middle decompresses the node for the change and compresses it again.
+    assert!(list.set(2000, b"changed"));
+    assert_eq!(list.get(2000).as_deref(), Some(&b"changed"[..]));
+    let middle = list.locate(2000).map(|(n, _)| n).unwrap_or(0);
+    assert!(list.nodes[middle].is_compressed());
+    // Depth 0 compresses nothing new, and what is compressed still reads.
+    set_test_depth(Some(0));
+    list.push(End::Left, b"head");
+    assert_eq!(list.get(0).as_deref(), Some(&b"head"[..]));
+    assert!(!matches!(&list.nodes, Nodes::Few(_)));
+    set_test_depth(None);
 }

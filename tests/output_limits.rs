@@ -146,3 +146,60 @@ fn memory(c: &mut Client) -> u64 {
         .and_then(|v| v.parse().ok())
         .expect("used_memory")
 }
+
+/// The omem CLIENT LIST shows for client `name` (0 if it is not listed).
+fn omem(c: &mut Client, name: &str) -> u64 {
+    let list = c.cmd(&["CLIENT", "LIST"]);
+    let line = list.lines().find(|l| l.contains(&format!("name={name} ")));
+    let field = line.and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("omem=")));
+    field.and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// A subscriber that stays over the pubsub soft limit is closed once the soft seconds pass, even when no more
+/// messages come to check it (Redis's clientsCron), and not before.
+#[test]
+fn a_subscriber_over_the_soft_limit_is_closed_when_the_traffic_stops() {
+    let server = Server::start();
+    let mut c = server.client();
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 100000 2"
+        ]),
+        "+OK\r\n"
+    );
+    let mut sub = server.client();
+    assert_eq!(sub.cmd(&["CLIENT", "SETNAME", "idle-sub"]), "+OK\r\n");
+    sub.send(&["SUBSCRIBE", "ch"]);
+    assert!(listed(&mut c, "idle-sub", true, Duration::from_secs(5)));
+    // Publish until the server has held more than the soft limit for the subscriber for 300 ms (the kernel's
+    // socket buffers take a few MB first, and may take more while autotuning grows them), then stop.
+    let message = "m".repeat(50_000);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut over: Option<Instant> = None;
+    while over.is_none_or(|t| t.elapsed() < Duration::from_millis(300)) {
+        assert!(
+            Instant::now() < deadline,
+            "omem never stayed over the soft limit"
+        );
+        assert_eq!(c.cmd(&["PUBLISH", "ch", &message]), ":1\r\n");
+        if omem(&mut c, "idle-sub") <= 100_000 {
+            over = None;
+        } else if over.is_none() {
+            over = Some(Instant::now());
+        }
+    }
+    let over = over.unwrap_or_else(Instant::now);
+    std::thread::sleep(Duration::from_millis(1300));
+    assert!(
+        c.cmd(&["CLIENT", "LIST"]).contains("name=idle-sub "),
+        "closed before the soft seconds passed"
+    );
+    assert!(
+        listed(&mut c, "idle-sub", false, Duration::from_secs(3)),
+        "still connected {:?} after going over the soft limit",
+        over.elapsed()
+    );
+}

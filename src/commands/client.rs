@@ -18,7 +18,7 @@ const SUBCOMMANDS: &[Command] = &[
     sub("id", 2, PLAIN_SUB, id, "5.0.0", "Returns the client ID for the current connection").complexity("O(1)"),
     sub("setname", 3, PLAIN_SUB, setname, "2.6.9", "Set the current connection name").complexity("O(1)"),
     sub("getname", 2, PLAIN_SUB, getname, "2.6.9", "Get the current connection name").complexity("O(1)"),
-    sub("list", -2, ADMIN_SUB, list, "2.4.0", "Get the list of client connections").complexity("O(N) where N is the number of client connections"),
+    sub("list", -2, ADMIN_SUB | ORDERED, list, "2.4.0", "Get the list of client connections").complexity("O(N) where N is the number of client connections"),
     sub("info", 2, PLAIN_SUB, info, "6.2.0", "Returns information about the current client connection.").complexity("O(1)"),
     sub("kill", -3, ADMIN_SUB | ORDERED, kill, "2.4.0", "Kill the connection of a client").complexity("O(N) where N is the number of client connections"),
     sub("setinfo", 4, PLAIN_SUB, setinfo, "7.2.0", "Set client or connection specific info").complexity("O(1)"),

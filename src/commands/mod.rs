@@ -58,9 +58,9 @@ pub mod flags {
     /// as in Redis.
     pub const PROTECTED: u32 = 1 << 18;
     /// Runs after the input other clients sent before it, as every command does in Redis (`server::fence`):
-    /// commands that act on other clients (CLIENT UNBLOCK, CLIENT KILL, REPLICAOF, which unblocks them). Writes
-    /// are ordered without it. Not
-    /// shown by COMMAND INFO.
+    /// commands that act on other clients (CLIENT UNBLOCK, CLIENT KILL, REPLICAOF, which unblocks them) or report
+    /// what they did (CLIENT LIST: a client closed by the command it sent first is gone from the list). Writes
+    /// are ordered without it. Not shown by COMMAND INFO.
     pub const ORDERED: u32 = 1 << 19;
 
     /// (flag, name) for COMMAND INFO, in Redis's order.

@@ -120,11 +120,14 @@ pub fn evict(server: &Server, current: u64) {
     if limit == 0 {
         return;
     }
+    // What CLIENT LIST's tot-mem shows, as Redis weighs it (`getClientMemoryUsage`), for the normal and pubsub
+    // clients: replication links are left out, as Redis leaves replica and master clients out.
     let mut clients: Vec<(u64, std::sync::Arc<ClientInfo>)> = server
         .clients
         .live()
         .into_iter()
-        .map(|c| (held(&c) + super::overhead::CLIENT_BASE, c))
+        .filter(|c| c.repl_kind.load(Relaxed) == 0)
+        .map(|c| (total(&c, 0, 0) as u64, c))
         .collect();
     let mut total: u64 = clients.iter().map(|(m, _)| m).sum();
     if total <= limit {

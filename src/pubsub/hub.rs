@@ -74,6 +74,21 @@ impl Hub {
         }
     }
 
+    /// Closes the subscribers that have stayed over the pubsub soft limit for longer than its seconds while no
+    /// message came to check them, as Redis's `clientsCron` does (`closeClientOnOutputBufferLimitReached`). Run
+    /// by the clients cron; a publish checks the limits of the subscribers it queues to.
+    pub fn check_soft_limits(&self, config: &Config) {
+        let limits = self.limits(config);
+        if limits.soft == 0 {
+            return;
+        }
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for outbox in self.map(kind).read().values().flatten() {
+                outbox.check_limits(limits);
+            }
+        }
+    }
+
     /// Adds `outbox` to `name` and, still under the lock, queues `confirm` (if any) to it.
     pub(crate) fn subscribe(
         &self,

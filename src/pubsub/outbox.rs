@@ -141,6 +141,14 @@ impl Outbox {
         over_limits(queued, limits, &self.soft_since)
     }
 
+    /// Closes the client if what it has queued now is over its limits (see `Hub::check_soft_limits`).
+    pub(crate) fn check_limits(&self, limits: Limits) {
+        let queued = self.queued() as u64;
+        if !self.is_closed() && self.over_limits(queued, limits) {
+            self.close_for_limits(queued);
+        }
+    }
+
     fn close_for_limits(&self, queued: u64) {
         if self.closed.swap(true, Relaxed) {
             return;

@@ -240,7 +240,8 @@ impl BufModel {
     }
 }
 
-/// Starts the clients cron: every 100 ms, each client's buffers are resized as Redis's `clientsCron` does.
+/// Starts the clients cron: every 100 ms, each client's buffers are resized as Redis's `clientsCron` does, and
+/// subscribers idle over the pubsub soft output limit for too long are closed.
 pub fn spawn_cron(server: Arc<Server>) {
     let spawned = std::thread::Builder::new()
         .name("ferredis-clients-cron".into())
@@ -252,6 +253,7 @@ pub fn spawn_cron(server: Arc<Server>) {
                 c.bufs.lock().cron(idle, now);
             }
             crate::memory::clients::refresh_kernel_queued(&server);
+            server.pubsub.check_soft_limits(&server.config);
         });
     if let Err(e) = spawned {
         log::warn!("could not start the clients cron thread: {e}");

@@ -167,10 +167,8 @@ fn connection_loop(
                         flush_for(client, stream, &mut out)?;
                     }
                 }
-                Ok(None) => {
-                    info.input.finished();
-                    break;
-                }
+                // The batch counts as run for fences once its buffers are accounted for, below.
+                Ok(None) => break,
                 Err(e) => {
                     log_protocol_error(&reader, &info, e);
                     if !client.reply_off {
@@ -191,6 +189,9 @@ fn connection_loop(
         info.bufs
             .lock()
             .batch_done(reader.buffered_as_redis(), reader.big_bulk(), out.len());
+        // What it read has run, and CLIENT LIST shows its buffers as they now are.
+        super::fence::batch_end(server, client);
+        info.input.finished();
         if client.ext.pubsub.has_outbox() && !out.is_empty() {
             crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
         }

@@ -132,14 +132,33 @@ pub fn watched(info: &ClientInfo) -> bool {
     info.watched.load(SeqCst) && info.repl_kind.load(SeqCst) == 0
 }
 
-/// After each command, on the client's own thread: whether it is [`watched`] from now on. Replication links
-/// (their input is ACKs and the replication stream, never a command another client's order depends on) and
-/// the AOF loader never are.
-pub fn note_command(server: &Server, client: &ClientState, cmd: &Command) {
-    let on = !client.ext.must_obey
+/// Whether a client whose last command was `cmd` is [`watched`]. Replication links (their input is ACKs and the
+/// replication stream, never a command another client's order depends on) and the AOF loader never are.
+fn watched_after(client: &ClientState, cmd: &Command) -> bool {
+    !client.ext.must_obey
         && client.info.repl_kind.load(SeqCst) == 0
-        && !crate::commands::keyspec::has_keys(cmd);
-    server.clients.set_watched(&client.info, on);
+        && !crate::commands::keyspec::has_keys(cmd)
+}
+
+/// After each command, on the client's own thread: a command that touched no key makes the client [`watched`]
+/// at once. The other way waits for [`batch_end`]: what is left of the batch (the reply, the output limit check
+/// that may close the client) must still hold up fences that found the client watched.
+pub fn note_command(server: &Server, client: &ClientState, cmd: &Command) {
+    if watched_after(client, cmd) {
+        server.clients.set_watched(&client.info, true);
+    }
+}
+
+/// At the end of a batch, on the client's own thread: whether it stays [`watched`], after its last command.
+pub fn batch_end(server: &Server, client: &ClientState) {
+    let last = client.info.last_cmd.load(SeqCst);
+    if last == u32::MAX {
+        return;
+    }
+    let cmd = crate::commands::table::get().get(last as usize);
+    server
+        .clients
+        .set_watched(&client.info, watched_after(client, cmd));
 }
 
 /// `recvmsg` with the arrival stamp of what it read (of the last segment), retried on EINTR.

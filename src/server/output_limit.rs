@@ -94,8 +94,14 @@ pub fn counted(pending: usize) -> usize {
 /// returns), with Redis's log line.
 pub fn check(info: &ClientInfo, pending: usize, limits: Limits) -> io::Result<()> {
     let pending = counted(pending);
+    let over = SOFT_SINCE.with(|s| over_limits(pending as u64, limits, s));
+    if over {
+        // Gone for the other threads before its reply is counted: the reply is never sent, so client eviction
+        // must not weigh it (Redis takes a client scheduled to close out of eviction's buckets).
+        info.killed.store(true, Relaxed);
+    }
     info.omem.store(pending, Relaxed);
-    if !SOFT_SINCE.with(|s| over_limits(pending as u64, limits, s)) {
+    if !over {
         return Ok(());
     }
     log_closing(info);

@@ -214,9 +214,14 @@ impl RequestReader {
         let target = match self.bulk_len {
             Some(bulk) => {
                 let needed = self.pos.saturating_add(bulk).saturating_add(2);
-                let first_big = self.pos - self.start < BIG_ARG;
-                let least = if first_big { len } else { len + len / 2 };
-                needed.max(least).min(len * 2)
+                // `needed > len`: a full buffer always grows (the length may be a parsed bulk's while the next
+                // header is still incomplete).
+                let exact = bulk >= BIG_ARG && self.pos - self.start < BIG_ARG && needed > len;
+                if exact {
+                    needed.min(len * 2)
+                } else {
+                    needed.max(len + len / 2).min(len * 2)
+                }
             }
             None => len * 2,
         };
@@ -612,6 +617,51 @@ mod tests {
         feed(&mut r, b"PING\r\n");
         assert_eq!(r.capacity(), READ_CHUNK);
         assert_eq!(frames(&mut r).unwrap(), vec![vec!["PING"]]);
+    }
+
+    /// A source that hands out at most `step` bytes a read, as a slow peer does.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Parsed after every read, as a connection does, big frames of small and big arguments, cut anywhere, always
+    /// complete: a full buffer grows whatever length the last bulk header announced.
+    #[test]
+    fn frames_complete_however_they_trickle_in() {
+        let big = vec![b'b'; 100_000];
+        let small: Vec<&[u8]> = vec![b"abcdefgh"; 5000];
+        let mixed: Vec<&[u8]> = vec![b"SET", b"k", &big, b"x", &big, &big];
+        for (args, step) in [(&small, 7), (&small, 4096), (&mixed, 13), (&mixed, 50_000)] {
+            let mut msg = format!("*{}\r\n", args.len()).into_bytes();
+            for a in args.iter() {
+                msg.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                msg.extend_from_slice(a);
+                msg.extend_from_slice(b"\r\n");
+            }
+            let mut r = RequestReader::new();
+            let mut src = Trickle { data: &msg, step };
+            let got = loop {
+                assert!(
+                    r.read_from(&mut src).unwrap() > 0,
+                    "stalled with the frame incomplete"
+                );
+                if let Some(frame) = r.next_frame(RequestLimits::DEFAULT).unwrap() {
+                    break frame.len();
+                }
+            };
+            assert_eq!(got, args.len());
+            assert!(r.capacity() <= 2 * msg.len() + READ_CHUNK);
+        }
     }
 
     #[test]

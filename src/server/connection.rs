@@ -96,6 +96,8 @@ fn connection_loop(
                         if !crate::ops::pause::wait(server, client, frame, stream.tcp()) {
                             return Ok(());
                         }
+                        // The rest of the batch runs now: fences wait for it again.
+                        info.input.resumed();
                         // Messages held while it counted as blocked follow this command's reply.
                         crate::tracking::after_wait(server, client);
                     }
@@ -113,6 +115,8 @@ fn connection_loop(
                         // Asleep counts as done for fences: what it sent before has run.
                         info.input.finished();
                         reply = crate::blocking::wait(server, client, stream.tcp());
+                        // The rest of the batch runs now: fences wait for it again.
+                        info.input.resumed();
                         if crate::blocking::was_served() {
                             crate::ops::after_unblock(&info, frame);
                         }

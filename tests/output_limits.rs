@@ -23,6 +23,12 @@ fn listed(c: &mut Client, name: &str, present: bool, within: Duration) -> bool {
     false
 }
 
+/// Sets `client-output-buffer-limit` to `value`.
+fn set_limits(c: &mut Client, value: &str) {
+    let reply = c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", value]);
+    assert_eq!(reply, "+OK\r\n");
+}
+
 /// Reads what the server sends until it closes the connection.
 fn read_to_close(raw: &mut TcpStream) -> Vec<u8> {
     raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -37,12 +43,7 @@ fn a_reply_over_the_hard_limit_closes_the_client_without_a_byte_as_redis() {
     servers.extend(Server::start_redis());
     for s in &servers {
         let mut admin = s.client();
-        admin.cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 100000 0 0",
-        ]);
+        set_limits(&mut admin, "normal 100000 0 0");
         let item = "x".repeat(1000);
         for _ in 0..150 {
             admin.send(&["LPUSH", "mylist", &item]);
@@ -71,12 +72,7 @@ fn a_reply_over_the_hard_limit_closes_the_client_without_a_byte_as_redis() {
 fn a_client_pipelining_big_reads_and_never_reading_is_cut_off_at_its_limit() {
     let s = Server::start();
     let mut admin = s.client();
-    admin.cmd(&[
-        "CONFIG",
-        "SET",
-        "client-output-buffer-limit",
-        "normal 4mb 0 0",
-    ]);
+    set_limits(&mut admin, "normal 4mb 0 0");
     admin.cmd(&["SET", "big", &"v".repeat(100_000)]);
     let before: u64 = memory(&mut admin);
     let mut raw = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
@@ -161,15 +157,7 @@ fn omem(c: &mut Client, name: &str) -> u64 {
 fn a_subscriber_over_the_soft_limit_is_closed_when_the_traffic_stops() {
     let server = Server::start();
     let mut c = server.client();
-    assert_eq!(
-        c.cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 0 100000 2"
-        ]),
-        "+OK\r\n"
-    );
+    set_limits(&mut c, "pubsub 0 100000 2");
     let mut sub = server.client();
     assert_eq!(sub.cmd(&["CLIENT", "SETNAME", "idle-sub"]), "+OK\r\n");
     sub.send(&["SUBSCRIBE", "ch"]);
@@ -199,6 +187,113 @@ fn a_subscriber_over_the_soft_limit_is_closed_when_the_traffic_stops() {
     );
     assert!(
         listed(&mut c, "idle-sub", false, Duration::from_secs(3)),
+        "still connected {:?} after going over the soft limit",
+        over.elapsed()
+    );
+}
+
+/// Waits until client `name`'s `omem` passes `bytes`; false if it does not within 10 s.
+fn omem_passes(c: &mut Client, name: &str, bytes: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if omem(c, name) > bytes {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// As Redis, a client that pipelines reads and does not read its replies goes on being served: the server reads
+/// and runs every command, and the replies wait in its output buffer (CLIENT LIST `omem`), not in a thread stuck
+/// in `write()`. Once the client reads, every reply arrives whole and in order, and `omem` is back to 0.
+#[test]
+fn replies_a_client_does_not_read_wait_in_its_output_buffer() {
+    let s = Server::start();
+    let mut admin = s.client();
+    let big = "b".repeat(1_000_000);
+    admin.cmd(&["SET", "big", &big]);
+    let mut slow = s.client();
+    assert_eq!(slow.cmd(&["CLIENT", "SETNAME", "slow"]), "+OK\r\n");
+    for j in 0..30 {
+        slow.send(&["GET", "big"]);
+        slow.send(&["INCR", "ran"]);
+        if j == 29 {
+            slow.send(&["PING"]);
+        }
+    }
+    assert!(
+        omem_passes(&mut admin, "slow", 10_000_000),
+        "{}",
+        admin.cmd(&["CLIENT", "LIST"])
+    );
+    // Every command has run although none of its replies was read.
+    assert_eq!(admin.cmd(&["GET", "ran"]), "$2\r\n30\r\n");
+    let line = admin.cmd(&["CLIENT", "LIST"]);
+    let line = line.lines().find(|l| l.contains("name=slow ")).unwrap();
+    assert!(line.contains(" qbuf=0 "), "{line}");
+    let expected = format!("${}\r\n{big}\r\n", big.len());
+    for j in 1..=30 {
+        assert!(slow.read_reply() == expected, "reply {j} is not the value");
+        assert_eq!(slow.read_reply(), format!(":{j}\r\n"));
+    }
+    assert_eq!(slow.read_reply(), "+PONG\r\n");
+    // The server counts what is left once its last write returns, a moment after the client has the bytes.
+    common::wait_until("omem back to 0", || omem(&mut admin, "slow") == 0);
+    assert_eq!(slow.cmd(&["PING"]), "+PONG\r\n");
+}
+
+/// While a client's replies wait unsent (the socket may hold half of one), an invalidation for it from another
+/// client's write must not be written into the middle of them: it follows them, whole.
+#[test]
+fn an_invalidation_waits_behind_replies_the_socket_has_not_taken() {
+    let s = Server::start();
+    let mut admin = s.client();
+    let big = "b".repeat(1_000_000);
+    admin.cmd(&["SET", "big", &big]);
+    admin.cmd(&["SET", "small", "s"]);
+    let mut slow = common::resp3_client(&s);
+    assert_eq!(slow.cmd(&["CLIENT", "SETNAME", "slow"]), "+OK\r\n");
+    assert_eq!(slow.cmd(&["CLIENT", "TRACKING", "on"]), "+OK\r\n");
+    assert_eq!(slow.cmd(&["GET", "small"]), "$1\r\ns\r\n");
+    for _ in 0..20 {
+        slow.send(&["GET", "big"]);
+    }
+    assert!(omem_passes(&mut admin, "slow", 5_000_000));
+    assert_eq!(admin.cmd(&["SET", "small", "t"]), "+OK\r\n");
+    let expected = format!("${}\r\n{big}\r\n", big.len());
+    for j in 1..=20 {
+        assert!(slow.read_reply() == expected, "reply {j} is not the value");
+    }
+    assert_eq!(
+        slow.read_reply(),
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\nsmall\r\n"
+    );
+    assert_eq!(slow.cmd(&["PING"]), "+PONG\r\n");
+}
+
+/// A client that stays over the normal class's soft limit is closed once the soft seconds pass, even when it
+/// asks for nothing more (Redis's clientsCron checks it), and not at once.
+#[test]
+fn a_client_over_the_soft_limit_is_closed_when_it_stops_asking() {
+    let s = Server::start();
+    let mut admin = s.client();
+    set_limits(&mut admin, "normal 0 1000000 2");
+    admin.cmd(&["SET", "big", &"b".repeat(1_000_000)]);
+    let mut slow = s.client();
+    assert_eq!(slow.cmd(&["CLIENT", "SETNAME", "slow"]), "+OK\r\n");
+    for _ in 0..20 {
+        slow.send(&["GET", "big"]);
+    }
+    assert!(omem_passes(&mut admin, "slow", 1_000_000));
+    let over = Instant::now();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        admin.cmd(&["CLIENT", "LIST"]).contains("name=slow "),
+        "closed before the soft seconds passed"
+    );
+    assert!(
+        listed(&mut admin, "slow", false, Duration::from_secs(4)),
         "still connected {:?} after going over the soft limit",
         over.elapsed()
     );

@@ -222,8 +222,8 @@ impl<'a> Running<'a> {
 }
 
 /// One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields in Redis's order (7.2's lib-name and lib-ver at
-/// the end, since ferredis has CLIENT SETINFO). Replies are written out after every batch, so `omem` is what a
-/// subscriber's or monitor's writer has yet to write (0 for other clients); `tot-mem` counts the read buffer, the
+/// the end, since ferredis has CLIENT SETINFO). `omem` is what a subscriber's or monitor's writer has yet to
+/// write, or the replies a client has not taken, as Redis's reply list counts them; `tot-mem` counts the read buffer, the
 /// arguments, `omem`, the replies the socket holds unsent and the overhead of subscriptions and watched keys
 /// (what client eviction counts).
 pub fn describe(c: &ClientInfo, running: &Running) -> String {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::clients::{ClientInfo, ClientState};
 use super::stream::Stream;
+use super::unsent::Unsent;
 use super::{stats, Server};
 use crate::commands::client::{describe, Running};
 use crate::commands::dispatch;
@@ -57,13 +58,14 @@ fn connection_loop(
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    // Replies of earlier batches the socket has not taken yet (a client that does not read what it asked for).
+    let mut unsent = Unsent::default();
     let info = client.info.clone();
     info.rbs.store(reader.capacity(), Relaxed);
     super::output_limit::begin();
     loop {
-        if !out.is_empty() {
-            // Replies the client has not taken yet (only with `client-output-buffer-limit normal` set).
-            super::output_limit::wait_readable(stream.tcp(), &mut out, &info)?;
+        if !unsent.is_empty() {
+            unsent.wait_readable(stream, &info)?;
         }
         if client.ext.pubsub.has_outbox() || super::fence::watched(&info) {
             stream.announce(&info.input)?;
@@ -91,7 +93,7 @@ fn connection_loop(
                     if crate::ops::pause::holds(server, client, frame) {
                         // CLIENT PAUSE: earlier replies go out, then the client waits as a blocked one.
                         crate::tracking::end_batch(server, client, &mut out);
-                        flush(stream, &mut out)?;
+                        flush_all(stream, &mut unsent, &mut out)?;
                         info.input.finished();
                         if !crate::ops::pause::wait(server, client, frame, stream.tcp()) {
                             return Ok(());
@@ -111,7 +113,7 @@ fn connection_loop(
                     if crate::blocking::pending(client) {
                         // Earlier pipelined replies go out before this client sleeps.
                         crate::tracking::end_batch(server, client, &mut out);
-                        flush(stream, &mut out)?;
+                        flush_all(stream, &mut unsent, &mut out)?;
                         // Asleep counts as done for fences: what it sent before has run.
                         info.input.finished();
                         reply = crate::blocking::wait(server, client, stream.tcp());
@@ -137,7 +139,7 @@ fn connection_loop(
                     let limits = super::output_limit::limits()
                         .filter(|_| !client.ext.pubsub.has_outbox() && !stream.is_tls());
                     if let Some(limits) = limits {
-                        super::output_limit::check(&info, out.len(), limits)?;
+                        super::output_limit::check(&info, out.len() + unsent.len(), limits)?;
                     }
                     if client.close_after_reply {
                         // Gone for other threads before its last reply can be seen (QUIT: a tracking redirect
@@ -145,12 +147,13 @@ fn connection_loop(
                         info.killed.store(true, Relaxed);
                     }
                     if client.ext.pubsub.has_outbox() {
-                        // Subscribed or monitoring: the writer thread owns the output.
+                        // Subscribed or monitoring: the writer thread owns the output, after what is unsent.
+                        unsent.drain(stream)?;
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
                     if let Some(handoff) = client.ext.repl.handoff.take() {
                         // PSYNC/SYNC: the connection now carries the replication stream.
-                        flush(stream, &mut out)?;
+                        flush_all(stream, &mut unsent, &mut out)?;
                         let pending = reader.unparsed().to_vec();
                         // A plain link gets a handle of its own (a duplicate of the socket, with its own write
                         // lock); a TLS one must share the session.
@@ -163,12 +166,12 @@ fn connection_loop(
                         );
                     }
                     if client.close_after_reply {
-                        flush(stream, &mut out)?;
+                        flush_all(stream, &mut unsent, &mut out)?;
                         return Ok(());
                     }
                     // Under an output limit a batch is written whole, once checked.
                     if out.len() >= FLUSH_AT && limits.is_none() {
-                        flush_for(client, stream, &mut out)?;
+                        flush_for(client, stream, &mut unsent, &mut out)?;
                     }
                 }
                 // The batch counts as run for fences once its buffers are accounted for, below.
@@ -181,7 +184,7 @@ fn connection_loop(
                     if client.ext.pubsub.has_outbox() {
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
-                    flush(stream, &mut out)?;
+                    flush_all(stream, &mut unsent, &mut out)?;
                     return Ok(());
                 }
             }
@@ -199,14 +202,13 @@ fn connection_loop(
         if client.ext.pubsub.has_outbox() && !out.is_empty() {
             crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
         }
-        flush_for(client, stream, &mut out)?;
-        if out.is_empty() {
-            // A woken client's reply is out: tracking messages held behind it follow.
-            crate::tracking::release_hold(server, client, stream)?;
-        }
-        if super::output_limit::limits().is_some() && !client.ext.pubsub.has_outbox() {
+        flush_for(client, stream, &mut unsent, &mut out)?;
+        // A woken client's reply is out (or queued, with what follows it kept behind it): tracking messages
+        // held behind it follow.
+        crate::tracking::release_hold(server, client, stream)?;
+        if !client.ext.pubsub.has_outbox() {
             info.omem
-                .store(super::output_limit::counted(out.len()), Relaxed);
+                .store(super::output_limit::counted(unsent.len()), Relaxed);
         }
     }
 }
@@ -235,20 +237,36 @@ fn log_unauthenticated_close(info: &ClientInfo) {
     );
 }
 
-/// `flush`, except that a client that must still authenticate is closed rather than waited for when it does not
-/// read its replies: Redis limits such a client's output buffer to 1 kB, so it cannot make the server hold
-/// memory (or here, a thread) for a stranger.
-fn flush_for(client: &ClientState, stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
-    if client.authenticated || !crate::acl::acl().auth_required() {
-        return flush(stream, out);
+/// Writes a batch's replies as far as the socket takes them now; the rest waits in `unsent` while the
+/// connection goes on reading (see `super::unsent`). A client that must still authenticate is closed rather
+/// than kept when it does not read its replies: Redis limits such a client's output buffer to 1 kB, so it
+/// cannot make the server hold memory for a stranger.
+fn flush_for(
+    client: &ClientState,
+    stream: &mut Stream,
+    unsent: &mut Unsent,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    if out.is_empty() && unsent.is_empty() {
+        return Ok(());
     }
-    stream.tcp().set_nonblocking(true)?;
-    let written = flush(stream, out);
-    stream.tcp().set_nonblocking(false)?;
-    if matches!(&written, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+    // `appendfsync always`: no reply leaves before the writes it acknowledges are on disk.
+    crate::persist::aof::wait_durable();
+    unsent.write(stream, out)?;
+    if !unsent.is_empty() && !client.authenticated && crate::acl::acl().auth_required() {
         log_unauthenticated_close(&client.info);
+        return Err(io::Error::other(
+            "unauthenticated client over its output limit",
+        ));
     }
-    written
+    Ok(())
+}
+
+/// Writes everything unsent and then `out`, waiting as long as the socket needs: before the connection sleeps,
+/// hands its socket over, or closes.
+fn flush_all(stream: &mut Stream, unsent: &mut Unsent, out: &mut Vec<u8>) -> io::Result<()> {
+    unsent.drain(stream)?;
+    flush(stream, out)
 }
 
 /// Appends a protocol error reply (the same in RESP2 and RESP3) and counts it as Redis does (`errorstat_ERR`,
@@ -305,10 +323,6 @@ fn flush(stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
     }
     // `appendfsync always`: no reply leaves before the writes it acknowledges are on disk.
     crate::persist::aof::wait_durable();
-    if super::output_limit::limits().is_some() && !stream.is_tls() {
-        let _writing = stream.write_lock();
-        return super::output_limit::flush_nonblocking(stream.tcp(), out);
-    }
     stream.write_all(out)?;
     stats::with_local(|s| s.net_output_bytes.add_local(out.len() as u64));
     out.clear();

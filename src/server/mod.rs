@@ -11,6 +11,7 @@ pub mod stream;
 #[cfg(test)]
 pub(crate) mod test_commands;
 mod unix;
+pub mod unsent;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

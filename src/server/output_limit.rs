@@ -1,20 +1,16 @@
 //! `client-output-buffer-limit normal`: a connection whose unsent replies pass the limit is closed, as Redis
 //! closes it, instead of its replies piling up without bound.
 //!
-//! With the normal class at `0 0 0` (Redis's default) a connection writes its replies with blocking writes: a
-//! client that does not read simply stops being served. With a limit set, the connection writes without
-//! blocking, keeps what the socket did not take, and goes on reading and running the client's commands; the
-//! unsent bytes (CLIENT LIST `omem`) are checked against the limit after every reply, with the pubsub class's
-//! rule (`crate::pubsub::over_limits`). A batch of pipelined replies is written once whole, so a reply that
-//! alone passes the hard limit is never sent, as in Redis.
+//! A connection writes without blocking, keeps what the socket did not take (`super::unsent`), and goes on
+//! reading and running the client's commands. With a limit set, the unsent bytes (CLIENT LIST `omem`) are
+//! checked against it after every reply, with the pubsub class's rule (`crate::pubsub::over_limits`). A batch
+//! of pipelined replies is then written once whole, so a reply that alone passes the hard limit is never sent,
+//! as in Redis.
 
 use std::io;
-use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use super::clients::ClientInfo;
-use super::stats;
 use crate::pubsub::{over_limits, Limits};
 
 static HARD: AtomicU64 = AtomicU64::new(0);
@@ -124,67 +120,4 @@ pub fn log_closing(info: &ClientInfo) {
     log::warn!(
         "Client {described} scheduled to be closed ASAP for overcoming of output buffer limits."
     );
-}
-
-/// Writes what the socket takes now without waiting; the rest stays at the front of `out`.
-pub fn flush_nonblocking(stream: &TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
-    let mut sent = 0;
-    while sent < out.len() {
-        let rest = &out[sent..];
-        // SAFETY: `rest` is a live buffer of `rest.len()` bytes and the descriptor is the stream's own.
-        let n = unsafe {
-            libc::send(
-                stream.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::WouldBlock => break,
-                io::ErrorKind::Interrupted => continue,
-                _ => return Err(e),
-            }
-        }
-        sent += n as usize;
-    }
-    if sent > 0 {
-        stats::with_local(|s| s.net_output_bytes.add_local(sent as u64));
-        out.drain(..sent);
-    }
-    Ok(())
-}
-
-/// Before the connection blocks in `read` with replies still unsent: writes them as the socket takes them, and
-/// returns once the client has sent something to read (or everything is written).
-pub fn wait_readable(stream: &TcpStream, out: &mut Vec<u8>, info: &ClientInfo) -> io::Result<()> {
-    while !out.is_empty() {
-        let mut fd = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events: libc::POLLIN | libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; a timeout so CLIENT KILL is seen.
-        let ready = unsafe { libc::poll(&mut fd, 1, 1000) };
-        if ready < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if info.killed.load(Relaxed) || fd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-            return Err(io::Error::other("client closed"));
-        }
-        if fd.revents & libc::POLLOUT != 0 {
-            flush_nonblocking(stream, out)?;
-        }
-        info.omem.store(counted(out.len()), Relaxed);
-        if fd.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-            return Ok(());
-        }
-    }
-    Ok(())
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::fence::{self, InputState, StampedRead};
+use super::unsent::Writing;
 use crate::protocol::RequestReader;
 use crate::tls::TlsStream;
 
@@ -21,7 +22,7 @@ use crate::tls::TlsStream;
 #[derive(Clone)]
 pub struct Stream {
     io: Io,
-    writing: Arc<Mutex<()>>,
+    writing: Arc<Mutex<Writing>>,
 }
 
 #[derive(Clone)]
@@ -60,9 +61,9 @@ impl Stream {
         matches!(self.io, Io::Tls(_))
     }
 
-    /// The connection's write lock, for a writer that sends to the socket underneath directly (the output
-    /// limit's non-blocking writes), so other threads' messages cannot land inside its bytes.
-    pub fn write_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+    /// The connection's write lock, for the owner's non-blocking writes to the socket underneath
+    /// (`super::unsent`), so other threads' messages cannot land inside its bytes.
+    pub fn write_lock(&self) -> parking_lot::MutexGuard<'_, Writing> {
         self.writing.lock()
     }
 
@@ -104,10 +105,15 @@ impl Stream {
         fence::announce(self.tcp(), input)
     }
 
-    /// Writes all of `buf` under the connection's write lock.
+    /// Writes all of `buf` under the connection's write lock, or, while the owning connection has replies the
+    /// socket has not taken (a reply may be cut in the middle on the wire), queues it to follow them.
     #[inline]
     pub fn send(&self, buf: &[u8]) -> io::Result<()> {
-        let _writing = self.writing.lock();
+        let mut writing = self.writing.lock();
+        if writing.behind {
+            writing.deferred.extend_from_slice(buf);
+            return Ok(());
+        }
         match &self.io {
             Io::Plain(s) => (&**s).write_all(buf),
             Io::Tls(s) => s.send(buf),

@@ -426,7 +426,7 @@ fn wait_does_not_count_a_stopped_replica_and_the_link_survives_sigstop() {
     stop_process(&replica);
     assert_eq!(m.cmd(&["incr", "foo"]), ":1\r\n");
     assert_eq!(m.cmd(&["wait", "1", "500"]), ":0\r\n");
-    signal(&replica, "-CONT");
+    replica.signal("-CONT");
     assert_eq!(m.cmd(&["wait", "1", "5000"]), ":1\r\n");
     assert_eq!(info(&mut m, "stats", "sync_full"), "1");
     assert_eq!(info(&mut m, "stats", "sync_partial_ok"), "0");
@@ -561,17 +561,9 @@ fn async_loading_refuses_replicaof_and_deny_loading_configs() {
     assert_eq!(r.cmd(&["config", "set", "appendonly", "no"]), "+OK\r\n");
 }
 
-fn signal(server: &Server, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .args([sig, &server.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 /// SIGSTOP, then waits until the process is stopped (the signal is delivered asynchronously).
 fn stop_process(server: &Server) {
-    signal(server, "-STOP");
+    server.signal("-STOP");
     let stat = format!("/proc/{}/stat", server.pid());
     wait_until("the process to stop", Duration::from_secs(5), || {
         std::fs::read_to_string(&stat)
@@ -612,7 +604,7 @@ fn forced_failover_to_a_resumed_replica_applies_the_stream_first() {
     wait_until("the forced hand-over", Duration::from_secs(10), || {
         info(&mut m, "replication", "master_failover_state") == "failover-in-progress"
     });
-    signal(&replica, "-CONT");
+    replica.signal("-CONT");
     let mut r = replica.client();
     wait_until("the roles to swap", Duration::from_secs(20), || {
         info(&mut m, "replication", "master_failover_state") == "no-failover"

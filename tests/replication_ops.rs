@@ -147,21 +147,9 @@ fn a_replica_over_its_output_buffer_limit_is_disconnected() {
             "0",
         ],
     );
-    let replica =
-        Server::start_redis_with(&["--enable-debug-command", "yes"]).expect("redis-server");
-    replicate(&replica, &master);
+    let replica = redis_replica_of(&master);
     let mut m = master.client();
-    m.cmd(&["set", "k", "v"]);
-    wait_in_sync(&master, &replica);
-    let pid = replica.pid().to_string();
-    let signal = |sig: &str| {
-        let status = std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    };
-    signal("-STOP");
+    replica.signal("-STOP");
     // More than the socket buffers hold, so the stream stays in the master's buffer.
     let value = "x".repeat(1 << 20);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -174,7 +162,7 @@ fn a_replica_over_its_output_buffer_limit_is_disconnected() {
         m.cmd(&["set", &format!("big{}", i % 64), &value]);
         i += 1;
     }
-    signal("-CONT");
+    replica.signal("-CONT");
     assert!(log_has(
         &dir,
         "scheduled to be closed ASAP for overcoming of output buffer limits."
@@ -410,4 +398,39 @@ fn a_stalled_replica_s_buffer_is_not_counted_for_eviction() {
         drop(stalled);
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// CLIENT KILL of a replica that stopped reading (SIGSTOP, its link's thread blocked in a write) replies once
+/// the replica is gone, as Redis frees it before replying: INFO right after shows no replica, and its share of
+/// the replication buffer is no longer counted.
+#[test]
+fn client_kill_of_a_stopped_replica_frees_it_before_replying() {
+    let dir = scratch("kill-stopped");
+    let master = ferredis_in(&dir, &["--repl-diskless-sync-delay", "0"]);
+    let replica = redis_replica_of(&master);
+    let mut m = master.client();
+    replica.signal("-STOP");
+    // Far more than the socket buffers hold: the link's thread blocks in its write.
+    let value = "x".repeat(1 << 20);
+    for i in 0..40 {
+        m.cmd(&["set", &format!("big{}", i % 8), &value]);
+    }
+    let held: u64 = info(&mut m, "memory", "mem_clients_slaves")
+        .parse()
+        .unwrap();
+    assert!(held > 10 << 20, "mem_clients_slaves {held}");
+    assert_eq!(m.cmd(&["client", "kill", "type", "replica"]), ":1\r\n");
+    assert_eq!(info(&mut m, "replication", "connected_slaves"), "0");
+    assert_eq!(info(&mut m, "memory", "mem_clients_slaves"), "0");
+    replica.signal("-CONT");
+}
+
+/// A redis-server replica of `master`, in sync with it (one key written).
+fn redis_replica_of(master: &Server) -> Server {
+    let replica =
+        Server::start_redis_with(&["--enable-debug-command", "yes"]).expect("redis-server");
+    replicate(&replica, master);
+    master.client().cmd(&["set", "k", "v"]);
+    wait_in_sync(master, &replica);
+    replica
 }

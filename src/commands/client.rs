@@ -420,6 +420,7 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
     };
     let me = ctx.client.id();
     let mut killed = 0;
+    let mut replicas = Vec::new();
     // A client already killed is gone for Redis, even if its thread has not noticed yet.
     for c in ctx.server.clients.live() {
         let matches = filter.id.is_none_or(|id| id == c.id)
@@ -438,10 +439,14 @@ fn kill(ctx: &mut Ctx, args: Args) -> Reply {
             // Our own reply must still go out: close after writing it, as Redis does.
             ctx.client.close_after_reply = true;
         } else {
+            if c.repl_kind.load(Relaxed) == 1 {
+                replicas.push(c.id);
+            }
             c.kill();
         }
         killed += 1;
     }
+    crate::replication::await_detached(ctx.server, &replicas);
     match (old_form, killed) {
         (true, 0) => Reply::err("No such client"),
         (true, _) => Reply::Ok,

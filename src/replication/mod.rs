@@ -15,10 +15,12 @@
 mod apply;
 pub mod commands;
 mod failover;
+mod fullsync;
 mod info;
 mod local_expiry;
 mod master;
 mod outbuf;
+mod payload;
 pub mod rdbinfo;
 mod rdbsync;
 mod replica;
@@ -319,6 +321,23 @@ pub fn start(server: &Arc<Server>) {
     let mut words = conf.split_whitespace();
     if let (Some(host), Some(port)) = (words.next(), words.next().and_then(|p| p.parse().ok())) {
         commands::become_replica(server, host.to_string(), port, false);
+    }
+}
+
+/// CLIENT KILL of replicas (client `ids`): Redis frees a killed replica, and its share of the replication
+/// buffer, before it replies; here the link's thread lets go of them once it sees its socket closed, so the
+/// reply waits for that (a second at most), and INFO right after no longer counts them.
+pub fn await_detached(server: &Server, ids: &[u64]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let attached = || {
+        server
+            .repl
+            .attached()
+            .iter()
+            .any(|a| ids.contains(&a.client.id))
+    };
+    while !ids.is_empty() && attached() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 

@@ -2,10 +2,9 @@
 //! `readSyncBulkPayload`, then the stream applied through the normal command path by a client flagged as the
 //! master, and forwarded byte for byte to our own feed (for sub-replicas and the backlog).
 //!
-//! A full sync is received into a temp file first, then the dataset is emptied and loaded while clients get
-//! -LOADING: a transfer that breaks half way leaves the old dataset untouched.
+//! A full sync's RDB is loaded by `super::fullsync`: from the socket, or through a temp file when the replica has
+//! data a broken transfer must leave untouched.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -18,7 +17,6 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::commands::int_param;
-use crate::persist::rdbfile::{self, Duplicates};
 use crate::server::clients::ClientState;
 use crate::server::Server;
 use crate::tls::LinkStream;
@@ -61,6 +59,23 @@ pub struct Link {
 }
 
 impl Link {
+    pub fn new(host: String, port: u16, failover: bool) -> Link {
+        Link {
+            host,
+            port,
+            stop: AtomicBool::new(false),
+            state: AtomicU8::new(CONNECT),
+            last_io_ms: AtomicI64::new(now_ms()),
+            down_since_ms: AtomicI64::new(now_ms()),
+            sync_total: AtomicI64::new(0),
+            sync_read: AtomicI64::new(0),
+            sync_last_io_ms: AtomicI64::new(0),
+            failover: AtomicBool::new(failover),
+            stream: Mutex::new(None),
+            idle_reads: AtomicU64::new(0),
+        }
+    }
+
     /// Whether the link is up as a client can tell: connected, and our master has not closed its end. The link's
     /// thread notices a close only when it next reads; a client asking right after (the suite cuts the link, then
     /// waits for `master_link_status:up` again) must not be told "up" about a link already gone, as Redis's event
@@ -109,20 +124,7 @@ pub fn link_up(server: &Server) -> bool {
 /// Starts following `host:port`, replacing any link there was.
 pub fn start(server: &Server, host: String, port: u16, failover: bool) {
     stop(server);
-    let link = Arc::new(Link {
-        host,
-        port,
-        stop: AtomicBool::new(false),
-        state: AtomicU8::new(CONNECT),
-        last_io_ms: AtomicI64::new(now_ms()),
-        down_since_ms: AtomicI64::new(now_ms()),
-        sync_total: AtomicI64::new(0),
-        sync_read: AtomicI64::new(0),
-        sync_last_io_ms: AtomicI64::new(0),
-        failover: AtomicBool::new(failover),
-        stream: Mutex::new(None),
-        idle_reads: AtomicU64::new(0),
-    });
+    let link = Arc::new(Link::new(host, port, failover));
     *server.repl.link.lock() = Some(link.clone());
     server.repl.replica.store(true, Relaxed);
     server.feed.set_proxy(true);
@@ -203,10 +205,10 @@ fn run(server: &Server, link: &Link) {
 
 /// The master's link (plain or TLS) with a line reader over it; commands are written through the reader's
 /// inner stream (one thread reads and writes the link).
-struct Conn {
-    r: BufReader<LinkStream>,
+pub(super) struct Conn {
+    pub(super) r: BufReader<LinkStream>,
     /// Stream bytes read together with the end of an `$EOF:` transfer.
-    leftover: Vec<u8>,
+    pub(super) leftover: Vec<u8>,
 }
 
 impl Conn {
@@ -217,7 +219,7 @@ impl Conn {
     }
 
     /// One reply line, skipping the newlines a master sends as keepalives while it prepares the RDB.
-    fn line(&mut self) -> io::Result<String> {
+    pub(super) fn line(&mut self) -> io::Result<String> {
         loop {
             let mut line = Vec::new();
             self.r.read_until(b'\n', &mut line)?;
@@ -281,7 +283,7 @@ fn session(server: &Server, link: &Link) -> io::Result<()> {
         let off: i64 = words.next().and_then(|o| o.parse().ok()).unwrap_or(0);
         log::info!("Full resync from master: {id}:{off}");
         link.state.store(TRANSFER, Relaxed);
-        full_sync(server, link, &mut conn, &id, off)?;
+        super::fullsync::full_sync(server, link, &mut conn, &id, off)?;
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         log::info!("Successful partial resynchronization with master.");
         continued(server, rest.trim());
@@ -375,194 +377,6 @@ fn continued(server: &Server, new_id: &str) {
 pub fn disconnect_replicas(server: &Server) {
     for r in server.repl.attached() {
         r.client.kill();
-    }
-}
-
-/// Receives the RDB into a temp file, then empties the dataset and loads it (clients get -LOADING meanwhile).
-fn full_sync(server: &Server, link: &Link, conn: &mut Conn, id: &str, off: i64) -> io::Result<()> {
-    let tmp = format!("temp-{}.{}.rdb", now_ms() / 1000, std::process::id());
-    let mode = diskless_load(server, id);
-    let diskless = !matches!(mode, LoadMode::Disk);
-    let _loading = diskless.then(crate::crash::watchdog_busy);
-    if diskless {
-        // Redis loads from the socket from here on, and says so.
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    }
-    let received = receive_rdb(link, conn, &tmp);
-    mode.end(server);
-    match received {
-        Ok(leftover) => conn.leftover = leftover,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            if diskless {
-                // Redis's lines for a transfer that breaks while it loads from the socket.
-                log::warn!(
-                    "Internal error in RDB reading offset {}, function at rdb.c:0 -> Unexpected EOF reading RDB file",
-                    link.sync_read.load(Relaxed)
-                );
-                log::warn!("Failed trying to load the MASTER synchronization DB from socket, check server logs.");
-            }
-            return Err(e);
-        }
-    }
-    let filename = server
-        .config
-        .get("dbfilename")
-        .unwrap_or_else(|| "dump.rdb".into());
-    std::fs::rename(&tmp, &filename)?;
-    log::info!("MASTER <-> REPLICA sync: Flushing old data");
-    let p = &server.persist;
-    // Clients wait for the load until it has read its first interval of bytes, as Redis's replica serves
-    // clients only there.
-    p.loading_answers.store(false, Relaxed);
-    p.loading.store(true, Relaxed);
-    crate::persist::commands::empty_all(server);
-    if !diskless {
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    }
-    let loaded = {
-        let _loading = (!diskless).then(crate::crash::watchdog_busy);
-        rdbfile::load(server, Duplicates::Replace)
-    };
-    p.loading.store(false, Relaxed);
-    if let Err(lines) = loaded {
-        lines.iter().for_each(|l| log::warn!("{l}"));
-        crate::persist::commands::empty_all(server);
-        return Err(io::Error::other(
-            "Failed trying to load the MASTER synchronization DB from disk",
-        ));
-    }
-    {
-        let mut st = server.repl.state();
-        st.replid = id.to_string();
-        st.replid2 = "0".repeat(40);
-        st.second_offset = -1;
-        st.shift = off - server.feed.offset() as i64;
-        super::ensure_backlog(server, &mut st);
-        st.backlog_from = Some(server.feed.offset());
-    }
-    server.feed.forget_db();
-    server
-        .repl
-        .stream_db
-        .store(server.repl.loaded_stream_db.load(Relaxed), Relaxed);
-    disconnect_replicas(server);
-    log::info!("MASTER <-> REPLICA sync: Finished with success");
-    Ok(())
-}
-
-/// How the dataset looks while a full sync's RDB arrives, after `repl-diskless-load` (Redis's
-/// `useDisklessLoad`): `disabled` serves the old data; `swapdb` (or `on-empty-db` with no keys) loads from the
-/// socket in Redis, which answers -LOADING meanwhile, or, with `swapdb` and our master's own replication ID,
-/// serves the old data as `async_loading`. The RDB is received into a temp file either way, so a transfer that
-/// breaks leaves the old data as it was, as Redis's swapdb restores it.
-enum LoadMode {
-    Disk,
-    Loading,
-    Async,
-}
-
-fn diskless_load(server: &Server, master_replid: &str) -> LoadMode {
-    let conf = server.config.get("repl-diskless-load").unwrap_or_default();
-    let ks = &server.keyspace;
-    let empty = || (0..ks.db_count()).all(|db| ks.db_sizes(db).0 == 0);
-    let mode = match conf.as_str() {
-        "swapdb" if server.repl.state().replid == master_replid => LoadMode::Async,
-        "swapdb" => LoadMode::Loading,
-        "on-empty-db" if empty() => LoadMode::Loading,
-        _ => LoadMode::Disk,
-    };
-    match mode {
-        LoadMode::Loading => {
-            // The RDB arrives over the socket meanwhile: clients are answered -LOADING throughout.
-            server.persist.loading_answers.store(true, Relaxed);
-            server.persist.loading.store(true, Relaxed);
-        }
-        LoadMode::Async => server.repl.async_loading.store(true, Relaxed),
-        LoadMode::Disk => {}
-    }
-    mode
-}
-
-impl LoadMode {
-    fn end(&self, server: &Server) {
-        match self {
-            LoadMode::Loading => server.persist.loading.store(false, Relaxed),
-            LoadMode::Async => server.repl.async_loading.store(false, Relaxed),
-            LoadMode::Disk => {}
-        }
-    }
-}
-
-/// The payload after `+FULLRESYNC`: `$<len>` then that many bytes, or `$EOF:<mark>` then bytes up to the mark.
-/// Returns what was read past the payload (the stream's first bytes).
-fn receive_rdb(link: &Link, conn: &mut Conn, tmp: &str) -> io::Result<Vec<u8>> {
-    let head = conn.line()?;
-    let mut leftover = Vec::new();
-    let mut file = io::BufWriter::with_capacity(1 << 20, File::create(tmp)?);
-    let mut buf = vec![0u8; 1 << 16];
-    if let Some(mark) = head.strip_prefix("$EOF:") {
-        let mark = mark.as_bytes().to_vec();
-        link.sync_total.store(-1, Relaxed);
-        // Everything but the last mark-length bytes is written; the tail is searched for the mark. Bytes after
-        // the mark are the stream's start: they go back in front of the reader.
-        let mut tail: Vec<u8> = Vec::new();
-        loop {
-            let n = read_some(&mut conn.r, &mut buf)?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "master closed mid-transfer",
-                ));
-            }
-            link.sync_read.fetch_add(n as i64, Relaxed);
-            link.sync_last_io_ms.store(now_ms(), Relaxed);
-            tail.extend_from_slice(&buf[..n]);
-            if let Some(at) = tail.windows(mark.len()).position(|w| w == mark.as_slice()) {
-                file.write_all(&tail[..at])?;
-                leftover = tail.split_off(at + mark.len());
-                break;
-            }
-            if tail.len() > mark.len() {
-                let keep = tail.len() - mark.len();
-                file.write_all(&tail[..keep])?;
-                tail.drain(..keep);
-            }
-        }
-    } else {
-        let len: u64 = head
-            .strip_prefix('$')
-            .and_then(|l| l.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{head}'), are you sure the host and port are right?")))?;
-        link.sync_total.store(len as i64, Relaxed);
-        let mut left = len;
-        while left > 0 {
-            let want = buf.len().min(left as usize);
-            let n = read_some(&mut conn.r, &mut buf[..want])?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "master closed mid-transfer",
-                ));
-            }
-            link.sync_read.fetch_add(n as i64, Relaxed);
-            link.sync_last_io_ms.store(now_ms(), Relaxed);
-            file.write_all(&buf[..n])?;
-            left -= n as u64;
-        }
-    }
-    let file = file.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(leftover)
-}
-
-/// `read`, again after EINTR (a SIGSTOP/SIGCONT of this process interrupts a blocking read).
-fn read_some(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match r.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
     }
 }
 

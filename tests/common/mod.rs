@@ -173,6 +173,15 @@ impl Server {
         self.child.id()
     }
 
+    /// Sends `sig` (`-STOP`, `-CONT`, ...) to the server's process.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([sig, &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// INFO's `blocked_clients`, which ferredis and redis-server both report.
     pub fn blocked_clients(&self) -> usize {
         let info = self.client().cmd(&["INFO", "clients"]);

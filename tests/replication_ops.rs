@@ -266,6 +266,46 @@ fn a_restarted_replica_resumes_from_its_rdb() {
     }
 }
 
+/// A server started with `replicaof` is a replica while it still loads its RDB, as redis-server (which reads
+/// `replicaof` with its configuration) says: INFO, ROLE and HELLO report the replica role, with the link down.
+#[test]
+fn a_configured_replica_is_a_replica_while_it_loads() {
+    let dir = scratch("configured-loading");
+    let seed = ferredis_in(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = seed.client();
+    assert_eq!(c.cmd(&["debug", "populate", "1000"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["save"]), "+OK\r\n");
+    drop(seed);
+    // Nothing listens on the master's port; 1,000 keys at 2 ms each keep the load going for 2 s, and clients are
+    // answered once the first 1,024 bytes are read.
+    let nowhere = common::free_port().to_string();
+    let args = [
+        "--replicaof",
+        "127.0.0.1",
+        &nowhere,
+        "--key-load-delay",
+        "2000",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ];
+    let loading = ferredis_in(&dir, &args);
+    let mut r = loading.client();
+    assert_eq!(info(&mut r, "persistence", "loading"), "1");
+    assert_eq!(info(&mut r, "replication", "role"), "slave");
+    assert_eq!(info(&mut r, "replication", "master_link_status"), "down");
+    assert_eq!(
+        r.cmd(&["role"]),
+        format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{nowhere}\r\n$7\r\nconnect\r\n:-1\r\n")
+    );
+    let hello = r.cmd(&["hello", "2"]);
+    assert!(hello.contains("$4\r\nrole\r\n$7\r\nreplica\r\n"), "{hello}");
+    wait_for("the load to finish", Duration::from_secs(20), || {
+        info(&mut r, "persistence", "loading") == "0"
+    });
+    assert_eq!(r.cmd(&["dbsize"]), ":1000\r\n");
+    assert_eq!(info(&mut r, "replication", "role"), "slave");
+}
+
 /// A replica that sends a command on its replication link is dropped, with Redis's log lines (a keyspace command
 /// also gets the CRITICAL line), so that no replica stays attached and the master's PINGs do not move the
 /// offset: a fresh server's first `+FULLRESYNC` names offset 0, as redis-server's does.

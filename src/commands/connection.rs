@@ -209,13 +209,17 @@ fn hello(ctx: &mut Ctx, args: Args) -> Reply {
         None => {}
     }
     let field = |k: &str, v: Reply| (Reply::bulk(k), v);
+    let role = match ctx.server.repl.is_replica() {
+        true => "replica",
+        false => "master",
+    };
     Reply::Map(vec![
         field("server", Reply::bulk("redis")),
         field("version", Reply::bulk(REDIS_VERSION)),
         field("proto", Reply::Int(ctx.client.protocol.number())),
         field("id", Reply::Int(ctx.client.id() as i64)),
         field("mode", Reply::bulk("standalone")),
-        field("role", Reply::bulk("master")),
+        field("role", Reply::bulk(role)),
         field("modules", Reply::Array(Vec::new())),
     ])
 }

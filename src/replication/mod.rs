@@ -317,11 +317,26 @@ pub fn ensure_backlog(server: &Server, st: &mut State) {
 /// At start-up: the cron, and the link to the master `replicaof` names.
 pub fn start(server: &Arc<Server>) {
     spawn_cron(server.clone());
+    if let Some((host, port)) = configured_master(server) {
+        commands::become_replica(server, host, port, false);
+    }
+}
+
+/// Before the start-up load: a configured `replicaof` makes us a replica from the first moment, as Redis (which
+/// reads it with the configuration) answers `role:slave` while it loads. The link itself starts after the load.
+pub fn configure_at_startup(server: &Server) {
+    if let Some((host, port)) = configured_master(server) {
+        replica::install_idle(server, host, port);
+    }
+}
+
+/// The master `replicaof` names, if any.
+fn configured_master(server: &Server) -> Option<(String, u16)> {
     let conf = server.config.get("replicaof").unwrap_or_default();
     let mut words = conf.split_whitespace();
-    if let (Some(host), Some(port)) = (words.next(), words.next().and_then(|p| p.parse().ok())) {
-        commands::become_replica(server, host.to_string(), port, false);
-    }
+    let host = words.next()?.to_string();
+    let port = words.next()?.parse().ok()?;
+    Some((host, port))
 }
 
 /// CLIENT KILL of replicas (client `ids`): Redis frees a killed replica, and its share of the replication

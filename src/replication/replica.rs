@@ -140,6 +140,14 @@ pub fn start(server: &Server, host: String, port: u16, failover: bool) {
     }
 }
 
+/// A link that does not run yet: at start-up, while the dataset loads, we are already a replica of `host:port`
+/// (INFO and ROLE say so, with the link down); `start` replaces it once the load is done.
+pub fn install_idle(server: &Server, host: String, port: u16) {
+    *server.repl.link.lock() = Some(Arc::new(Link::new(host, port, false)));
+    server.repl.replica.store(true, Relaxed);
+    crate::logging::set_role(b'S');
+}
+
 /// Before our master hands over to us (`PSYNC .. FAILOVER`): lets the link apply what the master sent before, so
 /// that our offset is the one it asks to continue from. Redis's event loop reads the link's earlier input first;
 /// here the two connections' threads race (a replica stopped with SIGSTOP and resumed finds both ready at once).

@@ -302,6 +302,7 @@ pub fn run(server: Arc<Server>) -> io::Result<()> {
         .store(loading, std::sync::atomic::Ordering::Relaxed);
     serve_listeners(&server, listeners);
     let unix = super::unix::start(&server)?;
+    crate::replication::configure_at_startup(&server);
     crate::persist::load_at_startup(&server).map_err(io::Error::other)?;
     crate::persist::save::spawn_cron(server.clone());
     crate::persist::aof::rewrite::spawn_cron(server.clone());

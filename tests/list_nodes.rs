@@ -232,3 +232,63 @@ fn compression_saves_memory_and_survives_a_reload() {
         "*2\r\n$19\r\nlist-compress-depth\r\n$1\r\n1\r\n"
     );
 }
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD: elements of at least that size get nodes of their own (Redis's plain
+/// nodes), through pushes, LINSERT and LSET in the middle; the node layout, the DUMP payload (plain nodes as
+/// plain containers) and the elements equal redis-server's, and a reload keeps the list.
+#[test]
+fn large_elements_take_nodes_of_their_own_as_in_redis() {
+    let Some((ours, redis)) = both() else {
+        return;
+    };
+    let (mut o, mut r) = (ours.client(), redis.client());
+    let steps: &[&[&str]] = &[
+        &["rpush", "l", "a", "b", "xxxxxxxxxxxx", "c", "d"],
+        &["linsert", "l", "before", "c", "yyyyyyyyyyyyyyy"],
+        &["lset", "l", "0", "zzzzzzzzzzzzzzzzzz"],
+        &["linsert", "l", "after", "d", "qqqqqqqqqqqqqqqq"],
+        &["rpush", "l", "e", "f"],
+        &["lpush", "l", "wwwwwwwwwwwwwwwwwwwwww", "g"],
+        &["lset", "l", "3", "h"],
+    ];
+    for c in [&mut o, &mut r] {
+        // Uncompressed payloads: the two servers' LZF output may differ.
+        assert_eq!(c.cmd(&["config", "set", "rdbcompression", "no"]), "+OK\r\n");
+        assert_eq!(
+            c.cmd(&["debug", "quicklist-packed-threshold", "10b"]),
+            "+OK\r\n"
+        );
+        for step in steps {
+            assert!(c.cmd(step).starts_with([':', '+']), "{step:?}");
+        }
+    }
+    let nodes = |c: &mut Client| {
+        let ql = quicklist(c, "l");
+        ql.split(' ')
+            .find(|f| f.starts_with("ql_nodes:"))
+            .map(str::to_string)
+    };
+    assert_eq!(nodes(&mut o), Some("ql_nodes:9".to_string()));
+    assert_eq!(nodes(&mut o), nodes(&mut r));
+    let range = o.cmd(&["lrange", "l", "0", "-1"]);
+    assert_eq!(range, r.cmd(&["lrange", "l", "0", "-1"]));
+    assert_eq!(o.cmd(&["dump", "l"]), r.cmd(&["dump", "l"]));
+    assert_eq!(o.cmd(&["debug", "reload"]), "+OK\r\n");
+    assert_eq!(o.cmd(&["lrange", "l", "0", "-1"]), range);
+    assert_eq!(nodes(&mut o), Some("ql_nodes:9".to_string()));
+    // Back to the default threshold: small elements share nodes again.
+    assert_eq!(
+        o.cmd(&["debug", "quicklist-packed-threshold", "0"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        o.cmd(&["rpush", "m", "xxxxxxxxxxxx", "yyyyyyyyyyyyyyy"]),
+        ":2\r\n"
+    );
+    let ql = quicklist(&mut o, "m");
+    assert!(ql.starts_with(" ql_nodes:1 "), "{ql}");
+    assert_eq!(
+        o.cmd(&["debug", "quicklist-packed-threshold", "5gb"]),
+        "-ERR argument must be a memory value bigger than 1 and smaller than 4gb\r\n"
+    );
+}

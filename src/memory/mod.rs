@@ -20,9 +20,9 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::Server;
 
-/// INFO `used_memory`: what the allocator holds, plus the replies the kernel holds for clients that do not read
-/// theirs. Redis would hold those in its reply lists, count them, and evict keys for them; ferredis writes them
-/// with blocking writes, so they wait in the socket instead, and count from there.
+/// INFO `used_memory`: what the allocator holds (replies waiting in user space included), plus the replies the
+/// kernel's socket buffers hold for clients that do not read theirs. Redis holds all of those in its reply lists,
+/// counts them and evicts keys for them; here the socket takes more before a reply waits in user space.
 pub fn used() -> u64 {
     alloc::used() + clients::kernel_queued()
 }

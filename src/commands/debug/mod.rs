@@ -231,16 +231,20 @@ fn leading_float(s: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Redis's `quicklistisSetPackedThreshold`: a memory value up to 4 GB minus 1 MB (0 restores the default).
+/// Redis's `quicklistisSetPackedThreshold`: a memory value up to 4 GB minus 1 MB (0 restores the default). List
+/// elements of at least that size are kept in nodes of their own from then on.
 fn packed_threshold(arg: &[u8]) -> Reply {
-    let ok = std::str::from_utf8(arg)
+    let size = std::str::from_utf8(arg)
         .ok()
         .and_then(crate::config::params::parse_memory)
-        .is_some_and(|sz| sz <= (1i64 << 32) - (1 << 20));
-    if ok {
-        Reply::Ok
-    } else {
-        Reply::err("argument must be a memory value bigger than 1 and smaller than 4gb")
+        .and_then(|sz| usize::try_from(sz).ok())
+        .filter(|&sz| sz <= (1 << 32) - (1 << 20));
+    match size {
+        Some(sz) => {
+            crate::types::list::set_packed_threshold(sz);
+            Reply::Ok
+        }
+        None => Reply::err("argument must be a memory value bigger than 1 and smaller than 4gb"),
     }
 }
 

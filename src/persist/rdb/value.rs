@@ -28,8 +28,6 @@ pub struct Limits {
     pub hash: PackLimits,
     pub zset: PackLimits,
     pub intset: usize,
-    /// `list-max-listpack-size`: positive, entries per node; -1 to -5, 4 KB to 64 KB per node.
-    pub list_node: i64,
     pub stream: NodeLimits,
 }
 
@@ -44,7 +42,6 @@ impl Default for Limits {
             hash: pack,
             zset: pack,
             intset: 512,
-            list_node: -2,
             stream: NodeLimits::default(),
         }
     }
@@ -57,7 +54,6 @@ impl Limits {
             hash: PackLimits::hash(config),
             zset: PackLimits::zset(config),
             intset: intset_limit(config),
-            list_node: config.threshold(Threshold::ListMaxListpackSize),
             stream: NodeLimits {
                 entries: u(Threshold::StreamNodeMaxEntries),
                 bytes: u(Threshold::StreamNodeMaxBytes),
@@ -133,40 +129,25 @@ pub fn put_body(out: &mut Vec<u8>, value: &Value, enc: &Encoder) {
     }
 }
 
-/// A quicklist of packed listpack nodes, split where Redis's quicklist would split a list pushed in order.
+/// The list's quicklist nodes as they are in memory, as Redis writes its own: a plain node (one large element)
+/// as it is, the others as listpacks.
 fn put_list(out: &mut Vec<u8>, list: &List, enc: &Encoder) {
-    let mut nodes: Vec<Vec<u8>> = Vec::new();
-    let mut node = ListpackBuilder::new();
-    for item in list.iter() {
-        if !node.is_empty() && !node_takes(&node, item.len(), enc.limits.list_node) {
-            nodes.push(std::mem::take(&mut node).finish());
+    put_len(out, list.node_count() as u64);
+    for (plain, mut items) in list.saved_nodes() {
+        if plain {
+            let item = items.next().unwrap_or_default();
+            put_len(out, QUICKLIST_PLAIN);
+            put_string(out, &item, enc.compress);
+        } else {
+            let mut node = ListpackBuilder::new();
+            items.for_each(|item| node.push(&item));
+            put_len(out, QUICKLIST_PACKED);
+            put_string(out, &node.finish(), enc.compress);
         }
-        node.push(&item);
-    }
-    if !node.is_empty() {
-        nodes.push(node.finish());
-    }
-    put_len(out, nodes.len() as u64);
-    for n in nodes {
-        put_len(out, QUICKLIST_PACKED);
-        put_string(out, &n, enc.compress);
     }
 }
 
-/// Redis's `_quicklistNodeAllowInsert` for `list-max-listpack-size` `fill`: a negative fill caps a node's bytes
-/// (-1 to -5: 4 to 64 KB), a positive one its entries (within an 8 KB safety cap). Sizes are estimates: the
-/// listpack's bytes, the element's length and 8 bytes of overhead.
-fn node_takes(node: &ListpackBuilder, item_len: usize, fill: i64) -> bool {
-    const LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
-    const SAFETY_LIMIT: usize = 8192;
-    let new_size = node.bytes() + item_len + 8;
-    let level = usize::try_from(-fill - 1).ok().and_then(|i| LEVELS.get(i));
-    if level.is_some_and(|&limit| new_size <= limit) {
-        return true;
-    }
-    new_size <= SAFETY_LIMIT && (node.len() as i64) < fill
-}
-
+/// Redis's quicklist node containers: a plain node holds one large element as it is, a packed node a listpack.
 const QUICKLIST_PLAIN: u64 = 1;
 const QUICKLIST_PACKED: u64 = 2;
 

@@ -24,8 +24,8 @@ use crate::effects::Change;
 use crate::protocol::Reply;
 use crate::types::listpack::{entry_size, Listpack};
 pub use node::set_compress_depth;
-pub use nodes::set_fill;
-use nodes::{allows, fill, within, Nodes};
+use nodes::{allows, fill, holds_large, is_large, within, Nodes};
+pub use nodes::{set_fill, set_packed_threshold};
 
 #[derive(Default, Clone)]
 pub struct List {
@@ -117,6 +117,11 @@ impl List {
             .map(|n| (n.compressed_bytes(), n.is_compressed()))
     }
 
+    /// Each node as an RDB file holds it: whether it is plain (one large element), and its elements.
+    pub fn saved_nodes(&self) -> impl Iterator<Item = (bool, node::Items<'_>)> + '_ {
+        self.nodes.iter().map(|n| (nodes::is_plain(n), n.items()))
+    }
+
     /// Each node's entries and uncompressed bytes (DEBUG OBJECT's quicklist fields).
     pub fn node_sizes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.nodes.iter().map(|n| (n.len(), n.bytes()))
@@ -171,7 +176,10 @@ impl List {
     fn batch(fill: i64, mut bytes: usize, count: usize, items: &[&[u8]]) -> usize {
         let mut take = 0;
         for item in items {
-            if take > 0 && !allows(fill, bytes, count + take, item.len()) {
+            // A large element takes a node of its own, alone.
+            if take > 0
+                && (is_large(items[0].len()) || !allows(fill, bytes, count + take, item.len()))
+            {
                 break;
             }
             bytes += entry_size(item.len());
@@ -180,9 +188,10 @@ impl List {
         take
     }
 
-    /// Whether `node` can take one more element of `len` bytes (`list-max-listpack-size`).
+    /// Whether `node` can take one more element of `len` bytes (`list-max-listpack-size`; a plain node takes
+    /// none).
     fn fits(fill: i64, node: &Listpack, len: usize) -> bool {
-        allows(fill, node.bytes(), node.len(), len)
+        allows(fill, node.bytes(), node.len(), len) && !holds_large(node)
     }
 
     pub fn push(&mut self, end: End, item: &[u8]) {
@@ -297,7 +306,7 @@ impl List {
     /// element.
     fn split_if_big(&mut self, n: usize) {
         let node = self.nodes.get_mut(n);
-        if within(fill(), node.bytes(), node.len()) {
+        if within(fill(), node.bytes(), node.len()) && (node.len() < 2 || !holds_large(node)) {
             return;
         }
         let tail = node.split_off(node.skip(0, node.len() / 2));

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::ops::{Index, Range};
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
 
 use super::node::{compress_depth, Node};
 use crate::types::listpack::Listpack;
@@ -213,11 +213,47 @@ fn level(fill: i64) -> usize {
     LEVELS[(fill.unsigned_abs().clamp(1, 5) - 1) as usize]
 }
 
+/// Redis's default `packed_threshold`: 1 GB.
+const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
+/// Redis's `packed_threshold` (DEBUG QUICKLIST-PACKED-THRESHOLD): an element of at least this many bytes is kept
+/// in a node of its own (Redis's plain node), which takes no other element.
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PACKED_THRESHOLD);
+
+/// Sets the threshold (0: back to the default), as Redis's `quicklistisSetPackedThreshold`.
+pub fn set_packed_threshold(bytes: usize) {
+    let bytes = if bytes == 0 {
+        DEFAULT_PACKED_THRESHOLD
+    } else {
+        bytes
+    };
+    PACKED_THRESHOLD.store(bytes, Relaxed);
+}
+
+/// Whether an element of `len` bytes goes in a node of its own (Redis's `isLargeElement`).
+pub fn is_large(len: usize) -> bool {
+    len >= PACKED_THRESHOLD.load(Relaxed)
+}
+
+/// Whether `node` is a plain node: one large element. Only a node at least that big is looked into.
+pub fn is_plain(node: &Node) -> bool {
+    node.len() == 1 && is_large(node.bytes()) && is_large(node.get(0).len())
+}
+
+/// Whether a node holds a large element: alone, it is a plain node and takes nothing more; beside others (an edit
+/// in the middle put it there), the node is split until it is alone. Only a node at least that big is looked
+/// into.
+pub fn holds_large(node: &Listpack) -> bool {
+    is_large(node.bytes()) && node.iter().any(|e| is_large(e.len()))
+}
+
 /// Whether a node of `bytes` and `count` entries takes one more of `len` bytes under `fill` (Redis's
-/// `_quicklistNodeAllowInsert`); an empty node takes anything.
+/// `_quicklistNodeAllowInsert`); an empty node takes anything, and a large element only an empty node.
 pub fn allows(fill: i64, bytes: usize, count: usize, len: usize) -> bool {
     if count == 0 {
         return true;
+    }
+    if is_large(len) {
+        return false;
     }
     let new_size = bytes + HEADER + len + ENTRY_ESTIMATE;
     if fill < 0 {

@@ -151,10 +151,10 @@ impl Nodes {
     /// the changed ones among the rest, as Redis's `__quicklistCompress`. With a depth of 0 nothing changes, and
     /// nodes compressed under an earlier depth stay so until a change reaches them.
     pub fn settle(&mut self, touched: Range<usize>) {
-        let depth = compress_depth();
         let Nodes::Many(d) = self else {
             return;
         };
+        let depth = compress_depth();
         if depth == 0 {
             return;
         }

@@ -182,6 +182,8 @@ fn connection_loop(
                         reply_error(&e.message(), &mut out);
                     }
                     if client.ext.pubsub.has_outbox() {
+                        // The writer thread owns the output, after what is unsent (as per command, above).
+                        unsent.drain(stream)?;
                         crate::pubsub::after_command(server, client, stream, &mut out, flush)?;
                     }
                     flush_all(stream, &mut unsent, &mut out)?;

@@ -141,7 +141,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> Reply {
     let Some(at) = list.iter().position(|e| e == pivot) else {
         return Reply::Int(-1);
     };
-    list.insert(at + after as usize, element);
+    list.insert(at, element, after);
     let len = list.len();
     ctx.changed(key, 'l', "linsert");
     Reply::Int(len as i64)

@@ -239,9 +239,8 @@ pub fn is_plain(node: &Node) -> bool {
     node.len() == 1 && is_large(node.bytes()) && is_large(node.get(0).len())
 }
 
-/// Whether a node holds a large element: alone, it is a plain node and takes nothing more; beside others (an edit
-/// in the middle put it there), the node is split until it is alone. Only a node at least that big is looked
-/// into.
+/// Whether a node holds a large element, which makes it a plain node (large elements are always alone): it takes
+/// nothing more. Only a node at least that big is looked into.
 pub fn holds_large(node: &Listpack) -> bool {
     is_large(node.bytes()) && node.iter().any(|e| is_large(e.len()))
 }
@@ -263,14 +262,13 @@ pub fn allows(fill: i64, bytes: usize, count: usize, len: usize) -> bool {
     }
 }
 
-/// Whether a node of `bytes` and `count` entries is within `fill`'s limits (a node of one entry always is); an
-/// edit in the middle (LSET, LINSERT) splits a node that is not.
-pub fn within(fill: i64, bytes: usize, count: usize) -> bool {
-    let size = bytes + HEADER;
-    count < 2
-        || if fill < 0 {
-            size <= level(fill)
-        } else {
-            size <= SAFETY && count as i64 <= fill.max(1)
-        }
+/// Whether nodes `a` and `b` may be merged into one under `fill` (Redis's `_quicklistNodeAllowMerge`, which
+/// estimates the merged size as both listpacks less one header and end byte, and 4 bytes more).
+pub fn allows_merge(fill: i64, a: &Node, b: &Node) -> bool {
+    let merged = a.bytes() + b.bytes() + 2 * HEADER - 11;
+    if fill < 0 {
+        merged <= level(fill)
+    } else {
+        merged <= SAFETY && (a.len() + b.len()) as i64 <= fill
+    }
 }

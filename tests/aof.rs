@@ -607,3 +607,50 @@ fn a_deadline_in_the_past_replayed_from_the_aof_keeps_the_key_until_loaded() {
     assert_eq!(c.cmd(&["pexpireat", "l2", "1000"]), ":1\r\n");
     assert_eq!(c.cmd(&["rpush", "l2", "b"]), ":1\r\n");
 }
+
+/// A replica started with `replicaof` is a read-only replica while it loads, yet the scripts its AOF replays
+/// still write: the loader is obeyed, as Redis's `mustObeyClient` (the suite's "EVAL can process writes from
+/// AOF in read-only replicas").
+#[test]
+fn a_read_only_replica_replays_the_scripts_of_its_aof() {
+    let dir = Dir::new("aof-replica-scripts");
+    std::fs::create_dir_all(dir.aof("")).unwrap();
+    std::fs::write(
+        dir.aof("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let script = |body: &str| {
+        format!(
+            "*4\r\n$4\r\neval\r\n${}\r\n{body}\r\n$1\r\n1\r\n$3\r\nfoo\r\n",
+            body.len()
+        )
+    };
+    let aof = [
+        "*2\r\n$6\r\nselect\r\n$1\r\n9\r\n".to_string(),
+        script("redis.call('set',KEYS[1],'100')"),
+        script("redis.call('incr',KEYS[1])"),
+        script("redis.call('incr',KEYS[1])"),
+    ];
+    std::fs::write(dir.aof("appendonly.aof.1.incr.aof"), aof.concat()).unwrap();
+    let s = start(
+        &dir,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            "0",
+            "--replica-read-only",
+            "yes",
+        ],
+    );
+    let mut c = s.client();
+    assert!(c
+        .cmd(&["info", "replication"])
+        .contains("\r\nrole:slave\r\n"));
+    c.cmd(&["select", "9"]);
+    assert_eq!(c.cmd(&["get", "foo"]), "$3\r\n102\r\n");
+    assert_eq!(
+        c.cmd(&["set", "foo", "1"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+}

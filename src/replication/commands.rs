@@ -112,9 +112,12 @@ pub fn gate(server: &Server, client: &ClientState, cmd_flags: u32) -> Option<Rep
 }
 
 /// Whether `client`'s writes are refused because this server is a read-only replica (scripts ask per call).
+/// Our master's link and the AOF loader are obeyed (Redis's `mustObeyClient`): a replica started with
+/// `replicaof` replays its AOF's scripts as a replica.
 pub fn refuses_writes(server: &Server, client: &ClientState) -> bool {
     server.repl.is_replica()
         && !client.ext.repl.is_master
+        && !client.ext.must_obey
         && server.config.get("replica-read-only").as_deref() == Some("yes")
 }
 

@@ -177,12 +177,10 @@ enum LoadMode {
 
 fn diskless_load(server: &Server, master_replid: &str) -> LoadMode {
     let conf = server.config.get("repl-diskless-load").unwrap_or_default();
-    let ks = &server.keyspace;
-    let empty = || (0..ks.db_count()).all(|db| ks.db_sizes(db).0 == 0);
     let mode = match conf.as_str() {
         "swapdb" if server.repl.state().replid == master_replid => LoadMode::Async,
         "swapdb" => LoadMode::Loading,
-        "on-empty-db" if empty() => LoadMode::Loading,
+        "on-empty-db" if dataset_is_empty(server) => LoadMode::Loading,
         _ => LoadMode::Disk,
     };
     match mode {

@@ -234,15 +234,15 @@ pub fn is_large(len: usize) -> bool {
     len >= PACKED_THRESHOLD.load(Relaxed)
 }
 
-/// Whether `node` is a plain node: one large element. Only a node at least that big is looked into.
+/// Whether `node` is a plain node: one large element (large elements are always alone), which takes nothing
+/// more. Only a node at least that big is looked into.
 pub fn is_plain(node: &Node) -> bool {
     node.len() == 1 && is_large(node.bytes()) && is_large(node.get(0).len())
 }
 
-/// Whether a node holds a large element, which makes it a plain node (large elements are always alone): it takes
-/// nothing more. Only a node at least that big is looked into.
-pub fn holds_large(node: &Listpack) -> bool {
-    is_large(node.bytes()) && node.iter().any(|e| is_large(e.len()))
+/// [`is_plain`] for a node already unpacked for a change (a push at either end).
+pub fn is_plain_packed(node: &Listpack) -> bool {
+    node.len() == 1 && is_large(node.bytes()) && node.iter().all(|e| is_large(e.len()))
 }
 
 /// Whether a node of `bytes` and `count` entries takes one more of `len` bytes under `fill` (Redis's

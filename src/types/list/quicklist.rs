@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::node::{self, Node};
-use super::nodes::{self, allows, allows_merge, fill, holds_large, is_large, is_plain};
+use super::nodes::{self, allows, allows_merge, fill, is_large, is_plain, is_plain_packed};
 use super::{End, List};
 use crate::db::StrValue;
 use crate::types::listpack::{entry_size, Listpack};
@@ -110,7 +110,7 @@ impl List {
     /// Whether `node` can take one more element of `len` bytes (`list-max-listpack-size`; a plain node takes
     /// none).
     fn fits(fill: i64, node: &Listpack, len: usize) -> bool {
-        allows(fill, node.bytes(), node.len(), len) && !holds_large(node)
+        allows(fill, node.bytes(), node.len(), len) && !is_plain_packed(node)
     }
 
     pub fn push(&mut self, end: End, item: &[u8]) {

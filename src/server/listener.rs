@@ -8,7 +8,10 @@
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -41,10 +44,16 @@ pub struct Listeners {
 impl Listeners {
     /// Whether a connection waits in a listen queue or is being accepted, not registered yet (for
     /// `super::fence`).
+    ///
+    /// The queues first, then the count: an accept loop counts a connection before taking it off its queue, so
+    /// one that left the queue before the look is still counted after it unless it is registered. The other
+    /// order misses a connection taken between the two looks.
     pub fn pending_accept(&self) -> bool {
-        if self.accepting.load(Relaxed) > 0 {
-            return true;
-        }
+        self.queued() || self.accepting.load(SeqCst) > 0
+    }
+
+    /// Whether a connection waits in a listen queue.
+    fn queued(&self) -> bool {
         // Every write's first look in a batch comes here (`fence::before_write`): no allocation for the usual
         // one or two sockets.
         let sockets = self.sockets.lock();
@@ -338,7 +347,7 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64, tls:
         // Counted as accepting from the moment a connection waits until it is registered, so a fence never
         // misses it in between (`Listeners::pending_accept`).
         wait_readable(&listener);
-        server.listeners.accepting.fetch_add(1, Relaxed);
+        server.listeners.accepting.fetch_add(1, SeqCst);
         let stream = listener.accept().map(|(s, _)| s);
         // A socket kept across a rebind is shared with the new generation's loop, so what this loop accepts
         // after being retired is still a real client: serve it, then leave.
@@ -352,7 +361,7 @@ fn accept_loop(listener: TcpListener, server: Arc<Server>, generation: u64, tls:
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        server.listeners.accepting.fetch_sub(1, Relaxed);
+        server.listeners.accepting.fetch_sub(1, SeqCst);
         if retired {
             return;
         }

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
 use super::clients::Addr;
@@ -68,7 +68,7 @@ fn accept_loop(listener: &UnixListener, server: &Arc<Server>, path: &Arc<str>) {
     loop {
         // Counted as accepting from the moment a connection waits until it is registered (`fence`).
         listener::wait_readable(listener);
-        server.listeners.accepting.fetch_add(1, Relaxed);
+        server.listeners.accepting.fetch_add(1, SeqCst);
         match listener.accept() {
             Ok((unix, _)) => {
                 // SAFETY: the descriptor is taken out of the UnixStream and owned by the TcpStream from here on.
@@ -88,6 +88,6 @@ fn accept_loop(listener: &UnixListener, server: &Arc<Server>, path: &Arc<str>) {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
-        server.listeners.accepting.fetch_sub(1, Relaxed);
+        server.listeners.accepting.fetch_sub(1, SeqCst);
     }
 }

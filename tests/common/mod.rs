@@ -258,6 +258,45 @@ impl Client {
         }
     }
 
+    /// Closes the connection, returning once the server's kernel has taken the close (acknowledged the FIN).
+    /// A plain drop sends the FIN, but the kernel may hold it back (TCP small queues, deferred softirqs on a
+    /// loaded machine) until after a segment another socket sends next: the server could not have seen the close
+    /// first, with any server.
+    pub fn close_acknowledged(self) {
+        use std::os::fd::AsRawFd;
+        self.writer.shutdown(std::net::Shutdown::Write).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // SAFETY: tcp_info is plain data; getsockopt fills at most `len` bytes of it.
+            let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+            // SAFETY: a valid socket, and a buffer of `len` bytes that outlives the call.
+            let rc = unsafe {
+                libc::getsockopt(
+                    self.writer.as_raw_fd(),
+                    libc::IPPROTO_TCP,
+                    libc::TCP_INFO,
+                    (&mut info as *mut libc::tcp_info).cast(),
+                    &mut len,
+                )
+            };
+            assert_eq!(rc, 0, "TCP_INFO");
+            // Acknowledged once nothing is in flight any more (FIN_WAIT2, or TIME_WAIT after a close of the
+            // server's own).
+            // Linux's TCP_FIN_WAIT1 and TCP_CLOSING (include/net/tcp_states.h; not in the libc crate).
+            const FIN_WAIT1: u8 = 4;
+            const CLOSING: u8 = 11;
+            if info.tcpi_state != FIN_WAIT1 && info.tcpi_state != CLOSING {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never acknowledged the close"
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
     pub fn encode(args: &[&[u8]]) -> Vec<u8> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {

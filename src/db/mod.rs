@@ -303,6 +303,31 @@ impl Shard {
         self.volatile.clear();
         self.dict.take()
     }
+    /// Stores an entry loaded into a shard no client sees yet (a swapdb full sync's, see [`Keyspace::shadow`]):
+    /// no watcher, blocked client, snapshot or keyspace event can be concerned. Returns the entry it replaced.
+    pub fn insert_unseen(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        mut entry: Entry,
+        at: Option<i64>,
+        now: i64,
+    ) -> Option<Entry> {
+        entry.lru.stamp_new(now);
+        entry.ttl = at.is_some();
+        let old = self.dict.insert(hash, key, entry);
+        match at {
+            Some(at) => {
+                self.volatile.insert(hash, key, at);
+            }
+            None if old.as_ref().is_some_and(|o| o.ttl) => {
+                self.volatile.remove(hash, key);
+            }
+            None => {}
+        }
+        old
+    }
+
     /// Exchanges the contents (not the hook registries) of two shards, for SWAPDB.
     pub(super) fn swap_data(&mut self, other: &mut Shard) {
         let now = crate::util::time::now_ms();
@@ -368,6 +393,19 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(&hasher)).collect(),
             hasher,
+            snapshot: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// An empty keyspace beside this one, with its hasher (so keys fall in the same shards and dict slots): a
+    /// swapdb full sync loads into it while this one keeps the old data, then the two exchange contents
+    /// (`KeyLocks::swap_keyspace`).
+    pub fn shadow(&self) -> Keyspace {
+        Keyspace {
+            dbs: (0..self.db_count())
+                .map(|_| Db::new(&self.hasher))
+                .collect(),
+            hasher: self.hasher.clone(),
             snapshot: parking_lot::Mutex::new(None),
         }
     }

@@ -21,6 +21,7 @@ pub mod commands;
 pub mod dump;
 pub mod rdb;
 pub mod rdbfile;
+pub mod rdbload;
 pub mod save;
 pub mod snapshot;
 pub mod startup;

@@ -1,6 +1,9 @@
-//! A full sync's RDB on the replica side, after `+FULLRESYNC`: loaded from the socket as it arrives (a
-//! diskless load, `repl-diskless-load` with an empty dataset), or staged in a temp file and loaded from there,
-//! so that a transfer that breaks leaves the data the replica kept untouched.
+//! A full sync's RDB on the replica side, after `+FULLRESYNC`: loaded from the socket as it arrives (a diskless
+//! load, `repl-diskless-load`), or received into a temp file and loaded from there (a disk load).
+//!
+//! A diskless load with keys present (`swapdb`) loads beside the live dataset, into a keyspace of its own, and
+//! swaps the two once the whole RDB is read, as Redis's temp databases: a transfer that breaks leaves the data the
+//! replica kept untouched, and no file is written.
 
 use std::fs::File;
 use std::io;
@@ -8,12 +11,13 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::payload::Payload;
 use super::replica::{disconnect_replicas, Conn, Link};
-use crate::persist::rdbfile::{self, Duplicates};
+use crate::db::{KeyLocks, LockPlan};
+use crate::persist::rdbfile::{self, Beside, Duplicates};
 use crate::server::Server;
 use crate::util::time::now_ms;
 
-/// Loads a full sync's RDB: from the socket as it arrives when `repl-diskless-load` allows it and the dataset is
-/// empty, or else into a temp file first, which is then loaded.
+/// Loads a full sync's RDB: from the socket as it arrives when `repl-diskless-load` allows it (into the emptied
+/// dataset, or beside it when it holds keys), or else into a temp file first, which is then loaded.
 pub(super) fn full_sync(
     server: &Server,
     link: &Link,
@@ -22,36 +26,86 @@ pub(super) fn full_sync(
     off: i64,
 ) -> io::Result<()> {
     let mode = diskless_load(server, id);
-    if matches!(mode, LoadMode::Loading) && dataset_is_empty(server) {
-        let loaded = load_from_socket(server, link, conn);
-        mode.end(server);
-        loaded?;
-    } else {
-        load_through_file(server, link, conn, mode)?;
-    }
+    let loaded = match mode {
+        LoadMode::Disk => load_through_file(server, link, conn),
+        _ if dataset_is_empty(server) => load_from_socket(server, link, conn, None),
+        _ => load_beside(server, link, conn),
+    };
+    mode.end(server);
+    loaded?;
     synced(server, id, off);
     Ok(())
 }
 
 /// Whether no database holds a key: a load from the socket then has nothing to keep should the transfer break
-/// (Redis's `on-empty-db` case; with keys, `swapdb` keeps them while the RDB is staged in a file).
+/// (Redis's `on-empty-db` case).
 fn dataset_is_empty(server: &Server) -> bool {
     let ks = &server.keyspace;
     (0..ks.db_count()).all(|db| ks.db_sizes(db).0 == 0)
 }
 
-/// A diskless load: the RDB is parsed as it comes off the link, no file written, while clients are answered
-/// -LOADING. A transfer that breaks, or a payload that cannot be read, leaves the dataset empty, as Redis's
-/// `on-empty-db` load leaves it, and the link retries.
-fn load_from_socket(server: &Server, link: &Link, conn: &mut Conn) -> io::Result<()> {
+/// A `swapdb` load with keys present: the RDB is loaded into a keyspace beside the live one, which stays as it
+/// was (served meanwhile under `async_loading`, else answered -LOADING), then the two are swapped and the old
+/// data freed in the background. A transfer that breaks discards what was loaded.
+fn load_beside(server: &Server, link: &Link, conn: &mut Conn) -> io::Result<()> {
+    let mut beside = Beside::new(server);
+    if let Err(e) = load_from_socket(server, link, conn, Some(&mut beside)) {
+        log::info!("MASTER <-> REPLICA sync: Discarding temporary DB in background");
+        discard_in_background(beside);
+        return Err(e);
+    }
+    log::info!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+    {
+        let ks = &server.keyspace;
+        let mut plan = LockPlan::new();
+        plan.all_dbs(ks, true);
+        let mut keys = KeyLocks::new(server, plan.acquire(ks), now_ms());
+        keys.swap_keyspace(&beside.keyspace);
+    }
+    server
+        .scripts
+        .install_libraries(std::mem::take(&mut beside.libraries));
+    discard_in_background(beside);
+    log::info!("MASTER <-> REPLICA sync: Discarding old DB in background");
+    Ok(())
+}
+
+/// Frees a keyspace no client sees on a thread of its own, as Redis's lazy free of its temp databases: a big
+/// dataset takes a while to free and the link has a stream to apply.
+fn discard_in_background(beside: Beside) {
+    let freeing = std::thread::Builder::new()
+        .name("lazyfree".into())
+        .spawn(move || drop(beside));
+    if let Err(e) = freeing {
+        log::warn!("Freeing the old dataset in the background: {e}");
+    }
+}
+
+/// A diskless load: the RDB is parsed as it comes off the link, no file written, into the emptied dataset or
+/// `beside` it. A transfer that breaks, or a payload that cannot be read, leaves the dataset empty (or the
+/// `beside` load incomplete, for the caller to discard), as Redis's load leaves it, and the link retries.
+fn load_from_socket(
+    server: &Server,
+    link: &Link,
+    conn: &mut Conn,
+    beside: Option<&mut Beside>,
+) -> io::Result<()> {
     let _loading = crate::crash::watchdog_busy();
     let head = conn.line()?;
-    log::info!("MASTER <-> REPLICA sync: Flushing old data");
-    crate::persist::commands::empty_all(server);
+    if beside.is_none() {
+        log::info!("MASTER <-> REPLICA sync: Flushing old data");
+        crate::persist::commands::empty_all(server);
+    }
     log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let mut payload = Payload::open(&head, &mut conn.r, link)?;
     let total = link.sync_total.load(Relaxed).max(0) as u64;
-    let loaded = rdbfile::load_from(server, &mut payload, total, Duplicates::Replace);
+    let into_live = beside.is_none();
+    let loaded = match beside {
+        Some(beside) => rdbfile::load_beside(server, beside, &mut payload, total),
+        None => {
+            rdbfile::load_from(server, &mut payload, total, Duplicates::Replace).map(|(l, _)| l)
+        }
+    };
     let broken = payload.broken();
     let finished = match loaded {
         Ok(_) => payload.finish().map_err(|_| Vec::new()),
@@ -76,40 +130,22 @@ fn load_from_socket(server: &Server, link: &Link, conn: &mut Conn) -> io::Result
                     .for_each(|l| log::warn!("{l}"));
             }
             log::warn!("Failed trying to load the MASTER synchronization DB from socket, check server logs.");
-            crate::persist::commands::empty_all(server);
+            if into_live {
+                crate::persist::commands::empty_all(server);
+            }
             Err(io::Error::other("diskless load failed"))
         }
     }
 }
 
-/// Receives the RDB into a temp file, then empties the dataset and loads it (clients get -LOADING meanwhile).
-fn load_through_file(
-    server: &Server,
-    link: &Link,
-    conn: &mut Conn,
-    mode: LoadMode,
-) -> io::Result<()> {
+/// Receives the RDB into a temp file, then renames it over `dbfilename`, empties the dataset and loads it
+/// (clients get -LOADING meanwhile).
+fn load_through_file(server: &Server, link: &Link, conn: &mut Conn) -> io::Result<()> {
     let tmp = format!("temp-{}.{}.rdb", now_ms() / 1000, std::process::id());
-    let diskless = !matches!(mode, LoadMode::Disk);
-    let _loading = diskless.then(crate::crash::watchdog_busy);
-    if diskless {
-        // Redis loads from the socket from here on, and says so.
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    }
-    let received = receive_rdb(link, conn, &tmp);
-    mode.end(server);
-    match received {
+    match receive_rdb(link, conn, &tmp) {
         Ok(leftover) => conn.leftover = leftover,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            if diskless {
-                // Redis's lines for a transfer that breaks while it loads from the socket.
-                log::warn!(
-                    "Internal error in RDB reading offset {}, function at rdb.c:0 -> Unexpected EOF reading RDB file",
-                    link.sync_read.load(Relaxed)
-                );
-                log::warn!("Failed trying to load the MASTER synchronization DB from socket, check server logs.");
-            }
             return Err(e);
         }
     }
@@ -125,11 +161,9 @@ fn load_through_file(
     p.loading_answers.store(false, Relaxed);
     p.loading.store(true, Relaxed);
     crate::persist::commands::empty_all(server);
-    if !diskless {
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    }
+    log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let loaded = {
-        let _loading = (!diskless).then(crate::crash::watchdog_busy);
+        let _loading = crate::crash::watchdog_busy();
         rdbfile::load(server, Duplicates::Replace)
     };
     p.loading.store(false, Relaxed);
@@ -165,10 +199,8 @@ fn synced(server: &Server, id: &str, off: i64) {
 
 /// How the dataset looks while a full sync's RDB arrives, after `repl-diskless-load` (Redis's
 /// `useDisklessLoad`): `disabled` serves the old data; `swapdb` (or `on-empty-db` with no keys) loads from the
-/// socket in Redis, which answers -LOADING meanwhile, or, with `swapdb` and our master's own replication ID,
-/// serves the old data as `async_loading`. With keys present the RDB is staged in a temp file (rather than in
-/// temporary databases), so a transfer that breaks leaves the old data as it was, as Redis's swapdb restores
-/// it; with none it is loaded from the socket (`load_from_socket`).
+/// socket, answering -LOADING meanwhile, or, with `swapdb` and our master's own replication ID, serves the old
+/// data as `async_loading` (`load_beside`).
 enum LoadMode {
     Disk,
     Loading,

@@ -114,6 +114,22 @@ impl Scripts {
         .unwrap_or_else(|e| Err(reply_text(&e)))
     }
 
+    /// Compiles a library read from a swapdb full sync's RDB into `libs`, beside the current ones (see
+    /// `persist::rdbfile::Beside`); Redis's message on failure.
+    pub fn compile_library(&self, libs: &mut Libraries, code: &[u8]) -> Result<(), String> {
+        self.with_functions(|store| create(&store.compiler, libs, code, true, 0).map(drop))
+            .unwrap_or_else(|e| Err(reply_text(&e)))
+    }
+
+    /// Puts `libs` in place of every current library (a swapdb full sync's, as Redis's
+    /// `functionsLibCtxSwapWithCurrent`).
+    pub fn install_libraries(&self, libs: Libraries) {
+        let _ = self.with_functions(|store| {
+            store.libs.clear();
+            store.libs.join(libs, false)
+        });
+    }
+
     /// Drops every library (FLUSHALL does not; emptying the dataset for a reload or a full sync does).
     pub fn flush_functions(&self) {
         let _ = self.with_functions(|store| store.libs.clear());

@@ -64,6 +64,10 @@ pub(super) fn delay(us: i64) {
 /// [`delay`] for a save that can be stopped: it sleeps in slices and ends early once `cancel` is set, so a
 /// stopped save with a huge `rdb-key-save-delay` ends at once, as Redis's killed child does.
 pub(crate) fn save_delay(us: i64, cancel: Option<&AtomicBool>) {
+    if us <= 0 {
+        // The usual case, once per key saved: no clock read (two per key were 5% of a BGSAVE's CPU).
+        return;
+    }
     let Some(cancel) = cancel else {
         return delay(us);
     };

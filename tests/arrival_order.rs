@@ -135,6 +135,24 @@ fn bzpopmin_and_bzmpop_serve_in_arrival_order() {
 #[test]
 fn write_after_blocking_xreadgroup_finds_it_blocked() {
     let srv = Server::start();
+    xreadgroup_then_write(&srv, || srv.client());
+}
+
+/// The same with the reader a new client of the unix socket each time: a fence also waits for connections in
+/// that socket's listen queue.
+#[test]
+fn write_after_blocking_xreadgroup_of_a_unix_client_finds_it_blocked() {
+    let dir = std::env::temp_dir().join(format!("ferredis-arrival-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("server.sock").display().to_string();
+    let srv = Server::start_with(&["--unixsocket", &path]);
+    xreadgroup_then_write(&srv, || Client::connect_unix(&path));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A reader from `connect` sends a blocking XREADGROUP, then another client (without waiting) SETs or DELs the
+/// stream: the reader was blocked first, so it is answered UNBLOCKED, never WRONGTYPE or served late.
+fn xreadgroup_then_write(srv: &Server, connect: impl Fn() -> Client) {
     let mut r = srv.client();
     let read = [
         "xreadgroup",
@@ -151,7 +169,7 @@ fn write_after_blocking_xreadgroup_finds_it_blocked() {
         r.cmd(&["del", "s"]);
         let created = r.cmd(&["xgroup", "create", "s", "g", "$", "mkstream"]);
         assert_eq!(created, "+OK\r\n");
-        let mut rd = srv.client();
+        let mut rd = connect();
         if round % 4 < 2 {
             assert_eq!(rd.cmd(&["ping"]), "+PONG\r\n");
         }

@@ -36,6 +36,8 @@ pub struct Listeners {
     pool: OnceLock<Arc<Mutex<ThreadPool>>>,
     /// Connections taken off a listen queue and not registered yet (of the unix socket too).
     pub(super) accepting: std::sync::atomic::AtomicUsize,
+    /// The `unixsocket` listener's descriptor, if any (it lives as long as the process).
+    pub(super) unix_fd: OnceLock<i32>,
     /// The same for the `tls-port` sockets (`rebind_tls`).
     tls_generation: AtomicU64,
     tls_sockets: Mutex<Vec<TcpListener>>,
@@ -52,34 +54,25 @@ impl Listeners {
         self.queued() || self.accepting.load(SeqCst) > 0
     }
 
-    /// Whether a connection waits in a listen queue.
+    /// Whether a connection waits in a listen queue (of the TCP ports or the unix socket).
     fn queued(&self) -> bool {
         // Every write's first look in a batch comes here (`fence::before_write`): no allocation for the usual
-        // one or two sockets.
+        // few sockets.
         let sockets = self.sockets.lock();
-        let mut fds = [libc::pollfd {
-            fd: -1,
-            events: libc::POLLIN,
-            revents: 0,
-        }; 4];
-        if sockets.len() > fds.len() {
-            let mut all: Vec<libc::pollfd> = sockets
-                .iter()
-                .map(|l| libc::pollfd {
-                    fd: l.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
-            // SAFETY: a valid array of `all.len()` pollfd structs for the duration of the call; timeout 0.
-            return unsafe { libc::poll(all.as_mut_ptr(), all.len() as libc::nfds_t, 0) > 0 };
-        }
-        for (fd, l) in fds.iter_mut().zip(sockets.iter()) {
-            fd.fd = l.as_raw_fd();
-        }
-        // SAFETY: a valid array of at least `sockets.len()` pollfd structs for the duration of the call (the lock
-        // keeps the descriptors open); timeout 0.
-        unsafe { libc::poll(fds.as_mut_ptr(), sockets.len() as libc::nfds_t, 0) > 0 }
+        let unix = self.unix_fd.get().copied();
+        let mut fds: smallvec::SmallVec<[libc::pollfd; 4]> = sockets
+            .iter()
+            .map(|l| l.as_raw_fd())
+            .chain(unix)
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of `fds.len()` pollfd structs for the duration of the call (the lock keeps the
+        // TCP descriptors open; the unix socket's is never closed); timeout 0.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
     }
 }
 

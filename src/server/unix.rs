@@ -30,6 +30,7 @@ pub fn start(server: &Arc<Server>) -> io::Result<Option<String>> {
         log::warn!("Failed opening Unix socket: {e}");
         e
     })?;
+    let _ = server.listeners.unix_fd.set(listener.as_raw_fd());
     let server = server.clone();
     let shown: Arc<str> = Arc::from(path.as_str());
     std::thread::Builder::new()

@@ -109,15 +109,17 @@ fn config_rewrite_writes_the_users() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Until this server is the process listening on the port (a probe connection could reach another process
+    // that took the port, as `Server::start` guards against too); a server that exited says so.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            break Client::connect(port);
+    while !common::listens_on(child.id(), port) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ferredis exited at start-up: {status}");
         }
         assert!(Instant::now() < deadline, "ferredis did not start");
         std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+    let mut c = Client::connect(port);
     assert_eq!(c.cmd(&["ACL", "SETUSER", "bob", "on"]), "+OK\r\n");
     assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), "+OK\r\n");
     let text = std::fs::read_to_string(&conf).unwrap();

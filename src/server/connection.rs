@@ -94,7 +94,15 @@ fn connection_loop(
                         // CLIENT PAUSE: earlier replies go out, then the client waits as a blocked one.
                         crate::tracking::end_batch(server, client, &mut out);
                         flush_all(stream, &mut unsent, &mut out)?;
-                        info.input.finished();
+                        // A pause may last long: held, the client counts as done for fences. DEBUG SLEEP holds
+                        // every client and ends for all at once; there the held batch still counts as running,
+                        // so a command that arrives after it and wakes first waits for it, as Redis's one
+                        // thread would have run it first (obuf-limits' "No response for multi commands in
+                        // pipeline": CLIENT LIST after the sleep must not find the pipelining client alive).
+                        let stall = crate::ops::pause::asleep();
+                        if !stall {
+                            info.input.finished();
+                        }
                         if !crate::ops::pause::wait(server, client, frame, stream.tcp()) {
                             return Ok(());
                         }

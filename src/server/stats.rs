@@ -81,6 +81,35 @@ impl ThreadStats {
         }
     }
 
+    /// Adds `other`'s counts to these: a thread that ends leaves its counts in the registry's retired block.
+    /// Called with the registry's lock held, the only writers of that block.
+    fn absorb(&self, other: &ThreadStats) {
+        for (mine, theirs) in self.commands.iter().zip(other.commands.iter()) {
+            mine.calls.add_local(theirs.calls.get());
+            mine.usec.add_local(theirs.usec.get());
+            mine.rejected.add_local(theirs.rejected.get());
+            mine.failed.add_local(theirs.failed.get());
+        }
+        for (mine, theirs) in [
+            (&self.total_commands, &other.total_commands),
+            (&self.net_input_bytes, &other.net_input_bytes),
+            (&self.net_output_bytes, &other.net_output_bytes),
+            (&self.keyspace_hits, &other.keyspace_hits),
+            (&self.keyspace_misses, &other.keyspace_misses),
+            (&self.total_error_replies, &other.total_error_replies),
+            (&self.dirty, &other.dirty),
+        ] {
+            mine.add_local(theirs.get());
+        }
+        let mut errors = self.errors.lock();
+        for (code, n) in other.errors.lock().iter() {
+            match errors.iter_mut().find(|(c, _)| c == code) {
+                Some((_, total)) => *total += n,
+                None => errors.push((code.clone(), *n)),
+            }
+        }
+    }
+
     fn reset(&self) {
         for c in self.commands.iter() {
             c.calls.reset();
@@ -117,6 +146,8 @@ pub struct GlobalStats {
 }
 
 struct Registry {
+    /// The live threads' blocks, and first the retired block, which holds the counts of threads that ended (a
+    /// thread made per subscriber or per snapshot must not leave its block behind for good).
     threads: Mutex<Vec<Arc<ThreadStats>>>,
     command_count: OnceLock<usize>,
     global: GlobalStats,
@@ -140,22 +171,54 @@ pub fn global() -> &'static GlobalStats {
     &registry().global
 }
 
+/// A thread's block, handed to the retired block when the thread ends.
+struct Local(OnceCell<Arc<ThreadStats>>);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(stats) = self.0.get() {
+            retire(stats);
+        }
+    }
+}
+
 thread_local! {
-    static LOCAL: OnceCell<Arc<ThreadStats>> = const { OnceCell::new() };
+    static LOCAL: Local = const { Local(OnceCell::new()) };
+}
+
+fn new_block() -> Arc<ThreadStats> {
+    Arc::new(ThreadStats::new(
+        registry().command_count.get().copied().unwrap_or(0),
+    ))
 }
 
 /// Runs `f` with this thread's counters, registering them on first use.
 #[inline]
 pub fn with_local<R>(f: impl FnOnce(&ThreadStats) -> R) -> R {
-    LOCAL.with(|cell| {
-        let stats = cell.get_or_init(|| {
-            let n = registry().command_count.get().copied().unwrap_or(0);
-            let stats = Arc::new(ThreadStats::new(n));
-            registry().threads.lock().push(stats.clone());
+    LOCAL.with(|local| {
+        let stats = local.0.get_or_init(|| {
+            let stats = new_block();
+            let mut threads = registry().threads.lock();
+            if threads.is_empty() {
+                threads.push(new_block());
+            }
+            threads.push(stats.clone());
             stats
         });
         f(stats)
     })
+}
+
+/// Folds an ending thread's counts into the retired block and drops its own.
+fn retire(stats: &Arc<ThreadStats>) {
+    let mut threads = registry().threads.lock();
+    let Some(at) = threads.iter().position(|t| Arc::ptr_eq(t, stats)) else {
+        return;
+    };
+    threads.swap_remove(at);
+    if let Some(retired) = threads.first() {
+        retired.absorb(stats);
+    }
 }
 
 /// Sums one counter over every thread.
@@ -283,4 +346,25 @@ pub fn instantaneous() -> (u64, f64, f64) {
         rate(first.2, last.2) / 1024.0,
         rate(first.3, last.3) / 1024.0,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads made and ended one after another (a writer per subscriber) leave their counts, not their blocks.
+    #[test]
+    fn an_ended_thread_leaves_its_counts_and_frees_its_block() {
+        let before = registry().threads.lock().len();
+        let bytes_before = sum(|t| t.net_output_bytes.get());
+        for _ in 0..50 {
+            std::thread::spawn(|| with_local(|s| s.net_output_bytes.add_local(3)))
+                .join()
+                .expect("counting thread panicked");
+        }
+        let after = registry().threads.lock().len();
+        // Other tests' threads may come and go meanwhile, but not fifty of them.
+        assert!(after < before + 25, "{before} blocks before, {after} after");
+        assert!(sum(|t| t.net_output_bytes.get()) >= bytes_before + 150);
+    }
 }

@@ -128,6 +128,7 @@ impl ClientPubSub {
             return o.clone();
         }
         let (outbox, rx) = Outbox::new(info.clone());
+        *info.outbox.lock() = Arc::downgrade(&outbox);
         self.outbox = Some(outbox.clone());
         self.pending = Some(rx);
         outbox

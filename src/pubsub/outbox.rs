@@ -24,6 +24,9 @@ use crate::util::time::now_ms;
 
 /// One write gathers at most this much of what is queued.
 const WRITE_BATCH: usize = 64 * 1024;
+/// A chunk this big is written where it is, not copied into the writer's buffer (a message published to many
+/// subscribers then exists once, however many of them are slow).
+const WRITE_DIRECT: usize = 16 * 1024;
 const WRITER_STACK: usize = 128 * 1024;
 
 pub(crate) enum Chunk {
@@ -81,6 +84,8 @@ pub fn over_limits(queued: u64, limits: Limits, soft_since: &AtomicI64) -> bool 
 /// What publishers and the connection thread hold to reach one client's writer.
 pub struct Outbox {
     tx: Sender<Chunk>,
+    /// The writer's end too, for [`Outbox::discard_queued`].
+    rx: Receiver<Chunk>,
     pub(crate) info: Arc<ClientInfo>,
     /// When the queue first went over the soft limit (ms), 0 while under it.
     soft_since: AtomicI64,
@@ -93,6 +98,7 @@ impl Outbox {
         let (tx, rx) = crossbeam_channel::unbounded();
         let outbox = Arc::new(Outbox {
             tx,
+            rx: rx.clone(),
             info,
             soft_since: AtomicI64::new(0),
             closed: AtomicBool::new(false),
@@ -135,6 +141,25 @@ impl Outbox {
             return false;
         }
         true
+    }
+
+    /// For a killed client: closes the outbox to publishers and frees what waits in it now, from the killing
+    /// thread. The writer's end-of-output marker is put back, so a connection waiting for its writer to finish
+    /// still sees it.
+    pub(crate) fn discard_queued(&self) {
+        self.closed.store(true, Relaxed);
+        let (mut freed, mut stop) = (0, false);
+        while let Ok(chunk) = self.rx.try_recv() {
+            match chunk {
+                Chunk::Shared(b) => freed += b.len(),
+                Chunk::Owned(b) => freed += b.len(),
+                Chunk::Stop => stop = true,
+            }
+        }
+        self.info.omem.fetch_sub(freed, Relaxed);
+        if stop {
+            let _ = self.tx.send(Chunk::Stop);
+        }
     }
 
     fn over_limits(&self, queued: u64, limits: Limits) -> bool {
@@ -185,46 +210,64 @@ pub(crate) fn spawn_writer(
         .spawn(move || {
             if let Err(e) = write_loop(&outbox, &rx, stream) {
                 log::debug!("pub/sub writer of client id={}: {e}", outbox.id());
+                // Kills the client, which frees whatever is still queued at once.
                 outbox.closed.store(true, Relaxed);
                 outbox.info.kill();
             }
-            drop(rx); // frees whatever is still queued at once
+            drop(rx);
             let _ = done_tx.send(());
         })?;
     Ok(Writer { handle, done })
 }
 
 fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: Stream) -> io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
+    let mut buf: Vec<u8> = Vec::new();
     while let Ok(first) = rx.recv() {
-        let mut stop = false;
         let mut next = Some(first);
         while let Some(chunk) = next.take() {
-            match chunk {
-                Chunk::Shared(b) => buf.extend_from_slice(&b),
-                Chunk::Owned(b) => buf.extend_from_slice(&b),
+            let bytes: &[u8] = match &chunk {
+                Chunk::Shared(b) => b,
+                Chunk::Owned(b) => b,
                 Chunk::Stop => {
-                    stop = true;
-                    break;
+                    write_gathered(outbox, &mut stream, &mut buf)?;
+                    return Ok(());
                 }
+            };
+            if bytes.len() >= WRITE_DIRECT {
+                // What came before it first, then the message itself, from the one copy all receivers share.
+                write_gathered(outbox, &mut stream, &mut buf)?;
+                write_counted(outbox, &mut stream, bytes)?;
+            } else {
+                buf.extend_from_slice(bytes);
             }
             if buf.len() < WRITE_BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        if !buf.is_empty() {
-            stream.write_all(&buf)?;
-            outbox.info.omem.fetch_sub(buf.len(), Relaxed);
-            stats::with_local(|s| s.net_output_bytes.add_local(buf.len() as u64));
-            buf.clear();
-            if buf.capacity() > 4 * WRITE_BATCH {
-                buf.shrink_to(WRITE_BATCH);
-            }
-        }
-        if stop {
-            return Ok(());
+        write_gathered(outbox, &mut stream, &mut buf)?;
+        if rx.is_empty() && buf.capacity() > WRITE_DIRECT {
+            // An idle writer keeps no more than a small buffer: Redis counts a client's reply buffer as its
+            // memory, and this one is counted nowhere.
+            buf.shrink_to(WRITE_DIRECT);
         }
     }
+    Ok(())
+}
+
+/// Writes the small chunks gathered in `buf`, if any.
+fn write_gathered(outbox: &Outbox, stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<()> {
+    if !buf.is_empty() {
+        write_counted(outbox, stream, buf)?;
+        buf.clear();
+    }
+    Ok(())
+}
+
+/// Writes `bytes` and takes them off the client's queued count.
+fn write_counted(outbox: &Outbox, stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes)?;
+    outbox.info.omem.fetch_sub(bytes.len(), Relaxed);
+    stats::with_local(|s| s.net_output_bytes.add_local(bytes.len() as u64));
     Ok(())
 }
 

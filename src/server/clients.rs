@@ -107,6 +107,10 @@ pub struct ClientInfo {
     /// A handle on the connection for messages other threads send it (tracking invalidations), set when its
     /// connection loop starts.
     pub push: std::sync::OnceLock<super::stream::Stream>,
+    /// The client's pub/sub outbox while it has one: a kill drops what is queued in it at once, as Redis's
+    /// `freeClient` frees the reply list, so that client eviction's relief is there for the next command's key
+    /// eviction to see (not only once the writer thread has woken and gone).
+    pub outbox: Mutex<std::sync::Weak<crate::pubsub::Outbox>>,
     stream: TcpStream,
 }
 
@@ -141,6 +145,10 @@ impl ClientInfo {
         self.killed.store(true, Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
         crate::blocking::client_killed(self);
+        let outbox = self.outbox.lock().upgrade();
+        if let Some(outbox) = outbox {
+            outbox.discard_queued();
+        }
     }
 }
 
@@ -293,6 +301,7 @@ impl ClientRegistry {
             input: Default::default(),
             watched: AtomicBool::new(false),
             push: std::sync::OnceLock::new(),
+            outbox: Mutex::new(std::sync::Weak::new()),
             stream,
         });
         self.clients.lock().insert(info.id, info.clone());

@@ -178,16 +178,22 @@ fn gate_limited(
     if maxmemory() == 0 {
         return None;
     }
-    let out_of_memory = evict::perform(server) == evict::Outcome::Fail;
-    PRE_COMMAND_OOM.with(|c| c.set(out_of_memory));
-    if !out_of_memory {
-        return None;
+    let mut out_of_memory = evict::perform(server) == evict::Outcome::Fail;
+    let deny = denied_when_out_of_memory(client, cmd, cmd_flags);
+    if out_of_memory && deny && crate::server::fence::before_oom(server, &client.info) {
+        out_of_memory = evict::perform(server) == evict::Outcome::Fail;
     }
+    PRE_COMMAND_OOM.with(|c| c.set(out_of_memory));
+    (out_of_memory && deny).then(oom_error)
+}
+
+/// Whether Redis refuses this command when memory is over the limit and nothing can be evicted: `denyoom`
+/// commands, and in a transaction anything but DISCARD, QUIT and RESET (EXEC when a queued command is `denyoom`).
+fn denied_when_out_of_memory(client: &ClientState, cmd: &Command, cmd_flags: u32) -> bool {
     let in_multi = crate::commands::transaction::in_multi(client);
-    let deny = match cmd.name {
+    match cmd.name {
         "discard" | "quit" | "reset" => false,
         "exec" => cmd_flags & flags::DENYOOM != 0,
         _ => in_multi || cmd_flags & flags::DENYOOM != 0,
-    };
-    deny.then(oom_error)
+    }
 }

@@ -302,6 +302,70 @@ pub fn before_publish(server: &Server, me: &ClientInfo, mut receivers: Vec<u64>)
     );
 }
 
+/// Before a command is refused for memory (`-OOM`): connections whose peers hung up are let go first, as Redis's
+/// event loop frees a closed client, and the replies it held, before it reads a command sent after the close
+/// (the suite closes clients that never read their replies and then fills the keyspace again). True if it waited
+/// for any, so that the caller looks at the memory again. The rare path: a command about to be refused.
+pub fn before_oom(server: &Server, me: &ClientInfo) -> bool {
+    // Itself first: a client that hung up too gains nothing by waiting (and two such must not wait for each
+    // other).
+    let clients: Vec<Arc<ClientInfo>> = std::iter::once(server.clients.get(me.id))
+        .flatten()
+        .chain(
+            server
+                .clients
+                .all()
+                .into_iter()
+                .filter(|c| c.id != me.id && c.repl_kind.load(SeqCst) == 0),
+        )
+        .collect();
+    let hung_up = hung_up(&clients);
+    if clients.first().is_none_or(|c| c.id != me.id) || hung_up.first() != Some(&false) {
+        return false;
+    }
+    let mut pending: Vec<Arc<ClientInfo>> = clients
+        .into_iter()
+        .zip(hung_up)
+        .skip(1)
+        .filter_map(|(c, gone)| gone.then_some(c))
+        .collect();
+    let waited = !pending.is_empty();
+    let deadline = Instant::now() + PATIENCE;
+    let _waiting = Waiting::new();
+    while !pending.is_empty() && Instant::now() < deadline {
+        pause();
+        pending.retain(|c| !c.input.closed.load(SeqCst));
+    }
+    waited
+}
+
+/// For each client, whether its peer closed the connection (or it failed) and its thread has not cleaned up yet.
+fn hung_up(clients: &[Arc<ClientInfo>]) -> Vec<bool> {
+    let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
+    poll_now(clients, libc::POLLRDHUP)
+        .into_iter()
+        .zip(clients)
+        .map(|(revents, c)| revents & gone != 0 && !c.input.closed.load(SeqCst))
+        .collect()
+}
+
+/// The `revents` of each client's socket for `events`, as they are now (no waiting); all 0 if `poll` fails.
+fn poll_now(clients: &[Arc<ClientInfo>], events: libc::c_short) -> Vec<libc::c_short> {
+    let mut fds: Vec<libc::pollfd> = clients
+        .iter()
+        .map(|c| libc::pollfd {
+            fd: c.stream().as_raw_fd(),
+            events,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    fds.iter()
+        .map(|p| if n > 0 { p.revents } else { 0 })
+        .collect()
+}
+
 /// Counts a fence in [`WAITING`] while it lives.
 struct Waiting;
 
@@ -380,20 +444,8 @@ fn wait_for_peeking(
 
 /// For each client, whether its socket holds input its thread has not read (or an end of stream).
 fn readable(clients: &[Arc<ClientInfo>]) -> Vec<bool> {
-    let mut fds: Vec<libc::pollfd> = clients
-        .iter()
-        .map(|c| libc::pollfd {
-            fd: c.stream().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the duration of the call; timeout 0.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
-    if n <= 0 {
-        return vec![false; clients.len()];
-    }
-    fds.iter()
-        .map(|p| p.revents & (libc::POLLIN | libc::POLLHUP) != 0)
+    poll_now(clients, libc::POLLIN)
+        .into_iter()
+        .map(|revents| revents & (libc::POLLIN | libc::POLLHUP) != 0)
         .collect()
 }

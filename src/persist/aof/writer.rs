@@ -27,18 +27,20 @@ use std::sync::atomic::{
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::effects::Subscription;
 use crate::server::Server;
+use crate::util::broadcast::Broadcast;
 
 /// What the connection threads and the writer share about durability.
 #[derive(Default)]
 pub struct Durable {
     /// Set while an AOF writer runs with `appendfsync always`: replies wait for their effects' fsync.
     always: AtomicBool,
-    offset: Mutex<u64>,
-    synced: Condvar,
+    /// The feed offset written and fsynced (`always`).
+    offset: AtomicU64,
+    synced: Broadcast,
     /// Set while an AOF writer runs with `everysec` or `no`: replies wait for their effects' write.
     write_first: AtomicBool,
     /// The feed offset written to the file (or postponed, see the module doc).
@@ -46,29 +48,23 @@ pub struct Durable {
     /// The running writer, which a connection thread locks to write its effects.
     run: parking_lot::RwLock<Option<Arc<Mutex<Run>>>>,
     /// Threads waiting for another's write of their bytes wait here.
-    written_lock: Mutex<()>,
-    written_cv: Condvar,
+    written_event: Broadcast,
 }
 
 /// The one durability gate of the process (a process runs one server).
 pub static DURABLE: Durable = Durable {
     always: AtomicBool::new(false),
-    offset: Mutex::new(0),
-    synced: Condvar::new(),
+    offset: AtomicU64::new(0),
+    synced: Broadcast::new(),
     write_first: AtomicBool::new(false),
     written: AtomicU64::new(0),
     run: parking_lot::RwLock::new(None),
-    written_lock: Mutex::new(()),
-    written_cv: Condvar::new(),
+    written_event: Broadcast::new(),
 };
 
 impl Durable {
     fn publish(&self, offset: u64) {
-        let mut d = self.offset.lock();
-        if offset > *d {
-            *d = offset;
-        }
-        drop(d);
+        self.offset.fetch_max(offset, Release);
         self.synced.notify_all();
     }
 
@@ -117,29 +113,29 @@ fn write_slow() {
             return;
         }
         drop(guard);
-        let mut seen = DURABLE.written_lock.lock();
+        let seen = DURABLE.written_event.generation();
         if DURABLE.written.load(Acquire) < mine {
             // Bounded: a writer that stops publishes nothing more.
-            DURABLE
-                .written_cv
-                .wait_for(&mut seen, Duration::from_millis(1));
+            DURABLE.written_event.wait(seen, Duration::from_millis(1));
         }
     }
 }
 
 /// Publishes how far the file is written (or postponed) and wakes the threads waiting for it.
 fn publish_written(offset: u64) {
-    let _seen = DURABLE.written_lock.lock();
     DURABLE.written.store(offset, Release);
-    DURABLE.written_cv.notify_all();
+    DURABLE.written_event.notify_all();
 }
 
 #[cold]
 fn wait_slow() {
     let mine = crate::effects::feed::last_appended();
-    let mut d = DURABLE.offset.lock();
-    while *d < mine && DURABLE.always.load(Relaxed) {
-        DURABLE.synced.wait_for(&mut d, Duration::from_millis(100));
+    loop {
+        let seen = DURABLE.synced.generation();
+        if DURABLE.offset.load(Acquire) >= mine || !DURABLE.always.load(Relaxed) {
+            return;
+        }
+        DURABLE.synced.wait(seen, Duration::from_millis(100));
     }
 }
 

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{resp3_client as resp3, scenario_same_as_redis as same_as_redis, Server};
 
 fn self_invalidation_follows_replies(s: &Server) -> Vec<String> {
@@ -197,4 +199,34 @@ fn info_counts_clients_keys_and_prefixes() {
         assert!(std::time::Instant::now() < deadline, "{info}{clients}");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// A RESP2 redirect target that never reads is a subscriber: its invalidations queue in its output buffer and
+/// count against `client-output-buffer-limit pubsub`, and at the limit it is closed, as Redis closes it. They
+/// used to be written to its socket by the thread whose command caused them, which blocked once the socket was
+/// full (after 20 writes of a 200 kB key here) and stalled every client writing a tracked key.
+#[test]
+fn a_redirect_target_that_never_reads_is_closed_at_its_limit_not_stalling_writers() {
+    let s = Server::start();
+    let mut target = s.client();
+    let id = target.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    assert_eq!(
+        target.cmd(&["SUBSCRIBE", "__redis__:invalidate"]),
+        "*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n"
+    );
+    let mut writer = s.client();
+    assert_eq!(
+        writer.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &id, "BCAST"]),
+        "+OK\r\n"
+    );
+    writer.set_timeout(Duration::from_secs(10));
+    let key = "k".repeat(200_000);
+    // 1,000 invalidations of 200 kB: 200 MB, far over the 32 MB hard limit and any socket buffers.
+    for _ in 0..1_000 {
+        assert_eq!(writer.cmd(&["SET", &key, "x"]), "+OK\r\n");
+    }
+    let list = writer.cmd(&["CLIENT", "LIST"]);
+    assert!(!list.contains(&format!("id={id} ")), "{list}");
+    assert_eq!(writer.cmd(&["CLIENT", "GETREDIR"]), format!(":{id}\r\n"));
 }

@@ -143,6 +143,13 @@ impl Outbox {
         true
     }
 
+    /// Queues bytes made for this client alone (a tracking invalidation for a redirect target), behind what it
+    /// already has queued; false if the client is closed or is now over its limits (and so closed).
+    pub fn queue(&self, bytes: Vec<u8>, limits: Limits) -> bool {
+        let len = bytes.len();
+        self.push(Chunk::Owned(bytes), len, limits)
+    }
+
     /// For a killed client: closes the outbox to publishers and frees what waits in it now, from the killing
     /// thread. The writer's end-of-output marker is put back, so a connection waiting for its writer to finish
     /// still sees it.

@@ -259,6 +259,11 @@ impl Outgoing {
 /// written its reply yet, after that reply (as Redis queues both in one output buffer, the reply first). The
 /// woken client marks itself before it stops counting as blocked ([`hold_until_replied`]), and the marker goes
 /// when its reply is written ([`release_hold`]), so no message can overtake the reply.
+///
+/// A client in pub/sub mode (the RESP2 redirect target, subscribed to `__redis__:invalidate`) gets them through
+/// its outbox, as its other messages: queued without blocking the writer whose command caused them, and counted
+/// against `client-output-buffer-limit pubsub`, so a target that never reads is closed at its limit as in Redis
+/// instead of stalling every client that writes a tracked key.
 fn send_or_hold(server: &Server, to: &ClientInfo, bytes: Vec<u8>) {
     {
         let mut later = server.tracking.later.lock();
@@ -266,6 +271,11 @@ fn send_or_hold(server: &Server, to: &ClientInfo, bytes: Vec<u8>) {
             later.entry(to.id).or_default().extend_from_slice(&bytes);
             return;
         }
+    }
+    let outbox = to.outbox.lock().upgrade();
+    if let Some(outbox) = outbox {
+        outbox.queue(bytes, server.pubsub.limits(&server.config));
+        return;
     }
     if let Some(stream) = to.push.get() {
         let _ = stream.send(&bytes);

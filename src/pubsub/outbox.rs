@@ -38,6 +38,17 @@ pub(crate) enum Chunk {
     Stop,
 }
 
+impl Chunk {
+    /// The bytes to write; none for `Stop`.
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Chunk::Shared(b) => Some(b),
+            Chunk::Owned(b) => Some(b),
+            Chunk::Stop => None,
+        }
+    }
+}
+
 /// `client-output-buffer-limit pubsub <hard> <soft> <soft-seconds>`, bytes and seconds; 0 disables a limit.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
@@ -157,10 +168,9 @@ impl Outbox {
         self.closed.store(true, Relaxed);
         let (mut freed, mut stop) = (0, false);
         while let Ok(chunk) = self.rx.try_recv() {
-            match chunk {
-                Chunk::Shared(b) => freed += b.len(),
-                Chunk::Owned(b) => freed += b.len(),
-                Chunk::Stop => stop = true,
+            match chunk.bytes() {
+                Some(b) => freed += b.len(),
+                None => stop = true,
             }
         }
         self.info.omem.fetch_sub(freed, Relaxed);
@@ -232,13 +242,9 @@ fn write_loop(outbox: &Outbox, rx: &Receiver<Chunk>, mut stream: Stream) -> io::
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(chunk) = next.take() {
-            let bytes: &[u8] = match &chunk {
-                Chunk::Shared(b) => b,
-                Chunk::Owned(b) => b,
-                Chunk::Stop => {
-                    write_gathered(outbox, &mut stream, &mut buf)?;
-                    return Ok(());
-                }
+            let Some(bytes) = chunk.bytes() else {
+                write_gathered(outbox, &mut stream, &mut buf)?;
+                return Ok(());
             };
             if bytes.len() >= WRITE_DIRECT {
                 // What came before it first, then the message itself, from the one copy all receivers share.

@@ -307,26 +307,20 @@ pub fn before_publish(server: &Server, me: &ClientInfo, mut receivers: Vec<u64>)
 /// (the suite closes clients that never read their replies and then fills the keyspace again). True if it waited
 /// for any, so that the caller looks at the memory again. The rare path: a command about to be refused.
 pub fn before_oom(server: &Server, me: &ClientInfo) -> bool {
-    // Itself first: a client that hung up too gains nothing by waiting (and two such must not wait for each
-    // other).
-    let clients: Vec<Arc<ClientInfo>> = std::iter::once(server.clients.get(me.id))
-        .flatten()
-        .chain(
-            server
-                .clients
-                .all()
-                .into_iter()
-                .filter(|c| c.id != me.id && c.repl_kind.load(SeqCst) == 0),
-        )
+    let others: Vec<Arc<ClientInfo>> = server
+        .clients
+        .all()
+        .into_iter()
+        .filter(|c| c.id != me.id && c.repl_kind.load(SeqCst) == 0)
         .collect();
-    let hung_up = hung_up(&clients);
-    if clients.first().is_none_or(|c| c.id != me.id) || hung_up.first() != Some(&false) {
+    // A client that hung up itself gains nothing by waiting (and two such must not wait for each other).
+    if poll_fds([me.stream().as_raw_fd()], libc::POLLRDHUP)[0] & HUNG_UP != 0 {
         return false;
     }
-    let mut pending: Vec<Arc<ClientInfo>> = clients
+    let gone = hung_up(&others);
+    let mut pending: Vec<Arc<ClientInfo>> = others
         .into_iter()
-        .zip(hung_up)
-        .skip(1)
+        .zip(gone)
         .filter_map(|(c, gone)| gone.then_some(c))
         .collect();
     let waited = !pending.is_empty();
@@ -339,22 +333,29 @@ pub fn before_oom(server: &Server, me: &ClientInfo) -> bool {
     waited
 }
 
+/// `poll` events that mean the peer closed the connection, or it failed.
+const HUNG_UP: libc::c_short = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
+
 /// For each client, whether its peer closed the connection (or it failed) and its thread has not cleaned up yet.
 fn hung_up(clients: &[Arc<ClientInfo>]) -> Vec<bool> {
-    let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
     poll_now(clients, libc::POLLRDHUP)
         .into_iter()
         .zip(clients)
-        .map(|(revents, c)| revents & gone != 0 && !c.input.closed.load(SeqCst))
+        .map(|(revents, c)| revents & HUNG_UP != 0 && !c.input.closed.load(SeqCst))
         .collect()
 }
 
 /// The `revents` of each client's socket for `events`, as they are now (no waiting); all 0 if `poll` fails.
 fn poll_now(clients: &[Arc<ClientInfo>], events: libc::c_short) -> Vec<libc::c_short> {
-    let mut fds: Vec<libc::pollfd> = clients
-        .iter()
-        .map(|c| libc::pollfd {
-            fd: c.stream().as_raw_fd(),
+    poll_fds(clients.iter().map(|c| c.stream().as_raw_fd()), events)
+}
+
+/// The `revents` of each descriptor for `events`, as they are now (no waiting); all 0 if `poll` fails.
+fn poll_fds(fds: impl IntoIterator<Item = i32>, events: libc::c_short) -> Vec<libc::c_short> {
+    let mut fds: Vec<libc::pollfd> = fds
+        .into_iter()
+        .map(|fd| libc::pollfd {
+            fd,
             events,
             revents: 0,
         })

@@ -60,11 +60,19 @@ impl ThreadStats {
             return;
         };
         let code = text.split(' ').next().unwrap_or("");
-        let mut errors = self.errors.lock();
-        match errors.iter_mut().find(|(c, _)| &**c == code) {
-            Some((_, n)) => *n += 1,
-            None => errors.push((code.into(), 1)),
-        }
+        tally(&mut self.errors.lock(), code, 1);
+    }
+
+    /// The counters CONFIG RESETSTAT zeroes besides the per-command ones (not `dirty`, which is never reset).
+    fn resettable(&self) -> [&Counter; 6] {
+        [
+            &self.total_commands,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.total_error_replies,
+        ]
     }
 
     fn new(commands: usize) -> Self {
@@ -90,23 +98,13 @@ impl ThreadStats {
             mine.rejected.add_local(theirs.rejected.get());
             mine.failed.add_local(theirs.failed.get());
         }
-        for (mine, theirs) in [
-            (&self.total_commands, &other.total_commands),
-            (&self.net_input_bytes, &other.net_input_bytes),
-            (&self.net_output_bytes, &other.net_output_bytes),
-            (&self.keyspace_hits, &other.keyspace_hits),
-            (&self.keyspace_misses, &other.keyspace_misses),
-            (&self.total_error_replies, &other.total_error_replies),
-            (&self.dirty, &other.dirty),
-        ] {
+        for (mine, theirs) in self.resettable().into_iter().zip(other.resettable()) {
             mine.add_local(theirs.get());
         }
+        self.dirty.add_local(other.dirty.get());
         let mut errors = self.errors.lock();
         for (code, n) in other.errors.lock().iter() {
-            match errors.iter_mut().find(|(c, _)| c == code) {
-                Some((_, total)) => *total += n,
-                None => errors.push((code.clone(), *n)),
-            }
+            tally(&mut errors, code, *n);
         }
     }
 
@@ -117,17 +115,18 @@ impl ThreadStats {
             c.rejected.reset();
             c.failed.reset();
         }
-        for c in [
-            &self.total_commands,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
-            &self.total_error_replies,
-        ] {
+        for c in self.resettable() {
             c.reset();
         }
         self.errors.lock().clear();
+    }
+}
+
+/// Adds `n` errors under `code` to a block's error counts.
+fn tally(errors: &mut Vec<(Box<str>, u64)>, code: &str, n: u64) {
+    match errors.iter_mut().find(|(c, _)| &**c == code) {
+        Some((_, total)) => *total += n,
+        None => errors.push((code.into(), n)),
     }
 }
 

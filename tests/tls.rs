@@ -61,6 +61,90 @@ fn a_subscriber_over_tls_receives_what_plain_clients_publish() {
     assert_eq!(sub.cmd(&["PING"]).unwrap(), "+PONG\r\n");
 }
 
+/// Whether CLIENT LIST shows a client named `name` at some point within 10 s (`present`), or stops showing it.
+fn listed_within(admin: &mut common::Client, name: &str, present: bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let list = admin.cmd(&["CLIENT", "LIST"]);
+        if list.contains(&format!("name={name} ")) == present {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_tls_client_that_never_reads_is_closed_at_its_output_limit() {
+    let certs = Certs::make("obuf");
+    let s = TlsServer::start(&certs, &["--client-output-buffer-limit", "normal 1mb 0 0"]);
+    let mut admin = s.server.client();
+    let big = "v".repeat(100_000);
+    assert_eq!(admin.cmd(&["SET", "big", &big]), "+OK\r\n");
+    let mut c = TlsClient::connect(s.tls_port, certs.client_config(Some("client"))).unwrap();
+    assert_eq!(c.cmd(&["CLIENT", "SETNAME", "tlsbig"]).unwrap(), "+OK\r\n");
+    // 10 MB of replies it never reads: its replies wait (sealed) on the connection until the limit closes it,
+    // as a plain client's do, instead of the connection thread sleeping in a write.
+    let mut batch = Vec::new();
+    for _ in 0..100 {
+        batch.extend(common::Client::encode(&[b"GET", b"big"]));
+    }
+    c.send_raw(&batch);
+    assert!(listed_within(&mut admin, "tlsbig", false), "never closed");
+    assert_eq!(admin.cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn replies_and_invalidations_a_tls_client_has_not_read_wait_and_arrive_intact() {
+    let certs = Certs::make("queue");
+    let s = TlsServer::start(&certs, &[]);
+    let mut admin = s.server.client();
+    let big = "v".repeat(100_000);
+    assert_eq!(admin.cmd(&["SET", "big", &big]), "+OK\r\n");
+    let mut c = TlsClient::connect(s.tls_port, certs.client_config(Some("client"))).unwrap();
+    assert!(c.cmd(&["HELLO", "3"]).unwrap().starts_with("%7\r\n"));
+    assert_eq!(c.cmd(&["CLIENT", "SETNAME", "tlsq"]).unwrap(), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["CLIENT", "TRACKING", "on", "BCAST"]).unwrap(),
+        "+OK\r\n"
+    );
+    // 5 MB of replies it does not read yet, then invalidations sealed by the writer's thread into the same
+    // session while those replies wait: records must leave in the order they were sealed.
+    let mut batch = Vec::new();
+    for _ in 0..50 {
+        batch.extend(common::Client::encode(&[b"GET", b"big"]));
+    }
+    c.send_raw(&batch);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = admin.cmd(&["CLIENT", "LIST"]);
+        let waiting = list
+            .lines()
+            .find(|l| l.contains("name=tlsq "))
+            .is_some_and(|l| !l.contains(" omem=0 "));
+        if waiting {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reply waits: {list}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for i in 0..20 {
+        assert_eq!(admin.cmd(&["SET", "other", &i.to_string()]), "+OK\r\n");
+    }
+    let (mut replies, mut pushes) = (0, 0);
+    for _ in 0..70 {
+        let got = c.read_reply().unwrap();
+        if got == format!("$100000\r\n{big}\r\n") {
+            replies += 1;
+        } else {
+            assert_eq!(got, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\nother\r\n");
+            pushes += 1;
+        }
+    }
+    assert_eq!((replies, pushes), (50, 20));
+    assert_eq!(c.cmd(&["PING"]).unwrap(), "+PONG\r\n");
+}
+
 /// Whether a client presenting `who`'s certificate gets an answer to PING (TLS 1.3 refuses a client certificate
 /// after the client's side of the handshake is done: the refusal shows on the first read).
 fn served(s: &TlsServer, certs: &Certs, who: Option<&str>) -> bool {

@@ -230,3 +230,77 @@ fn a_redirect_target_that_never_reads_is_closed_at_its_limit_not_stalling_writer
     assert!(!list.contains(&format!("id={id} ")), "{list}");
     assert_eq!(writer.cmd(&["CLIENT", "GETREDIR"]), format!(":{id}\r\n"));
 }
+
+/// The tracking client's id and its CLIENT LIST line's `omem`, read by another client.
+fn omem_of(other: &mut common::Client, id: &str) -> Option<usize> {
+    let list = other.cmd(&["CLIENT", "LIST"]);
+    let line = list.lines().find(|l| l.contains(&format!("id={id} ")))?;
+    let field = line.split(' ').find_map(|f| f.strip_prefix("omem="))?;
+    Some(field.parse().expect("omem is a number"))
+}
+
+fn client_id(c: &mut common::Client) -> String {
+    c.cmd(&["CLIENT", "ID"])
+        .trim_start_matches(':')
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn a_resp3_client_that_never_reads_does_not_stall_writers_and_meets_its_output_limit() {
+    let s = Server::start();
+    let mut tracker = resp3(&s);
+    let id = client_id(&mut tracker);
+    assert_eq!(
+        tracker.cmd(&["CLIENT", "TRACKING", "on", "BCAST"]),
+        "+OK\r\n"
+    );
+    let mut writer = s.client();
+    writer.set_timeout(Duration::from_secs(10));
+    let key = "k".repeat(200_000);
+    // 100 invalidations of 200 kB: 20 MB, more than any socket buffers take. With no normal-class limit (the
+    // default) they wait on the connection, counted as its output, as in Redis's reply list.
+    for _ in 0..100 {
+        assert_eq!(writer.cmd(&["SET", &key, "x"]), "+OK\r\n");
+    }
+    let omem = omem_of(&mut writer, &id).expect("the tracking client is still connected");
+    assert!(omem > 10_000_000, "omem={omem}");
+    // With a hard limit, the next message that finds it over the limit closes it.
+    assert_eq!(
+        writer.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 4mb 0 0"
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(writer.cmd(&["SET", &key, "x"]), "+OK\r\n");
+    assert_eq!(omem_of(&mut writer, &id), None);
+    // What its socket had taken before it was closed, far less than the 20 MB queued, then the close.
+    let before_close = tracker.read_until_closed().expect("closed");
+    assert!(before_close < 10_000_000, "{before_close} bytes");
+}
+
+#[test]
+fn invalidations_a_listening_client_could_not_take_reach_it_once_it_reads() {
+    let s = Server::start();
+    let mut tracker = resp3(&s);
+    assert_eq!(
+        tracker.cmd(&["CLIENT", "TRACKING", "on", "BCAST"]),
+        "+OK\r\n"
+    );
+    let mut writer = s.client();
+    let key = "k".repeat(200_000);
+    for _ in 0..100 {
+        assert_eq!(writer.cmd(&["SET", &key, "x"]), "+OK\r\n");
+    }
+    // The tracking client sends nothing more: what its socket could not take is written as it drains.
+    let message = format!(">2\r\n$10\r\ninvalidate\r\n*1\r\n$200000\r\n{key}\r\n");
+    tracker.set_timeout(Duration::from_secs(10));
+    for i in 0..100 {
+        assert_eq!(tracker.read_reply(), message, "message {i}");
+    }
+    // Then nothing else is pending, and the connection still answers.
+    assert_eq!(tracker.cmd(&["PING"]), "+PONG\r\n");
+}

@@ -271,7 +271,7 @@ pub fn describe(c: &ClientInfo, running: &Running) -> String {
     };
     let argv_mem = if me { running.argv_mem } else { 0 };
     let argc = if me { running.argc } else { 0 };
-    let omem = c.omem.load(Relaxed);
+    let omem = c.output_memory();
     let multi_mem = c.multi_mem.load(Relaxed);
     let mut out = String::with_capacity(300);
     let _ = write!(

@@ -47,7 +47,7 @@ pub fn held(c: &ClientInfo) -> u64 {
     // it holds more (up to twice the bytes of a request in progress). The reply buffer at rest is in the fixed
     // part.
     let query = c.bufs.lock().query_memory().max(c.rbs.load(Relaxed));
-    let buffers = query + c.omem.load(Relaxed) + c.multi_mem.load(Relaxed);
+    let buffers = query + c.output_memory() + c.multi_mem.load(Relaxed);
     (buffers + in_kernel(c.fd) + bookkeeping(c)) as u64
 }
 

@@ -65,8 +65,7 @@ impl Overhead {
             .filter(|c| c.repl_kind.load(Relaxed) != 1)
             .map(|c| {
                 CLIENT_BASE
-                    + (c.rbs.load(Relaxed) + c.omem.load(Relaxed) + c.multi_mem.load(Relaxed))
-                        as u64
+                    + (c.rbs.load(Relaxed) + c.output_memory() + c.multi_mem.load(Relaxed)) as u64
             })
             .sum::<u64>()
             + super::clients::kernel_queued();

@@ -111,6 +111,9 @@ pub struct ClientInfo {
     /// `freeClient` frees the reply list, so that client eviction's relief is there for the next command's key
     /// eviction to see (not only once the writer thread has woken and gone).
     pub outbox: Mutex<std::sync::Weak<crate::pubsub::Outbox>>,
+    /// When the messages other threads left queued on the connection first went over the soft output limit (ms),
+    /// 0 while under it (`super::output_limit::check_pushed`).
+    pub pushed_soft_since: std::sync::atomic::AtomicI64,
     stream: TcpStream,
 }
 
@@ -133,6 +136,12 @@ impl ClientInfo {
             + self.psubscriptions.load(Relaxed)
             + self.ssubscriptions.load(Relaxed)
             > 0
+    }
+
+    /// Unsent output as CLIENT LIST's `omem` shows it: the owner's unsent replies (or a subscriber's queue) and
+    /// what other threads left queued on the connection.
+    pub fn output_memory(&self) -> usize {
+        self.omem.load(Relaxed) + self.push.get().map_or(0, |s| s.deferred())
     }
 
     /// The registered clone of the client's socket.
@@ -302,6 +311,7 @@ impl ClientRegistry {
             watched: AtomicBool::new(false),
             push: std::sync::OnceLock::new(),
             outbox: Mutex::new(std::sync::Weak::new()),
+            pushed_soft_since: std::sync::atomic::AtomicI64::new(0),
             stream,
         });
         self.clients.lock().insert(info.id, info.clone());

@@ -111,9 +111,8 @@ fn connection_loop(
                         // Messages held while it counted as blocked follow this command's reply.
                         crate::tracking::after_wait(server, client);
                     }
-                    let limits = super::output_limit::limits().filter(|l| {
-                        l.hard != 0 && !client.ext.pubsub.has_outbox() && !stream.is_tls()
-                    });
+                    let limits = super::output_limit::limits()
+                        .filter(|l| l.hard != 0 && !client.ext.pubsub.has_outbox());
                     super::output_limit::set_reply_budget(limits);
                     let running = crate::crash::command_running(&info, frame);
                     let mut reply = dispatch::execute(server, client, frame);
@@ -142,10 +141,9 @@ fn connection_loop(
                     if unauthenticated_over_limit(client, out.len()) {
                         return Ok(());
                     }
-                    // A subscriber's output is its outbox's, limited by the pubsub class; TLS connections are
-                    // written whole (their writes cannot be split without the session's lock).
-                    let limits = super::output_limit::limits()
-                        .filter(|_| !client.ext.pubsub.has_outbox() && !stream.is_tls());
+                    // A subscriber's output is its outbox's, limited by the pubsub class.
+                    let limits =
+                        super::output_limit::limits().filter(|_| !client.ext.pubsub.has_outbox());
                     if let Some(limits) = limits {
                         super::output_limit::check(&info, out.len() + unsent.len(), limits)?;
                     }

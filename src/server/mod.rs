@@ -3,6 +3,7 @@
 pub mod bufmodel;
 pub mod clients;
 mod connection;
+mod drain;
 pub mod fence;
 pub mod listener;
 pub mod output_limit;

@@ -106,6 +106,20 @@ pub fn check(info: &ClientInfo, pending: usize, limits: Limits) -> io::Result<()
     ))
 }
 
+/// Another thread left `left` bytes queued on `info`'s connection (an invalidation message its socket did not
+/// take, see `super::stream::Stream::push`): with them, is its output over the normal class's limits? Then it is
+/// closed, with Redis's log line, as Redis closes a client whose reply list grew past them.
+pub fn check_pushed(info: &ClientInfo, left: usize) {
+    let Some(limits) = limits() else {
+        return;
+    };
+    let pending = counted(left) + info.omem.load(Relaxed);
+    if over_limits(pending as u64, limits, &info.pushed_soft_since) && !info.killed.load(Relaxed) {
+        log_closing(info);
+        info.kill();
+    }
+}
+
 /// Redis's log line for a client closed for its output buffer (a normal client, a subscriber, a replica).
 pub fn log_closing(info: &ClientInfo) {
     let described = crate::commands::client::describe(

@@ -7,12 +7,13 @@
 
 use std::io::{self, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use super::fence::{self, InputState, StampedRead};
-use super::unsent::Writing;
+use super::unsent::{send_now, Writing};
 use crate::protocol::RequestReader;
 use crate::tls::TlsStream;
 
@@ -22,7 +23,45 @@ use crate::tls::TlsStream;
 #[derive(Clone)]
 pub struct Stream {
     io: Io,
-    writing: Arc<Mutex<Writing>>,
+    shared: Arc<Shared>,
+}
+
+/// A TLS record's largest payload, and what each record adds to it (header, content type, AEAD tag; TLS 1.2's
+/// explicit nonce), with room to spare.
+const RECORD: usize = 16 * 1024;
+const RECORD_OVERHEAD: usize = 64;
+
+/// What every handle on a connection shares: the write lock, and how many bytes other threads left queued
+/// behind it (`Writing::deferred`), readable without the lock (CLIENT LIST `omem`, client memory).
+#[derive(Default)]
+struct Shared {
+    writing: Mutex<Writing>,
+    deferred: AtomicUsize,
+}
+
+/// The connection's write lock; on release it publishes how much is left deferred.
+pub struct WriteGuard<'a> {
+    guard: MutexGuard<'a, Writing>,
+    published: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Writing;
+    fn deref(&self) -> &Writing {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writing {
+        &mut self.guard
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.published.store(self.guard.deferred.len(), Relaxed);
+    }
 }
 
 #[derive(Clone)]
@@ -43,7 +82,7 @@ impl Stream {
     fn new(io: Io) -> Stream {
         Stream {
             io,
-            writing: Arc::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -56,15 +95,49 @@ impl Stream {
         }
     }
 
-    /// Whether the connection is a TLS session (its writes cannot be split into non-blocking pieces).
+    /// Whether the connection is a TLS session.
     pub fn is_tls(&self) -> bool {
         matches!(self.io, Io::Tls(_))
     }
 
     /// The connection's write lock, for the owner's non-blocking writes to the socket underneath
     /// (`super::unsent`), so other threads' messages cannot land inside its bytes.
-    pub fn write_lock(&self) -> parking_lot::MutexGuard<'_, Writing> {
-        self.writing.lock()
+    pub fn write_lock(&self) -> WriteGuard<'_> {
+        WriteGuard {
+            guard: self.shared.writing.lock(),
+            published: &self.shared.deferred,
+        }
+    }
+
+    /// Bytes other threads left queued on the connection (see [`Stream::push`]).
+    pub fn deferred(&self) -> usize {
+        self.shared.deferred.load(Relaxed)
+    }
+
+    /// Whether this is the last handle on the connection (its client is gone).
+    pub fn orphaned(&self) -> bool {
+        Arc::strong_count(&self.shared) == 1
+    }
+
+    /// The bytes that carry `plain` on the wire: itself on a plain connection; on a TLS one, its records, sealed
+    /// into `sealed` (the caller holds the write lock, so records leave in the order they are sealed).
+    pub fn wire<'a>(&self, plain: &'a [u8], sealed: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
+        match &self.io {
+            Io::Plain(_) => Ok(plain),
+            Io::Tls(tls) => {
+                sealed.clear();
+                // Room for the records up front: a buffer grown by doubling could hold twice what it carries
+                // while it waits, memory nobody counts.
+                sealed.reserve_exact(plain.len() + (plain.len() / RECORD + 1) * RECORD_OVERHEAD);
+                tls.seal(plain, sealed)?;
+                Ok(sealed)
+            }
+        }
+    }
+
+    /// Whether a TLS session holds decrypted input a read would return at once (the socket may show none).
+    pub fn input_buffered(&self) -> bool {
+        matches!(&self.io, Io::Tls(tls) if tls.has_buffered_input())
     }
 
     /// A second handle on the same connection (the pub/sub writer writes through it while this one reads).
@@ -79,10 +152,12 @@ impl Stream {
         reader: &mut RequestReader,
         input: &InputState,
     ) -> io::Result<usize> {
-        match &mut self.io {
+        match &self.io {
             Io::Plain(stream) => reader.read_from(&mut StampedRead { stream, input }),
             Io::Tls(tls) => {
-                let n = reader.read_from(&mut tls.stamped(input))?;
+                let read = reader.read_from(&mut tls.stamped(input));
+                self.answer_protocol();
+                let n = read?;
                 if n > 0 {
                     // Busy with the arrival of the ciphertext they came in (stamped as it was read), also when
                     // they were decrypted earlier and waited in the session.
@@ -105,18 +180,50 @@ impl Stream {
         fence::announce(self.tcp(), input)
     }
 
-    /// Writes all of `buf` under the connection's write lock, or, while the owning connection has replies the
-    /// socket has not taken (a reply may be cut in the middle on the wire), queues it to follow them.
+    /// Writes all of `buf` under the connection's write lock, waiting for the socket as long as it takes, or,
+    /// while the owning connection has replies the socket has not taken (a reply may be cut in the middle on the
+    /// wire), queues it to follow them.
     #[inline]
     pub fn send(&self, buf: &[u8]) -> io::Result<()> {
-        let mut writing = self.writing.lock();
+        let mut writing = self.write_lock();
+        let mut sealed = Vec::new();
+        let wire = self.wire(buf, &mut sealed)?;
         if writing.behind {
-            writing.deferred.extend_from_slice(buf);
+            writing.deferred.extend_from_slice(wire);
             return Ok(());
         }
-        match &self.io {
-            Io::Plain(s) => (&**s).write_all(buf),
-            Io::Tls(s) => s.send(buf),
+        let mut tcp = self.tcp();
+        if !writing.deferred.is_empty() {
+            tcp.write_all(&writing.deferred)?;
+            writing.deferred.clear();
+        }
+        tcp.write_all(wire)
+    }
+
+    /// Writes `buf` as far as the socket takes it now, without waiting, from a thread other than the owner's
+    /// (invalidation messages): the rest is queued behind what is already waiting, and written by the owner with
+    /// its next replies or, while the owner sleeps in `read`, by the drainer thread (`super::drain`). Returns how
+    /// many bytes wait queued, for the caller's output limit.
+    pub fn push(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut writing = self.write_lock();
+        let mut sealed = Vec::new();
+        let wire = self.wire(buf, &mut sealed)?;
+        if writing.behind || !writing.deferred.is_empty() {
+            writing.deferred.extend_from_slice(wire);
+            return Ok(writing.deferred.len());
+        }
+        let n = send_now(self.tcp(), wire)?;
+        if n < wire.len() {
+            writing.deferred.extend_from_slice(&wire[n..]);
+            super::drain::watch(self);
+        }
+        Ok(writing.deferred.len())
+    }
+
+    /// After a TLS read: records the session made in answer to what it read go out (or queue) in turn.
+    fn answer_protocol(&self) {
+        if matches!(&self.io, Io::Tls(tls) if tls.wants_write()) {
+            let _ = self.push(&[]);
         }
     }
 }
@@ -124,10 +231,12 @@ impl Stream {
 /// Plain reads of the connection (a replica's ACKs, once the connection carries the replication stream).
 impl io::Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.io {
+        let read = match &mut self.io {
             Io::Plain(s) => (&**s).read(buf),
             Io::Tls(s) => s.read(buf),
-        }
+        };
+        self.answer_protocol();
+        read
     }
 }
 

@@ -10,9 +10,11 @@
 //!
 //! While bytes wait here a reply may be cut in the middle on the wire, so other threads must not write to the
 //! socket: the connection's write lock says the owner is behind ([`Writing::behind`]) and their bytes queue
-//! behind the owner's ([`Writing::deferred`]), to be sent in order once the owner catches up.
+//! behind the owner's ([`Writing::deferred`]), to be sent in order once the owner catches up. Another thread's
+//! message the socket does not take whole waits there too, and the owner's next replies go after it.
 //!
-//! TLS sessions are written whole with blocking writes (a record cannot be split without the session's lock).
+//! A TLS connection works the same way on its records: a batch is sealed under the write lock and what waits
+//! is ciphertext, so records leave in the order they were sealed.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -22,7 +24,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::clients::ClientInfo;
 use super::stats;
-use super::stream::Stream;
+use super::stream::{Stream, WriteGuard};
 
 /// Replies kept after this much is written out get a fresh buffer of this size (the usual batch fits in it).
 const FRESH: usize = 16 * 1024;
@@ -44,6 +46,8 @@ pub struct Unsent {
     sent: usize,
     /// Bytes not yet written, over all chunks.
     bytes: usize,
+    /// A TLS connection's plaintext buffer, swapped with the batch it sealed (no allocation per batch).
+    spare: Vec<u8>,
 }
 
 impl Unsent {
@@ -57,17 +61,20 @@ impl Unsent {
     }
 
     /// Writes `out` after what is still unsent, as far as the socket takes it now, and keeps the rest; `out` is
-    /// left empty. A TLS session is written whole, waiting as long as that takes.
+    /// left empty.
     pub fn write(&mut self, stream: &Stream, out: &mut Vec<u8>) -> io::Result<()> {
-        if stream.is_tls() {
-            if !out.is_empty() {
-                stream.send(out)?;
-                count_sent(out.len());
-                clear(out);
-            }
-            return Ok(());
-        }
         let mut writing = stream.write_lock();
+        if stream.is_tls() {
+            // From here on `out` holds the batch's records, and `spare` the plaintext buffer for the next one.
+            let sealed = stream.wire(out, &mut self.spare)?.len();
+            debug_assert_eq!(sealed, self.spare.len());
+            std::mem::swap(out, &mut self.spare);
+            // A big batch's plaintext buffer is not kept beside its records (memory client eviction cannot see).
+            self.spare.clear();
+            if self.spare.capacity() > FRESH {
+                self.spare = Vec::new();
+            }
+        }
         if self.is_empty() && writing.deferred.is_empty() {
             // The usual case: the socket takes the whole batch at once, no copy and no allocation.
             let n = send_now(stream.tcp(), out)?;
@@ -83,12 +90,22 @@ impl Unsent {
             writing.behind = true;
             return Ok(());
         }
+        // Other threads' bytes queued before this batch go before it.
+        self.take_deferred(&mut writing);
         if !out.is_empty() {
             self.bytes += out.len();
             self.chunks
                 .push_back(std::mem::replace(out, Vec::with_capacity(FRESH)));
         }
         self.send_what_fits(stream.tcp(), &mut writing)
+    }
+
+    /// Moves what other threads queued into the owner's chunks, after them.
+    fn take_deferred(&mut self, writing: &mut Writing) {
+        if !writing.deferred.is_empty() {
+            self.bytes += writing.deferred.len();
+            self.chunks.push_back(std::mem::take(&mut writing.deferred));
+        }
     }
 
     /// Writes as much as the socket takes now, the other threads' deferred bytes after the owner's; the owner
@@ -99,8 +116,7 @@ impl Unsent {
                 if writing.deferred.is_empty() {
                     break;
                 }
-                self.bytes += writing.deferred.len();
-                self.chunks.push_back(std::mem::take(&mut writing.deferred));
+                self.take_deferred(writing);
             }
             let front = &self.chunks[0][self.sent..];
             let n = send_now(tcp, front)?;
@@ -141,7 +157,7 @@ impl Unsent {
     /// Before the connection reads again with replies unsent: writes them as the socket takes them, and returns
     /// once the client has sent something to read (or everything is written). CLIENT LIST's `omem` follows.
     pub fn wait_readable(&mut self, stream: &Stream, info: &ClientInfo) -> io::Result<()> {
-        while !self.is_empty() {
+        while !self.is_empty() && !stream.input_buffered() {
             let mut fd = libc::pollfd {
                 fd: stream.tcp().as_raw_fd(),
                 events: libc::POLLIN | libc::POLLOUT,
@@ -179,8 +195,20 @@ impl Unsent {
     }
 }
 
+/// What the drainer thread does for a connection whose owner is not behind: writes what other threads left
+/// queued as far as the socket takes it now. Whether something is still left.
+pub fn send_deferred(tcp: &TcpStream, writing: &mut WriteGuard<'_>) -> io::Result<bool> {
+    let n = send_now(tcp, &writing.deferred)?;
+    count_sent(n);
+    writing.deferred.drain(..n);
+    if writing.deferred.is_empty() {
+        writing.deferred = Vec::new();
+    }
+    Ok(!writing.deferred.is_empty())
+}
+
 /// Writes what the socket takes of `buf` now, without waiting: how many bytes it took.
-fn send_now(tcp: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+pub fn send_now(tcp: &TcpStream, buf: &[u8]) -> io::Result<usize> {
     let mut sent = 0;
     while sent < buf.len() {
         let rest = &buf[sent..];

@@ -2,9 +2,11 @@
 //! subscribed client, the pub/sub writer thread (which writes).
 //!
 //! rustls's session state is one object for both directions, so it sits behind a mutex; neither side holds the
-//! lock while it waits for the socket to become readable: the reader polls the descriptor first, then takes the
-//! lock only to pull in what arrived and decrypt it. The writer encrypts and sends under the lock, as a plain
-//! connection's `write` blocks on a full socket.
+//! lock while it waits for the socket: the reader polls the descriptor first, then takes the lock only to pull in
+//! what arrived and decrypt it; a writer takes it only to seal plaintext into records ([`TlsStream::seal`]) and
+//! writes those itself, as a plain connection writes its bytes (`crate::server::stream`). Records must leave in the
+//! order they were sealed, so nothing here writes to the socket once the handshake is over: protocol answers the
+//! reader's packets call for (key updates) wait in the session until the next seal.
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::TcpStream;
@@ -74,18 +76,29 @@ impl TlsStream {
         &self.tcp
     }
 
-    /// Encrypts and writes all of `buf` (any thread; the session lock orders it with the reader's protocol
-    /// answers).
-    pub fn send(&self, mut buf: &[u8]) -> io::Result<()> {
+    /// Seals `plain` into TLS records appended to `wire`, after the records the session queued itself (answers to
+    /// what the reader pulled in). The caller holds the connection's write lock from here until `wire` is written
+    /// or queued, so records reach the socket in the order they were sealed.
+    pub fn seal(&self, mut plain: &[u8], wire: &mut Vec<u8>) -> io::Result<()> {
         let mut session = self.session.lock();
-        while !buf.is_empty() {
-            let n = session.writer().write(buf)?;
-            buf = &buf[n..];
+        loop {
             while session.wants_write() {
-                session.write_tls(&mut &*self.tcp)?;
+                session.write_tls(wire)?;
             }
+            if plain.is_empty() {
+                return Ok(());
+            }
+            let n = session.writer().write(plain)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            plain = &plain[n..];
         }
-        Ok(())
+    }
+
+    /// Whether the session holds records of its own to send (see [`TlsStream::seal`]).
+    pub fn wants_write(&self) -> bool {
+        self.session.lock().wants_write()
     }
 
     /// Whether a read would return at once: decrypted bytes are waiting, or the session has ended.
@@ -95,8 +108,8 @@ impl TlsStream {
         !matches!(reader.fill_buf(), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
-    /// Takes what arrived on the socket into the session and answers what the protocol asks (key updates,
-    /// alerts). Ok(false) at the end of the TCP stream. With `input`, the ciphertext is read through
+    /// Takes what arrived on the socket into the session; what the protocol answers (key updates, alerts) waits
+    /// in the session for the next seal. Ok(false) at the end of the TCP stream. With `input`, the ciphertext is read through
     /// [`StampedRead`], so the client is marked busy with the kernel's arrival stamp of what it decrypts.
     fn pull(&self, input: Option<&InputState>) -> io::Result<bool> {
         wait_readable(&self.tcp);
@@ -114,11 +127,9 @@ impl TlsStream {
                 other => break other?,
             }
         };
-        let processed = session.process_new_packets();
-        while session.wants_write() {
-            session.write_tls(&mut &*self.tcp)?;
-        }
-        processed.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        session
+            .process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         Ok(n > 0)
     }
 

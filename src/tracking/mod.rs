@@ -263,7 +263,8 @@ impl Outgoing {
 /// A client in pub/sub mode (the RESP2 redirect target, subscribed to `__redis__:invalidate`) gets them through
 /// its outbox, as its other messages: queued without blocking the writer whose command caused them, and counted
 /// against `client-output-buffer-limit pubsub`, so a target that never reads is closed at its limit as in Redis
-/// instead of stalling every client that writes a tracked key.
+/// instead of stalling every client that writes a tracked key. Any other client (a RESP3 one, or a RESP2 redirect
+/// target that is not subscribed) gets them without waiting for its socket either ([`push`]).
 fn send_or_hold(server: &Server, to: &ClientInfo, bytes: Vec<u8>) {
     {
         let mut later = server.tracking.later.lock();
@@ -278,7 +279,17 @@ fn send_or_hold(server: &Server, to: &ClientInfo, bytes: Vec<u8>) {
         return;
     }
     if let Some(stream) = to.push.get() {
-        let _ = stream.send(&bytes);
+        push(to, stream, &bytes);
+    }
+}
+
+/// Writes `bytes` to `to`'s connection as far as its socket takes them now; the rest waits on the connection,
+/// counted as its output buffer and under `client-output-buffer-limit normal`, as in Redis's reply list.
+fn push(to: &ClientInfo, stream: &crate::server::stream::Stream, bytes: &[u8]) {
+    if let Ok(left) = stream.push(bytes) {
+        if left > 0 {
+            crate::server::output_limit::check_pushed(to, left);
+        }
     }
 }
 
@@ -326,7 +337,7 @@ pub fn release_hold(
                 }
             }
         };
-        stream.send(&rest)?;
+        push(&client.info, stream, &rest);
     }
 }
 

@@ -390,6 +390,13 @@ impl Client {
         matches!(self.reader.read(&mut b), Ok(0) | Err(_))
     }
 
+    /// Reads whatever is left until the server closes the connection: how many bytes came before the close,
+    /// or `None` if it was still open at the read timeout.
+    pub fn read_until_closed(&mut self) -> Option<usize> {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).ok().map(|_| rest.len())
+    }
+
     pub fn set_timeout(&mut self, d: Duration) {
         self.writer.set_read_timeout(Some(d)).unwrap();
     }

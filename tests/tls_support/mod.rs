@@ -205,6 +205,11 @@ impl TlsClient {
                     self.read_into(out)?;
                 }
             }
+            b'%' => {
+                for _ in 0..2 * n.max(0) {
+                    self.read_into(out)?;
+                }
+            }
             _ => {}
         }
         Ok(())

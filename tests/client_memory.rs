@@ -1,5 +1,6 @@
 //! What a client's memory counts, for CLIENT LIST `tot-mem` and `maxmemory-clients`: watched keys and
-//! subscriptions (Redis's per-entry overheads), and replies the kernel holds for a client that does not read.
+//! subscriptions (Redis's per-entry overheads), replies waiting for a client that does not read, and what of
+//! them `used_memory` counts.
 
 mod common;
 use std::io::Write;
@@ -107,11 +108,11 @@ fn replies_held_by_the_kernel_count_and_get_a_client_evicted() {
     assert_eq!(admin.cmd(&["GET", "nothing"]), "$-1\r\n");
 }
 
-/// Replies the kernel holds for clients that do not read count in `used_memory` (Redis holds them in reply
-/// lists it counts), so with `maxmemory` they make keys go, as Redis's "eviction due to output buffers of many
-/// MGET clients" expects; and `mem_clients_normal` shows them.
+/// Replies that pile up for clients that do not read count in `used_memory` once their sockets are full (they
+/// wait in user space, as in Redis's reply lists), so with `maxmemory` they make keys go, as Redis's "eviction
+/// due to output buffers of many MGET clients" expects; and `mem_clients_normal` shows them.
 #[test]
-fn replies_held_by_the_kernel_count_in_used_memory_and_evict_keys() {
+fn replies_piling_up_for_clients_that_do_not_read_evict_keys() {
     let s = Server::start();
     let mut admin = s.client();
     fill_and_limit(&mut admin);
@@ -133,6 +134,36 @@ fn replies_held_by_the_kernel_count_in_used_memory_and_evict_keys() {
     assert_eq!(info(&mut admin, "evicted_clients"), "0");
     let dbsize: u64 = admin.cmd(&["DBSIZE"])[1..].trim().parse().unwrap();
     assert!(dbsize < 50, "{dbsize} keys left");
+}
+
+/// What a socket's kernel buffer holds is not `used_memory`, as in Redis (whose socket takes those bytes too):
+/// only replies waiting in user space are. It used to be added from the clients cron's sample, so two INFO calls
+/// could disagree by megabytes with nothing allocated or freed (the suite's flaky "slave buffer are counted
+/// correctly"), and invalidations a tracking client left in its socket made keys go. It still weighs in the
+/// client's `tot-mem`, for client eviction.
+#[test]
+fn replies_in_a_sockets_kernel_buffer_are_not_used_memory() {
+    let s = Server::start();
+    let mut admin = s.client();
+    admin.cmd(&["SETRANGE", "big", "100000", "x"]);
+    let before: i64 = info(&mut admin, "used_memory").parse().unwrap();
+    let mut sleeper = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    sleeper.write_all(b"CLIENT SETNAME sleeper\r\n").unwrap();
+    // 4 MB of replies it does not read: most of them fit in the sockets' buffers.
+    for _ in 0..40 {
+        sleeper.write_all(b"GET big\r\n").unwrap();
+    }
+    wait_until("the 40 GETs ran", || {
+        info(&mut admin, "cmdstat_get").starts_with("calls=40,")
+    });
+    // Longer than the clients cron's period, whose sample of the socket used to be added.
+    std::thread::sleep(Duration::from_millis(300));
+    let list = admin.cmd(&["CLIENT", "LIST"]);
+    let line = list.lines().find(|l| l.contains("name=sleeper")).unwrap();
+    let (omem, tot) = (field(line, "omem") as i64, field(line, "tot-mem") as i64);
+    assert!(tot > 1_000_000, "{line}");
+    let grown = info(&mut admin, "used_memory").parse::<i64>().unwrap() - before;
+    assert!(grown < omem + 500_000, "used_memory grew {grown}: {line}");
 }
 
 /// The suite's maxmemory setting: 50 keys of 100 kB, and a limit 6 MB above what the server then uses, with

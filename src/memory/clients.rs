@@ -42,6 +42,12 @@ pub const CLIENT_FIXED: usize = 768;
 /// What a connection holds besides its fixed cost: its query and reply buffers (as Redis would size them, see
 /// `crate::server::bufmodel`), its unsent or queued replies, its MULTI queue, and the replies its socket holds
 /// unsent (CLIENT LIST `tot-mem` less the fixed part and the running command's arguments).
+///
+/// The socket's share ([`in_kernel`]) is what makes client eviction act when Redis's would: Redis writes at most
+/// 64 kB to a client per event-loop turn, so a client that does not read soon has its replies piling up in the
+/// reply list, where `tot-mem` sees them; a connection thread here hands the kernel all it takes at once. It is
+/// left out of `used_memory` (Redis does not count socket buffers there, and key eviction must not feed on
+/// them).
 pub fn held(c: &ClientInfo) -> u64 {
     // The query buffer as Redis sizes it (a big argument's announced length), or ferredis's own read buffer where
     // it holds more (up to twice the bytes of a request in progress). The reply buffer at rest is in the fixed
@@ -71,9 +77,7 @@ pub fn bookkeeping(c: &ClientInfo) -> usize {
         + c.tracking_prefixes.load(Relaxed) * 64
 }
 
-/// Bytes written to socket `fd` and not yet acknowledged by the peer (Linux's SIOCOUTQ). A client that does not
-/// read its replies leaves them there (several MB with the kernel's buffer autotuning) while its thread waits:
-/// Redis would hold them in its reply list, and count them as the client's memory, so they count here too.
+/// Bytes written to socket `fd` and not yet acknowledged by the peer (Linux's SIOCOUTQ).
 pub fn in_kernel(fd: i32) -> usize {
     #[cfg(target_os = "linux")]
     {
@@ -87,30 +91,6 @@ pub fn in_kernel(fd: i32) -> usize {
     }
     let _ = fd;
     0
-}
-
-/// Replies queued in the kernel for ordinary clients (not replica or master links), as last measured.
-static KERNEL_QUEUED: AtomicU64 = AtomicU64::new(0);
-
-/// What [`refresh_kernel_queued`] last found: part of `used_memory`, since Redis holds those replies in reply
-/// lists it counts (and evicts keys for); replica links are left out, as Redis leaves their buffers out of
-/// what eviction weighs.
-pub fn kernel_queued() -> u64 {
-    KERNEL_QUEUED.load(Relaxed)
-}
-
-/// Measures the replies queued in the kernel for ordinary clients: one `ioctl` per client, run by the clients
-/// cron (every 100 ms) and by key eviction before it decides how much to evict. A killed client's replies are
-/// as good as freed (Redis frees them with the client).
-pub fn refresh_kernel_queued(server: &Server) {
-    let queued: usize = server
-        .clients
-        .live()
-        .iter()
-        .filter(|c| c.repl_kind.load(Relaxed) == 0)
-        .map(|c| in_kernel(c.fd))
-        .sum();
-    KERNEL_QUEUED.store(queued as u64, Relaxed);
 }
 
 /// Closes the biggest evictable connections while all of them together hold more than the limit (`current`, the

@@ -77,12 +77,6 @@ pub fn perform(server: &Server) -> Outcome {
     if excess(server) == 0 {
         return Outcome::Ok;
     }
-    // Over the limit: measure the kernel's queued replies now, not as the cron last saw them, so that replies
-    // taken since (or clients gone) cost no keys.
-    super::clients::refresh_kernel_queued(server);
-    if excess(server) == 0 {
-        return Outcome::Ok;
-    }
     let policy = super::policy();
     if policy == Policy::NoEviction {
         return Outcome::Fail;

@@ -20,11 +20,10 @@ use crate::protocol::Reply;
 use crate::server::clients::ClientState;
 use crate::server::Server;
 
-/// INFO `used_memory`: what the allocator holds (replies waiting in user space included), plus the replies the
-/// kernel's socket buffers hold for clients that do not read theirs. Redis holds all of those in its reply lists,
-/// counts them and evicts keys for them; here the socket takes more before a reply waits in user space.
+/// INFO `used_memory`: what the allocator holds, replies waiting in user space included (as Redis's reply
+/// lists); not what the kernel's socket buffers hold, which Redis does not count either.
 pub fn used() -> u64 {
-    alloc::used() + clients::kernel_queued()
+    alloc::used()
 }
 
 /// INFO `mem_not_counted_for_evict`: the replicas' output buffers, which eviction leaves out of used memory.

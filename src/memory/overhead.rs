@@ -67,8 +67,7 @@ impl Overhead {
                 CLIENT_BASE
                     + (c.rbs.load(Relaxed) + c.output_memory() + c.multi_mem.load(Relaxed)) as u64
             })
-            .sum::<u64>()
-            + super::clients::kernel_queued();
+            .sum::<u64>();
         let (scripts, script_bytes, _) = server.scripts.counts();
         let dbs = db_overheads(server);
         let keys: u64 = dbs.iter().map(|d| d.keys).sum();

@@ -252,7 +252,6 @@ pub fn spawn_cron(server: Arc<Server>) {
                 let idle = c.idle_secs();
                 c.bufs.lock().cron(idle, now);
             }
-            crate::memory::clients::refresh_kernel_queued(&server);
             server.pubsub.check_soft_limits(&server.config);
         });
     if let Err(e) = spawned {

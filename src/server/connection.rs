@@ -334,7 +334,7 @@ fn flush(stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
     stream.write_all(out)?;
     stats::with_local(|s| s.net_output_bytes.add_local(out.len() as u64));
     out.clear();
-    if out.capacity() > 4 * FLUSH_AT {
+    if out.capacity() > 16 * 1024 {
         out.shrink_to(16 * 1024);
     }
     Ok(())

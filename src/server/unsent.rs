@@ -86,7 +86,7 @@ impl Unsent {
             self.sent = n;
             self.bytes = out.len() - n;
             self.chunks
-                .push_back(std::mem::replace(out, Vec::with_capacity(FRESH)));
+                .push_back(kept(std::mem::replace(out, Vec::with_capacity(FRESH))));
             writing.behind = true;
             return Ok(());
         }
@@ -95,7 +95,7 @@ impl Unsent {
         if !out.is_empty() {
             self.bytes += out.len();
             self.chunks
-                .push_back(std::mem::replace(out, Vec::with_capacity(FRESH)));
+                .push_back(kept(std::mem::replace(out, Vec::with_capacity(FRESH))));
         }
         self.send_what_fits(stream.tcp(), &mut writing)
     }
@@ -240,10 +240,20 @@ fn count_sent(n: usize) {
     }
 }
 
-/// Empties a written batch buffer, giving back what a huge batch made it grow to.
+/// Empties a written batch buffer, giving back what a big batch made it grow to: a connection keeps 16 kB at
+/// rest, as Redis's reply buffer, not the peak of its biggest reply (memory client eviction could not see).
 fn clear(out: &mut Vec<u8>) {
     out.clear();
-    if out.capacity() > 16 * FRESH {
+    if out.capacity() > FRESH {
         out.shrink_to(FRESH);
     }
+}
+
+/// A batch that waits unsent, without the slack it grew by (up to as much again as it holds, which `omem` and
+/// client eviction would not see).
+fn kept(mut chunk: Vec<u8>) -> Vec<u8> {
+    if chunk.capacity() - chunk.len() > FRESH / 4 {
+        chunk.shrink_to_fit();
+    }
+    chunk
 }

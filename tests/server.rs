@@ -482,6 +482,46 @@ fn info_sections_and_true_values() {
     assert_eq!(info_field(&stats, "keyspace_hits"), "0");
 }
 
+/// A known command called with the wrong number of arguments counts as that command's rejected call, as in
+/// Redis (`rejectCommand` once the command is looked up): directly, queued in MULTI, and from a script; an
+/// unknown command or subcommand counts for no command. The suite's "errorstats: rejected call due to wrong
+/// arity" and "... within MULTI/EXEC" check this.
+#[test]
+fn wrong_arity_counts_as_the_commands_rejected_call() {
+    let s = Server::start();
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["SET", "k"]),
+        "-ERR wrong number of arguments for 'set' command\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET"]),
+        "-ERR wrong number of arguments for 'config|get' command\r\n"
+    );
+    assert_eq!(c.cmd(&["MULTI"]), "+OK\r\n");
+    c.cmd(&["SET"]);
+    assert!(c.cmd(&["EXEC"]).starts_with("-EXECABORT"));
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.pcall('set')", "0"]),
+        "-ERR Wrong number of args calling Redis command from script\r\n"
+    );
+    c.cmd(&["NOSUCH"]);
+    c.cmd(&["CONFIG", "NOSUCH"]);
+    let cmdstats = info_map(&mut c, "commandstats");
+    let set = info_field(&cmdstats, "cmdstat_set");
+    assert!(set.starts_with("calls=0,usec=0,"), "{set}");
+    assert!(set.ends_with(",rejected_calls=3,failed_calls=0"), "{set}");
+    let get = info_field(&cmdstats, "cmdstat_config|get");
+    assert!(get.ends_with(",rejected_calls=1,failed_calls=0"), "{get}");
+    let exec = info_field(&cmdstats, "cmdstat_exec");
+    assert!(exec.ends_with(",rejected_calls=0,failed_calls=1"), "{exec}");
+    let errors = c.cmd(&["INFO", "errorstats"]);
+    assert_eq!(
+        bulk_body(&errors),
+        "# Errorstats\r\nerrorstat_ERR:count=6\r\nerrorstat_EXECABORT:count=1\r\n"
+    );
+}
+
 #[test]
 fn command_introspection() {
     let s = Server::start();

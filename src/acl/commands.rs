@@ -323,9 +323,7 @@ fn dryrun(_ctx: &mut Ctx, args: Args) -> Reply {
     let t = table::get();
     let id = match resolve(t, inner) {
         Resolved::Command(id) => id,
-        Resolved::Rejected(Reply::Error(e)) if e.starts_with("ERR wrong number") => {
-            return Reply::Error(e)
-        }
+        Resolved::WrongArity(id) => return Reply::wrong_arity(t.full_name(id)),
         Resolved::Rejected(_) => {
             return Reply::err(&format!(
                 "Command '{}' not found",

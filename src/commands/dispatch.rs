@@ -12,6 +12,9 @@ use crate::util::time::{monotonic_us, now_ms};
 pub enum Resolved {
     Command(usize),
     Rejected(Reply),
+    /// A known command (or subcommand) with the wrong number of arguments: Redis counts it as that command's
+    /// rejected call (`rejectCommand` once `c->cmd` is set; `scriptCall` in scripts).
+    WrongArity(usize),
 }
 
 /// Finds the command (or subcommand) a request names and checks its arity, with Redis's error texts.
@@ -33,7 +36,7 @@ pub fn resolve(table: &CommandTable, args: Args) -> Resolved {
         }
     }
     if !table.get(id).arity_ok(args.len()) {
-        return Resolved::Rejected(Reply::wrong_arity(table.full_name(id)));
+        return Resolved::WrongArity(id);
     }
     Resolved::Command(id)
 }
@@ -47,6 +50,10 @@ pub fn execute(server: &Server, client: &mut ClientState, args: Args) -> Reply {
             let reply = transaction::on_rejected(server, client, args, reply);
             stats::with_local(|s| s.count_error(&reply));
             return reply;
+        }
+        Resolved::WrongArity(id) => {
+            let reply = Reply::wrong_arity(table.full_name(id));
+            return reject(server, client, args, id, reply);
         }
     };
     if table.get(id).has(flags::PROTECTED) {

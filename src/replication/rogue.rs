@@ -26,7 +26,7 @@ pub fn drop_replica(info: &ClientInfo, frame: &Frame) {
                 cmd.has(flags::WRITE) || cmd.has(flags::READONLY) || cmd.has(flags::MAY_REPLICATE);
             (table.full_name(id).to_string(), touches)
         }
-        Resolved::Rejected(_) => ("<unknown>".to_string(), false),
+        Resolved::Rejected(_) | Resolved::WrongArity(_) => ("<unknown>".to_string(), false),
     };
     let running = Running {
         id: info.id,

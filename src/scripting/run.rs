@@ -168,8 +168,12 @@ fn call_from_script(
     let table = table::get();
     let id = match dispatch::resolve(table, frame) {
         Resolved::Command(id) => id,
-        Resolved::Rejected(Reply::Error(e)) if e.starts_with("ERR wrong number") => {
-            return fail("Wrong number of args calling Redis command from script")
+        Resolved::WrongArity(id) => {
+            return rejected(
+                lua,
+                id,
+                "Wrong number of args calling Redis command from script",
+            )
         }
         Resolved::Rejected(_) => return fail("Unknown Redis command called from script"),
     };

@@ -59,7 +59,14 @@ impl Harness {
             spans.push((data.len(), data.len() + a.len()));
             data.extend_from_slice(a.as_bytes());
         }
-        dispatch::execute(&self.server, &mut client.state, Frame::new(&data, &spans))
+        let reply = dispatch::execute(&self.server, &mut client.state, Frame::new(&data, &spans));
+        // Each command is a batch, as the connection loop ends one: a client that ran keyed commands stops being
+        // watched by fences. Without this, a harness client whose thread was done (its peer socket closed, so
+        // its socket reads as input that came first) made every other client's write wait out the fence's
+        // patience, 1 s a command.
+        crate::server::fence::batch_end(&self.server, &client.state);
+        client.state.info.input.finished();
+        reply
     }
 
     /// The effects appended since the last call, one command per line, arguments joined by spaces.

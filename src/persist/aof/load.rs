@@ -392,7 +392,7 @@ impl FakeClient {
         let table = table::get();
         let id = match dispatch::resolve(table, frame) {
             Resolved::Command(id) => id,
-            Resolved::Rejected(_) => {
+            Resolved::Rejected(_) | Resolved::WrongArity(_) => {
                 if table.lookup(frame.get(0)).is_none() {
                     return Err(frame.get(0).to_vec());
                 }

@@ -654,3 +654,53 @@ fn a_read_only_replica_replays_the_scripts_of_its_aof() {
         "-READONLY You can't write against a read only replica.\r\n"
     );
 }
+
+/// With `appendfsync always`, a batch whose writes are not fsynced yet is held on its connection while the
+/// thread reads on, and the AOF writer releases it after the fsync: replies still come in order (a later read's
+/// reply waits behind a held write's), and a client that closes or blocks right after a write gets that reply
+/// first.
+#[test]
+fn replies_held_for_the_fsync_come_in_order() {
+    let dir = Dir::new("aof-held");
+    let s = start(&dir, &["--appendfsync", "always"]);
+    let mut c = s.client();
+    let mut batch = Vec::new();
+    let mut expected = String::new();
+    for i in 0..500 {
+        let n = i.to_string();
+        batch.extend(Client::encode(&[b"INCR", b"n"]));
+        batch.extend(Client::encode(&[b"SET", n.as_bytes(), n.as_bytes()]));
+        batch.extend(Client::encode(&[b"GET", n.as_bytes()]));
+        expected.push_str(&format!(":{}\r\n+OK\r\n${}\r\n{n}\r\n", i + 1, n.len()));
+    }
+    c.send_raw(&batch);
+    let mut got = String::new();
+    for _ in 0..1500 {
+        got.push_str(&c.read_reply());
+    }
+    assert_eq!(got, expected);
+    // A write then a blocking command: the write's reply first, then the timeout's.
+    c.send_raw(
+        &[
+            Client::encode(&[b"SET", b"k", b"v"]),
+            Client::encode(&[b"BLPOP", b"empty", b"0.01"]),
+        ]
+        .concat(),
+    );
+    assert_eq!(c.read_reply(), "+OK\r\n");
+    assert_eq!(c.read_reply(), "*-1\r\n");
+    // A write then QUIT: both replies, then the close.
+    c.send_raw(
+        &[
+            Client::encode(&[b"SET", b"q", b"1"]),
+            Client::encode(&[b"QUIT"]),
+        ]
+        .concat(),
+    );
+    assert_eq!(c.read_reply(), "+OK\r\n");
+    assert_eq!(c.read_reply(), "+OK\r\n");
+    assert_eq!(c.read_until_closed(), Some(0));
+    let mut other = s.client();
+    assert_eq!(other.cmd(&["GET", "q"]), "$1\r\n1\r\n");
+    assert_eq!(other.cmd(&["GET", "n"]), "$3\r\n500\r\n");
+}

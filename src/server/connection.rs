@@ -258,7 +258,11 @@ fn flush_for(
     if out.is_empty() && unsent.is_empty() {
         return Ok(());
     }
-    // `appendfsync always`: no reply leaves before the writes it acknowledges are on disk.
+    // `appendfsync always`: no reply leaves before the writes it acknowledges are on disk. Held for the AOF
+    // writer to release after its fsync, or waited for here.
+    if super::held::hold(stream, unsent, out)? {
+        return Ok(());
+    }
     crate::persist::aof::wait_durable();
     unsent.write(stream, out)?;
     if !unsent.is_empty() && !client.authenticated && crate::acl::acl().auth_required() {

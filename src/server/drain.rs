@@ -94,7 +94,7 @@ fn round(streams: Vec<Stream>) -> Vec<Stream> {
 /// closing; its owner's next read or write says so).
 fn still_waiting(stream: &Stream) -> bool {
     let mut writing = stream.write_lock();
-    if writing.behind || writing.deferred.is_empty() {
+    if writing.behind || writing.held_until != 0 || writing.deferred.is_empty() {
         return false;
     }
     match send_deferred(stream.tcp(), &mut writing) {

@@ -5,6 +5,7 @@ pub mod clients;
 mod connection;
 mod drain;
 pub mod fence;
+pub mod held;
 pub mod listener;
 pub mod output_limit;
 pub mod stats;

@@ -188,7 +188,7 @@ impl Stream {
         let mut writing = self.write_lock();
         let mut sealed = Vec::new();
         let wire = self.wire(buf, &mut sealed)?;
-        if writing.behind {
+        if writing.behind || writing.held_until != 0 {
             writing.deferred.extend_from_slice(wire);
             return Ok(());
         }

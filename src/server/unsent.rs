@@ -35,7 +35,11 @@ pub struct Writing {
     /// The owning connection has replies the socket has not taken: nobody else may write to it now.
     pub behind: bool,
     /// Bytes other threads (tracking invalidations) sent while the owner was behind; they follow its replies.
+    /// Also replies held for `appendfsync always` (`super::held`), and everything queued behind them.
     pub deferred: Vec<u8>,
+    /// With `appendfsync always`: `deferred` starts with replies that wait for the AOF to be fsynced up to this
+    /// feed offset (0: nothing is held). Nobody writes to the socket until they are released.
+    pub held_until: u64,
 }
 
 /// The owning connection's unsent replies: whole batches, the first one partly written.
@@ -74,6 +78,12 @@ impl Unsent {
             if self.spare.capacity() > FRESH {
                 self.spare = Vec::new();
             }
+        }
+        if writing.held_until != 0 {
+            // Replies held for the AOF's fsync go first: this batch waits behind them.
+            writing.deferred.extend_from_slice(out);
+            clear(out);
+            return Ok(());
         }
         if self.is_empty() && writing.deferred.is_empty() {
             // The usual case: the socket takes the whole batch at once, no copy and no allocation.
@@ -136,7 +146,8 @@ impl Unsent {
     /// Writes everything unsent, waiting for the socket as long as it takes: before the connection sleeps
     /// (a blocking command, CLIENT PAUSE), hands its socket to another writer or closes.
     pub fn drain(&mut self, stream: &Stream) -> io::Result<()> {
-        if self.is_empty() {
+        super::held::settle(stream);
+        if self.is_empty() && stream.deferred() == 0 {
             return Ok(());
         }
         let mut writing = stream.write_lock();

@@ -66,11 +66,13 @@ impl Durable {
     fn publish(&self, offset: u64) {
         self.offset.fetch_max(offset, Release);
         self.synced.notify_all();
+        crate::server::held::release(self.offset.load(Acquire));
     }
 
     fn set_always(&self, on: bool) {
         if self.always.swap(on, Relaxed) != on && !on {
             self.synced.notify_all();
+            crate::server::held::release(u64::MAX);
         }
     }
 }
@@ -129,7 +131,17 @@ fn publish_written(offset: u64) {
 
 #[cold]
 fn wait_slow() {
-    let mine = crate::effects::feed::last_appended();
+    wait_synced(crate::effects::feed::last_appended());
+}
+
+/// With `appendfsync always`: `Some(offset)` while the feed is not fsynced up to `offset`.
+#[inline]
+pub fn unsynced(offset: u64) -> Option<u64> {
+    (DURABLE.always.load(Relaxed) && DURABLE.offset.load(Acquire) < offset).then_some(offset)
+}
+
+/// Waits until the feed is fsynced up to `mine`, or `always` is off.
+pub fn wait_synced(mine: u64) {
     loop {
         let seen = DURABLE.synced.generation();
         if DURABLE.offset.load(Acquire) >= mine || !DURABLE.always.load(Relaxed) {

@@ -90,18 +90,11 @@ fn round(streams: Vec<Stream>) -> Vec<Stream> {
 }
 
 /// Writes what `stream`'s socket takes of its deferred bytes: whether some are still left for this thread. Not
-/// once the owner is behind (it writes them after its own replies) or the socket has failed (the client is
-/// closing; its owner's next read or write says so).
+/// once the owner is behind (it writes them after its own replies) or they are held for the AOF's fsync.
 fn still_waiting(stream: &Stream) -> bool {
     let mut writing = stream.write_lock();
     if writing.behind || writing.held_until != 0 || writing.deferred.is_empty() {
         return false;
     }
-    match send_deferred(stream.tcp(), &mut writing) {
-        Ok(left) => left,
-        Err(_) => {
-            writing.deferred = Vec::new();
-            false
-        }
-    }
+    send_deferred(stream.tcp(), &mut writing)
 }

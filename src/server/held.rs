@@ -78,13 +78,9 @@ fn release_if(stream: &Stream, synced: u64) -> bool {
         return false;
     }
     writing.held_until = 0;
-    if !writing.behind && !writing.deferred.is_empty() {
-        match send_deferred(stream.tcp(), &mut writing) {
-            Ok(true) => super::drain::watch(stream),
-            Ok(false) => {}
-            // The client is gone; its thread finds out on its own.
-            Err(_) => writing.deferred = Vec::new(),
-        }
+    if !writing.behind && !writing.deferred.is_empty() && send_deferred(stream.tcp(), &mut writing)
+    {
+        super::drain::watch(stream);
     }
     true
 }

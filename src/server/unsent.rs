@@ -74,10 +74,7 @@ impl Unsent {
             debug_assert_eq!(sealed, self.spare.len());
             std::mem::swap(out, &mut self.spare);
             // A big batch's plaintext buffer is not kept beside its records (memory client eviction cannot see).
-            self.spare.clear();
-            if self.spare.capacity() > FRESH {
-                self.spare = Vec::new();
-            }
+            clear(&mut self.spare);
         }
         if writing.held_until != 0 {
             // Replies held for the AOF's fsync go first: this batch waits behind them.
@@ -206,16 +203,23 @@ impl Unsent {
     }
 }
 
-/// What the drainer thread does for a connection whose owner is not behind: writes what other threads left
-/// queued as far as the socket takes it now. Whether something is still left.
-pub fn send_deferred(tcp: &TcpStream, writing: &mut WriteGuard<'_>) -> io::Result<bool> {
-    let n = send_now(tcp, &writing.deferred)?;
+/// For a connection whose owner is not behind (the drainer thread, a release of held replies): writes what waits
+/// queued as far as the socket takes it now. Whether something is still left; on a failed socket the bytes are
+/// dropped (the client is closing; its owner's next read or write says so).
+pub fn send_deferred(tcp: &TcpStream, writing: &mut WriteGuard<'_>) -> bool {
+    let n = match send_now(tcp, &writing.deferred) {
+        Ok(n) => n,
+        Err(_) => {
+            writing.deferred = Vec::new();
+            return false;
+        }
+    };
     count_sent(n);
     writing.deferred.drain(..n);
     if writing.deferred.is_empty() {
         writing.deferred = Vec::new();
     }
-    Ok(!writing.deferred.is_empty())
+    !writing.deferred.is_empty()
 }
 
 /// Writes what the socket takes of `buf` now, without waiting: how many bytes it took.

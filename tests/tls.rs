@@ -379,3 +379,58 @@ fn a_tls_port_without_certificates_stops_the_start() {
         "{log}"
     );
 }
+
+fn used_memory(s: &Server) -> i64 {
+    let info = s.client().cmd(&["INFO", "memory"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no used_memory in {info}"))
+}
+
+/// `tls-session-cache-size` bounds the TLS 1.2 session-id cache without reserving it: a TLS server at rest uses
+/// about what a plain one does (rustls's own cache took 2.1 MB for the default 20480 sessions, which made the
+/// suite's maxmemory tests evict keys over TLS before any client), sessions resume, the oldest goes first once
+/// the cache is full, and `tls-session-caching no` resumes nothing.
+#[test]
+fn tls12_sessions_resume_from_a_cache_that_grows_as_it_fills() {
+    let certs = Certs::make("sessions");
+    let s = TlsServer::start(&certs, &[]);
+    let plain = Server::start();
+    let extra = used_memory(&s.server) - used_memory(&plain);
+    assert!(
+        extra < 512 * 1024,
+        "a TLS server at rest holds {extra} B more"
+    );
+
+    let a = certs.tls12_session_id_client();
+    let first = TlsClient::connect(s.tls_port, a.clone()).unwrap();
+    assert!(!first.resumed());
+    let mut again = TlsClient::connect(s.tls_port, a.clone()).unwrap();
+    assert!(again.resumed());
+    assert_eq!(again.cmd(&["PING"]).unwrap(), "+PONG\r\n");
+
+    // Room for one session: a second client's pushes the first one's out.
+    assert_eq!(
+        s.server
+            .client()
+            .cmd(&["CONFIG", "SET", "tls-session-cache-size", "1"]),
+        "+OK\r\n"
+    );
+    let a = certs.tls12_session_id_client();
+    let b = certs.tls12_session_id_client();
+    assert!(!TlsClient::connect(s.tls_port, a.clone()).unwrap().resumed());
+    assert!(!TlsClient::connect(s.tls_port, b.clone()).unwrap().resumed());
+    assert!(TlsClient::connect(s.tls_port, b.clone()).unwrap().resumed());
+    assert!(!TlsClient::connect(s.tls_port, a.clone()).unwrap().resumed());
+
+    assert_eq!(
+        s.server
+            .client()
+            .cmd(&["CONFIG", "SET", "tls-session-caching", "no"]),
+        "+OK\r\n"
+    );
+    let c = certs.tls12_session_id_client();
+    assert!(!TlsClient::connect(s.tls_port, c.clone()).unwrap().resumed());
+    assert!(!TlsClient::connect(s.tls_port, c).unwrap().resumed());
+}

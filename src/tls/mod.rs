@@ -9,6 +9,7 @@
 mod ciphers;
 mod client;
 mod encrypted;
+mod sessions;
 pub mod settings;
 mod stream;
 mod v1cert;

@@ -150,7 +150,8 @@ impl Settings {
     /// encrypted in the ticket, under a key rotated every 6 hours), so a TLS 1.3 client costs no server memory
     /// once it is gone: rustls's default keeps two stateful tickets per handshake, a few kB each with the client's
     /// certificate, and `used_memory` (which counts every allocation, where Redis's leaves OpenSSL's out) grew by
-    /// 13 kB per new connection. The session cache serves only TLS 1.2 clients resuming by session id.
+    /// 13 kB per new connection. The session cache serves only TLS 1.2 clients resuming by session id, and
+    /// grows as they come (`super::sessions`).
     fn session_resumption(&self, config: &mut ServerConfig) -> Result<(), String> {
         if !self.session_caching {
             config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -160,7 +161,7 @@ impl Settings {
         config.ticketer =
             ring::Ticketer::new().map_err(|e| format!("Failed to configure TLS: {e}"))?;
         config.session_storage =
-            rustls::server::ServerSessionMemoryCache::new(self.session_cache_size.max(1));
+            Arc::new(super::sessions::SessionCache::new(self.session_cache_size));
         Ok(())
     }
 

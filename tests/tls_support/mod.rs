@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use rustls::client::Resumption;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -63,12 +64,29 @@ impl Certs {
 
     /// A rustls client trusting the CA, presenting the certificate `who` (`client`, `stranger`) if any.
     pub fn client_config(&self, who: Option<&str>) -> Arc<ClientConfig> {
+        Arc::new(self.client_config_with(who, rustls::DEFAULT_VERSIONS))
+    }
+
+    /// A TLS 1.2 client that resumes by session id only (no tickets), with a session store of its own.
+    pub fn tls12_session_id_client(&self) -> Arc<ClientConfig> {
+        let mut config = self.client_config_with(Some("client"), &[&rustls::version::TLS12]);
+        config.resumption = Resumption::in_memory_sessions(8)
+            .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+        Arc::new(config)
+    }
+
+    fn client_config_with(
+        &self,
+        who: Option<&str>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> ClientConfig {
         let mut roots = RootCertStore::empty();
         for cert in CertificateDer::pem_file_iter(self.path("ca.crt")).unwrap() {
             roots.add(cert.unwrap()).unwrap();
         }
-        let builder = ClientConfig::builder().with_root_certificates(roots);
-        let config = match who {
+        let builder =
+            ClientConfig::builder_with_protocol_versions(versions).with_root_certificates(roots);
+        match who {
             None => builder.with_no_client_auth(),
             Some(who) => {
                 let certs = CertificateDer::pem_file_iter(self.path(&format!("{who}.crt")))
@@ -78,8 +96,7 @@ impl Certs {
                 let key = PrivateKeyDer::from_pem_file(self.path(&format!("{who}.key"))).unwrap();
                 builder.with_client_auth_cert(certs, key).unwrap()
             }
-        };
-        Arc::new(config)
+        }
     }
 }
 
@@ -166,6 +183,11 @@ impl TlsClient {
         Ok(TlsClient {
             stream: BufReader::new(StreamOwned::new(conn, tcp)),
         })
+    }
+
+    /// Whether the handshake resumed an earlier session.
+    pub fn resumed(&self) -> bool {
+        self.stream.get_ref().conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {

@@ -255,3 +255,50 @@ fn subscribers_that_come_and_go_leave_no_memory_behind() {
     assert!(after - before < 400_000, "{before} -> {after}");
     assert_eq!(admin.cmd(&["PUBLISH", "news", "x"]), ":0\r\n");
 }
+
+/// A connection costs about what CLIENT LIST's `tot-mem` says it does, so that `maxmemory-clients` sees what
+/// `maxmemory` sees. `tot-mem` follows Redis's reply buffer, which shrinks to 1 kB once a client is quiet; the
+/// reply buffer here grows with the replies instead of taking 16 kB up front that nothing counted once the
+/// model had shrunk (40 quiet connections grew `used_memory` by 34 kB each against a `tot-mem` of 18 kB).
+#[test]
+fn a_quiet_connection_costs_what_its_tot_mem_says() {
+    let s = Server::start_with(&["--enable-debug-command", "yes"]);
+    let mut admin = s.client();
+    // Redis's reply buffers shrink to their recent peak; the peak resets every 100 ms here, not 5 s.
+    assert_eq!(
+        admin.cmd(&["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"]),
+        "+OK\r\n"
+    );
+    let open = |n: usize| -> Vec<Client> {
+        (0..n)
+            .map(|_| {
+                let mut c = s.client();
+                assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+                c
+            })
+            .collect()
+    };
+    // The connection threads' pool grows to serve 40 at once (each pool thread has its own statistics).
+    drop(open(40));
+    wait_until("the 40 connections are gone", || {
+        admin.cmd(&["CLIENT", "LIST"]).matches("id=").count() == 1
+    });
+    let before: i64 = info(&mut admin, "used_memory").parse().unwrap();
+    let clients = open(40);
+    let quiet = |list: &str| {
+        list.lines()
+            .filter(|l| l.contains("cmd=ping") && l.contains(" rbs=1024 "))
+            .map(|l| field(l, "tot-mem") as i64)
+            .collect::<Vec<_>>()
+    };
+    wait_until("40 reply buffers at 1 kB", || {
+        quiet(&admin.cmd(&["CLIENT", "LIST"])).len() == 40
+    });
+    let grown = info(&mut admin, "used_memory").parse::<i64>().unwrap() - before;
+    let tot: i64 = quiet(&admin.cmd(&["CLIENT", "LIST"])).iter().sum();
+    assert!(
+        grown < tot + tot / 5,
+        "40 connections grew used_memory {grown}, tot-mem {tot}"
+    );
+    drop(clients);
+}

@@ -57,7 +57,9 @@ fn connection_loop(
     client: &mut ClientState,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
-    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    // Grows with the first replies rather than up front: a connection that never completes a request (or only
+    // ever gets short replies) holds no 16 kB buffer that nothing counts.
+    let mut out: Vec<u8> = Vec::new();
     // Replies of earlier batches the socket has not taken yet (a client that does not read what it asked for).
     let mut unsent = Unsent::default();
     let info = client.info.clone();

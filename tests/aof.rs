@@ -704,3 +704,31 @@ fn replies_held_for_the_fsync_come_in_order() {
     assert_eq!(other.cmd(&["GET", "q"]), "$1\r\n1\r\n");
     assert_eq!(other.cmd(&["GET", "n"]), "$3\r\n500\r\n");
 }
+
+/// A full disk: the increment file is `/dev/full`, where every write fails with ENOSPC. The write that fails is
+/// kept to retry (its reply already went out, as Redis's does under `everysec`), every later write is refused
+/// with Redis's -MISCONF text, reads still work, INFO says `aof_last_write_status:err`, and the log has Redis's
+/// line.
+#[test]
+fn a_full_disk_refuses_writes_with_misconf() {
+    let dir = Dir::new("aof-full");
+    std::fs::create_dir_all(dir.file("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.aof("appendonly.aof.1.incr.aof")).unwrap();
+    let s = start(&dir, &[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["SET", "a", "1"]), "+OK\r\n");
+    wait_until("the write error", || {
+        info_field(&mut c, "aof_last_write_status") == "err"
+    });
+    let misconf = "-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+    assert_eq!(c.cmd(&["SET", "b", "1"]), misconf);
+    assert_eq!(c.cmd(&["INCR", "a"]), misconf);
+    assert_eq!(c.cmd(&["PING"]), misconf);
+    assert_eq!(c.cmd(&["GET", "a"]), "$1\r\n1\r\n");
+    assert_eq!(c.cmd(&["GET", "b"]), "$-1\r\n");
+    let log = dir.log();
+    assert!(
+        log.contains("Error writing to the AOF file: No space left on device"),
+        "{log}"
+    );
+}

@@ -123,7 +123,7 @@ pub fn refuses_writes(server: &Server, client: &ClientState) -> bool {
 
 /// `min-replicas-to-write` replicas online whose last ACK is at most `min-replicas-max-lag` seconds old.
 pub fn enough_good_replicas(server: &Server) -> bool {
-    let need = int_param(server, "min-replicas-to-write");
+    let need = server.config.min_replicas_to_write();
     if need <= 0 {
         return true;
     }

@@ -106,7 +106,8 @@ impl Aof {
     /// The error text of the last failed write while the AOF is on and its last write failed (Redis's
     /// `aof_last_write_status == C_ERR`).
     pub fn write_error(&self) -> Option<String> {
-        if !self.enabled() {
+        // Before every write command: the lock only once a write failed.
+        if !self.enabled() || !writer::write_failed() {
             return None;
         }
         let inner = self.inner.lock();

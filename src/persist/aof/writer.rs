@@ -77,6 +77,14 @@ impl Durable {
     }
 }
 
+/// Whether the running writer's last write failed (its `Shared::write_failed`), for the check before every write
+/// command, which must not take the AOF's lock (`super::Aof::write_error`).
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+pub fn write_failed() -> bool {
+    WRITE_FAILED.load(Relaxed)
+}
+
 /// `aof-timestamp-enabled`, mirrored by the configuration (read at each write, where a lookup by name costs).
 static TIMESTAMPS: AtomicBool = AtomicBool::new(false);
 
@@ -188,6 +196,7 @@ impl Writer {
     /// Starts writing what `sub` reads to `file`.
     pub fn spawn(server: Arc<Server>, sub: Subscription, file: File) -> std::io::Result<Writer> {
         let shared = Arc::new(Shared::default());
+        WRITE_FAILED.store(false, Relaxed);
         DURABLE.publish(sub.offset());
         DURABLE.written.store(sub.offset(), Release);
         let mut run = Run {
@@ -442,6 +451,7 @@ impl Run {
                 self.pending.clear();
                 self.unsynced = true;
                 if self.shared.write_failed.swap(false, Relaxed) {
+                    WRITE_FAILED.store(false, Relaxed);
                     log::warn!("AOF write error looks solved, Redis can write again.");
                 }
                 true
@@ -458,10 +468,11 @@ impl Run {
             log::logger().flush();
             std::process::exit(1);
         }
+        *self.shared.last_errno.lock() = text.clone();
         if !self.shared.write_failed.swap(true, Relaxed) {
+            WRITE_FAILED.store(true, Relaxed);
             log::warn!("Error writing to the AOF file: {text}");
         }
-        *self.shared.last_errno.lock() = text;
         false
     }
 

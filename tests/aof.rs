@@ -655,30 +655,50 @@ fn a_read_only_replica_replays_the_scripts_of_its_aof() {
     );
 }
 
-/// With `appendfsync always`, a batch whose writes are not fsynced yet is held on its connection while the
-/// thread reads on, and the AOF writer releases it after the fsync: replies still come in order (a later read's
-/// reply waits behind a held write's), and a client that closes or blocks right after a write gets that reply
-/// first.
+/// Replies held until the AOF has their writes (fsynced with `always`, written with `everysec`) come in order,
+/// for six clients pipelining writes and reads at once (with `everysec` a client whose thread finds another
+/// writing the file holds its replies instead of waiting), then a write before a blocking command and before QUIT.
 #[test]
 fn replies_held_for_the_fsync_come_in_order() {
-    let dir = Dir::new("aof-held");
-    let s = start(&dir, &["--appendfsync", "always"]);
+    replies_held_for_the_aof_come_in_order("always");
+}
+
+#[test]
+fn replies_held_for_the_write_come_in_order() {
+    replies_held_for_the_aof_come_in_order("everysec");
+}
+
+fn replies_held_for_the_aof_come_in_order(policy: &str) {
+    let dir = Dir::new(&format!("aof-held-{policy}"));
+    let s = start(&dir, &["--appendfsync", policy]);
+    let port = s.port;
+    let clients: Vec<_> = (0..6)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(port);
+                let mut batch = Vec::new();
+                let mut expected = String::new();
+                let counter = format!("n{t}");
+                for i in 0..500 {
+                    let k = format!("{t}:{i}");
+                    batch.extend(Client::encode(&[b"INCR", counter.as_bytes()]));
+                    batch.extend(Client::encode(&[b"SET", k.as_bytes(), k.as_bytes()]));
+                    batch.extend(Client::encode(&[b"GET", k.as_bytes()]));
+                    expected.push_str(&format!(":{}\r\n+OK\r\n${}\r\n{k}\r\n", i + 1, k.len()));
+                }
+                c.send_raw(&batch);
+                let mut got = String::new();
+                for _ in 0..1500 {
+                    got.push_str(&c.read_reply());
+                }
+                assert_eq!(got, expected, "client {t}");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
     let mut c = s.client();
-    let mut batch = Vec::new();
-    let mut expected = String::new();
-    for i in 0..500 {
-        let n = i.to_string();
-        batch.extend(Client::encode(&[b"INCR", b"n"]));
-        batch.extend(Client::encode(&[b"SET", n.as_bytes(), n.as_bytes()]));
-        batch.extend(Client::encode(&[b"GET", n.as_bytes()]));
-        expected.push_str(&format!(":{}\r\n+OK\r\n${}\r\n{n}\r\n", i + 1, n.len()));
-    }
-    c.send_raw(&batch);
-    let mut got = String::new();
-    for _ in 0..1500 {
-        got.push_str(&c.read_reply());
-    }
-    assert_eq!(got, expected);
     // A write then a blocking command: the write's reply first, then the timeout's.
     c.send_raw(
         &[
@@ -702,7 +722,9 @@ fn replies_held_for_the_fsync_come_in_order() {
     assert_eq!(c.read_until_closed(), Some(0));
     let mut other = s.client();
     assert_eq!(other.cmd(&["GET", "q"]), "$1\r\n1\r\n");
-    assert_eq!(other.cmd(&["GET", "n"]), "$3\r\n500\r\n");
+    for t in 0..6 {
+        assert_eq!(other.cmd(&["GET", &format!("n{t}")]), "$3\r\n500\r\n");
+    }
 }
 
 /// A full disk: the increment file is `/dev/full`, where every write fails with ENOSPC. The write that fails is

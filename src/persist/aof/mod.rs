@@ -32,7 +32,7 @@ use load::Outcome;
 use manifest::{Manifest, Names};
 use writer::Writer;
 
-pub use writer::{unsynced, wait_durable, wait_synced};
+pub use writer::{try_write, unreleased, wait_durable, wait_released, write_first};
 
 /// Redis's `aof_state`: off, on, or waiting for the rewrite that turns it on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,11 +9,13 @@
 //! With `everysec` and `no`, as in Redis (which writes its AOF buffer before it sends replies), a reply to a write
 //! goes out only after its effects were written to the file (not fsynced): a killed process loses nothing it
 //! acknowledged. The connection thread writes them itself (with whatever other threads appended meanwhile) under
-//! the writer's lock, so no thread hand-off is paid per reply; the writer thread only picks up what nobody wrote
-//! and schedules the fsync. `everysec` fsyncs once a second on a background thread (Redis's bio fsync job); while
-//! that fsync still runs, writes are postponed for up to 2 s (a write to a file being fsynced can block on a busy
-//! disk) and replies go out meanwhile, then the write goes ahead anyway and counts a delayed fsync, as Redis's
-//! `aof_flush_postponed_start`. `no` leaves the fsync to the kernel.
+//! the writer's lock, so no thread hand-off is paid per reply. While another thread holds that lock, its replies
+//! are held on the connection instead (`crate::server::held`) and the thread goes back to reading: the write under
+//! way, or the writer thread's next turn, releases them. (Sleeping until the other thread's write was done cost a
+//! sleep and a wake-up per reply.) `everysec` fsyncs once a second on a
+//! background thread (Redis's bio fsync job); while that fsync still runs, writes are postponed for up to 2 s (a
+//! write to a file being fsynced can block on a busy disk) and replies go out meanwhile, then the write goes ahead
+//! anyway and counts a delayed fsync, as Redis's `aof_flush_postponed_start`. `no` leaves the fsync to the kernel.
 //!
 //! At a rewrite the writer switches to the new increment file exactly at the feed offset of the snapshot's
 //! instant (see `rewrite`).
@@ -110,7 +112,32 @@ pub fn wait_durable() {
 /// too, and queued threads would be woken one after another only to find their bytes written. It waits for the
 /// holder's publication instead, and takes the lock itself only if its bytes are still unwritten then.
 fn write_slow() {
-    let mine = crate::effects::feed::last_appended();
+    write_until(crate::effects::feed::last_appended());
+}
+
+/// With `everysec` and `no`, for a connection thread about to hold its replies: writes the feed if no other
+/// thread is writing it. False while another thread writes: its publication (or the writer thread's next turn)
+/// releases the held replies.
+pub fn try_write() -> bool {
+    let guard = DURABLE.run.read();
+    let Some(run) = guard.as_ref() else {
+        return true;
+    };
+    let Some(mut run) = run.try_lock() else {
+        return false;
+    };
+    if run.policy != Policy::Always {
+        run.flush(false);
+        // Replies held while this thread wrote may wait for bytes appended after it took the feed.
+        if crate::server::held::any() {
+            run.flush(false);
+        }
+    }
+    true
+}
+
+/// Writes what the feed holds unless a thread already wrote past `mine` (see [`write_slow`]).
+fn write_until(mine: u64) {
     while DURABLE.written.load(Acquire) < mine {
         let guard = DURABLE.run.read();
         let Some(run) = guard.as_ref() else {
@@ -132,9 +159,14 @@ fn write_slow() {
 }
 
 /// Publishes how far the file is written (or postponed) and wakes the threads waiting for it.
+/// With `everysec` and `no` this is what held replies wait for (`crate::server::held`); with `always` they wait
+/// for the fsync, published by [`Durable::publish`].
 fn publish_written(offset: u64) {
     DURABLE.written.store(offset, Release);
     DURABLE.written_event.notify_all();
+    if !DURABLE.always.load(Relaxed) {
+        crate::server::held::release(offset);
+    }
 }
 
 #[cold]
@@ -142,10 +174,31 @@ fn wait_slow() {
     wait_synced(crate::effects::feed::last_appended());
 }
 
-/// With `appendfsync always`: `Some(offset)` while the feed is not fsynced up to `offset`.
+/// `Some(offset)` while a reply that acknowledges the feed up to `offset` may not go out yet: with `appendfsync
+/// always` until the feed is fsynced that far, with `everysec` and `no` until it is written that far.
 #[inline]
-pub fn unsynced(offset: u64) -> Option<u64> {
-    (DURABLE.always.load(Relaxed) && DURABLE.offset.load(Acquire) < offset).then_some(offset)
+pub fn unreleased(offset: u64) -> Option<u64> {
+    let durable = if DURABLE.always.load(Relaxed) {
+        &DURABLE.offset
+    } else if DURABLE.write_first.load(Relaxed) {
+        &DURABLE.written
+    } else {
+        return None;
+    };
+    (durable.load(Acquire) < offset).then_some(offset)
+}
+
+/// Whether replies wait for the file's write (`everysec`, `no`) rather than its fsync.
+pub fn write_first() -> bool {
+    DURABLE.write_first.load(Relaxed)
+}
+
+/// Waits until a reply acknowledging the feed up to `until` may go out (see [`unreleased`]).
+pub fn wait_released(until: u64) {
+    wait_synced(until);
+    if DURABLE.write_first.load(Relaxed) {
+        write_until(until);
+    }
 }
 
 /// Waits until the feed is fsynced up to `mine`, or `always` is off.
@@ -198,7 +251,7 @@ impl Writer {
         let shared = Arc::new(Shared::default());
         WRITE_FAILED.store(false, Relaxed);
         DURABLE.publish(sub.offset());
-        DURABLE.written.store(sub.offset(), Release);
+        publish_written(sub.offset());
         let mut run = Run {
             server,
             sub,
@@ -238,6 +291,8 @@ impl Writer {
         if current.as_ref().is_some_and(|r| Arc::ptr_eq(r, &self.run)) {
             DURABLE.write_first.store(false, Relaxed);
             *current = None;
+            // Nothing writes the feed any more: what is held goes out.
+            crate::server::held::release(u64::MAX);
         }
     }
 }
@@ -287,8 +342,8 @@ impl Run {
             .store(self.policy != Policy::Always, Relaxed);
     }
 
-    /// The writer thread: with `always` it wakes at each append (writers wait for it); otherwise every few
-    /// milliseconds, for what no connection thread wrote (Redis's cron-driven flush) and for the fsync.
+    /// The writer thread: with `always` it wakes at each append (replies wait for its fsync); otherwise every
+    /// few milliseconds, for what no connection thread wrote (Redis's cron-driven flush) and for the fsync.
     fn run(run: &Mutex<Run>) {
         let shared = run.lock().shared.clone();
         loop {

@@ -102,8 +102,12 @@ impl Default for RequestReader {
 
 impl RequestReader {
     pub fn new() -> Self {
+        Self::with_buffer(vec![0; READ_CHUNK])
+    }
+
+    fn with_buffer(buf: Vec<u8>) -> Self {
         RequestReader {
-            buf: vec![0; READ_CHUNK],
+            buf,
             start: 0,
             end: 0,
             pos: 0,
@@ -123,6 +127,14 @@ impl RequestReader {
     /// already parsed have moved to the command's argv there), so what `client-query-buffer-limit` bounds.
     pub fn unparsed(&self) -> &[u8] {
         &self.buf[self.pos..self.end]
+    }
+
+    /// For a connection that hands its socket over (a replica's PSYNC): what arrived after the last request,
+    /// with the reader's buffers given back (it reads nothing more).
+    pub fn take_unparsed(&mut self) -> Vec<u8> {
+        let rest = self.unparsed().to_vec();
+        *self = Self::with_buffer(Vec::new());
+        rest
     }
 
     pub fn capacity(&self) -> usize {

@@ -20,6 +20,8 @@ use crate::util::time::now_ms;
 
 /// Replies are flushed early once this much is pending, so a huge pipeline does not buffer without bound.
 const FLUSH_AT: usize = 64 * 1024;
+/// The reply buffer of a running batch (Redis's `PROTO_REPLY_CHUNK_BYTES`).
+const REPLY_CHUNK: usize = 16 * 1024;
 
 pub fn serve(server: Arc<Server>, mut stream: Stream, info: Arc<ClientInfo>) {
     let mut client = ClientState::new(info.clone());
@@ -57,8 +59,9 @@ fn connection_loop(
     client: &mut ClientState,
 ) -> io::Result<()> {
     let mut reader = RequestReader::new();
-    // Grows with the first replies rather than up front: a connection that never completes a request (or only
-    // ever gets short replies) holds no 16 kB buffer that nothing counts.
+    // The reply buffer exists only while a batch runs: 16 kB from its first request on, as a busy Redis client's
+    // reply buffer (so a reply up to that size, INFO's, does not grow memory after `used_memory` was read for
+    // it), given back once the batch is written, so a connection at rest holds none that nothing counts.
     let mut out: Vec<u8> = Vec::new();
     // Replies of earlier batches the socket has not taken yet (a client that does not read what it asked for).
     let mut unsent = Unsent::default();
@@ -77,6 +80,7 @@ fn connection_loop(
         if n == 0 || info.killed.load(Relaxed) {
             return Ok(());
         }
+        out.reserve(REPLY_CHUNK);
         info.bufs.lock().read(before, n, big);
         info.last_interaction_ms.store(now_ms(), Relaxed);
         stats::with_local(|s| s.net_input_bytes.add_local(n as u64));
@@ -162,7 +166,10 @@ fn connection_loop(
                     if let Some(handoff) = client.ext.repl.handoff.take() {
                         // PSYNC/SYNC: the connection now carries the replication stream.
                         flush_all(stream, &mut unsent, &mut out)?;
-                        let pending = reader.unparsed().to_vec();
+                        // The connection's buffers are not the link's: given back, they are not memory the
+                        // replica holds uncounted (the suite's "replica buffer don't induce eviction").
+                        let pending = reader.take_unparsed();
+                        drop(std::mem::take(&mut out));
                         // A plain link gets a handle of its own (a duplicate of the socket, with its own write
                         // lock); a TLS one must share the session.
                         let mut link = match stream.is_tls() {
@@ -219,6 +226,9 @@ fn connection_loop(
         if !client.ext.pubsub.has_outbox() {
             info.omem
                 .store(super::output_limit::counted(unsent.len()), Relaxed);
+        }
+        if out.is_empty() {
+            out = Vec::new();
         }
     }
 }
@@ -340,8 +350,8 @@ fn flush(stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
     stream.write_all(out)?;
     stats::with_local(|s| s.net_output_bytes.add_local(out.len() as u64));
     out.clear();
-    if out.capacity() > 16 * 1024 {
-        out.shrink_to(16 * 1024);
+    if out.capacity() > REPLY_CHUNK {
+        out.shrink_to(REPLY_CHUNK);
     }
     Ok(())
 }

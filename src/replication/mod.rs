@@ -268,9 +268,13 @@ pub fn offset(server: &Server) -> i64 {
 }
 
 /// INFO memory's `mem_replication_backlog`, `mem_total_replication_buffers`, `mem_clients_slaves`: the feed's
-/// held bytes are the replication buffer that the backlog and the replicas share; the replicas' part is what
-/// they keep beyond the backlog, plus what their writers hold on the way to a socket. That part is also
-/// `mem_not_counted_for_evict`: as in Redis, a slow replica costs no keys.
+/// held bytes are the replication buffer that the backlog and the replicas share (the total, as Redis's
+/// `repl_buffer_mem`); the replicas' part is what they keep beyond the backlog, plus the copy each writer holds on
+/// the way to its socket. That copy is a replica's own (Redis writes from the shared blocks and has none), so it
+/// is not in the shared total, which then moves only with the buffer: the suite's "All replicas share one global
+/// replication buffer" compares it before and after a replica leaves, while another replica's writer may still
+/// hold a megabyte. The replicas' part is also `mem_not_counted_for_evict`: as in Redis, a slow replica costs no
+/// keys.
 pub fn buffer_memory(server: &Server) -> (u64, u64, u64) {
     if server.repl.state().backlog_from.is_none() {
         return (0, 0, 0);
@@ -282,8 +286,7 @@ pub fn buffer_memory(server: &Server) -> (u64, u64, u64) {
         return (held, held, 0);
     }
     let in_writers: u64 = attached.iter().map(|r| r.in_writer.load(Relaxed)).sum();
-    let replicas = held - backlog + in_writers;
-    (backlog, backlog + replicas, replicas)
+    (backlog, held, held - backlog + in_writers)
 }
 
 /// DEBUG REPLICATE <command>: the command goes to the replicas (and the backlog) as it is, without running here

@@ -1,6 +1,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A BGSAVE's or BGREWRITEAOF's writer process is this binary too (`persist::child`).
+    if let Some(code) = ferredis::persist::child::run_if_child() {
+        return code;
+    }
     let config = match ferredis::config::parse_command_line(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {

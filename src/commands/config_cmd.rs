@@ -129,9 +129,16 @@ fn set(ctx: &mut Ctx, args: Args) -> Reply {
         .iter()
         .find(|(i, _)| Config::param(*i).name == "appendonly")
         .map(|(_, v)| v == "yes");
+    let aof_gc = validated
+        .iter()
+        .any(|(i, v)| Config::param(*i).name == "aof-disable-auto-gc" && v == "no");
     ctx.server.config.commit(validated);
+    if aof_gc {
+        crate::persist::aof::rewrite::auto_gc_enabled(ctx.server);
+    }
     if let Some(on) = appendonly {
-        if let Err(e) = crate::persist::aof::config_changed(ctx.server, on) {
+        let in_exec = crate::commands::transaction::in_exec(ctx.client);
+        if let Err(e) = crate::persist::aof::config_changed(ctx.server, on, in_exec) {
             return Reply::err(e);
         }
     }

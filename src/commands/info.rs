@@ -236,8 +236,13 @@ fn stats_section(server: &Server, out: &mut String) {
     field!(out, "pubsub_channels", channels);
     field!(out, "pubsub_patterns", patterns);
     field!(out, "pubsubshard_channels", shard_channels);
-    field!(out, "latest_fork_usec", 0);
-    field!(out, "total_forks", 0);
+    use crate::persist::child;
+    field!(
+        out,
+        "latest_fork_usec",
+        child::LATEST_START_US.load(Relaxed)
+    );
+    field!(out, "total_forks", child::STARTED.load(Relaxed));
     let (keys, items, prefixes) = server.tracking.totals();
     field!(out, "tracking_total_keys", keys);
     field!(out, "tracking_total_items", items);

@@ -9,7 +9,9 @@
 //!   primitives (lengths, integer and LZF strings, doubles) and the checksummed input.
 //! - `dump`: the DUMP and RESTORE commands, on top of `rdb::value`.
 //! - `snapshot`: a point-in-time copy of the keyspace without fork() (save before mutate), written to any
-//!   [`snapshot::EntrySink`]; BGSAVE and SAVE use it, the AOF rewrite and full syncs will.
+//!   [`snapshot::EntrySink`]; BGSAVE, SAVE, the AOF rewrite and full syncs use it.
+//! - `child`: the writer process that stands in for Redis's forked child: BGSAVE and BGREWRITEAOF pipe their
+//!   snapshot into it, so it can be found, killed and waited for as Redis's child is.
 //! - `state`: what INFO persistence, LASTSAVE and the save points know about saves and loads.
 //! - `rdbfile`: whole files: an atomic save (temp file, fsync, rename, fsync of the directory) and a load, with
 //!   Redis's log lines; `save`: when saves run (SAVE, BGSAVE, save points, FLUSHALL, SHUTDOWN) and what they
@@ -17,6 +19,7 @@
 //!   -MISCONF gates, INFO persistence.
 
 pub mod aof;
+pub mod child;
 pub mod commands;
 pub mod dump;
 pub mod rdb;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::child::{self, Dest};
 use super::rdb::write::{AccessStamps, AuxInfo};
 use super::rdb::{Limits, RdbOptions, RdbWriter};
 use super::snapshot::{self, Encode, EntrySink, SnapshotStats};
@@ -34,10 +35,9 @@ pub enum Source<'a, 'k> {
 /// An RDB stream into a buffered file, as a snapshot sink. `cancel` stops a BGSAVE that FLUSHALL or SHUTDOWN
 /// interrupted: every later write fails, so the save ends quickly and leaves no file behind.
 struct FileSink {
-    writer: RdbWriter<BufWriter<File>>,
+    writer: RdbWriter<BufWriter<Dest>>,
     cancel: Option<Arc<AtomicBool>>,
-    /// `rdb-key-save-delay`: microseconds to wait per key, so tests can catch a save in progress.
-    key_delay_us: i64,
+    key_delay: KeyDelay,
     /// Replication's AUX fields as of the snapshot's instant, written before the first database.
     repl_aux: Option<crate::replication::rdbinfo::Slot>,
 }
@@ -63,7 +63,7 @@ pub(super) fn delay(us: i64) {
 
 /// [`delay`] for a save that can be stopped: it sleeps in slices and ends early once `cancel` is set, so a
 /// stopped save with a huge `rdb-key-save-delay` ends at once, as Redis's killed child does.
-pub(crate) fn save_delay(us: i64, cancel: Option<&AtomicBool>) {
+fn save_delay(us: i64, cancel: Option<&AtomicBool>) {
     if us <= 0 {
         // The usual case, once per key saved: no clock read (two per key were 5% of a BGSAVE's CPU).
         return;
@@ -78,6 +78,55 @@ pub(crate) fn save_delay(us: i64, cancel: Option<&AtomicBool>) {
             break;
         }
         std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+    }
+}
+
+/// `rdb-key-save-delay` (microseconds per key, for tests to catch a save in progress), paid as Redis's child
+/// pays it: by the thread that takes the snapshot, not by clients. Encoding a key only counts it; the snapshot's
+/// thread sleeps for the keys counted so far when it appends to the sink ([`KeyDelay::pay`]), where it holds no
+/// shard lock, and for any rest at the end ([`KeyDelay::settle`]). Sleeping while encoding would hold a shard
+/// lock and stall every client writing to it, and writers saving a shard ahead of the snapshot (save before
+/// mutate) would sleep in their own commands.
+pub(crate) struct KeyDelay {
+    us: i64,
+    cancel: Option<Arc<AtomicBool>>,
+    /// The thread that takes the snapshot: the sink is made on it.
+    serializer: std::thread::ThreadId,
+    owed: Arc<AtomicU64>,
+}
+
+impl KeyDelay {
+    /// To be made on the thread that takes the snapshot.
+    pub(crate) fn new(us: i64, cancel: Option<Arc<AtomicBool>>) -> Self {
+        KeyDelay {
+            us,
+            cancel,
+            serializer: std::thread::current().id(),
+            owed: Arc::default(),
+        }
+    }
+
+    /// What the sink's encoder calls once per key.
+    pub(crate) fn counter(&self) -> impl Fn() + Send + Sync + 'static {
+        let (on, owed) = (self.us > 0, self.owed.clone());
+        move || {
+            if on {
+                owed.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// At each append: the snapshot's thread sleeps for the keys encoded so far; a writer appending leaves them.
+    pub(crate) fn pay(&self) {
+        if self.us > 0 && std::thread::current().id() == self.serializer {
+            self.settle();
+        }
+    }
+
+    /// Pays whatever is owed, at the end of the snapshot.
+    pub(crate) fn settle(&self) {
+        let owed = self.owed.swap(0, Relaxed) as i64;
+        save_delay(self.us.saturating_mul(owed), self.cancel.as_deref());
     }
 }
 
@@ -108,27 +157,29 @@ impl EntrySink for FileSink {
         self.writer.select_db(db, keys, expires)
     }
     fn encoder(&self) -> Encode {
-        let (enc, delay_us) = (self.writer.entry_encoder(), self.key_delay_us);
-        let cancel = self.cancel.clone();
+        let (enc, count) = (self.writer.entry_encoder(), self.key_delay.counter());
         Arc::new(
             move |out: &mut Vec<u8>, key: &[u8], entry: &Entry, at: Option<i64>| {
-                save_delay(delay_us, cancel.as_deref());
+                count();
                 enc.encode(out, key, entry, at)
             },
         )
     }
     fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.key_delay.pay();
         self.check()?;
         self.writer.raw(chunk)
     }
     fn finish(mut self: Box<Self>) -> io::Result<()> {
+        self.key_delay.settle();
+        self.check()?;
         self.write_repl_aux()?;
-        let file = self
+        let dest = self
             .writer
             .finish()?
             .into_inner()
             .map_err(|e| e.into_error())?;
-        file.sync_all()
+        dest.complete()
     }
 }
 
@@ -144,28 +195,42 @@ fn options(server: &Server) -> RdbOptions {
     }
 }
 
-/// Writes the dataset to `dbfilename` through `temp-<temp_id>.rdb`, logging as Redis's `rdbSave`. `keys` counts
-/// the entries written (INFO `current_save_keys_processed`).
+/// Who writes a save's temp file: this thread (SAVE, SHUTDOWN) or a writer child (BGSAVE).
+pub enum Writer {
+    Here,
+    Child(child::Input),
+}
+
+/// Writes the dataset to `dbfilename` through `temp-<pid>.rdb` (this process's pid, or the writer child's),
+/// logging as Redis's `rdbSave`. `keys` counts the entries written (INFO `current_save_keys_processed`).
 pub fn save(
     server: &Server,
     source: Source,
-    temp_id: u32,
+    writer: Writer,
     cancel: Option<Arc<AtomicBool>>,
     keys: Arc<AtomicU64>,
 ) -> Result<SnapshotStats, SaveFailed> {
-    let tmp = format!("temp-{temp_id}.rdb");
-    let file = match File::create(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            log::warn!(
-                "Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {}",
-                cwd(),
-                strerror(&e)
-            );
-            return Err(SaveFailed);
+    let (tmp, dest, handle) = match writer {
+        Writer::Here => {
+            let tmp = format!("temp-{}.rdb", std::process::id());
+            match File::create(&tmp) {
+                Ok(f) => (tmp, Dest::File(f), None),
+                Err(e) => {
+                    log_open_failed(&tmp, &e);
+                    return Err(SaveFailed);
+                }
+            }
+        }
+        Writer::Child(input) => {
+            let handle = input.handle().clone();
+            (
+                handle.file("temp-", ".rdb"),
+                Dest::Child(input),
+                Some(handle),
+            )
         }
     };
-    let result = write_body(server, source, file, cancel.clone(), keys)
+    let result = write_body(server, source, dest, cancel.clone(), keys)
         .and_then(|stats| install(server, &tmp, cancel.as_deref()).map(|()| stats));
     match result {
         Ok(stats) => {
@@ -173,13 +238,38 @@ pub fn save(
             Ok(stats)
         }
         Err((op, e)) => {
-            if !op.is_empty() {
-                log::warn!("Write error saving DB on disk({op}): {}", strerror(&e));
+            let child_failed = handle.as_ref().and_then(child::Handle::failure);
+            match child_failed {
+                Some((child::Step::Open, msg)) => log_open_failed(&tmp, &io::Error::other(msg)),
+                Some((step, msg)) => {
+                    let op = if step == child::Step::Fsync {
+                        "fsync"
+                    } else {
+                        "rdbSaveRio"
+                    };
+                    log::warn!("Write error saving DB on disk({op}): {msg}");
+                }
+                None if !op.is_empty() && handle.is_none() => {
+                    log::warn!("Write error saving DB on disk({op}): {}", strerror(&e))
+                }
+                None => {}
+            }
+            // A child that may still be creating the file is waited for first.
+            if let Some(h) = &handle {
+                h.wait();
             }
             let _ = std::fs::remove_file(&tmp);
             Err(SaveFailed)
         }
     }
+}
+
+fn log_open_failed(tmp: &str, e: &io::Error) {
+    log::warn!(
+        "Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {}",
+        cwd(),
+        strerror(e)
+    );
 }
 
 type Failed = (&'static str, io::Error);
@@ -188,13 +278,13 @@ type Failed = (&'static str, io::Error);
 /// `aof-base` AUX field); the snapshot's entries follow.
 pub(crate) fn rdb_sink(
     server: &Server,
-    file: File,
+    dest: Dest,
     cancel: Option<Arc<AtomicBool>>,
     aof_base: bool,
     repl_aux: Option<crate::replication::rdbinfo::Slot>,
 ) -> io::Result<Box<dyn EntrySink>> {
     let policy = server.config.get("maxmemory-policy").unwrap_or_default();
-    let mut writer = RdbWriter::new(BufWriter::with_capacity(1 << 20, file), options(server))
+    let mut writer = RdbWriter::new(BufWriter::with_capacity(1 << 20, dest), options(server))
         .with_limits(Limits::from_config(&server.config))
         .with_access_stamps(AccessStamps::for_policy(&policy), now_ms());
     writer.header()?;
@@ -209,8 +299,8 @@ pub(crate) fn rdb_sink(
     }
     Ok(Box::new(FileSink {
         writer,
+        key_delay: KeyDelay::new(int_param(server, "rdb-key-save-delay"), cancel.clone()),
         cancel,
-        key_delay_us: int_param(server, "rdb-key-save-delay"),
         repl_aux,
     }))
 }
@@ -218,7 +308,7 @@ pub(crate) fn rdb_sink(
 fn write_body(
     server: &Server,
     source: Source,
-    file: File,
+    dest: Dest,
     cancel: Option<Arc<AtomicBool>>,
     keys: Arc<AtomicU64>,
 ) -> Result<SnapshotStats, Failed> {
@@ -230,7 +320,7 @@ fn write_body(
                 Some((slot, f, h)) => (Some(slot), Some(f), Some(h)),
                 None => (None, None, None),
             };
-            let sink = rdb_sink(server, file, cancel, false, slot).map_err(rio)?;
+            let sink = rdb_sink(server, dest, cancel, false, slot).map_err(rio)?;
             let taken = snapshot::take_with(&server.keyspace, sink, keys, on_start);
             drop(holding);
             taken.map_err(rio)?
@@ -238,7 +328,7 @@ fn write_body(
         Source::Locked(locks) => {
             // Nothing changes while the caller holds every shard: the fields are those of now.
             let slot = Arc::new(parking_lot::Mutex::new(rdbinfo::save_info(server)));
-            let mut sink = rdb_sink(server, file, cancel, false, Some(slot)).map_err(rio)?;
+            let mut sink = rdb_sink(server, dest, cancel, false, Some(slot)).map_err(rio)?;
             let n = snapshot::save_locked(locks, sink.as_mut()).map_err(rio)?;
             keys.store(n, Relaxed);
             let stats = SnapshotStats {

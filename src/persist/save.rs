@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::rdbfile::{self, SaveFailed, Source};
+use super::child;
+use super::rdbfile::{self, SaveFailed, Source, Writer};
+use super::snapshot::SnapshotStats;
 use super::state::BGSAVE_RETRY_DELAY_SECS;
 use crate::server::stats::dirty_total;
 use crate::server::Server;
@@ -43,7 +45,7 @@ pub fn save_now(server: &Server, source: Source) -> Result<(), SaveFailed> {
     rdbfile::save(
         server,
         source,
-        std::process::id(),
+        Writer::Here,
         None,
         server.persist.keys_processed.clone(),
     )?;
@@ -62,8 +64,9 @@ pub enum BgsaveRefused {
     NoThread,
 }
 
-/// Starts a background save, as `rdbSaveBackground`: the snapshot is taken and written by a thread of its own,
-/// whose id stands in for the child's pid in the log and in the temp file's name.
+/// Starts a background save, as `rdbSaveBackground`: a thread takes the snapshot and streams it to a writer
+/// child process (`persist::child`), whose pid is logged and names the temp file. The thread starts the child
+/// itself, so the child, which dies with the thread that started it, outlives no save.
 pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
     let arc = server.arc().ok_or(BgsaveRefused::NoThread)?;
     let p = &server.persist;
@@ -82,35 +85,48 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
     let spawned = std::thread::Builder::new()
         .name("ferredis-bgsave".into())
         .spawn(move || {
-            // SAFETY: gettid has no preconditions.
-            let tid = unsafe { libc::gettid() } as u32;
-            let _ = tx.send(tid);
             let cancel = arc.persist.cancel_bgsave.clone();
+            let (input, handle) =
+                match child::spawn("redis-rdb-bgsave", "temp-", ".rdb", cancel.clone()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+            let _ = tx.send(Ok(handle.clone()));
             let keys = arc.persist.keys_processed.clone();
             // A panic fails this save, as a crashed Redis child would.
             let result = crate::crash::job_or(
-                || rdbfile::save(&arc, Source::Snapshot, tid, Some(cancel), keys),
+                || {
+                    rdbfile::save(
+                        &arc,
+                        Source::Snapshot,
+                        Writer::Child(input),
+                        Some(cancel),
+                        keys,
+                    )
+                },
                 SaveFailed,
             );
             if let Ok(stats) = &result {
-                // Where Redis reports the child's copy-on-write, the cost of a snapshot without fork().
-                log::info!(
-                    "Snapshot of {} keys: all shards locked for {} us at the start, a shard held at most {} us for saving, {} segments saved by writers, {} KB encoded ahead at most",
-                    stats.keys,
-                    stats.start_pause.as_micros(),
-                    stats.longest_shard.as_micros(),
-                    stats.saved_by_writers,
-                    stats.peak_buffered / 1024
-                );
+                log_snapshot_cost(stats);
             }
-            bgsave_done(&arc, result.is_ok());
+            bgsave_done(&arc, result.is_ok(), handle.wait());
         });
-    match spawned {
-        Ok(handle) => {
-            let tid = rx.recv_timeout(Duration::from_secs(5)).unwrap_or(0);
-            p.update(|s| s.bgsave_pid = i64::from(tid));
-            log::info!("Background saving started by pid {tid}");
-            p.set_bgsave_thread(handle);
+    let started = match spawned {
+        Ok(thread) => rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| Err(std::io::Error::other("timed out")))
+            .map(|child| (thread, child)),
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok((thread, child)) => {
+            let pid = child.pid();
+            p.update(|s| s.bgsave_pid = i64::from(pid));
+            log::info!("Background saving started by pid {pid}");
+            p.set_bgsave_thread(thread, child);
             Ok(())
         }
         Err(e) => {
@@ -124,21 +140,45 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
     }
 }
 
-/// `backgroundSaveDoneHandlerDisk`: a stopped save (FLUSHALL, SHUTDOWN) is not an error.
-fn bgsave_done(server: &Server, ok: bool) {
+/// Where Redis reports the child's copy-on-write: the cost of a snapshot without fork().
+fn log_snapshot_cost(stats: &SnapshotStats) {
+    log::info!(
+        "Snapshot of {} keys: all shards locked for {} us at the start, a shard held at most {} us for saving, {} segments saved by writers, {} KB encoded ahead at most",
+        stats.keys,
+        stats.start_pause.as_micros(),
+        stats.longest_shard.as_micros(),
+        stats.saved_by_writers,
+        stats.peak_buffered / 1024
+    );
+}
+
+/// `backgroundSaveDoneHandlerDisk`, from how the save and its writer child ended. A child stopped with SIGUSR1
+/// (FLUSHALL, SHUTDOWN: `stop_bgsave`) is not an error; one killed by another signal is.
+fn bgsave_done(server: &Server, ok: bool, end: child::End) {
     let p = &server.persist;
-    let stopped = p.cancel_bgsave.swap(false, Relaxed);
+    let cancelled = p.cancel_bgsave.swap(false, Relaxed);
     p.update(|s| {
-        if ok {
-            log::info!("Background saving terminated with success");
-            s.dirty_at_save = s.dirty_before_bgsave;
-            s.last_save = now_secs();
-            s.last_bgsave_ok = true;
-        } else if stopped {
-            log::warn!("Background saving terminated by signal 10");
-        } else {
-            log::warn!("Background saving error");
-            s.last_bgsave_ok = false;
+        match end {
+            _ if ok => {
+                log::info!("Background saving terminated with success");
+                s.dirty_at_save = s.dirty_before_bgsave;
+                s.last_save = now_secs();
+                s.last_bgsave_ok = true;
+            }
+            child::End::Signal(sig) => {
+                log::warn!("Background saving terminated by signal {sig}");
+                if sig != libc::SIGUSR1 {
+                    s.last_bgsave_ok = false;
+                }
+            }
+            // The stop came as the child finished: the file was not installed.
+            child::End::Exited(0) if cancelled => {
+                log::warn!("Background saving terminated by signal {}", libc::SIGUSR1)
+            }
+            child::End::Exited(_) => {
+                log::warn!("Background saving error");
+                s.last_bgsave_ok = false;
+            }
         }
         s.last_bgsave_secs = s
             .bgsave_started

@@ -93,15 +93,9 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 #[inline]
 pub fn gate(server: &Server, cmd: &Command, cmd_flags: u32) -> Option<Reply> {
     let p = &server.persist;
-    let refusable = || cmd_flags & flags::WRITE != 0 || cmd.name == "ping";
-    if p.bgsave_failed() && refusable() && misconf_applies(server) {
-        return Some(Reply::error(MISCONF));
-    }
-    if p.aof.enabled() && refusable() {
-        if let Some(e) = p.aof.write_error() {
-            return Some(Reply::Error(
-                format!("MISCONF Errors writing to the AOF file: {e}").into(),
-            ));
+    if cmd_flags & flags::WRITE != 0 || cmd.name == "ping" {
+        if let Some(e) = disk_error(server) {
+            return Some(Reply::Error(e.into()));
         }
     }
     // While a replica loads its master's RDB asynchronously, commands that would disturb the load are refused.
@@ -126,6 +120,21 @@ pub fn gate(server: &Server, cmd: &Command, cmd_flags: u32) -> Option<Reply> {
 fn aof_to_load(server: &Server) -> bool {
     let (filename, dir) = super::aof::paths(server);
     dir.join(format!("{filename}.manifest")).exists() || std::path::Path::new(&filename).exists()
+}
+
+/// Redis's `writeCommandsDeniedByDiskError` with its message: why writes are refused after a failed BGSAVE (while
+/// `stop-writes-on-bgsave-error` is on and save points are set) or a failed AOF write, if they are.
+pub fn disk_error(server: &Server) -> Option<String> {
+    let p = &server.persist;
+    if p.bgsave_failed() && misconf_applies(server) {
+        return Some(MISCONF.to_string());
+    }
+    if p.aof.enabled() {
+        if let Some(e) = p.aof.write_error() {
+            return Some(format!("MISCONF Errors writing to the AOF file: {e}"));
+        }
+    }
+    None
 }
 
 fn misconf_applies(server: &Server) -> bool {

@@ -37,8 +37,8 @@ pub struct Persistence {
     /// file written by the save that stopped it.
     pub rename_lock: Mutex<()>,
     status: Mutex<Status>,
-    /// The background saver's thread while one runs, to wait for after cancelling it.
-    bgsave_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The background saver's thread and writer child while one runs, to stop and wait for.
+    bgsave_thread: Mutex<Option<(std::thread::JoinHandle<()>, super::child::Handle)>>,
     /// The append-only file.
     pub aof: super::aof::Aof,
 }
@@ -136,25 +136,33 @@ impl Persistence {
         self.status.lock().bgsave_started.is_some()
     }
 
-    pub fn set_bgsave_thread(&self, handle: std::thread::JoinHandle<()>) {
-        *self.bgsave_thread.lock() = Some(handle);
+    pub fn set_bgsave_thread(
+        &self,
+        handle: std::thread::JoinHandle<()>,
+        child: super::child::Handle,
+    ) {
+        *self.bgsave_thread.lock() = Some((handle, child));
     }
 
-    /// Stops a running BGSAVE, as Redis's `killRDBChild`: its temp file is removed and the stop is not counted as a
-    /// bgsave error. Does not wait, so a caller holding shard locks (FLUSHALL) cannot deadlock with the saver.
-    /// Taken under `rename_lock`, so a save that is renaming its file either finished before or sees the stop.
+    /// Stops a running BGSAVE, as Redis's `killRDBChild`: SIGUSR1 to the writer child; its temp file is removed
+    /// and the stop is not counted as a bgsave error. Does not wait, so a caller holding shard locks (FLUSHALL)
+    /// cannot deadlock with the saver. Taken under `rename_lock`, so a save that is renaming its file either
+    /// finished before or sees the stop.
     pub fn stop_bgsave(&self) {
         let _renaming = self.rename_lock.lock();
         if self.bgsave_in_progress() {
             self.cancel_bgsave.store(true, Relaxed);
+            if let Some((_, child)) = &*self.bgsave_thread.lock() {
+                child.signal(libc::SIGUSR1);
+            }
         }
     }
 
     /// Waits for the background saver to finish (after `stop_bgsave`, for SHUTDOWN). Only for callers holding no
     /// shard lock.
     pub fn wait_bgsave(&self) {
-        let handle = self.bgsave_thread.lock().take();
-        if let Some(handle) = handle {
+        let running = self.bgsave_thread.lock().take();
+        if let Some((handle, _)) = running {
             let _ = handle.join();
         }
     }

@@ -19,6 +19,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::db::Entry;
 use crate::effects::Subscription;
 use crate::persist::rdb::{AccessStamps, AuxInfo, Limits, RdbOptions, RdbWriter};
+use crate::persist::rdbfile::KeyDelay;
 use crate::persist::snapshot::{self, Encode, EntrySink};
 use crate::server::Server;
 use crate::util::time::now_ms;
@@ -253,12 +254,7 @@ fn wait_for_members(server: &Server, job: &Arc<Job>) {
 /// The RDB stream into the job's buffer, as a snapshot sink.
 struct JobSink {
     writer: RdbWriter<JobWriter>,
-    key_delay_us: i64,
-    cancel: Arc<AtomicBool>,
-    /// Keys that writers encoded (a writer saves a shard before changing it): their `rdb-key-save-delay` is
-    /// served by the snapshot's thread at the end, so the transfer lasts as long as Redis's child would take
-    /// while the writers are never slowed.
-    delay_debt: Arc<AtomicU64>,
+    key_delay: KeyDelay,
 }
 
 /// Appends to the job's buffer and wakes its members.
@@ -280,19 +276,10 @@ impl Write for JobWriter {
 
 impl EntrySink for JobSink {
     fn encoder(&self) -> Encode {
-        let (enc, delay_us) = (self.writer.entry_encoder(), self.key_delay_us);
-        let (cancel, debt) = (self.cancel.clone(), self.delay_debt.clone());
-        let serializer = std::thread::current().id();
+        let (enc, count) = (self.writer.entry_encoder(), self.key_delay.counter());
         Arc::new(
             move |out: &mut Vec<u8>, key: &[u8], entry: &Entry, at: Option<i64>| {
-                // `rdb-key-save-delay` (microseconds per key) lets tests catch a transfer in progress.
-                if delay_us > 0 {
-                    if std::thread::current().id() == serializer {
-                        crate::persist::rdbfile::save_delay(delay_us, Some(&cancel));
-                    } else {
-                        debt.fetch_add(1, Relaxed);
-                    }
-                }
+                count();
                 enc.encode(out, key, entry, at)
             },
         )
@@ -301,14 +288,11 @@ impl EntrySink for JobSink {
         self.writer.select_db(db, keys, expires)
     }
     fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.key_delay.pay();
         self.writer.raw(chunk)
     }
     fn finish(self: Box<Self>) -> io::Result<()> {
-        let debt = self.delay_debt.load(Relaxed) as i64;
-        crate::persist::rdbfile::save_delay(
-            self.key_delay_us.saturating_mul(debt),
-            Some(&self.cancel),
-        );
+        self.key_delay.settle();
         self.writer.finish().map(|_| ())
     }
 }
@@ -397,9 +381,10 @@ fn start_sink(server: &Server, job: &Arc<Job>, opts: RdbOptions) -> io::Result<B
     }
     Ok(Box::new(JobSink {
         writer,
-        key_delay_us: super::commands::int_param(server, "rdb-key-save-delay"),
-        cancel: job.cancel.clone(),
-        delay_debt: Arc::default(),
+        key_delay: KeyDelay::new(
+            super::commands::int_param(server, "rdb-key-save-delay"),
+            Some(job.cancel.clone()),
+        ),
     }))
 }
 

@@ -204,6 +204,10 @@ impl Running {
         self.wrote.store(true, Relaxed);
     }
 
+    pub(crate) fn has_written(&self) -> bool {
+        self.wrote.load(Relaxed)
+    }
+
     pub(crate) fn killed(&self) -> bool {
         self.kill.load(Relaxed)
     }

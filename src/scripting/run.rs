@@ -193,18 +193,10 @@ fn call_from_script(
             "Write commands are not allowed from read-only scripts.",
         );
     }
-    if cmd.has(flags::WRITE) && crate::replication::refuses_writes(ctx.server, ctx.client) {
-        return rejected(
-            lua,
-            id,
-            "-READONLY You can't write against a read only replica.",
-        );
-    }
-    if cmd.has(flags::WRITE)
-        && !ctx.server.repl.is_replica()
-        && !crate::replication::enough_good_replicas(ctx.server)
-    {
-        return rejected(lua, id, "-NOREPLICAS Not enough good replicas to write.");
+    if cmd.has(flags::WRITE) {
+        if let Some(msg) = write_refusal(ctx) {
+            return rejected(lua, id, &msg);
+        }
     }
     if cmd.has(flags::DENYOOM) && ctx.server.scripts.running().refuses_oom() {
         return rejected(
@@ -251,6 +243,25 @@ const COUNTED: &str = "counted";
 
 /// A command the script may not run here (read-only script, replica, OOM): counted as that command's rejected
 /// call and as an error reply now, as Redis's `scriptCall` does, so the script's own error does not count again.
+/// Redis's `scriptVerifyWriteCommandAllow`: why the server's state refuses a write command to the script. Once
+/// the script has written, nothing is refused: failing it halfway would leave half its writes.
+fn write_refusal(ctx: &Ctx) -> Option<String> {
+    let server = ctx.server;
+    if server.scripts.running().has_written() {
+        return None;
+    }
+    if crate::replication::refuses_writes(server, ctx.client) {
+        return Some("-READONLY You can't write against a read only replica.".into());
+    }
+    if let Some(e) = crate::persist::startup::disk_error(server) {
+        return Some(format!("-{e}"));
+    }
+    if !server.repl.is_replica() && !crate::replication::enough_good_replicas(server) {
+        return Some("-NOREPLICAS Not enough good replicas to write.".into());
+    }
+    None
+}
+
 fn rejected(lua: &Lua, id: usize, msg: &str) -> mlua::Result<(Value, bool)> {
     let t = error_table(lua, msg.as_bytes())?;
     let text = t.raw_get::<mlua::LuaString>("err")?;

@@ -133,11 +133,12 @@ impl Manifest {
         out
     }
 
-    /// A new base file name; the current base and increments become history (`getNewBaseFileNameAndMarkPreAsHistory`).
+    /// A new base file name; the current base becomes history (`getNewBaseFileNameAndMarkPreAsHistory`). As in
+    /// Redis, the newest history comes first.
     pub fn new_base(&mut self, names: &Names, rdb: bool) -> String {
         if let Some(mut old) = self.base.take() {
             old.kind = b'h';
-            self.history.push(old);
+            self.history.insert(0, old);
         }
         self.base_seq += 1;
         let name = names.base(self.base_seq, rdb);
@@ -161,13 +162,16 @@ impl Manifest {
         name
     }
 
-    /// Every increment but the last becomes history (`markRewrittenIncrAofAsHistory`).
+    /// Every increment but the last becomes history (`markRewrittenIncrAofAsHistory`), in their order, before
+    /// the older history.
     pub fn incrs_to_history_but_last(&mut self) {
         let keep = self.incrs.pop();
-        for mut f in self.incrs.drain(..) {
-            f.kind = b'h';
-            self.history.push(f);
-        }
+        let rewritten: Vec<AofFile> = self
+            .incrs
+            .drain(..)
+            .map(|f| AofFile { kind: b'h', ..f })
+            .collect();
+        self.history.splice(0..0, rewritten);
         self.incrs.extend(keep);
     }
 
@@ -363,8 +367,16 @@ mod tests {
         am.incrs_to_history_but_last();
         assert_eq!(
             am.format(),
-            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.base.rdb seq 1 type h\n\
-             file appendonly.aof.1.incr.aof seq 1 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.incr.aof seq 1 type h\n\
+             file appendonly.aof.1.base.rdb seq 1 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
         );
+        // A second rewrite puts its history before the first one's, as Redis's manifest lists it.
+        am.new_incr(&names);
+        am.new_base(&names, true);
+        am.incrs_to_history_but_last();
+        let kinds: Vec<(i64, u8)> = am.history.iter().map(|f| (f.seq, f.kind)).collect();
+        assert_eq!(kinds, [(2, b'h'), (2, b'h'), (1, b'h'), (1, b'h')]);
+        assert_eq!(am.history[0].name, "appendonly.aof.2.incr.aof");
+        assert_eq!(am.history[1].name, "appendonly.aof.2.base.rdb");
     }
 }

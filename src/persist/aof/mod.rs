@@ -49,7 +49,8 @@ pub struct Aof {
     pub(crate) inner: Mutex<Inner>,
     /// Set to stop the running rewrite (CONFIG SET appendonly no, FLUSHALL, SHUTDOWN).
     pub(crate) cancel: Arc<AtomicBool>,
-    pub(crate) rewrite_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub(crate) rewrite_thread:
+        Mutex<Option<(std::thread::JoinHandle<()>, crate::persist::child::Handle)>>,
 }
 
 /// What the lock guards.
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub last_bgrewrite_ok: bool,
     pub rewrites: u64,
     pub consecutive_failures: u64,
+    /// The back-off of automatic and scheduled rewrites after repeated failures.
+    pub limit: rewrite::Limit,
     /// `aof_rewrite_base_size`: the AOF's size after the last rewrite (or the base's at load).
     pub base_size: u64,
     /// The AOF's size when the writer started; `aof_current_size` adds what it wrote since.
@@ -83,6 +86,7 @@ impl Default for Aof {
                 last_bgrewrite_ok: true,
                 rewrites: 0,
                 consecutive_failures: 0,
+                limit: rewrite::Limit::default(),
                 base_size: 0,
                 size_at_start: 0,
             }),
@@ -241,7 +245,7 @@ pub fn open_on_start(server: &Arc<Server>) -> Result<(), String> {
         let rdb = server.config.get("aof-use-rdb-preamble").as_deref() != Some("no");
         let base = am.new_base(&names, rdb);
         let size =
-            rewrite::write_base(server, &dir.join(&base), rdb, None).map_err(|_| String::new())?;
+            rewrite::write_base_file(server, &dir.join(&base), rdb).map_err(|_| String::new())?;
         aof.inner.lock().base_size = size;
         aof.inner.lock().size_at_start = size;
         log::info!("Creating AOF base file {base} on server start");
@@ -297,12 +301,11 @@ pub fn stop(server: &Server) {
 }
 
 /// `CONFIG SET appendonly`: Redis's `updateAppendonly`. Err with the CONFIG SET error text.
-pub fn config_changed(server: &Server, on: bool) -> Result<(), &'static str> {
+pub fn config_changed(server: &Server, on: bool, in_exec: bool) -> Result<(), &'static str> {
     let state = server.persist.aof.inner.lock().state;
     match (on, state) {
-        (true, AofState::Off) => {
-            rewrite::start_enable(server).map_err(|()| "Unable to turn on AOF. Check server logs.")
-        }
+        (true, AofState::Off) => rewrite::start_enable(server, in_exec)
+            .map_err(|()| "Unable to turn on AOF. Check server logs."),
         (false, AofState::On | AofState::WaitRewrite) => {
             stop(server);
             Ok(())

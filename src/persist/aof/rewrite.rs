@@ -23,8 +23,10 @@ use super::writer::{Switch, Writer};
 use super::{paths, AofState};
 use crate::config::special::strerror;
 use crate::db::Entry;
+use crate::persist::child::{self, Dest};
 use crate::persist::rdb::payload;
 use crate::persist::rdb::value::{Encoder, Limits};
+use crate::persist::rdbfile::KeyDelay;
 use crate::persist::snapshot::{self, Encode, EntrySink, OnStart};
 use crate::server::Server;
 
@@ -51,13 +53,19 @@ pub fn bgrewriteaof(server: &Server) -> Result<(), Refused> {
 
 /// `CONFIG SET appendonly yes` (Redis's `startAppendOnly`): the AOF waits for a rewrite whose increment file
 /// collects the writes from the snapshot's instant on.
-pub(crate) fn start_enable(server: &Server) -> Result<(), ()> {
+/// Inside EXEC (`in_exec`) the rewrite is scheduled, as Redis does.
+pub(crate) fn start_enable(server: &Server, in_exec: bool) -> Result<(), ()> {
     let aof = &server.persist.aof;
     {
         let mut inner = aof.inner.lock();
         aof.set_state(&mut inner, AofState::WaitRewrite);
         if server.persist.bgsave_in_progress() {
             log::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+            inner.rewrite_scheduled = true;
+            return Ok(());
+        }
+        if in_exec {
+            log::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
             inner.rewrite_scheduled = true;
             return Ok(());
         }
@@ -73,16 +81,18 @@ pub(crate) fn start_enable(server: &Server) -> Result<(), ()> {
     })
 }
 
-/// Stops the running rewrite, as Redis's `killAppendOnlyChild`, and waits for its thread.
+/// Stops the running rewrite, as Redis's `killAppendOnlyChild` (SIGUSR1 to the writer child), and waits for
+/// its thread.
 pub fn kill(server: &Server) {
     let aof = &server.persist.aof;
-    let handle = aof.rewrite_thread.lock().take();
-    if let Some(handle) = handle {
+    let running = aof.rewrite_thread.lock().take();
+    if let Some((thread, child)) = running {
         if aof.inner.lock().rewrite_started.is_some() {
-            log::info!("Killing running AOF rewrite child: {}", std::process::id());
+            log::info!("Killing running AOF rewrite child: {}", child.pid());
         }
         aof.cancel.store(true, Relaxed);
-        let _ = handle.join();
+        child.signal(libc::SIGUSR1);
+        let _ = thread.join();
         aof.cancel.store(false, Relaxed);
     }
 }
@@ -139,24 +149,41 @@ fn start(server: &Server) -> Result<(), ()> {
         w.shared.rewriting.store(true, Relaxed);
     }
     drop(inner);
+    // The thread starts the writer child itself: the child dies with the thread that started it.
     let (tx, rx) = crossbeam_channel::bounded(1);
     let spawned = std::thread::Builder::new()
         .name("ferredis-aofrw".into())
         .spawn(move || {
-            // SAFETY: gettid has no preconditions.
-            let tid = unsafe { libc::gettid() } as u32;
-            let _ = tx.send(tid);
+            let cancel = arc.persist.aof.cancel.clone();
+            let (input, child) =
+                match child::spawn("redis-aof-rewrite", TEMP_PREFIX, ".aof", cancel) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+            let _ = tx.send(Ok(child.clone()));
             let result = crate::crash::job_or(
-                || run(&arc, tid, incr),
+                || run(&arc, input, incr),
                 io::Error::other("the rewrite thread panicked"),
             );
-            done(&arc, tid, result);
+            done(&arc, &child, result);
         });
-    match spawned {
-        Ok(handle) => {
-            let tid = rx.recv_timeout(Duration::from_secs(5)).unwrap_or(0);
-            log::info!("Background append only file rewriting started by pid {tid}");
-            *aof.rewrite_thread.lock() = Some(handle);
+    let started = match spawned {
+        Ok(thread) => rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| Err(io::Error::other("timed out")))
+            .map(|child| (thread, child)),
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok((thread, child)) => {
+            log::info!(
+                "Background append only file rewriting started by pid {}",
+                child.pid()
+            );
+            *aof.rewrite_thread.lock() = Some((thread, child));
             Ok(())
         }
         Err(e) => {
@@ -168,6 +195,9 @@ fn start(server: &Server) -> Result<(), ()> {
         }
     }
 }
+
+/// The writer child's temp base file is `temp-rewriteaof-bg-<its pid>.aof`, as Redis's.
+const TEMP_PREFIX: &str = "temp-rewriteaof-bg-";
 
 fn temp_incr(filename: &str) -> String {
     format!("temp-{filename}.incr")
@@ -208,39 +238,23 @@ fn at_start(server: &Arc<Server>, incr: NewIncr) -> Option<OnStart> {
     }
 }
 
-/// The rewrite thread's work: the new base, written to `temp-rewriteaof-bg-<tid>.aof`. Returns its size.
-fn run(server: &Arc<Server>, tid: u32, incr: NewIncr) -> io::Result<u64> {
+/// The rewrite thread's work: the new base, streamed to the writer child.
+fn run(server: &Arc<Server>, input: child::Input, incr: NewIncr) -> io::Result<()> {
     // One snapshot at a time: wait for a BGSAVE that started meanwhile.
     server.persist.wait_bgsave();
-    let tmp = format!("temp-rewriteaof-bg-{tid}.aof");
     let rdb = server.config.get("aof-use-rdb-preamble").as_deref() != Some("no");
     let hook = at_start(server, incr);
-    let result = write_base(server, Path::new(&tmp), rdb, hook);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_base(server, Dest::Child(input), rdb, hook)
 }
 
 /// Writes a base file from a snapshot of the keyspace: an RDB (`aof-use-rdb-preamble yes`), else commands.
-/// Returns its size. The caller holds no shard lock.
-pub fn write_base(
-    server: &Server,
-    path: &Path,
-    rdb: bool,
-    hook: Option<OnStart>,
-) -> io::Result<u64> {
-    let file = File::create(path).inspect_err(|e| {
-        log::warn!(
-            "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
-            strerror(e)
-        )
-    })?;
+/// The caller holds no shard lock.
+pub fn write_base(server: &Server, dest: Dest, rdb: bool, hook: Option<OnStart>) -> io::Result<()> {
     let cancel = server.persist.aof.cancel.clone();
     let sink: Box<dyn EntrySink> = if rdb {
-        crate::persist::rdbfile::rdb_sink(server, file, Some(cancel), true, None)?
+        crate::persist::rdbfile::rdb_sink(server, dest, Some(cancel), true, None)?
     } else {
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut out = BufWriter::with_capacity(1 << 20, dest);
         if server.config.get("aof-timestamp-enabled").as_deref() == Some("yes") {
             write!(out, "#TS:{}\r\n", crate::util::time::now_ms() / 1000)?;
         }
@@ -254,11 +268,10 @@ pub fn write_base(
             out.write_all(&cmd)?;
         }
         Box::new(CommandSink {
-            key_delay_us: server
-                .config
-                .get("rdb-key-save-delay")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            key_delay: KeyDelay::new(
+                crate::persist::rdbfile::int_param(server, "rdb-key-save-delay"),
+                Some(cancel.clone()),
+            ),
             out,
             enc: Encoder {
                 compress: server.config.get("rdbcompression").as_deref() != Some("no"),
@@ -268,33 +281,43 @@ pub fn write_base(
         })
     };
     let keys = Arc::new(AtomicU64::new(0));
-    let (sink, _stats) =
-        snapshot::take_with(&server.keyspace, sink, keys, hook).inspect_err(|e| {
-            log::warn!(
-                "Write error writing append only file on disk: {}",
-                strerror(e)
-            )
-        })?;
-    sink.finish()?;
+    let (sink, _stats) = snapshot::take_with(&server.keyspace, sink, keys, hook)?;
+    sink.finish()
+}
+
+/// Redis's "Write error writing append only file on disk" for a base this process writes (at start-up).
+pub fn write_base_file(server: &Server, path: &Path, rdb: bool) -> io::Result<u64> {
+    let file = File::create(path).inspect_err(|e| {
+        log::warn!(
+            "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
+            strerror(e)
+        )
+    })?;
+    write_base(server, Dest::File(file), rdb, None).inspect_err(|e| {
+        log::warn!(
+            "Write error writing append only file on disk: {}",
+            strerror(e)
+        )
+    })?;
     Ok(std::fs::metadata(path)?.len())
 }
 
 /// A base file of commands: each key as `RESTORE key <expire-at> <payload> ABSTTL`, which Redis and ferredis
 /// both replay into the same value, encodings included.
 struct CommandSink {
-    out: BufWriter<File>,
+    out: BufWriter<Dest>,
     /// `rdb-key-save-delay`, which Redis applies to the AOF rewrite too.
-    key_delay_us: i64,
+    key_delay: KeyDelay,
     enc: Encoder,
     cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl EntrySink for CommandSink {
     fn encoder(&self) -> Encode {
-        let (enc, delay_us, cancel) = (self.enc, self.key_delay_us, self.cancel.clone());
+        let (enc, count) = (self.enc, self.key_delay.counter());
         Arc::new(
             move |out: &mut Vec<u8>, key: &[u8], entry: &Entry, at: Option<i64>| {
-                crate::persist::rdbfile::save_delay(delay_us, Some(&cancel));
+                count();
                 let ttl = at.unwrap_or(0).to_string();
                 let body = payload::dump(&entry.value, &enc);
                 crate::effects::encode_command(
@@ -311,6 +334,7 @@ impl EntrySink for CommandSink {
         self.out.write_all(&buf)
     }
     fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.key_delay.pay();
         if self.cancel.load(Relaxed) {
             return Err(io::Error::new(
                 io::ErrorKind::Interrupted,
@@ -320,18 +344,28 @@ impl EntrySink for CommandSink {
         self.out.write_all(chunk)
     }
     fn finish(self: Box<Self>) -> io::Result<()> {
-        let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        self.key_delay.settle();
+        if self.cancel.load(Relaxed) {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "rewrite stopped",
+            ));
+        }
+        let dest = self.out.into_inner().map_err(|e| e.into_error())?;
+        dest.complete()
     }
 }
 
-/// Redis's `backgroundRewriteDoneHandler`: the new base and increment file go into the manifest, the old files
-/// become history and are deleted.
-fn done(server: &Server, tid: u32, result: io::Result<u64>) {
+/// Redis's `backgroundRewriteDoneHandler`, from how the rewrite and its writer child ended: the new base and
+/// increment file go into the manifest and the old files become history and are deleted, or the temp files go.
+fn done(server: &Server, child: &child::Handle, result: io::Result<()>) {
     let aof = &server.persist.aof;
-    let cancelled = aof.cancel.load(Relaxed);
+    log_child_failure(child);
+    let end = child.wait();
+    // Set by `kill`, or by the child's early end (which `end` tells apart).
+    let cancelled = aof.cancel.swap(false, Relaxed);
     let outcome = match result {
-        Ok(_) if !cancelled => install(server, tid),
+        Ok(()) if !cancelled => install(server, child.pid()),
         _ => Err(()),
     };
     let mut inner = aof.inner.lock();
@@ -342,46 +376,71 @@ fn done(server: &Server, tid: u32, result: io::Result<u64>) {
         .rewrite_started
         .map_or(-1, |t| t.elapsed().as_secs() as i64);
     inner.rewrite_started = None;
-    match outcome {
-        Ok(()) => {
-            inner.last_bgrewrite_ok = true;
-            inner.rewrites += 1;
-            inner.consecutive_failures = 0;
-            if inner.state == AofState::WaitRewrite {
-                aof.set_state(&mut inner, AofState::On);
-            }
-            log::info!("Background AOF rewrite finished successfully");
+    if outcome.is_ok() {
+        inner.last_bgrewrite_ok = true;
+        inner.rewrites += 1;
+        inner.consecutive_failures = 0;
+        if inner.state == AofState::WaitRewrite {
+            aof.set_state(&mut inner, AofState::On);
         }
-        Err(()) => {
-            let (filename, dir) = paths(server);
-            if cancelled {
-                log::warn!("Background AOF rewrite terminated by signal 10");
-            } else {
+        log::info!("Background AOF rewrite finished successfully");
+        return;
+    }
+    // SIGUSR1 is how the server stops its own rewrite: not an error.
+    let stopped = match end {
+        child::End::Signal(sig) => {
+            if sig != libc::SIGUSR1 {
                 inner.last_bgrewrite_ok = false;
                 inner.consecutive_failures += 1;
-                log::warn!("Background AOF rewrite terminated with error");
             }
-            let _ = std::fs::remove_file(format!("temp-rewriteaof-bg-{tid}.aof"));
-            if inner.state == AofState::WaitRewrite {
-                // The temp increment file is dropped; the AOF turns on at the next try.
-                if let Some(w) = inner.writer.take() {
-                    drop(inner);
-                    w.stop();
-                    inner = aof.inner.lock();
-                }
-                let name = temp_incr(&filename);
-                log::info!("Removing the temp incr aof file {name} in the background");
-                let _ = std::fs::remove_file(dir.join(name));
-                if !cancelled && inner.state == AofState::WaitRewrite {
-                    inner.rewrite_scheduled = true;
-                }
-            }
+            log::warn!("Background AOF rewrite terminated by signal {sig}");
+            sig == libc::SIGUSR1
+        }
+        child::End::Exited(0) if cancelled => {
+            log::warn!(
+                "Background AOF rewrite terminated by signal {}",
+                libc::SIGUSR1
+            );
+            true
+        }
+        child::End::Exited(_) => {
+            inner.last_bgrewrite_ok = false;
+            inner.consecutive_failures += 1;
+            log::warn!("Background AOF rewrite terminated with error");
+            false
+        }
+    };
+    let _ = std::fs::remove_file(child.file(TEMP_PREFIX, ".aof"));
+    if inner.state == AofState::WaitRewrite {
+        let (filename, dir) = paths(server);
+        // The temp increment file is dropped; the AOF turns on at the next try.
+        if let Some(w) = inner.writer.take() {
+            drop(inner);
+            w.stop();
+            inner = aof.inner.lock();
+        }
+        let name = temp_incr(&filename);
+        log::info!("Removing the temp incr aof file {name} in the background");
+        let _ = std::fs::remove_file(dir.join(name));
+        if !stopped && inner.state == AofState::WaitRewrite {
+            inner.rewrite_scheduled = true;
         }
     }
 }
 
+/// The writer child's own failure, in the words of Redis's rewriting child.
+fn log_child_failure(child: &child::Handle) {
+    match child.failure() {
+        Some((child::Step::Open, msg)) => {
+            log::warn!("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {msg}")
+        }
+        Some((_, msg)) => log::warn!("Write error writing append only file on disk: {msg}"),
+        None => {}
+    }
+}
+
 /// Moves the new base (and the temp increment file) into the AOF directory and switches the manifest.
-fn install(server: &Server, tid: u32) -> Result<(), ()> {
+fn install(server: &Server, pid: u32) -> Result<(), ()> {
     log::info!("Background AOF rewrite terminated with success");
     let (filename, dir) = paths(server);
     let names = Names {
@@ -392,7 +451,7 @@ fn install(server: &Server, tid: u32) -> Result<(), ()> {
     let mut am = inner.manifest.clone();
     let rdb = server.config.get("aof-use-rdb-preamble").as_deref() != Some("no");
     let base = am.new_base(&names, rdb);
-    let tmp = format!("temp-rewriteaof-bg-{tid}.aof");
+    let tmp = format!("{TEMP_PREFIX}{pid}.aof");
     if let Err(e) = std::fs::rename(&tmp, dir.join(&base)) {
         log::warn!(
             "Error trying to rename the temporary AOF base file {tmp} into {base}: {}",
@@ -440,17 +499,72 @@ fn install(server: &Server, tid: u32) -> Result<(), ()> {
         .map_or(0, |w| w.shared.written.load(Relaxed));
     inner.base_size = base_size + incr_size;
     inner.size_at_start = (base_size + incr_size).saturating_sub(written);
-    let gc = server.config.get("aof-disable-auto-gc").as_deref() != Some("yes");
-    if gc && !am.history.is_empty() {
-        for f in am.history.drain(..) {
-            log::info!("Removing the history file {} in the background", f.name);
-            let _ = std::fs::remove_file(dir.join(&f.name));
-        }
-        let _ = am.persist(&dir, &names);
-    }
+    delete_history(server, &mut am);
     let _ = sync_dir(&dir);
     inner.manifest = am;
     Ok(())
+}
+
+/// Redis's `aofDelHistoryFiles`: unless `aof-disable-auto-gc` is on, the history files are deleted and leave
+/// the manifest.
+fn delete_history(server: &Server, am: &mut super::manifest::Manifest) {
+    let gc = server.config.get("aof-disable-auto-gc").as_deref() != Some("yes");
+    if !gc || am.history.is_empty() {
+        return;
+    }
+    let (filename, dir) = paths(server);
+    for f in am.history.drain(..) {
+        log::info!("Removing the history file {} in the background", f.name);
+        let _ = std::fs::remove_file(dir.join(&f.name));
+    }
+    let _ = am.persist(
+        &dir,
+        &Names {
+            filename: &filename,
+        },
+    );
+}
+
+/// `CONFIG SET aof-disable-auto-gc no` deletes the history kept while it was on (Redis's
+/// `updateAofAutoGCEnabled`).
+pub fn auto_gc_enabled(server: &Server) {
+    let mut inner = server.persist.aof.inner.lock();
+    let mut am = inner.manifest.clone();
+    delete_history(server, &mut am);
+    inner.manifest = am;
+}
+
+/// Redis's `aofRewriteLimited`: after 3 consecutive failures, automatic and scheduled rewrites wait 1 minute,
+/// then 2, 4, ... up to an hour between tries, so a failing disk is not hammered. BGREWRITEAOF is not limited.
+#[derive(Debug, Default)]
+pub struct Limit {
+    delay_minutes: i64,
+    /// Unix seconds before which no rewrite starts; 0 when not limiting.
+    next_at: i64,
+}
+
+impl Limit {
+    const THRESHOLD: u64 = 3;
+    const MAX_MINUTES: i64 = 60;
+
+    /// Whether a rewrite must wait, given the failures so far and the time now.
+    pub fn limited(&mut self, failures: u64, now: i64) -> bool {
+        if failures < Self::THRESHOLD {
+            *self = Limit::default();
+            return false;
+        }
+        if self.next_at != 0 {
+            if now < self.next_at {
+                return true;
+            }
+            self.next_at = 0;
+            return false;
+        }
+        self.delay_minutes = (self.delay_minutes * 2).clamp(1, Self::MAX_MINUTES);
+        self.next_at = now + self.delay_minutes * 60;
+        log::warn!("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes", self.delay_minutes);
+        true
+    }
 }
 
 /// The rewrite part of `serverCron`: a scheduled rewrite once no BGSAVE runs, and the automatic rewrite when
@@ -461,7 +575,7 @@ pub fn cron_tick(server: &Server) {
         return;
     }
     let (scheduled, grow) = {
-        let inner = aof.inner.lock();
+        let mut inner = aof.inner.lock();
         if inner.rewrite_started.is_some() {
             return;
         }
@@ -480,7 +594,12 @@ pub fn cron_tick(server: &Server) {
         let growth = (current * 100 / base) as i64 - 100;
         let grow =
             inner.state == AofState::On && perc > 0 && current > min && growth >= perc as i64;
-        (inner.rewrite_scheduled, grow.then_some(growth))
+        let now = crate::util::time::now_ms() / 1000;
+        let failures = inner.consecutive_failures;
+        // As `serverCron`: the limit is consulted only when a rewrite would start.
+        let scheduled = inner.rewrite_scheduled && !inner.limit.limited(failures, now);
+        let grow = !scheduled && grow && !inner.limit.limited(failures, now);
+        (scheduled, grow.then_some(growth))
     };
     if scheduled {
         let _ = start(server);
@@ -500,5 +619,33 @@ pub fn spawn_cron(server: Arc<Server>) {
         });
     if let Err(e) = spawned {
         log::warn!("could not start the AOF cron thread: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limit;
+
+    #[test]
+    fn repeated_failures_back_off_from_one_minute_to_an_hour() {
+        let mut limit = Limit::default();
+        assert!(!limit.limited(2, 1000));
+        assert!(limit.limited(3, 1000));
+        assert!(limit.limited(3, 1059));
+        // The minute passed: one try, then the next wait is two minutes.
+        assert!(!limit.limited(3, 1060));
+        assert!(limit.limited(4, 1061));
+        assert!(limit.limited(4, 1061 + 119));
+        assert!(!limit.limited(4, 1061 + 120));
+        for _ in 0..10 {
+            assert!(limit.limited(5, 0));
+            limit.next_at = 1;
+            assert!(!limit.limited(5, 1));
+        }
+        assert_eq!(limit.delay_minutes, 60);
+        // A success (failures back under 3) ends the limit.
+        assert!(!limit.limited(0, 2));
+        assert!(limit.limited(3, 2));
+        assert_eq!(limit.delay_minutes, 1);
     }
 }

@@ -68,7 +68,11 @@ impl Durable {
     fn publish(&self, offset: u64) {
         self.offset.fetch_max(offset, Release);
         self.synced.notify_all();
-        crate::server::held::release(self.offset.load(Acquire));
+        // Only `always` holds replies for the fsync; with `everysec` and `no` the write released them
+        // (`publish_written`), and the fsync can only be behind it.
+        if self.always.load(Relaxed) {
+            crate::server::held::release(self.offset.load(Acquire));
+        }
     }
 
     fn set_always(&self, on: bool) {

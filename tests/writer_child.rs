@@ -283,3 +283,43 @@ fn turning_the_aof_off_stops_the_rewrite_child_without_an_error() {
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
     wait_until("the child to be gone", || !process_exists(child));
 }
+
+#[test]
+fn info_reports_what_the_snapshot_copied_because_of_writes() {
+    let dir = Dir::new("child-cow");
+    let s = start(&dir, &[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["DEBUG", "POPULATE", "2000"]), "+OK\r\n");
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["BGSAVE"]), "+Background saving started\r\n");
+    assert_eq!(info_field(&mut c, "current_save_keys_total"), "2000");
+    // Writes to keys the snapshot has not saved yet make their writers save them first: that is the copy.
+    for i in (0..2000).step_by(97) {
+        let key = format!("key:{i}");
+        assert_eq!(c.cmd(&["SET", &key, "changed"]), "+OK\r\n");
+    }
+    let copied: u64 = info_field(&mut c, "current_cow_size").parse().unwrap();
+    assert!(copied > 0, "{copied}");
+    assert_eq!(info_field(&mut c, "current_cow_peak"), copied.to_string());
+    wait_until("the save to make progress", || {
+        info_field(&mut c, "current_fork_perc")
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    });
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+        "+OK\r\n"
+    );
+    wait_until("the save to end", || {
+        info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+    });
+    let last: u64 = info_field(&mut c, "rdb_last_cow_size").parse().unwrap();
+    assert!(last >= copied, "{last} < {copied}");
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    assert_eq!(info_field(&mut c, "current_fork_perc"), "0.00");
+}

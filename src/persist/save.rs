@@ -183,6 +183,7 @@ fn bgsave_done(server: &Server, ok: bool, end: child::End) {
         s.last_bgsave_secs = s
             .bgsave_started
             .map_or(-1, |t| t.elapsed().as_secs() as i64);
+        s.last_cow_size = super::snapshot::COPIED.load(Relaxed);
         s.bgsave_started = None;
         s.bgsave_pid = -1;
     });

@@ -142,6 +142,8 @@ impl Job {
 
 impl ShardSaver for Job {
     fn started(&self, sizes: Vec<(u64, u64)>) {
+        // Every shard is locked here: no writer has saved anything ahead of this snapshot yet.
+        COPIED.store(0, Relaxed);
         let _ = self.sizes.set(sizes);
         if let Some(f) = self.at_start.lock().take() {
             f();
@@ -166,6 +168,9 @@ impl ShardSaver for Job {
             self.fail(io::Error::other("a key could not be encoded"));
             return;
         };
+        if std::thread::current().id() != self.serializer {
+            COPIED.fetch_add(chunk.len() as u64, Relaxed);
+        }
         let held = self.buffered.fetch_add(chunk.len() as u64, Relaxed) + chunk.len() as u64;
         self.peak_buffered.fetch_max(held, Relaxed);
         if held <= QUEUE_LIMIT {
@@ -178,6 +183,12 @@ impl ShardSaver for Job {
         self.longest_shard_us.fetch_max(us, Relaxed);
     }
 }
+
+/// Bytes that writers encoded ahead of the running (or last) snapshot, because they were about to change what
+/// it had not saved yet: the memory a snapshot costs because of writes, where a forked child's cost is its
+/// copy-on-write pages. INFO reports it as `current_cow_size` and `rdb_last_cow_size`. Reset as a snapshot
+/// starts (one runs at a time).
+pub static COPIED: AtomicU64 = AtomicU64::new(0);
 
 /// The most encoded bytes the queue holds before writers append for themselves (the snapshot's extra memory).
 const QUEUE_LIMIT: u64 = 64 << 20;
@@ -258,6 +269,7 @@ pub fn take_with(
     if !ks.begin_snapshot(job.clone()) {
         return Err(io::Error::other("another snapshot is in progress"));
     }
+
     // Uninstalled however the walk ends, a panic included: a snapshot left installed would refuse every later one.
     let installed = Installed(ks);
     let start_pause = started.elapsed();

@@ -142,8 +142,8 @@ fn misconf_applies(server: &Server) -> bool {
         && !super::save::save_points(server).is_empty()
 }
 
-/// INFO persistence with Redis 7.0's fields in its order; no fork means no copy-on-write figures, and the AOF
-/// is off.
+/// INFO persistence with Redis 7.0's fields in its order. The copy-on-write fields count what the snapshot copied
+/// because of writes (`snapshot::COPIED`), the counterpart of a forked child's copied pages.
 pub fn info_section(server: &Server, out: &mut String) {
     let p = &server.persist;
     let s = p.status();
@@ -157,16 +157,32 @@ pub fn info_section(server: &Server, out: &mut String) {
     } else {
         (0, 0)
     };
+    // While a child runs, what its snapshot copied because of writes (Redis: the child's copy-on-write) and how
+    // far the save is.
+    let (aof_cow, rewriting) = {
+        let inner = p.aof.inner.lock();
+        (inner.last_cow_size, inner.rewrite_started.is_some())
+    };
+    let cow = if s.bgsave_started.is_some() || rewriting {
+        super::snapshot::COPIED.load(Relaxed)
+    } else {
+        0
+    };
+    let perc = if total > 0 {
+        processed as f64 * 100.0 / total as f64
+    } else {
+        0.0
+    };
     let mut rows: Vec<(&str, String)> = vec![
         ("loading", loading.to_string()),
         (
             "async_loading",
             u8::from(server.repl.async_loading.load(Relaxed)).to_string(),
         ),
-        ("current_cow_peak", "0".into()),
-        ("current_cow_size", "0".into()),
+        ("current_cow_peak", cow.to_string()),
+        ("current_cow_size", cow.to_string()),
         ("current_cow_size_age", "0".into()),
-        ("current_fork_perc", "0.00".into()),
+        ("current_fork_perc", format!("{perc:.2}")),
         ("current_save_keys_processed", processed.to_string()),
         ("current_save_keys_total", total.to_string()),
         (
@@ -186,7 +202,7 @@ pub fn info_section(server: &Server, out: &mut String) {
         ("rdb_last_bgsave_time_sec", s.last_bgsave_secs.to_string()),
         ("rdb_current_bgsave_time_sec", current.to_string()),
         ("rdb_saves", s.saves.to_string()),
-        ("rdb_last_cow_size", "0".into()),
+        ("rdb_last_cow_size", s.last_cow_size.to_string()),
         (
             "rdb_last_load_keys_expired",
             s.load_keys_expired.to_string(),
@@ -195,7 +211,7 @@ pub fn info_section(server: &Server, out: &mut String) {
     ];
     rows.extend(super::aof::info_rows(server));
     rows.extend([
-        ("aof_last_cow_size", "0".into()),
+        ("aof_last_cow_size", aof_cow.to_string()),
         ("module_fork_in_progress", "0".into()),
         ("module_fork_last_cow_size", "0".into()),
     ]);

@@ -62,6 +62,8 @@ pub struct Status {
     pub bgsave_pid: i64,
     pub bgsave_scheduled: bool,
     pub saves: u64,
+    /// `rdb_last_cow_size`: what the last BGSAVE copied because of writes (`snapshot::COPIED`).
+    pub last_cow_size: u64,
     pub load_keys_loaded: u64,
     pub load_keys_expired: u64,
 }
@@ -97,6 +99,7 @@ impl Persistence {
                 bgsave_pid: -1,
                 bgsave_scheduled: false,
                 saves: 0,
+                last_cow_size: 0,
                 load_keys_loaded: 0,
                 load_keys_expired: 0,
             }),

@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub last_bgrewrite_ok: bool,
     pub rewrites: u64,
     pub consecutive_failures: u64,
+    /// `aof_last_cow_size`: what the last rewrite's snapshot copied because of writes.
+    pub last_cow_size: u64,
     /// The back-off of automatic and scheduled rewrites after repeated failures.
     pub limit: rewrite::Limit,
     /// `aof_rewrite_base_size`: the AOF's size after the last rewrite (or the base's at load).
@@ -86,6 +88,7 @@ impl Default for Aof {
                 last_bgrewrite_ok: true,
                 rewrites: 0,
                 consecutive_failures: 0,
+                last_cow_size: 0,
                 limit: rewrite::Limit::default(),
                 base_size: 0,
                 size_at_start: 0,

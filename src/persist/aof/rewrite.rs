@@ -191,6 +191,9 @@ fn start(server: &Server) -> Result<(), ()> {
             let mut inner = aof.inner.lock();
             inner.rewrite_started = None;
             inner.last_bgrewrite_ok = false;
+            if let Some(w) = &inner.writer {
+                w.shared.rewriting.store(false, Relaxed);
+            }
             Err(())
         }
     }
@@ -376,6 +379,7 @@ fn done(server: &Server, child: &child::Handle, result: io::Result<()>) {
         .rewrite_started
         .map_or(-1, |t| t.elapsed().as_secs() as i64);
     inner.rewrite_started = None;
+    inner.last_cow_size = crate::persist::snapshot::COPIED.load(Relaxed);
     if outcome.is_ok() {
         inner.last_bgrewrite_ok = true;
         inner.rewrites += 1;

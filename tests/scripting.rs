@@ -469,3 +469,37 @@ fn debugger_hooks_are_inert_outside_a_session() {
         &["SCRIPT", "DEBUG", "NO"],
     ]);
 }
+
+#[test]
+fn lua_enable_deprecated_api_keeps_setfenv_getfenv_and_newproxy() {
+    let args = ["--lua-enable-deprecated-api", "yes"];
+    let scripts = [
+        "local f = function() return 1 end; setfenv(f, {}); return 0",
+        "local f = function() return 1 end; getfenv(f); return 0",
+        "getmetatable(newproxy(true)).__gc = function() return 1 end; return 0",
+    ];
+    let ours = Server::start_with(&args);
+    let mut c = ours.client();
+    for script in scripts {
+        assert_eq!(c.cmd(&["EVAL", script, "0"]), ":0\r\n", "{script}");
+    }
+    // Fixed at start-up, as in Redis.
+    let set = ["CONFIG", "SET", "lua-enable-deprecated-api", "no"];
+    let refused = c.cmd(&set);
+    assert!(refused.starts_with("-ERR CONFIG SET failed"), "{refused}");
+    if let Some(redis) = Server::start_redis_with(&args) {
+        let mut r = redis.client();
+        for script in scripts {
+            assert_eq!(r.cmd(&["EVAL", script, "0"]), ":0\r\n", "{script}");
+        }
+        assert_eq!(r.cmd(&set), refused);
+    }
+    // Without it, they are missing globals (the_sandbox_is_redis_sandbox compares the error with Redis's).
+    let plain = Server::start();
+    let mut p = plain.client();
+    let e = p.cmd(&["EVAL", scripts[2], "0"]);
+    assert!(
+        e.contains("Script attempted to access nonexistent global variable 'newproxy'"),
+        "{e}"
+    );
+}

@@ -106,7 +106,12 @@ fn shebang(body: &[u8]) -> Result<(ShebangFlags, usize), CompileError> {
 }
 
 impl Engine {
-    pub fn new(counts: Arc<ScriptCounts>, running: Arc<super::Running>) -> mlua::Result<Engine> {
+    /// `deprecated_api`: `lua-enable-deprecated-api`, which keeps `setfenv`, `getfenv` and `newproxy`.
+    pub fn new(
+        counts: Arc<ScriptCounts>,
+        running: Arc<super::Running>,
+        deprecated_api: bool,
+    ) -> mlua::Result<Engine> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::default())?;
         let hook_running = running.clone();
@@ -136,7 +141,7 @@ impl Engine {
         )?;
         libs::install(&lua)?;
         let runner = glue::install(&lua, &glue)?;
-        let (globals, meta, proxy) = glue::protect_globals(&lua)?;
+        let (globals, meta, proxy) = glue::protect_globals(&lua, deprecated_api)?;
         Ok(Engine {
             lua,
             glue,

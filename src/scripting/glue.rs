@@ -367,13 +367,20 @@ fn handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
 ///
 /// Returns the table that now holds the globals (`KEYS` and `ARGV` are set there), the metatable of `_G` (whose
 /// `__index` FUNCTION LOAD points at the library API for the length of a load) and the read-only `proxy` maker.
-pub fn protect_globals(lua: &Lua) -> mlua::Result<(Table, Table, Function)> {
+/// `deprecated_api` (`lua-enable-deprecated-api`) keeps Redis's deprecated builtins.
+pub fn protect_globals(lua: &Lua, deprecated_api: bool) -> mlua::Result<(Table, Table, Function)> {
     let globals = lua.globals();
-    for name in [
-        "print", "dofile", "loadfile", "module", "require", "package", "newproxy", "setfenv",
-        "getfenv", "debug", "os", "io",
-    ] {
+    let removed = [
+        "print", "dofile", "loadfile", "module", "require", "package", "debug", "os", "io",
+    ];
+    for name in removed {
         globals.raw_set(name, Value::Nil)?;
+    }
+    // Redis's `lua_builtins_deprecated`.
+    if !deprecated_api {
+        for name in ["newproxy", "setfenv", "getfenv"] {
+            globals.raw_set(name, Value::Nil)?;
+        }
     }
     lua.load(PROTECT).set_name(GLUE_CHUNK).call(())
 }

@@ -56,6 +56,8 @@ pub struct Scripts {
     counts: Arc<ScriptCounts>,
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged `noscript` (Redis's test hook).
     deny_disabled: AtomicBool,
+    /// `lua-enable-deprecated-api` (fixed at start-up): scripts keep `setfenv`, `getfenv` and `newproxy`.
+    deprecated_api: bool,
 }
 
 /// Redis's `slowevalerr` and `slowscripterr`: the refusals while an EVAL script, or a function, is busy.
@@ -256,14 +258,23 @@ pub struct ScriptCounts {
 }
 
 impl Scripts {
-    pub fn new() -> Self {
+    pub fn new(deprecated_api: bool) -> Self {
         Scripts {
             engine: Mutex::new(State::default()),
             published: Default::default(),
             deny_disabled: AtomicBool::new(false),
             running: Arc::default(),
             counts: Arc::new(ScriptCounts::default()),
+            deprecated_api,
         }
+    }
+
+    fn new_engine(&self) -> mlua::Result<Engine> {
+        Engine::new(
+            self.counts.clone(),
+            self.running.clone(),
+            self.deprecated_api,
+        )
     }
 
     pub fn set_deny_disabled(&self, on: bool) {
@@ -298,7 +309,8 @@ impl Scripts {
         let mut state = self.engine.lock();
         let guard = &mut state.eval;
         if guard.is_none() {
-            let engine = Engine::new(self.counts.clone(), self.running.clone())
+            let engine = self
+                .new_engine()
                 .map_err(|e| Reply::err(&format!("Failed to start the Lua engine: {e}")))?;
             *guard = Some(engine);
         }
@@ -333,7 +345,7 @@ struct State {
 
 impl Default for Scripts {
     fn default() -> Self {
-        Self::new()
+        Self::new(false)
     }
 }
 

@@ -59,6 +59,8 @@ impl Server {
         let run_id = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
+        // Fixed at start-up, as in Redis.
+        let deprecated_api = config.get("lua-enable-deprecated-api").as_deref() == Some("yes");
         Arc::new_cyclic(|me| Server {
             keyspace: Keyspace::new(config.databases()),
             config,
@@ -70,7 +72,7 @@ impl Server {
             feed: crate::effects::Feed::new(),
             listeners: listener::Listeners::default(),
             persist: crate::persist::Persistence::new(),
-            scripts: crate::scripting::Scripts::new(),
+            scripts: crate::scripting::Scripts::new(deprecated_api),
             tls: crate::tls::Tls::default(),
             tracking: crate::tracking::Tracking::default(),
             repl: crate::replication::Replication::new(),

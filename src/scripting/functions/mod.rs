@@ -55,7 +55,8 @@ impl Scripts {
     fn with_functions<R>(&self, f: impl FnOnce(&mut Store) -> R) -> Result<R, Reply> {
         let mut state = self.engine.lock();
         if state.functions.is_none() {
-            let started = super::engine::Engine::new(self.counts.clone(), self.running.clone())
+            let started = self
+                .new_engine()
                 .and_then(|e| Compiler::new(e, self.running.clone()))
                 .map_err(|e| Reply::err(&format!("Failed to start the Lua engine: {e}")))?;
             state.functions = Some(Store {

@@ -211,6 +211,45 @@ pub fn spawn(
     Ok((input, handle))
 }
 
+/// What a background job's thread must know to start its writer: the thread's name, the child's title, its
+/// temp file's `<prefix><pid><suffix>`, and the flag its early end sets (see [`spawn`]).
+pub struct JobSpec {
+    pub thread: &'static str,
+    pub title: &'static str,
+    pub prefix: &'static str,
+    pub suffix: &'static str,
+    pub on_end_early: Arc<AtomicBool>,
+}
+
+/// Starts a background job (BGSAVE, BGREWRITEAOF): a thread that starts its writer child, then runs `job` with
+/// the child's input. The thread starts the child itself because the child dies with the thread that started it
+/// (`PR_SET_PDEATHSIG`), and this thread lives as long as the job. Returns once the child runs, so its pid can be
+/// logged and replied before the command returns.
+pub fn start_job(
+    spec: JobSpec,
+    job: impl FnOnce(Input, Handle) + Send + 'static,
+) -> io::Result<(std::thread::JoinHandle<()>, Handle)> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let thread =
+        std::thread::Builder::new()
+            .name(spec.thread.into())
+            .spawn(move || {
+                match spawn(spec.title, spec.prefix, spec.suffix, spec.on_end_early) {
+                    Ok((input, handle)) => {
+                        let _ = tx.send(Ok(handle.clone()));
+                        job(input, handle);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            })?;
+    let child = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .unwrap_or_else(|_| Err(io::Error::other("timed out")))?;
+    Ok((thread, child))
+}
+
 /// Waits until the child has ended, leaving it unreaped (`WNOWAIT`), and says how it ended.
 fn wait_exited(pid: u32) -> End {
     loop {

@@ -65,8 +65,7 @@ pub enum BgsaveRefused {
 }
 
 /// Starts a background save, as `rdbSaveBackground`: a thread takes the snapshot and streams it to a writer
-/// child process (`persist::child`), whose pid is logged and names the temp file. The thread starts the child
-/// itself, so the child, which dies with the thread that started it, outlives no save.
+/// child process (`persist::child::start_job`), whose pid is logged and names the temp file.
 pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
     let arc = server.arc().ok_or(BgsaveRefused::NoThread)?;
     let p = &server.persist;
@@ -81,46 +80,34 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveRefused> {
         Ok(())
     })?;
     reset_progress(server, &Source::Snapshot);
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = std::thread::Builder::new()
-        .name("ferredis-bgsave".into())
-        .spawn(move || {
-            let cancel = arc.persist.cancel_bgsave.clone();
-            let (input, handle) =
-                match child::spawn("redis-rdb-bgsave", "temp-", ".rdb", cancel.clone()) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-            let _ = tx.send(Ok(handle.clone()));
-            let keys = arc.persist.keys_processed.clone();
-            // A panic fails this save, as a crashed Redis child would.
-            let result = crate::crash::job_or(
-                || {
-                    rdbfile::save(
-                        &arc,
-                        Source::Snapshot,
-                        Writer::Child(input),
-                        Some(cancel),
-                        keys,
-                    )
-                },
-                SaveFailed,
-            );
-            if let Ok(stats) = &result {
-                log_snapshot_cost(stats);
-            }
-            bgsave_done(&arc, result.is_ok(), handle.wait());
-        });
-    let started = match spawned {
-        Ok(thread) => rx
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| Err(std::io::Error::other("timed out")))
-            .map(|child| (thread, child)),
-        Err(e) => Err(e),
+    let spec = child::JobSpec {
+        thread: "ferredis-bgsave",
+        title: "redis-rdb-bgsave",
+        prefix: "temp-",
+        suffix: ".rdb",
+        on_end_early: p.cancel_bgsave.clone(),
     };
+    let started = child::start_job(spec, move |input, child| {
+        let cancel = arc.persist.cancel_bgsave.clone();
+        let keys = arc.persist.keys_processed.clone();
+        // A panic fails this save, as a crashed Redis child would.
+        let result = crate::crash::job_or(
+            || {
+                rdbfile::save(
+                    &arc,
+                    Source::Snapshot,
+                    Writer::Child(input),
+                    Some(cancel),
+                    keys,
+                )
+            },
+            SaveFailed,
+        );
+        if let Ok(stats) = &result {
+            log_snapshot_cost(stats);
+        }
+        bgsave_done(&arc, result.is_ok(), child.wait());
+    });
     match started {
         Ok((thread, child)) => {
             let pid = child.pid();

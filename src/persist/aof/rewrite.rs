@@ -149,34 +149,20 @@ fn start(server: &Server) -> Result<(), ()> {
         w.shared.rewriting.store(true, Relaxed);
     }
     drop(inner);
-    // The thread starts the writer child itself: the child dies with the thread that started it.
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = std::thread::Builder::new()
-        .name("ferredis-aofrw".into())
-        .spawn(move || {
-            let cancel = arc.persist.aof.cancel.clone();
-            let (input, child) =
-                match child::spawn("redis-aof-rewrite", TEMP_PREFIX, ".aof", cancel) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-            let _ = tx.send(Ok(child.clone()));
-            let result = crate::crash::job_or(
-                || run(&arc, input, incr),
-                io::Error::other("the rewrite thread panicked"),
-            );
-            done(&arc, &child, result);
-        });
-    let started = match spawned {
-        Ok(thread) => rx
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| Err(io::Error::other("timed out")))
-            .map(|child| (thread, child)),
-        Err(e) => Err(e),
+    let spec = child::JobSpec {
+        thread: "ferredis-aofrw",
+        title: "redis-aof-rewrite",
+        prefix: TEMP_PREFIX,
+        suffix: ".aof",
+        on_end_early: aof.cancel.clone(),
     };
+    let started = child::start_job(spec, move |input, child| {
+        let result = crate::crash::job_or(
+            || run(&arc, input, incr),
+            io::Error::other("the rewrite thread panicked"),
+        );
+        done(&arc, &child, result);
+    });
     match started {
         Ok((thread, child)) => {
             log::info!(
